@@ -1,0 +1,47 @@
+/**
+ * Busybox-style entry: one bundle (and one single executable) holds every
+ * tool; the tool is chosen by the name it was started under, or by the first
+ * argument (`cfntools cfn-init ...`).
+ */
+import * as path from 'node:path';
+import { runCli, type ToolMain } from '../shared/cli';
+import { notImplemented } from './not-implemented';
+
+export const TOOLS: Record<string, ToolMain> = {
+  'cfn-init': notImplemented('cfn-init'),
+  'cfn-signal': notImplemented('cfn-signal'),
+  'cfn-hup': notImplemented('cfn-hup'),
+  'cfn-push-stats': notImplemented('cfn-push-stats'),
+  'cfn-get-metadata': notImplemented('cfn-get-metadata'),
+  'cfn-create-aws-symlinks': notImplemented('cfn-create-aws-symlinks'),
+};
+
+/** Run `tool` with the process arguments; used by bin/ wrappers. */
+export function run(tool: string, argv = process.argv.slice(2)): void {
+  const main = TOOLS[tool];
+  if (!main) {
+    process.stderr.write(`cfntools: unknown tool ${tool}; one of ${Object.keys(TOOLS).join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  void runCli(tool, main, argv);
+}
+
+function dispatch(): void {
+  // In a single executable argv[1] is the name as typed (a symlink's name).
+  const invoked = path.basename(process.argv[1] ?? process.argv0);
+  if (TOOLS[invoked]) return run(invoked, process.argv.slice(2));
+  const [first, ...rest] = process.argv.slice(2);
+  if (first && TOOLS[first]) return run(first, rest);
+  if (first === '--version') {
+    process.stdout.write(`cfntools ${VERSION}\n`);
+    return;
+  }
+  process.stderr.write(`usage: cfntools <${Object.keys(TOOLS).join('|')}> [options]\n`);
+  process.exitCode = 2;
+}
+
+declare const CFNTOOLS_VERSION: string | undefined;
+const VERSION = typeof CFNTOOLS_VERSION === 'string' ? CFNTOOLS_VERSION : '0.1.0';
+
+if (require.main === module) dispatch();

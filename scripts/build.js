@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Type-check and compile everything to dist/ (tests run from there), then
+// bundle the tools into one CommonJS file, dist/cfntools.cjs, which the bin/
+// wrappers and the single executable (packaging/) run.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const fs = require('node:fs');
+
+const root = path.resolve(__dirname, '..');
+const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+
+const esbuild = require('esbuild');
+fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
+esbuild.buildSync({
+  entryPoints: [path.join(root, 'agents', 'main.ts')],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: path.join(root, 'dist', 'cfntools.cjs'),
+  // node-fetch 2 tries require('encoding') for optional charset support; in a
+  // single executable that prints a warning on every start.
+  alias: { encoding: path.join(root, 'scripts', 'empty-module.js') },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
