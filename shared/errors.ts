@@ -65,3 +65,6 @@ export class ApiError extends CfnError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The server answered 2xx but not in a shape we understand. */
+export class ProtocolError extends CfnError {}
