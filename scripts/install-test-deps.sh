@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests compare against or drive:
+# python3-botocore (SigV4 differential, emulator checks), heat-cfntools (the
+# peer we compare with), openssl (throw-away CAs), archivers and iproute2.
+# Real Heat's own packages are installed by the rig when its tests start.
+set -euo pipefail
+PKGS=(python3 python3-botocore heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "test dependencies: all present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test dependencies missing (${missing[*]}); run this script as root (sudo) to install them" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
