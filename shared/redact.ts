@@ -9,7 +9,7 @@ const MASK = '<redacted>';
 /** Query/form parameters whose values are secrets. Compared case-insensitively. */
 const SECRET_PARAMS = ['signature', 'x-amz-signature', 'x-amz-security-token', 'securitytoken', 'awssecretkey', 'x-amz-credential'];
 
-const PARAM_RE = new RegExp(`([?&;]|^|\\s)(${SECRET_PARAMS.join('|')})=([^&\\s"'<>]*)`, 'gi');
+const PARAM_RE = new RegExp(`([?&;]|^|\\s)(${SECRET_PARAMS.join('|')})=(${MASK}|[^&\\s"'<>]*)`, 'gi');
 const AUTH_HEADER_RE = /(authorization["']?\s*[:=]\s*["']?)[^\r\n"']+/gi;
 const CRED_LINE_RE = /^(\s*(?:AWSSecretKey|AWSSessionToken)\s*=\s*).*$/gim;
 const TOKEN_HEADER_RE = /((?:x-amz-security-token|x-aws-ec2-metadata-token|x-auth-token)["']?\s*[:=]\s*["']?)[^\r\n"',}]+/gi;

@@ -51,3 +51,11 @@ describe('logging', () => {
     assert.ok(!out.includes('SeCrEt'), out);
   });
 });
+
+describe('redact', () => {
+  it('is idempotent: redacting a redacted line changes nothing', () => {
+    const once = redact('GET http://h/?Signature=abc&X-Amz-Security-Token=t Authorization: AWS4 x');
+    assert.equal(redact(once), once);
+    assert.ok(once.includes('Signature=<redacted>&'), once);
+  });
+});
