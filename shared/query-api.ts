@@ -1,0 +1,108 @@
+/**
+ * AWS Query API calls (CloudFormation, CloudWatch; Heat's heat-api-cfn speaks
+ * the same): Action + parameters, signed (SigV4 or SigV2), answered in JSON
+ * or XML. Error answers become ApiError with the server's Code and Message.
+ */
+import { XMLParser } from 'fast-xml-parser';
+import { heatErrorFromString } from './aws-error';
+import type { CredentialProvider } from './credentials/types';
+import type { Endpoint } from './endpoints';
+import { ApiError, ProtocolError } from './errors';
+import type { HttpClient } from './http';
+import { redactUrl } from './redact';
+import type { HttpRequest, Signer } from './request';
+import { v2Signer } from './sigv2';
+import { v4Signer } from './sigv4';
+
+export type SignatureVersion = 2 | 4;
+
+export interface QueryClientOptions {
+  endpoint: Endpoint;
+  credentials: CredentialProvider;
+  http: HttpClient;
+  apiVersion: string;
+  signatureVersion?: SignatureVersion;
+  /** GET puts parameters in the query string (what the cfn tools send); POST in a form body. */
+  method?: 'GET' | 'POST';
+}
+
+/** Percent-encoding of RFC 3986: everything but A-Z a-z 0-9 - _ . ~ (what SigV4 and SigV2 canonicalise to). */
+export function rfc3986(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function encodeParams(params: Record<string, string>): string {
+  return Object.keys(params)
+    .sort()
+    .map((k) => `${rfc3986(k)}=${rfc3986(params[k])}`)
+    .join('&');
+}
+
+const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, parseTagValue: false, trimValues: true });
+
+/** Decode a 2xx answer body: JSON (Heat/AWS with ContentType=JSON) or XML. */
+export function decodeBody(text: string, contentType: string, status: number, url: string): unknown {
+  const trimmed = text.trim();
+  if (/json/i.test(contentType) || trimmed.startsWith('{') || trimmed.startsWith('"')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch {
+      throw new ProtocolError(`answer from ${redactUrl(url)} is not valid JSON: ${trimmed.slice(0, 120)}`);
+    }
+    // heat-api-cfn answers engine errors as HTTP 200 with a bare JSON string.
+    if (typeof value === 'string') {
+      const info = heatErrorFromString(status, value);
+      throw new ApiError(status, info.code === `HTTP${status}` ? 'HeatError' : info.code, info.message, redactUrl(url));
+    }
+    return value;
+  }
+  if (trimmed.startsWith('<')) return xml.parse(trimmed);
+  if (trimmed === '') return {};
+  throw new ProtocolError(`answer from ${redactUrl(url)} is neither JSON nor XML: ${trimmed.slice(0, 120)}`);
+}
+
+export class QueryClient {
+  private readonly signer: Signer;
+
+  constructor(private readonly opts: QueryClientOptions) {
+    const { endpoint, credentials } = opts;
+    this.signer = (opts.signatureVersion ?? 4) === 2
+      ? v2Signer(credentials)
+      : v4Signer(credentials, { region: endpoint.region, service: endpoint.service });
+  }
+
+  get endpoint(): Endpoint {
+    return this.opts.endpoint;
+  }
+
+  async call(action: string, params: Record<string, string>): Promise<unknown> {
+    const all = { Action: action, Version: this.opts.apiVersion, ...params };
+    const base = this.opts.endpoint.url;
+    let req: HttpRequest;
+    if ((this.opts.method ?? 'GET') === 'GET') {
+      req = { method: 'GET', url: `${base}?${encodeParams(all)}`, headers: { Accept: 'application/json' } };
+    } else {
+      req = {
+        method: 'POST',
+        url: base,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8', Accept: 'application/json' },
+        body: encodeParams(all),
+      };
+    }
+    const res = await this.opts.http.request(req, { signer: this.signer });
+    return decodeBody(res.body.toString('utf8'), res.headers['content-type'] ?? '', res.status, res.url);
+  }
+}
+
+/** Walk `obj` along `keys`; a missing step is a ProtocolError naming the path. */
+export function dig(obj: unknown, keys: string[], what: string): unknown {
+  let cur: unknown = obj;
+  for (const [i, k] of keys.entries()) {
+    if (cur === null || typeof cur !== 'object' || !(k in (cur as Record<string, unknown>))) {
+      throw new ProtocolError(`${what}: answer has no ${keys.slice(0, i + 1).join('.')}`);
+    }
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
