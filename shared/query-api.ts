@@ -12,7 +12,7 @@ import type { HttpClient } from './http';
 import { redactUrl } from './redact';
 import type { HttpRequest, Signer } from './request';
 import { v2Signer } from './sigv2';
-import { v4Signer } from './sigv4';
+import { uriEncode, v4Signer } from './sigv4';
 
 export type SignatureVersion = 2 | 4;
 
@@ -26,15 +26,10 @@ export interface QueryClientOptions {
   method?: 'GET' | 'POST';
 }
 
-/** Percent-encoding of RFC 3986: everything but A-Z a-z 0-9 - _ . ~ (what SigV4 and SigV2 canonicalise to). */
-export function rfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
 export function encodeParams(params: Record<string, string>): string {
   return Object.keys(params)
     .sort()
-    .map((k) => `${rfc3986(k)}=${rfc3986(params[k])}`)
+    .map((k) => `${uriEncode(k)}=${uriEncode(params[k])}`)
     .join('&');
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Reads the request records of the heat-wire transcripts
+ * (/work/shared/reference/heat-wire, format in its README section 5).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export const HEAT_WIRE = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'reference', 'heat-wire');
+
+export interface WireRecord {
+  file: string;
+  /** `#<n>` of the record. */
+  id: string;
+  method: string;
+  /** Raw request target: path and query as received. */
+  target: string;
+  headers: [string, string][];
+  body: Buffer;
+  /** `--- SigV4 canonical request (keystone algorithm)` section, when present. */
+  canonical?: string;
+}
+
+export function header(rec: WireRecord, name: string): string | undefined {
+  return rec.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+}
+
+const RECORD_START = /^={70,}\n(#\d+) [^\n]*\n/gm;
+
+/** Every request record of a transcript, in order. */
+export function readRecords(file: string): WireRecord[] {
+  const buf = fs.readFileSync(path.join(HEAT_WIRE, file));
+  const text = buf.toString('latin1'); // byte offsets == string offsets, for the `body (N bytes)` counts
+  const starts = [...text.matchAll(RECORD_START)];
+  return starts.map((m, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1].index : text.length;
+    const chunk = text.slice(m.index, end);
+    const requestLine = /--- request line\n([^\n]*)\n/.exec(chunk)?.[1];
+    const headerBlock = /--- headers \(as received\)\n([\s\S]*?)--- body \((\d+) bytes\)\n/.exec(chunk);
+    if (!requestLine || !headerBlock) throw new Error(`${file} ${m[1]}: unreadable record`);
+    const [method, target] = requestLine.split(' ');
+    const headers = headerBlock[1]
+      .split('\n')
+      .filter(Boolean)
+      .map((l): [string, string] => {
+        const colon = l.indexOf(':');
+        return [l.slice(0, colon), l.slice(colon + 1).trim()];
+      });
+    const bodyStart = (headerBlock.index ?? 0) + headerBlock[0].length;
+    const body = Buffer.from(chunk.slice(bodyStart, bodyStart + Number(headerBlock[2])), 'latin1');
+    const canonical = /--- SigV4 canonical request \(keystone algorithm\)\n([\s\S]*?)\n--- keystone-style/.exec(chunk)?.[1];
+    return { file, id: m[1], method, target, headers, body, canonical: canonical && Buffer.from(canonical, 'latin1').toString('utf8') };
+  });
+}
+
+/** The transcripts (file names) of heat-wire. */
+export function transcripts(): string[] {
+  return fs.readdirSync(HEAT_WIRE).filter((f) => f.endsWith('.txt')).sort();
+}
