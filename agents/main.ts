@@ -6,14 +6,19 @@
 import * as path from 'node:path';
 import { runCli, type ToolMain } from '../shared/cli';
 import { notImplemented } from './not-implemented';
+import { main as getMetadata } from './cfn-get-metadata';
+import { symlinksMain } from './cfn-create-aws-symlinks';
+import { VERSION } from '../shared/version';
+
+const TOOL_NAMES = ['cfn-init', 'cfn-signal', 'cfn-hup', 'cfn-push-stats', 'cfn-get-metadata', 'cfn-create-aws-symlinks'];
 
 export const TOOLS: Record<string, ToolMain> = {
   'cfn-init': notImplemented('cfn-init'),
   'cfn-signal': notImplemented('cfn-signal'),
   'cfn-hup': notImplemented('cfn-hup'),
   'cfn-push-stats': notImplemented('cfn-push-stats'),
-  'cfn-get-metadata': notImplemented('cfn-get-metadata'),
-  'cfn-create-aws-symlinks': notImplemented('cfn-create-aws-symlinks'),
+  'cfn-get-metadata': getMetadata,
+  'cfn-create-aws-symlinks': symlinksMain(TOOL_NAMES),
 };
 
 /** Run `tool` with the process arguments; used by bin/ wrappers. */
@@ -41,7 +46,5 @@ function dispatch(): void {
   process.exitCode = 2;
 }
 
-declare const CFNTOOLS_VERSION: string | undefined;
-const VERSION = typeof CFNTOOLS_VERSION === 'string' ? CFNTOOLS_VERSION : '0.1.0';
 
 if (require.main === module) dispatch();

@@ -9,7 +9,13 @@ const fs = require('node:fs');
 
 const root = path.resolve(__dirname, '..');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+let typeErrors = false;
+try {
+  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root });
+} catch {
+  // tsc still emitted; bundle anyway so the errors are the only thing to fix, then fail.
+  typeErrors = true;
+}
 
 const esbuild = require('esbuild');
 fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
@@ -23,6 +29,11 @@ esbuild.buildSync({
   // node-fetch 2 tries require('encoding') for optional charset support; in a
   // single executable that prints a warning on every start.
   alias: { encoding: path.join(root, 'scripts', 'empty-module.js') },
+  define: { CFNTOOLS_VERSION: JSON.stringify(require(path.join(root, 'package.json')).version) },
   legalComments: 'none',
   logLevel: 'warning',
 });
+if (typeErrors) {
+  console.error('build: type errors (above)');
+  process.exitCode = 1;
+}

@@ -3,7 +3,9 @@
  * stderr and an exit code. Tools throw typed errors (shared/errors.ts) and
  * never call process.exit themselves.
  */
-import { CfnError } from './errors';
+import yargs, { type Argv, type InferredOptionTypes, type Options } from 'yargs';
+import { CfnError, UsageError } from './errors';
+import { VERSION } from './version';
 import { redact } from './redact';
 
 /** A tool's entry point: parses its own argv and returns the exit code. */
@@ -24,4 +26,46 @@ export async function runCli(tool: string, main: ToolMain, argv: string[]): Prom
     if (process.env.CFNTOOLS_DEBUG && err instanceof Error && err.stack) process.stderr.write(redact(err.stack) + '\n');
     process.exitCode = exitCode;
   }
+}
+
+/**
+ * Parse argv with yargs, turning its complaints into a UsageError (exit 2,
+ * like optparse/argparse) instead of letting yargs exit the process.
+ * Returns undefined when --help or --version was answered.
+ */
+export function parseArgs<O extends Record<string, Options>>(
+  tool: string,
+  argv: string[],
+  options: O,
+  usage: string,
+  configure: (y: Argv<InferredOptionTypes<O>>) => Argv<InferredOptionTypes<O>> = (y) => y,
+): (InferredOptionTypes<O> & { _: (string | number)[] }) | undefined {
+  // Answered here: yargs with exitProcess(false) would go on to validate after printing it.
+  if (argv.includes('--version')) {
+    process.stdout.write(`${tool} (cfntools) ${VERSION}\n`);
+    return undefined;
+  }
+  let answered = false;
+  const y = configure(
+    yargs(argv)
+      .scriptName(tool)
+      .usage(usage)
+      .options(options)
+      .strict()
+      .help('help')
+      .alias('help', 'h')
+      .version(false)
+      .parserConfiguration({ 'duplicate-arguments-array': false })
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err instanceof CfnError ? err : new UsageError(msg ?? String(err));
+      }),
+  );
+  const parsed = y.parseSync(argv, {}, (_err, _argv, output) => {
+    if (output) {
+      answered = true;
+      process.stdout.write(output + '\n');
+    }
+  });
+  return answered ? undefined : (parsed as unknown as InferredOptionTypes<O> & { _: (string | number)[] });
 }

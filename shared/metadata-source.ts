@@ -1,0 +1,109 @@
+/**
+ * Where a resource's metadata comes from: the signed DescribeStackResource
+ * call; when no credentials are configured, the local copies Heat injected
+ * (cfn-init-data) or the last good copy; when the endpoint cannot be reached,
+ * the last good copy for that resource (said so in the log).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from './atomic-file';
+import { describeStackResource } from './cfn-api';
+import type { ToolContext } from './context';
+import { NoCredentialsError } from './credentials/resolve';
+import { ApiError, CfnError, ConfigError, NetworkError } from './errors';
+
+export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_CACHE_DIR || DEFAULT_CACHE_DIR;
+}
+
+/** The last good metadata of each resource, one 0600 file per stack and resource. */
+export class MetadataCache {
+  constructor(readonly dir: string) {}
+
+  file(stack: string, resource: string): string {
+    return path.join(this.dir, 'metadata', `${encodeURIComponent(stack)}.${encodeURIComponent(resource)}.json`);
+  }
+
+  read(stack: string, resource: string): { metadata: unknown; file: string; mtime: Date } | undefined {
+    const file = this.file(stack, resource);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new ConfigError(`cannot read cached metadata: ${(err as Error).message}`, file);
+    }
+    try {
+      return { metadata: JSON.parse(text), file, mtime: fs.statSync(file).mtime };
+    } catch {
+      throw new ConfigError('cached metadata is not valid JSON (delete the file to refetch)', file);
+    }
+  }
+
+  write(stack: string, resource: string, metadata: unknown): void {
+    const file = this.file(stack, resource);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileAtomic(file, JSON.stringify(metadata), { mode: 0o600 });
+  }
+}
+
+export interface MetadataResult {
+  metadata: unknown;
+  /** Human-readable origin for logs: `DescribeStackResource <url>`, a file path. */
+  source: string;
+  /** True when the data is a local copy rather than a fresh answer. */
+  local: boolean;
+}
+
+/** Errors worth falling back to the cache for: the endpoint is down or broken, not refusing us. */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof NetworkError || (err instanceof ApiError && err.status >= 500);
+}
+
+function readHeatInitData(ctx: ToolContext): MetadataResult | undefined {
+  const file = path.join(ctx.heat.dir, 'cfn-init-data');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ConfigError(`cannot read: ${(err as Error).message}`, file);
+  }
+  try {
+    return { metadata: JSON.parse(text), source: file, local: true };
+  } catch {
+    throw new ConfigError('not valid JSON', file);
+  }
+}
+
+export async function loadMetadata(ctx: ToolContext, stack: string, resource: string, cache: MetadataCache): Promise<MetadataResult> {
+  const log = ctx.logger;
+  const cached = () => {
+    const c = cache.read(stack, resource);
+    return c && { metadata: c.metadata, source: `${c.file} (cached ${c.mtime.toISOString()})`, local: true };
+  };
+  try {
+    await ctx.credentials.get();
+  } catch (err) {
+    if (!(err instanceof NoCredentialsError)) throw err;
+    const local = cached() ?? readHeatInitData(ctx);
+    if (!local) {
+      throw new CfnError(`${err.message}; and no local metadata in ${cache.file(stack, resource)} or ${path.join(ctx.heat.dir, 'cfn-init-data')}`);
+    }
+    log.warn(`no credentials for DescribeStackResource; using local metadata ${local.source}`);
+    return local;
+  }
+  const client = ctx.queryClient('cloudformation');
+  try {
+    const detail = await describeStackResource(client, stack, resource);
+    return { metadata: detail.metadata, source: `DescribeStackResource ${client.endpoint.url}`, local: false };
+  } catch (err) {
+    if (!isUnreachable(err)) throw err;
+    const local = cached();
+    if (!local) throw err;
+    log.warn(`${(err as Error).message}; endpoint unreachable, using cached metadata ${local.source}`);
+    return local;
+  }
+}
