@@ -1,0 +1,115 @@
+/**
+ * The machine as the handlers see it: running programs and looking up users
+ * and groups. Handlers never spawn processes themselves, so tests can record
+ * what would run where the real thing cannot (systemd without PID 1), and
+ * --dry-run can refuse to run anything.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { CfnError } from '../../shared/errors';
+
+export interface RunOptions {
+  cwd?: string;
+  /** Full environment; default: the tool's own environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Run as this user (name or uid): the real uid/gid change, not just the effective one. */
+  user?: string;
+  input?: string;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  status: number;
+  /** stdout and stderr interleaved as produced (for cfn-init-cmd.log). */
+  output: string;
+  stdout: string;
+  stderr: string;
+}
+
+export interface UserInfo {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+export interface GroupInfo {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export interface System {
+  /** argv list: exec directly, no shell; string: `/bin/sh -c`. */
+  run(command: string[] | string, opts?: RunOptions): Promise<RunResult>;
+  /** Absolute path of an executable on PATH, or undefined. */
+  which(name: string): string | undefined;
+  user(nameOrUid: string): UserInfo | undefined;
+  group(nameOrGid: string): GroupInfo | undefined;
+}
+
+export class CommandNotFoundError extends CfnError {}
+
+/** The real machine. */
+export class HostSystem implements System {
+  run(command: string[] | string, opts: RunOptions = {}): Promise<RunResult> {
+    const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
+    let uid: number | undefined;
+    let gid: number | undefined;
+    if (opts.user !== undefined) {
+      const u = this.user(opts.user);
+      if (!u) return Promise.reject(new CfnError(`cannot run as ${opts.user}: no such user`));
+      uid = u.uid;
+      gid = u.gid;
+    }
+    return new Promise((resolve, reject) => {
+      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, uid, gid, timeout: opts.timeoutMs });
+      let output = '';
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d;
+        output += d;
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        output += d;
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd ? ` (or working directory ${opts.cwd} missing)` : ''}`));
+        else reject(new CfnError(`cannot run ${file}: ${err.message}`));
+      });
+      child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output, stdout, stderr }));
+      child.stdin.end(opts.input ?? '');
+    });
+  }
+
+  which(name: string): string | undefined {
+    if (name.includes('/')) return name;
+    const r = spawnSync('/bin/sh', ['-c', 'command -v "$1"', 'which', name], { encoding: 'utf8' });
+    const found = r.status === 0 ? r.stdout.trim() : '';
+    return found.startsWith('/') ? found : undefined;
+  }
+
+  user(nameOrUid: string): UserInfo | undefined {
+    const f = getent('passwd', nameOrUid);
+    return f && { name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5], shell: f[6] };
+  }
+
+  group(nameOrGid: string): GroupInfo | undefined {
+    const f = getent('group', nameOrGid);
+    return f && { name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] };
+  }
+}
+
+/** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. */
+function getent(db: string, key: string): string[] | undefined {
+  const r = spawnSync('getent', [db, key], { encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  return r.stdout.split('\n')[0].split(':');
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const n = (require('node:os') as typeof import('node:os')).constants.signals[signal];
+  return typeof n === 'number' ? n : 0;
+}

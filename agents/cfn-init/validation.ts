@@ -1,0 +1,107 @@
+/**
+ * Validation of AWS::CloudFormation::Init before anything changes. Problems
+ * are collected (not thrown one by one) so a user sees every mistake at once,
+ * each with its key path: `configSets.default[1] -> config2.files./etc/app.conf.mode`.
+ */
+import { ConfigError } from '../../shared/errors';
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+export class InitValidationError extends ConfigError {
+  constructor(readonly problems: Problem[], source?: string) {
+    super(
+      problems.length === 1
+        ? `${problems[0].path}: ${problems[0].message}`
+        : `${problems.length} problems in AWS::CloudFormation::Init:\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+      source,
+    );
+  }
+}
+
+export class Problems {
+  readonly list: Problem[] = [];
+  add(path: string, message: string): void {
+    this.list.push({ path, message });
+  }
+  get ok(): boolean {
+    return this.list.length === 0;
+  }
+  throwIfAny(source?: string): void {
+    if (this.list.length) throw new InitValidationError(this.list, source);
+  }
+}
+
+/** `a.b` + `c` → `a.b.c`; keys are not quoted, paths like `/etc/x.conf` stay readable. */
+export const child = (path: string, key: string): string => (path ? `${path}.${key}` : key);
+export const item = (path: string, index: number): string => `${path}[${index}]`;
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type JsonObject = { [k: string]: Json };
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** An object, or a problem. */
+export function expectObject(value: unknown, path: string, p: Problems): JsonObject | undefined {
+  if (isObject(value)) return value;
+  p.add(path, `expected an object, got ${describe(value)}`);
+  return undefined;
+}
+
+/** Report keys outside `allowed` (typos must not be ignored silently). */
+export function checkKeys(obj: JsonObject, allowed: readonly string[], path: string, p: Problems): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) p.add(child(path, k), `unknown key; expected one of ${allowed.join(', ')}`);
+  }
+}
+
+export function expectString(value: unknown, path: string, p: Problems, opts: { allowNumber?: boolean } = {}): string | undefined {
+  if (typeof value === 'string') return value;
+  if (opts.allowNumber && typeof value === 'number') return String(value);
+  p.add(path, `expected a string, got ${describe(value)}`);
+  return undefined;
+}
+
+/** A string or a list of strings (AWS accepts both in many places), as a list. */
+export function expectStringList(value: unknown, path: string, p: Problems): string[] | undefined {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  p.add(path, `expected a string or a list of strings, got ${describe(value)}`);
+  return undefined;
+}
+
+const TRUE = new Set(['true', 'yes', 'y', '1', 'on']);
+const FALSE = new Set(['false', 'no', 'n', '0', 'off', '']);
+
+/** Booleans as both peers read them: JSON booleans, 0/1, and true/yes/1 | false/no/0 strings, any case. */
+export function expectBoolean(value: unknown, path: string, p: Problems): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 0 || value === 1) return value === 1;
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+  }
+  p.add(path, `expected a boolean (true/false), got ${describe(value)}`);
+  return undefined;
+}
+
+export function expectAbsolutePath(value: unknown, path: string, p: Problems): string | undefined {
+  const s = expectString(value, path, p);
+  if (s !== undefined && !s.startsWith('/')) {
+    p.add(path, `expected an absolute path, got ${JSON.stringify(s)}`);
+    return undefined;
+  }
+  return s;
+}
