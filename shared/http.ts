@@ -129,7 +129,7 @@ export class HttpClient {
       const limit = policy.deadlineMs === undefined ? timeoutMs : Math.min(timeoutMs, Math.max(1, policy.deadlineMs - elapsed));
       try {
         const signed = opts.signer ? await opts.signer(base, this.clock.now()) : base;
-        return await this.attempt(signed, Math.round(limit), label);
+        return await this.attempt(withContentLength(signed), Math.round(limit), label);
       } catch (err) {
         if (!skewRetried && err instanceof ApiError && this.correctedSkew(err) && opts.signer) {
           skewRetried = true;
@@ -158,7 +158,6 @@ export class HttpClient {
     const names = new Set(Object.keys(req.headers).map((h) => h.toLowerCase()));
     const headers = { ...req.headers };
     if (!names.has('user-agent')) headers['User-Agent'] = this.userAgent;
-    if (req.body !== undefined && !names.has('content-length')) headers['Content-Length'] = String(Buffer.byteLength(req.body));
     return { ...req, headers };
   }
 
@@ -239,6 +238,13 @@ export class HttpClient {
       creq.end(req.body);
     });
   }
+}
+
+/** Set after signing: SigV2 over POST adds its fields to the body, so the length is only known then. */
+function withContentLength(req: HttpRequest): HttpRequest {
+  if (req.body === undefined) return req;
+  const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.toLowerCase() !== 'content-length'));
+  return { ...req, headers: { ...headers, 'Content-Length': String(Buffer.byteLength(req.body)) } };
 }
 
 function prematureClose(): NodeJS.ErrnoException {

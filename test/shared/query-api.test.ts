@@ -123,6 +123,17 @@ describe('Query API clients', () => {
     assert.equal(server.requests[0].headers.authorization, undefined);
   });
 
+  it('SigV2 over POST: the signature fields travel in the form body and Content-Length counts them', async () => {
+    reply = answer(200, 'application/json', HEAT_JSON);
+    await describeStackResource(client(2, 'POST'), 's', 'WebServer');
+    const req = server.requests[0];
+    assert.equal(Number(req.headers['content-length']), req.body.length);
+    const form = new URLSearchParams(req.body.toString());
+    assert.equal(form.get('SignatureVersion'), '2');
+    assert.ok(form.get('Signature'));
+    assert.equal(form.get('Action'), 'DescribeStackResource');
+  });
+
   it('SignalResource sends the stack, resource, UniqueId and Status', async () => {
     reply = answer(200, 'application/json', '{"SignalResourceResponse": {}}');
     await signalResource(client(), { stack: 'st', resource: 'R', uniqueId: 'i-1', status: 'FAILURE' });
