@@ -1,0 +1,245 @@
+/**
+ * The signed API under /v1/: heat-api-cfn's Action routing and answers
+ * (heat/api/cfn/v1), the wait-condition PUT (signal.py), the old
+ * heat-api-cloudwatch PutMetricData, and AWS's SignalResource, which Heat
+ * lacks. Errors follow Heat's split: a controller that *returns* an error
+ * answers 200 + JSON string under ContentType=JSON and 4xx/5xx XML otherwise;
+ * a *raised* one (policy, routing, missing Namespace) is always XML.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  formatResponse,
+  HeatApiError,
+  HeatErrors,
+  heatResult,
+  heatXml,
+  JSON_TYPE,
+  percentDecode,
+  pyJsonDumps,
+  type Reply,
+  webobPlain,
+  XML_TYPE,
+} from './heat-format';
+import type { Credential, Datapoint, Model, ResourceState, StackState } from './model';
+import { isoSeconds } from './signing';
+import type { SignedRequest } from './sigverify';
+
+export interface ApiRequest extends SignedRequest {
+  /** The path below the `/v1` prefix: `/`, `/waitcondition/<arn>`... */
+  route: string;
+  cred: Credential;
+}
+
+export interface ApiContext {
+  model: Model;
+  now: () => number;
+}
+
+/** Heat's wsgi picks the serializer from the `ContentType` parameter alone. */
+function wantsJson(req: ApiRequest): boolean {
+  return req.params.ContentType === 'JSON';
+}
+
+type RouteHandler = (req: ApiRequest, ctx: ApiContext) => Reply;
+
+/**
+ * Routes under /v1 as heat/api/cfn/v1/__init__.py maps them. Heat's native
+ * `POST /signal/{arn}` (token or signed-URL signals of OS::Heat resources)
+ * is not served yet; it would be one more entry here.
+ */
+const ROUTES: Array<{ method?: string; match: (route: string) => boolean; handler: RouteHandler }> = [
+  { match: (r) => r === '/' || r === '', handler: dispatchAction },
+  { method: 'PUT', match: (r) => r.startsWith('/waitcondition/'), handler: updateWaitCondition },
+];
+
+export function handleApi(req: ApiRequest, ctx: ApiContext): Reply {
+  const route = ROUTES.find((r) => r.match(req.route) && (!r.method || r.method === req.method.toUpperCase()));
+  if (!route) return webobPlain(404);
+  try {
+    return route.handler(req, ctx);
+  } catch (err) {
+    if (err instanceof HeatApiError) return err.toXmlReply();
+    throw err;
+  }
+}
+
+const ACTIONS: Record<string, RouteHandler> = {
+  DescribeStackResource: describeStackResource,
+  DescribeStackResources: describeStackResources,
+  SignalResource: signalResource,
+  PutMetricData: putMetricData,
+};
+
+function dispatchAction(req: ApiRequest, ctx: ApiContext): Reply {
+  const action = ACTIONS[req.params.Action ?? ''];
+  if (!action) throw HeatErrors.invalidAction();
+  return action(req, ctx);
+}
+
+function returned(err: HeatApiError, req: ApiRequest): Reply {
+  return err.toReturnedReply(wantsJson(req));
+}
+
+/** `_get_identity` + the engine's lookup; `undefined` answers as Heat's EntityNotFound does. */
+function stackOf(req: ApiRequest, ctx: ApiContext, name: string): StackState | undefined {
+  return ctx.model.findStack(name, req.cred);
+}
+
+function describeStackResource(req: ApiRequest, ctx: ApiContext): Reply {
+  const stackName = req.params.StackName;
+  // req.params['StackName'] raises KeyError in Heat's controller: an "internal error".
+  if (stackName === undefined) return returned(HeatErrors.internalFailure(), req);
+  const stack = stackOf(req, ctx, stackName);
+  if (!stack) return returned(HeatErrors.invalidParameterValue(), req);
+  const name = req.params.LogicalResourceId ?? '';
+  // The engine checks a stack user's access before it looks the resource up.
+  if (!ctx.model.mayDescribe(req.cred, stack, name)) return returned(HeatErrors.accessDenied(), req);
+  const res = stack.resources.get(name);
+  if (!res) return returned(HeatErrors.invalidParameterValue(), req);
+  const { status, reason } = ctx.model.completionOf(stack, res);
+  const detail = {
+    Description: res.description,
+    LastUpdatedTimestamp: res.lastUpdated,
+    LogicalResourceId: res.name,
+    Metadata: ctx.model.metadataOf(res),
+    PhysicalResourceId: res.physicalId,
+    ResourceStatusReason: reason,
+    ResourceType: res.type,
+    StackId: stack.arn,
+    StackName: stack.stackName,
+    ResourceStatus: status,
+  };
+  return heatResult(formatResponse('DescribeStackResource', { StackResourceDetail: detail }), wantsJson(req));
+}
+
+function describeStackResources(req: ApiRequest, ctx: ApiContext): Reply {
+  // Heat's policy: SYSTEM_OR_PROJECT_READER, so stack users are refused before anything else.
+  if (req.cred.scope.kind !== 'project') throw HeatErrors.accessDenied();
+  const { StackName: stackName, PhysicalResourceId: physicalId } = req.params;
+  if (stackName && physicalId) return returned(HeatErrors.invalidParameterCombination('Use `StackName` or `PhysicalResourceId` but not both'), req);
+  let stack: StackState | undefined;
+  if (stackName !== undefined) stack = stackOf(req, ctx, stackName);
+  else stack = [...ctx.model.stacks.values()].find((s) => [...s.resources.values()].some((r) => r.physicalId === physicalId));
+  if (!stack) return returned(HeatErrors.invalidParameterValue(), req);
+  const wanted = req.params.LogicalResourceId;
+  const resources = [...stack.resources.values()]
+    .filter((r) => wanted === undefined || r.name === wanted)
+    .map((r) => {
+      const { status, reason } = ctx.model.completionOf(stack, r);
+      return {
+        Description: r.description,
+        LogicalResourceId: r.name,
+        PhysicalResourceId: r.physicalId,
+        ResourceStatusReason: reason,
+        ResourceType: r.type,
+        StackId: stack.arn,
+        StackName: stack.stackName,
+        Timestamp: r.lastUpdated,
+        ResourceStatus: status,
+      };
+    });
+  return heatResult(formatResponse('DescribeStackResources', { StackResources: resources }), wantsJson(req));
+}
+
+/** AWS CloudFormation's SignalResource (Heat has no such action); AWS's answer shape. */
+function signalResource(req: ApiRequest, ctx: ApiContext): Reply {
+  for (const p of ['StackName', 'LogicalResourceId', 'UniqueId', 'Status']) {
+    if (!req.params[p]) return returned(HeatErrors.missingParameter(p), req);
+  }
+  const status = req.params.Status;
+  if (status !== 'SUCCESS' && status !== 'FAILURE') return returned(HeatErrors.invalidParameterValue('Status must be SUCCESS or FAILURE'), req);
+  const stack = stackOf(req, ctx, req.params.StackName);
+  if (!stack) return returned(HeatErrors.invalidParameterValue(), req);
+  const res = stack.resources.get(req.params.LogicalResourceId);
+  if (!res) return returned(HeatErrors.invalidParameterValue(), req);
+  if (!ctx.model.maySignal(req.cred, stack, res.name)) return returned(HeatErrors.accessDenied(), req);
+  ctx.model.signalResource(stack, res, req.params.UniqueId, status, req.cred.accessKey);
+  const requestId = randomUUID();
+  if (wantsJson(req)) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: pyJsonDumps({ SignalResourceResponse: { ResponseMetadata: { RequestId: requestId } } }) };
+  const body = `<SignalResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></SignalResourceResponse>`;
+  return { status: 200, headers: { 'Content-Type': XML_TYPE }, body };
+}
+
+/** heat/api/aws/utils.py `extract_param_list`: `<prefix>.member.N.<rest>` grouped by N, in N order. */
+export function extractParamList(params: Record<string, string>, prefix: string): Array<Record<string, string>> {
+  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.member\\.([0-9]+)\\.(.*)$`);
+  const groups = new Map<number, Record<string, string>>();
+  for (const [k, v] of Object.entries(params)) {
+    const m = re.exec(k);
+    if (!m) continue;
+    const i = Number(m[1]);
+    if (!groups.has(i)) groups.set(i, {});
+    groups.get(i)![m[2]] = v;
+  }
+  return [...groups.entries()].sort(([a], [b]) => a - b).map(([, g]) => g);
+}
+
+/**
+ * PutMetricData as the last heat-api-cloudwatch answered it. Heat stored
+ * only the first member; the emulator keeps every datapoint so that tests
+ * see exactly what a client sent.
+ */
+function putMetricData(req: ApiRequest, ctx: ApiContext): Reply {
+  const namespace = req.params.Namespace;
+  if (namespace === undefined) throw HeatErrors.missingParameter('Namespace');
+  const members = extractParamList(req.params, 'MetricData');
+  if (!members.length) return returned(HeatErrors.missingParameter('MetricData list'), req);
+  const receivedAt = isoSeconds(ctx.now());
+  const points: Datapoint[] = members.map((m) => {
+    const p: Datapoint = { receivedAt, accessKey: req.cred.accessKey, namespace, dimensions: [], extra: {} };
+    for (const [k, v] of Object.entries(m)) {
+      if (k === 'MetricName') p.metricName = v;
+      else if (k === 'Value') p.value = v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
+      else if (k === 'Unit') p.unit = v;
+      else if (k === 'Timestamp') p.timestamp = v;
+      else if (!k.startsWith('Dimensions.member.')) p.extra[k] = v;
+    }
+    p.dimensions = extractParamList(m, 'Dimensions').map((d) => ({ name: d.Name ?? '', value: d.Value ?? '' }));
+    return p;
+  });
+  ctx.model.addMetrics(points);
+  return heatResult(formatResponse('PutMetricData', { ResponseMetadata: null }), wantsJson(req));
+}
+
+/** heat/common/wsgi.py `is_json_content_type` for a PUT: what makes Heat parse the body at all. */
+function bodyIsJson(req: ApiRequest): boolean {
+  let type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  // bug 1887882: a missing, empty or text/plain type counts as JSON (cfn-signal sends none).
+  if (!type || type.startsWith('text/plain')) type = 'application/json';
+  return (type === 'json' || type === 'application/json') && req.body.length > 0 && req.body[0] === 0x7b;
+}
+
+const MAX_JSON_BODY = 1048576;
+
+/** `PUT /waitcondition/<arn>`: SignalController.update_waitcondition. */
+function updateWaitCondition(req: ApiRequest, ctx: ApiContext): Reply {
+  // Routes match webob's decoded path_info.
+  const arn = percentDecode(req.route.slice('/waitcondition/'.length)).toString('utf8');
+  const m = /^arn:openstack:heat::([^:]*):stacks\/([^/]+)\/([^/]+)\/resources\/([^/]+)$/.exec(arn);
+  // ResourceIdentifier.from_arn raises outside the controller's try: an internal error.
+  if (!m) throw HeatErrors.internalFailure();
+  // Without a body the controller misses its argument; webob's 400 escapes the app.
+  if (!bodyIsJson(req)) return webobPlain(400, 'The server could not comply with the request since it is either malformed or otherwise incorrect.');
+  if (req.body.length > MAX_JSON_BODY) return webobPlain(400, `Request limit exceeded: JSON body size (${req.body.length} bytes) exceeds maximum allowed size (${MAX_JSON_BODY} bytes).`);
+  let body: unknown;
+  try {
+    body = JSON.parse(req.body.toString('utf8'));
+  } catch (err) {
+    return webobPlain(400, (err as Error).message);
+  }
+  const [, tenant, stackName, stackId, resourceName] = m.map((p) => percentDecode(p).toString('utf8'));
+  const stack = ctx.model.findStack(`arn:openstack:heat::${tenant}:stacks/${stackName}/${stackId}`, req.cred);
+  const res: ResourceState | undefined = stack?.resources.get(resourceName);
+  if (!stack || !res) return returned(HeatErrors.invalidParameterValue(), req);
+  if (!ctx.model.maySignal(req.cred, stack, res.name)) return returned(HeatErrors.accessDenied(), req);
+  try {
+    ctx.model.signalHandle(stack, res, body, req.cred.accessKey);
+  } catch (err) {
+    if (err instanceof HeatApiError) return returned(err, req);
+    throw err;
+  }
+  const result = { resource: res.name, metadata: ctx.model.metadataOf(res) };
+  // The XML serializer keeps only the first key: `<resource>NAME</resource>`.
+  if (wantsJson(req)) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: pyJsonDumps(result) };
+  return { status: 200, headers: { 'Content-Type': XML_TYPE }, body: heatXml(result) };
+}

@@ -1,0 +1,87 @@
+/**
+ * The status page at `/`: the same facts as /_emulator/state, for a person.
+ * Everything shown comes from stack files and requests, so all of it is
+ * escaped.
+ */
+import type { EmulatorState } from './server';
+
+export function esc(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2) ?? '';
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+}
+
+function table(headers: string[], rows: string[][]): string {
+  if (!rows.length) return '<p class="none">none</p>';
+  const head = headers.map((h) => `<th>${esc(h)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+const pre = (v: unknown) => `<pre>${esc(v)}</pre>`;
+
+export function renderStatusPage(state: EmulatorState): string {
+  const stacks = state.stacks
+    .map((s) => {
+      const resources = table(
+        ['resource', 'type', 'status', 'metadata'],
+        s.resources.map((r) => [esc(r.name), esc(r.type), `${esc(r.status)}<br><small>${esc(r.statusReason)}</small>`, pre(r.metadata)]),
+      );
+      const waits = s.resources
+        .filter((r) => r.waitCondition)
+        .map((r) => {
+          const w = r.waitCondition!;
+          const signals = table(
+            ['UniqueId', 'Status', 'Reason', 'Data', 'received', 'via'],
+            r.signals.map((g) => [esc(g.uniqueId), esc(g.status), esc(g.reason), pre(g.data), esc(g.receivedAt), esc(g.via)]),
+          );
+          return `<h4>${esc(r.name)}: ${esc(r.status)} (${w.received} of ${w.count}${w.timeoutSeconds ? `, timeout ${w.timeoutSeconds} s` : ''})</h4>
+<p><small>${esc(r.statusReason)}</small></p>${signals}<p>Data attribute: <code>${esc(w.dataAttribute)}</code></p>`;
+        })
+        .join('\n');
+      const handles = s.resources
+        .filter((r) => r.handle)
+        .map((r) => {
+          const h = r.handle!;
+          return `<h4>${esc(r.name)} (access key <code>${esc(h.accessKey)}</code>)</h4>
+<p>SigV2 (Heat): <code class="url">${esc(h.sigv2)}</code></p>
+<p>SigV4 presigned: <code class="url">${esc(h.sigv4)}</code></p>
+<p><small>signed at ${esc(h.generatedAt)}; keystone refuses them 15 minutes later, reload for fresh ones</small></p>`;
+        })
+        .join('\n');
+      return `<section><h2>stack ${esc(s.name)}</h2><p><code>${esc(s.arn)}</code></p>
+<h3>resources</h3>${resources}
+<h3>wait conditions</h3>${waits || '<p class="none">none</p>'}
+<h3>wait-condition handle URLs</h3>${handles || '<p class="none">none</p>'}</section>`;
+    })
+    .join('\n');
+  const metrics = table(
+    ['received', 'namespace', 'metric', 'value', 'unit', 'dimensions'],
+    state.metrics
+      .slice(-50)
+      .reverse()
+      .map((m) => [esc(m.receivedAt), esc(m.namespace), esc(m.metricName ?? ''), esc(String(m.value ?? '')), esc(m.unit ?? ''), esc(m.dimensions.map((d) => `${d.name}=${d.value}`).join(', '))]),
+  );
+  const requests = table(
+    ['#', 'time', 'request', 'action', 'signature', 'status', 'fault'],
+    state.requests
+      .slice(-50)
+      .reverse()
+      .map((r) => [String(r.id), esc(r.time), `<code>${esc(`${r.method} ${r.path}`)}</code>`, esc(r.action ?? ''), esc(`${r.signature}${r.verified ? ` ${r.verified}` : ''}`), esc(String(r.status)), esc(r.fault ?? '')]),
+  );
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>cfntools endpoint emulator</title>
+<style>
+body{font-family:sans-serif;margin:1em 2em;color:#222}table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left}pre{margin:0;font-size:90%}
+.none{color:#888}code.url{word-break:break-all}
+</style></head><body>
+<h1>cfntools endpoint emulator</h1>
+<p>API <code>${esc(state.url)}/v1/</code>; emulator clock ${esc(state.now)}${state.clockSkewSeconds ? ` (skewed ${esc(String(state.clockSkewSeconds))} s)` : ''};
+state as JSON: <a href="/_emulator/state">/_emulator/state</a></p>
+<p>faults: <code>${esc(state.faults)}</code></p>
+${stacks}
+<h2>recent metrics</h2>${metrics}
+<h2>recent requests</h2>${requests}
+</body></html>
+`;
+}

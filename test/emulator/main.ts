@@ -1,0 +1,111 @@
+/**
+ * `npm run emulator -- --port 8000 --stack test/emulator/stacks/demo.yaml`
+ *
+ * Starts the endpoint emulator on 127.0.0.1. The first stdout line is
+ * `emulator listening on http://127.0.0.1:PORT` (scripts read the port from
+ * it), then the handle URLs, then one line per request unless --quiet.
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { type FaultConfig, FaultConfigError, parseFaultFlag } from './faults';
+import { startEmulator } from './server';
+import { StackFileError } from './stackfile';
+
+const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--fault SPEC]... [--signal-url URL] [--quiet]
+
+  --port N          port on 127.0.0.1 (default 8000, Heat's; 0 picks a free one)
+  --stack FILE      stack file, JSON or YAML (repeatable; default test/emulator/stacks/demo.yaml)
+  --files DIR       directory served under /files/ (repeatable)
+  --fault SPEC      start-time fault (repeatable):
+                      latency=MS  skew=SECONDS  seed=N
+                      error=STATUS:RATE  throttle=RATE  throttle429=RATE  reset=RATE  truncate=RATE
+                      next=N:WHAT (WHAT: 503, throttle, throttle429, reset, truncate)
+                    RATE is 0..1 or a percentage; append @Action or @/path/prefix to limit it
+  --signal-url URL  base of the wait-condition URLs (Heat's heat_waitcondition_server_url)
+  --quiet           no per-request lines`;
+
+class UsageError extends Error {}
+
+/** The repository root, from dist/test/emulator/ or test/emulator/. */
+const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
+export const DEMO_STACK = path.join(ROOT, 'test', 'emulator', 'stacks', 'demo.yaml');
+
+async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        stack: { type: 'string', multiple: true },
+        files: { type: 'string', multiple: true },
+        fault: { type: 'string', multiple: true },
+        'signal-url': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(USAGE);
+    return;
+  }
+  const port = v.port === undefined ? 8000 : Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${v.port}: not a port number`);
+  let faults: FaultConfig = {};
+  for (const f of v.fault ?? []) faults = parseFaultFlag(f, faults);
+
+  const emu = await startEmulator({
+    port,
+    stacks: v.stack?.length ? v.stack : [DEMO_STACK],
+    fileDirs: v.files,
+    faults,
+    signalBaseUrl: v['signal-url'],
+    onRequest: v.quiet
+      ? undefined
+      : (e) => console.log(`${e.time} ${e.method} ${e.path} -> ${e.status}${e.action ? ` ${e.action}` : ''}${e.verified ? ` [${e.signature} ${e.verified}]` : ''}${e.fault ? ` (fault: ${e.fault})` : ''}`),
+  });
+  console.log(`emulator listening on ${emu.url}`);
+  console.log(`  API (cfn-metadata-server): ${emu.apiUrl}   status page: ${emu.url}/   state: ${emu.url}/_emulator/state`);
+  for (const s of emu.model.stacks.values()) {
+    for (const r of s.resources.values()) {
+      if (!r.handleKeys) continue;
+      console.log(`  wait-condition handle ${s.stackName}/${r.name} (valid 15 minutes; fresh ones on the status page):`);
+      console.log(`    ${emu.signalUrls(s.stackName, r.name).sigv2}`);
+    }
+  }
+  const stop = () => {
+    emu.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`emulator: stopping failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`emulator: ${err.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`emulator: ${(err as Error).message}: another process listens on that port; try --port 0`);
+      process.exit(1);
+    }
+    if (err instanceof StackFileError || err instanceof FaultConfigError) {
+      console.error(`emulator: ${err.message}`);
+      process.exit(1);
+    }
+    console.error(`emulator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  });
+}

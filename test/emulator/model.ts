@@ -1,0 +1,290 @@
+/**
+ * The running state behind the API: stacks and resources with their
+ * metadata, who may read or signal what, wait-condition signals and the
+ * status they imply, and the metrics pushed. Signal validation and the
+ * completion rules are Heat's (heat/engine/resources/wait_condition.py and
+ * aws/cfn/wait_condition.py).
+ */
+import { HeatErrors, percentDecode, pyJsonDumps, pyStr } from './heat-format';
+import { stackArn, type StackRef } from './presign';
+import type { KeyInfo } from './sigverify';
+import { isoSeconds } from './signing';
+import { randomKeyPair, stableUuid, type StackFile, type StackSpec, WAIT_CONDITION, WAIT_HANDLE } from './stackfile';
+
+export type SignalStatus = 'SUCCESS' | 'FAILURE';
+
+export interface SignalRecord {
+  uniqueId: string;
+  status: SignalStatus;
+  reason: string;
+  data: unknown;
+  receivedAt: string;
+  via: 'waitcondition' | 'SignalResource';
+  accessKey?: string;
+  /** What Heat stores in the handle's metadata under the UniqueId: the body without UniqueId, keys in the order sent. */
+  entry: Record<string, unknown>;
+}
+
+/** Who holds a key decides what it may touch (Heat: project member, stack user, handle user). */
+export type CredentialScope =
+  | { kind: 'project' }
+  | { kind: 'stack'; stack: string; resources?: ReadonlySet<string> }
+  | { kind: 'handle'; stack: string; resource: string };
+
+export interface Credential extends KeyInfo {
+  accessKey: string;
+  scope: CredentialScope;
+}
+
+export interface Completion {
+  count: number;
+  timeoutSeconds?: number;
+  /** WaitCondition: the handle whose signals count. */
+  handle?: string;
+  /** Status frozen once reached (complete, timed out), like Heat's resource state. */
+  final?: { status: string; reason: string };
+  /** A FAILURE arrived: failed for good. */
+  failed?: boolean;
+}
+
+export interface ResourceState {
+  name: string;
+  type: string;
+  metadata: unknown;
+  status: string;
+  statusReason: string;
+  physicalId: string;
+  description: string;
+  lastUpdated: string;
+  /** Signals received by this resource, keyed by UniqueId; a repeated id overwrites in place. */
+  signals: Map<string, SignalRecord>;
+  completion?: Completion;
+  /** Wait-condition handles: the key pair their URLs are signed with. */
+  handleKeys?: { accessKey: string; secretKey: string };
+}
+
+export interface StackState extends StackRef {
+  arn: string;
+  resources: Map<string, ResourceState>;
+}
+
+export interface Datapoint {
+  receivedAt: string;
+  accessKey: string;
+  namespace: string;
+  metricName?: string;
+  value?: number | string;
+  unit?: string;
+  timestamp?: string;
+  dimensions: Array<{ name: string; value: string }>;
+  /** Other member fields (StatisticValues.*, StorageResolution...), as sent. */
+  extra: Record<string, string>;
+}
+
+const MAX_METRICS = 10_000;
+
+export class Model {
+  readonly stacks = new Map<string, StackState>();
+  readonly credentials = new Map<string, Credential>();
+  readonly metrics: Datapoint[] = [];
+  private startedAt: number;
+  /** Generated handle key pairs survive reset(): URLs handed out before stay valid. */
+  private readonly generatedKeys = new Map<string, { accessKey: string; secretKey: string }>();
+
+  constructor(
+    private readonly files: StackFile[],
+    private readonly now: () => number,
+  ) {
+    this.startedAt = now();
+    this.load();
+  }
+
+  /** Back to the stack files' state: signals, metrics and metadata changes dropped, timeouts restarted. */
+  reset(): void {
+    this.stacks.clear();
+    this.credentials.clear();
+    this.metrics.length = 0;
+    this.startedAt = this.now();
+    this.load();
+  }
+
+  private load(): void {
+    for (const file of this.files) {
+      for (const c of file.credentials ?? []) this.addKey(c.accessKey, c.secretKey, c.sessionToken, { kind: 'project' });
+      for (const spec of file.stacks) this.loadStack(spec);
+    }
+  }
+
+  private addKey(accessKey: string, secretKey: string, sessionToken: string | undefined, scope: CredentialScope): void {
+    const cred: Credential = { accessKey, secretKey, scope };
+    if (sessionToken !== undefined) cred.sessionToken = sessionToken;
+    this.credentials.set(accessKey, cred);
+  }
+
+  private loadStack(spec: StackSpec): void {
+    const ref: StackRef = { tenant: spec.tenant ?? 'tenant0', stackName: spec.name, stackId: spec.id ?? stableUuid(spec.name) };
+    const stack: StackState = { ...ref, arn: stackArn(ref), resources: new Map() };
+    for (const [name, r] of Object.entries(spec.resources)) {
+      const res: ResourceState = {
+        name,
+        type: r.type,
+        metadata: r.metadata ?? {},
+        status: r.status ?? 'CREATE_COMPLETE',
+        statusReason: r.statusReason ?? 'state changed',
+        physicalId: r.physicalId ?? stableUuid(`${ref.stackId}/${name}`),
+        description: r.description ?? '',
+        lastUpdated: r.lastUpdated ? isoSeconds(Date.parse(r.lastUpdated)) : isoSeconds(this.startedAt),
+        signals: new Map(),
+      };
+      if (r.type === WAIT_HANDLE) {
+        const id = `${spec.name}/${name}`;
+        if (!this.generatedKeys.has(id)) this.generatedKeys.set(id, randomKeyPair());
+        res.handleKeys = r.accessKey && r.secretKey ? { accessKey: r.accessKey, secretKey: r.secretKey } : this.generatedKeys.get(id)!;
+        this.addKey(res.handleKeys.accessKey, res.handleKeys.secretKey, undefined, { kind: 'handle', stack: spec.name, resource: name });
+      }
+      if (r.type === WAIT_CONDITION) res.completion = { count: r.count ?? 1, timeoutSeconds: r.timeout, handle: r.handle };
+      else if (r.creationPolicy) res.completion = { count: r.creationPolicy.count ?? 1, timeoutSeconds: r.creationPolicy.timeout };
+      if (res.completion && r.status === undefined) res.status = 'CREATE_IN_PROGRESS';
+      stack.resources.set(name, res);
+    }
+    for (const c of spec.credentials ?? []) {
+      this.addKey(c.accessKey, c.secretKey, c.sessionToken, { kind: 'stack', stack: spec.name, resources: c.resources ? new Set(c.resources) : undefined });
+    }
+    this.stacks.set(spec.name, stack);
+  }
+
+  key(accessKey: string): Credential | undefined {
+    return this.credentials.get(accessKey);
+  }
+
+  /**
+   * `StackName` as Heat's `_get_identity` takes it: a stack ARN, a name or an
+   * id. Stack and handle users see only their own stack (the rest is "not
+   * found", as in their Heat stack-domain project).
+   */
+  findStack(nameOrArn: string, cred?: Credential): StackState | undefined {
+    let stack: StackState | undefined;
+    const arn = /^arn:openstack:heat::([^:]*):stacks\/([^/]+)\/([^/]+)(\/.*)?$/.exec(nameOrArn);
+    if (arn) {
+      const [, tenant, name, id] = arn.map((p) => (p === undefined ? p : percentDecode(p).toString('utf8')));
+      stack = [...this.stacks.values()].find((s) => s.tenant === tenant && s.stackName === name && s.stackId === id);
+    } else {
+      stack = this.stacks.get(nameOrArn) ?? [...this.stacks.values()].find((s) => s.stackId === nameOrArn);
+    }
+    if (stack && cred && cred.scope.kind !== 'project' && cred.scope.stack !== stack.stackName) return undefined;
+    return stack;
+  }
+
+  /** Heat's `_authorize_stack_user` for DescribeStackResource. */
+  mayDescribe(cred: Credential, stack: StackState, resource: string): boolean {
+    const s = cred.scope;
+    if (s.kind === 'project') return true;
+    if (s.kind === 'handle') return false;
+    return s.stack === stack.stackName && (!s.resources || s.resources.has(resource));
+  }
+
+  maySignal(cred: Credential, stack: StackState, resource: string): boolean {
+    const s = cred.scope;
+    if (s.kind === 'project') return true;
+    if (s.kind === 'handle') return s.stack === stack.stackName && s.resource === resource;
+    return s.stack === stack.stackName && (!s.resources || s.resources.has(resource));
+  }
+
+  setMetadata(stackName: string, resource: string, metadata: unknown): void {
+    const res = this.stacks.get(stackName)?.resources.get(resource);
+    if (!res) throw new Error(`no resource ${stackName}/${resource}`);
+    // A round trip through JSON: callers must not be able to change it behind the emulator's back.
+    res.metadata = JSON.parse(JSON.stringify(metadata ?? {}));
+  }
+
+  /**
+   * The Metadata Heat serves: a handle's is its signals,
+   * `{UniqueId: {Status, Reason, Data}}` in the key order sent.
+   */
+  metadataOf(res: ResourceState): unknown {
+    if (res.type !== WAIT_HANDLE) return res.metadata;
+    const out: Record<string, unknown> = {};
+    for (const s of res.signals.values()) out[s.uniqueId] = s.entry;
+    return out;
+  }
+
+  /**
+   * PUT to a handle URL (cfn-signal). `body` is the parsed JSON; Heat
+   * requires exactly Status, Reason, UniqueId and Data with Status SUCCESS or
+   * FAILURE, else the engine's ValueError becomes 500 InternalFailure.
+   */
+  signalHandle(stack: StackState, handle: ResourceState, body: unknown, accessKey: string): void {
+    if (handle.type !== WAIT_HANDLE) throw HeatErrors.invalidParameterValue();
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw HeatErrors.internalFailure();
+    const b = body as Record<string, unknown>;
+    const keys = Object.keys(b).sort().join(',');
+    if (keys !== 'Data,Reason,Status,UniqueId' || (b.Status !== 'SUCCESS' && b.Status !== 'FAILURE')) throw HeatErrors.internalFailure();
+    const entry = Object.fromEntries(Object.entries(b).filter(([k]) => k !== 'UniqueId'));
+    // Heat keys the entry with str(UniqueId): 1 -> "1", null -> "None".
+    this.record(stack, handle, { uniqueId: pyStr(b.UniqueId), status: b.Status, reason: pyStr(b.Reason), data: b.Data, via: 'waitcondition', accessKey, entry });
+  }
+
+  /** SignalResource: on a WaitCondition it counts like a handle signal; on other resources like a CreationPolicy signal. */
+  signalResource(stack: StackState, res: ResourceState, uniqueId: string, status: SignalStatus, accessKey: string): void {
+    const target = res.completion?.handle ? stack.resources.get(res.completion.handle) : undefined;
+    const reason = `Signal ${status} received via SignalResource`;
+    const entry = { Status: status, Reason: reason, Data: null };
+    this.record(stack, target ?? res, { uniqueId, status, reason, data: null, via: 'SignalResource', accessKey, entry });
+  }
+
+  private record(stack: StackState, res: ResourceState, s: Omit<SignalRecord, 'receivedAt'>): void {
+    const rec: SignalRecord = { ...s, receivedAt: isoSeconds(this.now()) };
+    res.signals.set(rec.uniqueId, rec);
+    for (const r of stack.resources.values()) this.completionOf(stack, r);
+  }
+
+  /** Signals that count for `res`: its handle's for a WaitCondition, its own otherwise. */
+  signalsFor(stack: StackState, res: ResourceState): SignalRecord[] {
+    const from = res.completion?.handle ? stack.resources.get(res.completion.handle) : res;
+    return [...(from?.signals.values() ?? [])];
+  }
+
+  /**
+   * Heat's WaitCondition `_wait`, evaluated now: timeout first, then any
+   * FAILURE, then Count successes. A reached end state sticks.
+   */
+  completionOf(stack: StackState, res: ResourceState): { status: string; reason: string } {
+    const c = res.completion;
+    if (!c) return { status: res.status, reason: res.statusReason };
+    if (c.final) return c.final;
+    const signals = this.signalsFor(stack, res);
+    const failures = signals.filter((s) => s.status !== 'SUCCESS');
+    const label = res.type === WAIT_CONDITION ? 'WaitCondition' : 'ResourceSignal';
+    if (!c.failed && c.timeoutSeconds !== undefined && this.now() - this.startedAt > c.timeoutSeconds * 1000) {
+      const reasons = signals.filter((s) => s.status === 'SUCCESS').map((s) => s.reason);
+      const text = `${reasons.length} of ${c.count} received${reasons.length ? ` - ${reasons.join(';')}` : ''}`;
+      c.final = { status: 'CREATE_FAILED', reason: `${label}Timeout: resources.${res.name}: ${text}` };
+    } else if (failures.length || c.failed) {
+      // Failed for good, but Heat's reason lists every FAILURE it has seen when it looks (it polls).
+      c.failed = true;
+      if (failures.length) res.statusReason = `${label}Failure: resources.${res.name}: ${failures.map((s) => s.reason).join(';')}`;
+      res.status = 'CREATE_FAILED';
+      return { status: res.status, reason: res.statusReason };
+    } else if (signals.length >= c.count) {
+      c.final = { status: 'CREATE_COMPLETE', reason: 'state changed' };
+    }
+    if (c.final) {
+      res.status = c.final.status;
+      res.statusReason = c.final.reason;
+      return c.final;
+    }
+    return { status: res.status, reason: res.statusReason };
+  }
+
+  /** The WaitCondition's `Data` attribute: `{UniqueId: Data}`, and Heat's `json.dumps` of it. */
+  waitConditionData(stack: StackState, res: ResourceState): { data: Record<string, unknown>; text: string } {
+    const data: Record<string, unknown> = {};
+    for (const s of this.signalsFor(stack, res)) data[s.uniqueId] = s.data;
+    return { data, text: pyJsonDumps(data) };
+  }
+
+  addMetrics(points: Datapoint[]): void {
+    this.metrics.push(...points);
+    if (this.metrics.length > MAX_METRICS) this.metrics.splice(0, this.metrics.length - MAX_METRICS);
+  }
+}

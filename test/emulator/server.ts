@@ -1,0 +1,433 @@
+/**
+ * The endpoint emulator: one loopback HTTP server that plays heat-api-cfn
+ * (and the old heat-api-cloudwatch) for the tools, with fault injection, a
+ * request log, an admin API under /_emulator/ and a status page at `/`.
+ * `startEmulator` is the programmatic entry point for tests and the demo.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { handleApi } from './api';
+import { Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigError, validateFaults } from './faults';
+import { serveFile } from './files';
+import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
+import { renderStatusPage } from './html';
+import { type Datapoint, Model, type SignalRecord } from './model';
+import { heatSignedUrl, sigV4PresignedUrl } from './presign';
+import { isoSeconds } from './signing';
+import { type SignedRequest, type SigKind, verifySignature } from './sigverify';
+import { type CredentialSpec, type FilesSpec, loadStackFile, type StackFile, type StackSpec, validateStackFile } from './stackfile';
+
+export interface EmulatorOptions {
+  /** 0 (default) picks a free port. The emulator only ever listens on 127.0.0.1. */
+  port?: number;
+  /** Stack specs, or paths of stack files (each may hold several stacks, keys and files). */
+  stacks?: Array<StackSpec | string>;
+  /** Project-wide keys for the `stacks` specs given inline. */
+  credentials?: CredentialSpec[];
+  /** Files for the `stacks` specs given inline. */
+  files?: FilesSpec;
+  /** More directories served under /files/. */
+  fileDirs?: string[];
+  faults?: FaultConfig;
+  /** The emulator's base clock in ms (fault skew is added on top); default Date.now. */
+  now?: () => number;
+  /** `heat_waitcondition_server_url`: base of the handle URLs; default `<url>/v1/waitcondition`. */
+  signalBaseUrl?: string;
+  /** Called after each logged request (the CLI prints a line). */
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+export interface RequestLogEntry {
+  id: number;
+  /** Emulator clock. */
+  time: string;
+  method: string;
+  /** Path and query, signature and token values redacted. */
+  path: string;
+  action?: string;
+  /** How the request was signed; `none` for unsigned (files, page). */
+  signature: SigKind | 'none';
+  /** `ok`, or Heat's error code and the real reason (`AccessDenied: request expired...`). */
+  verified?: string;
+  accessKey?: string;
+  status: number | 'reset';
+  fault?: string;
+  ms: number;
+}
+
+export interface HandleUrls {
+  accessKey: string;
+  /** Heat's pre-signed SigV2 URL (what cfn-signal gets). */
+  sigv2: string;
+  /** AWS-style query-presigned SigV4 URL for the same PUT. */
+  sigv4: string;
+  generatedAt: string;
+}
+
+export interface ResourceView {
+  name: string;
+  type: string;
+  status: string;
+  statusReason: string;
+  physicalId: string;
+  description: string;
+  lastUpdated: string;
+  metadata: unknown;
+  signals: SignalRecord[];
+  waitCondition?: { handle?: string; count: number; timeoutSeconds?: number; received: number; data: Record<string, unknown>; dataAttribute: string };
+  handle?: HandleUrls;
+}
+
+export interface EmulatorState {
+  url: string;
+  now: string;
+  clockSkewSeconds: number;
+  faults: FaultConfig;
+  stacks: Array<{ name: string; id: string; tenant: string; arn: string; resources: ResourceView[] }>;
+  credentials: Array<{ accessKey: string; scope: string; sessionToken: boolean }>;
+  metrics: Datapoint[];
+  requests: RequestLogEntry[];
+}
+
+export interface Emulator {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly port: number;
+  /** `http://127.0.0.1:PORT/v1/`, the heat-api-cfn URL (cfn-metadata-server). */
+  readonly apiUrl: string;
+  readonly model: Model;
+  /** Live, oldest first; bounded to the last 5000 requests. */
+  readonly requestLog: RequestLogEntry[];
+  /** The emulator clock (base clock + skew), ms. */
+  now(): number;
+  state(): EmulatorState;
+  setMetadata(stack: string, resource: string, metadata: unknown): void;
+  setFaults(faults: FaultConfig): void;
+  faults(): FaultConfig;
+  clearRequestLog(): void;
+  /** Fresh pre-signed URLs of a wait-condition handle, signed at the emulator clock. */
+  signalUrls(stack: string, handle: string): HandleUrls;
+  /** A resource as the state shows it (wait-condition status, signals, Data). */
+  resource(stack: string, name: string): ResourceView;
+  /** Back to the stack files: signals, metrics, metadata changes and the log dropped. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+const MAX_BODY = 4 * 1024 * 1024;
+const MAX_LOG = 5000;
+const RECENT = 200;
+
+/** Query and token values never reach the log or the page. */
+export function redactTarget(target: string): string {
+  return target.replace(/([?&;])(Signature|X-Amz-Signature|X-Amz-Security-Token|SecurityToken)=[^&]*/gi, '$1$2=<redacted>');
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function headerMap(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/**
+ * webob's `req.params` as Heat's ec2token copies it: the query, plus the
+ * form body of a POST (no or form Content-Type) or of a PUT/PATCH with a form
+ * Content-Type. The query wins on a name in both; the last duplicate wins.
+ */
+export function requestParams(method: string, rawQuery: string, contentType: string | undefined, body: Buffer): Record<string, string> {
+  const params: Record<string, string> = Object.fromEntries(new URLSearchParams(rawQuery));
+  const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  const m = method.toUpperCase();
+  const form = (m === 'POST' && (type === '' || type === 'application/x-www-form-urlencoded')) || ((m === 'PUT' || m === 'PATCH') && type === 'application/x-www-form-urlencoded');
+  if (form && body.length) {
+    for (const [k, v] of new URLSearchParams(body.toString('utf8'))) if (!Object.hasOwn(params, k)) params[k] = v;
+  }
+  return params;
+}
+
+function jsonReply(status: number, value: unknown): Reply {
+  return { status, headers: { 'Content-Type': 'application/json' }, body: `${JSON.stringify(value, null, 2)}\n` };
+}
+
+function describeFault(f: FaultAction): string {
+  return f.kind === 'error' || f.kind === 'throttle' ? `${f.kind} ${f.status}` : f.kind;
+}
+
+/** Everything from option specs and files, checked together so that duplicates across them are found. */
+function loadAll(opts: EmulatorOptions): StackFile[] {
+  const files: StackFile[] = [];
+  const specs: StackSpec[] = [];
+  for (const s of opts.stacks ?? []) {
+    if (typeof s === 'string') files.push(loadStackFile(s, files));
+    else specs.push(s);
+  }
+  if (specs.length || opts.credentials || opts.files) {
+    const doc: Record<string, unknown> = { stacks: specs };
+    if (opts.credentials) doc.credentials = opts.credentials;
+    if (opts.files) doc.files = opts.files;
+    files.push(validateStackFile(JSON.parse(JSON.stringify(doc)), '<startEmulator options>', process.cwd(), files));
+  }
+  for (const dir of opts.fileDirs ?? []) files.push(validateStackFile({ stacks: [], files: { dir } }, `<file dir ${dir}>`, process.cwd(), files));
+  return files;
+}
+
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const baseClock = opts.now ?? Date.now;
+  const faults = new Faults(opts.faults ?? {});
+  const now = () => baseClock() + faults.skewMs;
+  const files = loadAll(opts);
+  const model = new Model(files, now);
+  const fileSpecs = files.flatMap((f) => (f.files ? [f.files] : []));
+  const requestLog: RequestLogEntry[] = [];
+  let nextId = 1;
+  let url = '';
+  const signalBase = () => opts.signalBaseUrl ?? `${url}/v1/waitcondition`;
+
+  function signalUrls(stackName: string, handle: string): HandleUrls {
+    const stack = model.stacks.get(stackName);
+    const res = stack?.resources.get(handle);
+    if (!stack || !res?.handleKeys) throw new Error(`no wait-condition handle ${stackName}/${handle}`);
+    const t = now();
+    const input = { signalBaseUrl: signalBase(), ref: stack, resource: handle, time: t, ...res.handleKeys };
+    return { accessKey: res.handleKeys.accessKey, sigv2: heatSignedUrl(input), sigv4: sigV4PresignedUrl(input), generatedAt: isoSeconds(t) };
+  }
+
+  function resourceView(stackName: string, name: string): ResourceView {
+    const stack = model.stacks.get(stackName);
+    const r = stack?.resources.get(name);
+    if (!stack || !r) throw new Error(`no resource ${stackName}/${name}`);
+    const { status, reason } = model.completionOf(stack, r);
+    const view: ResourceView = {
+      name: r.name,
+      type: r.type,
+      status,
+      statusReason: reason,
+      physicalId: r.physicalId,
+      description: r.description,
+      lastUpdated: r.lastUpdated,
+      metadata: model.metadataOf(r),
+      signals: model.signalsFor(stack, r),
+    };
+    if (r.completion) {
+      const { data, text } = model.waitConditionData(stack, r);
+      view.waitCondition = { count: r.completion.count, received: view.signals.length, data, dataAttribute: text };
+      if (r.completion.handle) view.waitCondition.handle = r.completion.handle;
+      if (r.completion.timeoutSeconds !== undefined) view.waitCondition.timeoutSeconds = r.completion.timeoutSeconds;
+    }
+    if (r.handleKeys) view.handle = signalUrls(stackName, name);
+    return view;
+  }
+
+  function state(): EmulatorState {
+    return {
+      url,
+      now: new Date(now()).toISOString(),
+      clockSkewSeconds: faults.skewMs / 1000,
+      faults: faults.get(),
+      stacks: [...model.stacks.values()].map((s) => ({
+        name: s.stackName,
+        id: s.stackId,
+        tenant: s.tenant,
+        arn: s.arn,
+        resources: [...s.resources.keys()].map((r) => resourceView(s.stackName, r)),
+      })),
+      credentials: [...model.credentials.values()].map((c) => ({
+        accessKey: c.accessKey,
+        scope: c.scope.kind === 'project' ? 'project' : c.scope.kind === 'stack' ? `stack ${c.scope.stack}${c.scope.resources ? ` (${[...c.scope.resources].join(', ')})` : ''}` : `handle ${c.scope.stack}/${c.scope.resource}`,
+        sessionToken: c.sessionToken !== undefined,
+      })),
+      metrics: model.metrics.slice(-RECENT),
+      requests: requestLog.slice(-RECENT),
+    };
+  }
+
+  function admin(method: string, route: string, body: Buffer): Reply {
+    const parts = route.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    const parseBody = (): unknown => JSON.parse(body.toString('utf8') || 'null');
+    const key = `${method} ${parts[0] ?? ''}`;
+    try {
+      switch (key) {
+        case 'GET state':
+          return jsonReply(200, state());
+        case 'GET requests':
+          return jsonReply(200, requestLog);
+        case 'DELETE requests':
+          requestLog.length = 0;
+          return jsonReply(200, { cleared: true });
+        case 'GET faults':
+          return jsonReply(200, faults.get());
+        case 'PUT faults':
+          faults.set(validateFaults(parseBody(), 'PUT /_emulator/faults'));
+          return jsonReply(200, faults.get());
+        case 'DELETE faults':
+          faults.set({});
+          return jsonReply(200, faults.get());
+        case 'GET metrics':
+          return jsonReply(200, model.metrics);
+        case 'DELETE metrics':
+          model.metrics.length = 0;
+          return jsonReply(200, { cleared: true });
+        case 'PUT metadata':
+          if (parts.length !== 3) return jsonReply(404, { error: 'use PUT /_emulator/metadata/<stack>/<resource>' });
+          model.setMetadata(parts[1], parts[2], parseBody());
+          return jsonReply(200, resourceView(parts[1], parts[2]));
+        case 'GET resources':
+          if (parts.length !== 3) return jsonReply(404, { error: 'use GET /_emulator/resources/<stack>/<resource>' });
+          return jsonReply(200, resourceView(parts[1], parts[2]));
+        case 'GET signal-urls':
+          if (parts.length !== 3) return jsonReply(404, { error: 'use GET /_emulator/signal-urls/<stack>/<handle>' });
+          return jsonReply(200, signalUrls(parts[1], parts[2]));
+        case 'POST reset':
+          model.reset();
+          requestLog.length = 0;
+          return jsonReply(200, { reset: true });
+        default:
+          return jsonReply(404, { error: `no admin route ${method} /_emulator/${parts.join('/')}` });
+      }
+    } catch (err) {
+      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError) return jsonReply(400, { error: err.message });
+      if (err instanceof Error && /^no (resource|wait-condition handle) /.test(err.message)) return jsonReply(404, { error: err.message });
+      throw err;
+    }
+  }
+
+  function send(req: http.IncomingMessage, res: http.ServerResponse, reply: Reply, truncate: boolean): void {
+    const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body;
+    const headers: Record<string, string> = {
+      // From the emulator clock, so that injected skew reaches clients that correct from Date.
+      Date: new Date(now()).toUTCString(),
+      Server: 'cfntools-emulator',
+      ...reply.headers,
+      'Content-Length': String(truncate ? Math.max(body.length, 1) : body.length),
+    };
+    res.writeHead(reply.status, reply.reason, headers);
+    if (req.method === 'HEAD') res.end();
+    else if (truncate) res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+    else res.end(body);
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = Date.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const rawPath = q >= 0 ? target.slice(0, q) : target;
+    const rawQuery = q >= 0 ? target.slice(q + 1) : '';
+    const body = await readBody(req);
+    if (rawPath === '/_emulator' || rawPath.startsWith('/_emulator/')) {
+      send(req, res, body ? admin(method, rawPath.slice('/_emulator'.length), body) : webobPlain(413), false);
+      return;
+    }
+    const headers = headerMap(req);
+    const params = body ? requestParams(method, rawQuery, headers['content-type'], body) : {};
+    const isApiPath = rawPath === '/v1' || rawPath.startsWith('/v1/');
+    const isRootApi =
+      rawPath === '/' && ((method !== 'GET' && method !== 'HEAD') || params.Action !== undefined || headers.authorization !== undefined || !!params.Signature || !!params['X-Amz-Signature']);
+    const entry: RequestLogEntry = { id: nextId++, time: isoSeconds(now()), method, path: redactTarget(target), signature: 'none', status: 0, ms: 0 };
+    if (isApiPath || isRootApi) entry.action = params.Action;
+    const log = (status: number | 'reset') => {
+      entry.status = status;
+      entry.ms = Date.now() - started;
+      requestLog.push(entry);
+      if (requestLog.length > MAX_LOG) requestLog.splice(0, requestLog.length - MAX_LOG);
+      opts.onRequest?.(entry);
+    };
+
+    const fault = faults.pick({ method, path: rawPath, action: entry.action });
+    if (fault) entry.fault = describeFault(fault);
+    if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
+    if (fault?.kind === 'reset') {
+      log('reset');
+      req.socket.resetAndDestroy();
+      return;
+    }
+
+    let reply: Reply;
+    if (!body) reply = webobPlain(413);
+    else if (fault?.kind === 'error' || fault?.kind === 'throttle') reply = faultReply(fault);
+    else if (rawPath.startsWith('/files/')) reply = serveFile(fileSpecs, rawPath, headers.authorization);
+    else if (rawPath === '/' && !isRootApi) reply = { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: renderStatusPage(state()) };
+    else if (isApiPath || isRootApi) reply = api(method, rawPath, params, headers, body, entry);
+    else reply = webobPlain(404);
+    send(req, res, reply, fault?.kind === 'truncate');
+    log(reply.status);
+  }
+
+  function api(method: string, rawPath: string, params: Record<string, string>, headers: Record<string, string>, body: Buffer, entry: RequestLogEntry): Reply {
+    const signed: SignedRequest = { method, rawPath, params, headers, body, host: headers.host ?? url.replace(/^http:\/\//, '') };
+    const verdict = verifySignature(signed, (ak) => model.key(ak), now());
+    if (verdict.kind) entry.signature = verdict.kind;
+    if (verdict.accessKey) entry.accessKey = verdict.accessKey;
+    if (!verdict.ok) {
+      entry.verified = `${verdict.error.code}: ${verdict.reason}`;
+      return verdict.error.toXmlReply();
+    }
+    entry.verified = 'ok';
+    const cred = model.key(verdict.accessKey)!;
+    const route = rawPath === '/' ? '/' : rawPath.slice('/v1'.length) || '/';
+    try {
+      return handleApi({ ...signed, route, cred }, { model, now });
+    } catch (err) {
+      // lxml cannot carry control characters; in Heat that ends as a 500.
+      if (err instanceof XmlIncompatibleError) return HeatErrors.internalFailure().toXmlReply();
+      throw err;
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      console.error(`emulator: ${req.method} ${redactTarget(req.url ?? '')}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      if (!res.headersSent) send(req, res, HeatErrors.internalFailure().toXmlReply(), false);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    port,
+    apiUrl: `${url}/v1/`,
+    model,
+    requestLog,
+    now,
+    state,
+    setMetadata: (stack, resource, metadata) => model.setMetadata(stack, resource, metadata),
+    setFaults: (f) => faults.set(f),
+    faults: () => faults.get(),
+    clearRequestLog: () => {
+      requestLog.length = 0;
+    },
+    signalUrls,
+    resource: resourceView,
+    reset: () => {
+      model.reset();
+      requestLog.length = 0;
+    },
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,322 @@
+/**
+ * Stack files (JSON or YAML): what the emulator serves. Validated strictly,
+ * unknown keys included, because a typo in a test fixture otherwise shows up
+ * as a puzzling 400 much later; every error names the file and the key path.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+export interface CredentialSpec {
+  accessKey: string;
+  secretKey: string;
+  /** When set, requests must carry exactly this token (X-Amz-Security-Token / SecurityToken). */
+  sessionToken?: string;
+  /** Stack keys only: the resources DescribeStackResource may read (default: all of the stack). */
+  resources?: string[];
+}
+
+export interface CreationPolicySpec {
+  /** SUCCESS signals needed; default 1. */
+  count?: number;
+  /** Seconds from emulator start; none means no timeout. */
+  timeout?: number;
+}
+
+export interface ResourceSpec {
+  type: string;
+  metadata?: unknown;
+  /** `<ACTION>_<STATUS>`; default CREATE_COMPLETE (wait conditions: derived from their signals). */
+  status?: string;
+  statusReason?: string;
+  physicalId?: string;
+  description?: string;
+  /** ISO time; default the emulator's start. */
+  lastUpdated?: string;
+  /** AWS::CloudFormation::WaitConditionHandle: the handle's own key pair (default: generated). */
+  accessKey?: string;
+  secretKey?: string;
+  /** AWS::CloudFormation::WaitCondition: the logical id of its handle. */
+  handle?: string;
+  count?: number;
+  timeout?: number;
+  /** Any other resource: completed by SignalResource, like a CreationPolicy. */
+  creationPolicy?: CreationPolicySpec;
+}
+
+export interface StackSpec {
+  name: string;
+  /** Default: a UUID derived from the name. */
+  id?: string;
+  /** Default `tenant0`. */
+  tenant?: string;
+  resources: Record<string, ResourceSpec>;
+  /** Keys of the stack's users (Heat stack users: only this stack, only DescribeStackResource). */
+  credentials?: CredentialSpec[];
+}
+
+export interface FilesSpec {
+  /** Directory served under /files/ (relative to the stack file). */
+  dir?: string;
+  /** name → text content, served under /files/<name>. */
+  inline?: Record<string, string>;
+  /** name → basic-auth user and password required for it. */
+  auth?: Record<string, { username: string; password: string }>;
+}
+
+export interface StackFile {
+  stacks: StackSpec[];
+  /** Project-wide keys: every stack, every action (Heat's non-stack users). */
+  credentials?: CredentialSpec[];
+  files?: FilesSpec;
+}
+
+export const WAIT_CONDITION = 'AWS::CloudFormation::WaitCondition';
+export const WAIT_HANDLE = 'AWS::CloudFormation::WaitConditionHandle';
+
+export class StackFileError extends Error {
+  constructor(
+    readonly detail: string,
+    readonly file: string,
+    readonly keyPath: string,
+  ) {
+    super(`${file}: ${keyPath || '(top level)'}: ${detail}`);
+    this.name = 'StackFileError';
+  }
+}
+
+/** A UUID (v4 layout) derived from `seed`, so that defaults are stable across runs. */
+export function stableUuid(seed: string): string {
+  const h = createHash('sha1').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export function randomKeyPair(): { accessKey: string; secretKey: string } {
+  return { accessKey: randomBytes(16).toString('hex'), secretKey: randomBytes(24).toString('base64') };
+}
+
+const NAME_RE = /^[a-zA-Z][a-zA-Z0-9_.-]*$/;
+const STATUS_RE = /^(INIT|CREATE|DELETE|UPDATE|ROLLBACK|SUSPEND|RESUME|ADOPT|SNAPSHOT|CHECK)_(IN_PROGRESS|FAILED|COMPLETE)$/;
+
+class Checker {
+  constructor(readonly source: string) {}
+
+  fail(at: string, detail: string): never {
+    throw new StackFileError(detail, this.source, at);
+  }
+
+  mapping(v: unknown, at: string, allowed: readonly string[]): Record<string, unknown> {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(at, `must be a mapping, not ${describe(v)}`);
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!allowed.includes(k)) this.fail(join(at, k), `unknown key (expected one of: ${allowed.join(', ')})`);
+    }
+    return o;
+  }
+
+  string(v: unknown, at: string, opts: { optional?: boolean; empty?: boolean; re?: RegExp; what?: string } = {}): string | undefined {
+    if (v === undefined && opts.optional) return undefined;
+    if (v === undefined) this.fail(at, 'is required');
+    if (typeof v !== 'string') this.fail(at, `must be a string, not ${describe(v)}`);
+    if (!opts.empty && v === '') this.fail(at, 'must not be empty');
+    if (opts.re && !opts.re.test(v)) this.fail(at, `${JSON.stringify(v)} is not ${opts.what ?? `of the form ${opts.re}`}`);
+    return v;
+  }
+
+  positive(v: unknown, at: string, integer: boolean): number | undefined {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) this.fail(at, `must be a positive ${integer ? 'integer' : 'number'}, not ${describe(v)}`);
+    return v;
+  }
+
+  list(v: unknown, at: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(at, `must be a list, not ${describe(v)}`);
+    return v;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function join(at: string, key: string | number): string {
+  if (typeof key === 'number') return `${at}[${key}]`;
+  return at ? `${at}.${key}` : key;
+}
+
+function checkCredentials(c: Checker, v: unknown, at: string, scoped: boolean): CredentialSpec[] {
+  return c.list(v, at).map((item, i) => {
+    const p = join(at, i);
+    const o = c.mapping(item, p, scoped ? ['accessKey', 'secretKey', 'sessionToken', 'resources'] : ['accessKey', 'secretKey', 'sessionToken']);
+    const cred: CredentialSpec = { accessKey: c.string(o.accessKey, join(p, 'accessKey'))!, secretKey: c.string(o.secretKey, join(p, 'secretKey'))! };
+    const token = c.string(o.sessionToken, join(p, 'sessionToken'), { optional: true });
+    if (token !== undefined) cred.sessionToken = token;
+    if (o.resources !== undefined) cred.resources = c.list(o.resources, join(p, 'resources')).map((r, j) => c.string(r, join(join(p, 'resources'), j))!);
+    return cred;
+  });
+}
+
+function checkResource(c: Checker, v: unknown, at: string): ResourceSpec {
+  const o = c.mapping(v, at, [
+    'type', 'metadata', 'status', 'statusReason', 'physicalId', 'description', 'lastUpdated',
+    'accessKey', 'secretKey', 'handle', 'count', 'timeout', 'creationPolicy',
+  ]);
+  const type = c.string(o.type, join(at, 'type'))!;
+  const r: ResourceSpec = { type };
+  if (o.metadata !== undefined) r.metadata = o.metadata;
+  const status = c.string(o.status, join(at, 'status'), { optional: true, re: STATUS_RE, what: 'a Heat status like CREATE_COMPLETE' });
+  if (status !== undefined) r.status = status;
+  for (const key of ['statusReason', 'physicalId', 'description'] as const) {
+    const s = c.string(o[key], join(at, key), { optional: true, empty: true });
+    if (s !== undefined) r[key] = s;
+  }
+  const updated = c.string(o.lastUpdated, join(at, 'lastUpdated'), { optional: true });
+  if (updated !== undefined) {
+    if (Number.isNaN(Date.parse(updated))) c.fail(join(at, 'lastUpdated'), `${JSON.stringify(updated)} is not an ISO 8601 time`);
+    r.lastUpdated = updated;
+  }
+  const only = (keys: readonly string[], forType: string) => {
+    for (const k of keys) if (o[k] !== undefined && type !== forType) c.fail(join(at, k), `only allowed on ${forType} resources`);
+  };
+  only(['accessKey', 'secretKey'], WAIT_HANDLE);
+  only(['handle', 'count', 'timeout'], WAIT_CONDITION);
+  if (type === WAIT_HANDLE) {
+    const ak = c.string(o.accessKey, join(at, 'accessKey'), { optional: true });
+    const sk = c.string(o.secretKey, join(at, 'secretKey'), { optional: true });
+    if ((ak === undefined) !== (sk === undefined)) c.fail(join(at, ak === undefined ? 'accessKey' : 'secretKey'), 'accessKey and secretKey go together');
+    if (ak !== undefined) Object.assign(r, { accessKey: ak, secretKey: sk });
+  }
+  if (type === WAIT_CONDITION) {
+    r.handle = c.string(o.handle, join(at, 'handle'))!;
+    const count = c.positive(o.count, join(at, 'count'), true);
+    if (count !== undefined) r.count = count;
+    const timeout = c.positive(o.timeout, join(at, 'timeout'), false);
+    if (timeout !== undefined) r.timeout = timeout;
+    if (o.creationPolicy !== undefined) c.fail(join(at, 'creationPolicy'), 'a WaitCondition takes count and timeout directly');
+  } else if (o.creationPolicy !== undefined) {
+    const p = join(at, 'creationPolicy');
+    const cp = c.mapping(o.creationPolicy, p, ['count', 'timeout']);
+    r.creationPolicy = {};
+    const count = c.positive(cp.count, join(p, 'count'), true);
+    if (count !== undefined) r.creationPolicy.count = count;
+    const timeout = c.positive(cp.timeout, join(p, 'timeout'), false);
+    if (timeout !== undefined) r.creationPolicy.timeout = timeout;
+  }
+  return r;
+}
+
+function checkStack(c: Checker, v: unknown, at: string): StackSpec {
+  const o = c.mapping(v, at, ['name', 'id', 'tenant', 'resources', 'credentials']);
+  const name = c.string(o.name, join(at, 'name'), { re: NAME_RE, what: 'a Heat stack name (a letter, then letters, digits, _ . -)' })!;
+  const stack: StackSpec = { name, resources: {} };
+  const id = c.string(o.id, join(at, 'id'), { optional: true, re: /^[^/]+$/, what: 'an id without /' });
+  if (id !== undefined) stack.id = id;
+  const tenant = c.string(o.tenant, join(at, 'tenant'), { optional: true, re: /^\w+$/, what: 'a tenant id (letters, digits, _)' });
+  if (tenant !== undefined) stack.tenant = tenant;
+  const resAt = join(at, 'resources');
+  const resources = c.mapping(o.resources ?? c.fail(resAt, 'is required'), resAt, Object.keys((o.resources as object) ?? {}));
+  for (const [rname, spec] of Object.entries(resources)) {
+    if (!NAME_RE.test(rname)) c.fail(join(resAt, rname), 'a logical resource id must start with a letter and hold only letters, digits, _ . -');
+    stack.resources[rname] = checkResource(c, spec, join(resAt, rname));
+  }
+  for (const [rname, r] of Object.entries(stack.resources)) {
+    if (r.type !== WAIT_CONDITION) continue;
+    const target = stack.resources[r.handle!];
+    if (!target) c.fail(join(join(resAt, rname), 'handle'), `no resource ${JSON.stringify(r.handle)} in this stack`);
+    if (target.type !== WAIT_HANDLE) c.fail(join(join(resAt, rname), 'handle'), `${r.handle} is a ${target.type}, not a ${WAIT_HANDLE}`);
+  }
+  if (o.credentials !== undefined) {
+    stack.credentials = checkCredentials(c, o.credentials, join(at, 'credentials'), true);
+    stack.credentials.forEach((cred, i) =>
+      (cred.resources ?? []).forEach((r, j) => {
+        if (!stack.resources[r]) c.fail(`${join(join(join(at, 'credentials'), i), 'resources')}[${j}]`, `no resource ${JSON.stringify(r)} in this stack`);
+      }),
+    );
+  }
+  return stack;
+}
+
+/**
+ * Check a parsed stack file. `baseDir` resolves `files.dir`. Duplicate stack
+ * names/ids and access keys are errors, also against `known` (the files
+ * loaded before this one).
+ */
+export function validateStackFile(doc: unknown, source: string, baseDir: string, known: StackFile[] = []): StackFile {
+  const c = new Checker(source);
+  const o = c.mapping(doc, '', ['stacks', 'credentials', 'files']);
+  const stacks = c.list(o.stacks ?? c.fail('stacks', 'is required'), 'stacks');
+  const out: StackFile = { stacks: stacks.map((s, i) => checkStack(c, s, join('stacks', i))) };
+  if (o.credentials !== undefined) out.credentials = checkCredentials(c, o.credentials, 'credentials', false);
+  if (o.files !== undefined) {
+    const f = c.mapping(o.files, 'files', ['dir', 'inline', 'auth']);
+    out.files = {};
+    const dir = c.string(f.dir, 'files.dir', { optional: true });
+    if (dir !== undefined) {
+      const abs = path.resolve(baseDir, dir);
+      if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) c.fail('files.dir', `${abs} is not a directory`);
+      out.files.dir = abs;
+    }
+    if (f.inline !== undefined) {
+      const inline = c.mapping(f.inline, 'files.inline', Object.keys((f.inline as object) ?? {}));
+      out.files.inline = Object.fromEntries(Object.entries(inline).map(([k, v]) => [k, c.string(v, `files.inline.${k}`, { empty: true })!]));
+    }
+    if (f.auth !== undefined) {
+      const auth = c.mapping(f.auth, 'files.auth', Object.keys((f.auth as object) ?? {}));
+      out.files.auth = {};
+      for (const [name, v] of Object.entries(auth)) {
+        const a = c.mapping(v, `files.auth.${name}`, ['username', 'password']);
+        out.files.auth[name] = { username: c.string(a.username, `files.auth.${name}.username`)!, password: c.string(a.password, `files.auth.${name}.password`, { empty: true })! };
+      }
+    }
+  }
+  checkUnique(c, out, known);
+  return out;
+}
+
+function checkUnique(c: Checker, file: StackFile, known: StackFile[]): void {
+  const names = new Set(known.flatMap((f) => f.stacks.map((s) => s.name)));
+  const ids = new Set(known.flatMap((f) => f.stacks.map((s) => s.id ?? stableUuid(s.name))));
+  const keys = new Set(known.flatMap(allKeys).map(([k]) => k));
+  file.stacks.forEach((s, i) => {
+    if (names.has(s.name)) c.fail(`stacks[${i}].name`, `stack ${s.name} is defined twice`);
+    names.add(s.name);
+    const id = s.id ?? stableUuid(s.name);
+    if (ids.has(id)) c.fail(`stacks[${i}].id`, `stack id ${id} is used twice`);
+    ids.add(id);
+  });
+  for (const [key, at] of allKeys(file)) {
+    if (keys.has(key)) c.fail(at, `access key ${key} is defined twice`);
+    keys.add(key);
+  }
+}
+
+function allKeys(file: StackFile): Array<[string, string]> {
+  const out: Array<[string, string]> = (file.credentials ?? []).map((cr, i) => [cr.accessKey, `credentials[${i}].accessKey`]);
+  file.stacks.forEach((s, i) => {
+    (s.credentials ?? []).forEach((cr, j) => out.push([cr.accessKey, `stacks[${i}].credentials[${j}].accessKey`]));
+    for (const [name, r] of Object.entries(s.resources)) if (r.accessKey) out.push([r.accessKey, `stacks[${i}].resources.${name}.accessKey`]);
+  });
+  return out;
+}
+
+/** Read and check one stack file; `.json` is JSON, anything else YAML (a superset of JSON). */
+export function loadStackFile(file: string, known: StackFile[] = []): StackFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StackFileError(`cannot read: ${(err as Error).message}`, file, '');
+  }
+  let doc: unknown;
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new StackFileError(`not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, file, '');
+  }
+  return validateStackFile(doc, file, path.dirname(path.resolve(file)), known);
+}
