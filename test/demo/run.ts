@@ -1,0 +1,173 @@
+/**
+ * README's main command (`npm run demo`): starts the endpoint emulator on a
+ * free loopback port with a demo stack, runs the tools against it in a
+ * throw-away sandbox (files under it, harmless commands), prints what
+ * happened, stops the emulator and exits 0. Nothing is left running.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startEmulator, type Emulator } from '../emulator/server';
+import type { StackSpec } from '../emulator/stackfile';
+
+const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
+const STACK = 'demo';
+const KEY = { accessKey: 'AKIDDEMO0000000000000000000000001', secretKey: 'demo/Secret+Key=1' };
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BUNDLE, tool, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const notBuilt = (r: Ran) => r.status === 2 && /not implemented yet/.test(r.stderr);
+
+/** The Init metadata, with paths inside the sandbox and the emulator's file URL. */
+function demoMetadata(sandbox: string, emulatorUrl: string): unknown {
+  const out = (p: string) => path.join(sandbox, 'root', p);
+  return {
+    'AWS::CloudFormation::Init': {
+      configSets: { default: ['setup', { ConfigSet: 'app' }], app: ['app'] },
+      setup: {
+        files: {
+          [out('etc/demo/app.conf')]: {
+            content: 'greeting={{greeting}}\nport={{port}}\n',
+            context: { greeting: 'hello from cfntools', port: 8080 },
+            mode: '000640',
+          },
+          [out('etc/demo/motd')]: { source: `${emulatorUrl}/files/motd.txt`, mode: '000644' },
+          [out('etc/demo/settings.json')]: { content: { debug: false, workers: 2 } },
+        },
+      },
+      app: {
+        commands: {
+          '10_greet': { command: `echo "greeted at $(date -u +%H:%M:%S)" >> ${out('var/log/demo.log')}` },
+          '20_list': { command: ['ls', '-1', out('etc/demo')], cwd: sandbox },
+          '30_skipped': { command: 'echo never', test: 'false' },
+        },
+      },
+    },
+    greeting: 'hello from cfntools',
+  };
+}
+
+function stackSpec(): StackSpec {
+  return {
+    name: STACK,
+    resources: {
+      WebServer: { type: 'AWS::EC2::Instance', metadata: {} },
+      WaitHandle: { type: 'AWS::CloudFormation::WaitConditionHandle' },
+      WaitCondition: { type: 'AWS::CloudFormation::WaitCondition', handle: 'WaitHandle', count: 1 },
+    },
+    credentials: [KEY],
+  };
+}
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+}
+
+async function main(): Promise<number> {
+  const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-demo-'));
+  let emulator: Emulator | undefined;
+  const say = (line = '') => process.stdout.write(line + '\n');
+  try {
+    emulator = await startEmulator({ port: 0, stacks: [stackSpec()], files: { inline: { 'motd.txt': 'Welcome to the cfntools demo instance.\n' } } });
+    emulator.setMetadata(STACK, 'WebServer', demoMetadata(sandbox, emulator.url));
+
+    // What Heat injects into an instance, pointed at the emulator.
+    const heat = path.join(sandbox, 'heat');
+    fs.mkdirSync(heat);
+    fs.writeFileSync(path.join(heat, 'cfn-metadata-server'), emulator.apiUrl);
+    fs.writeFileSync(path.join(heat, 'cfn-boto-cfg'), '[Boto]\ndebug = 0\nis_secure = 0\nhttps_validate_certificates = 1\ncfn_region_name = heat\ncfn_region_endpoint = 127.0.0.1');
+    const creds = path.join(sandbox, 'cfn-credentials');
+    fs.writeFileSync(creds, `AWSAccessKeyId=${KEY.accessKey}\nAWSSecretKey=${KEY.secretKey}\n`, { mode: 0o600 });
+    const logs = path.join(sandbox, 'log');
+    fs.mkdirSync(logs);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      LANG: 'C.UTF-8',
+      CFNTOOLS_HEAT_DIR: heat,
+      CFNTOOLS_CACHE_DIR: path.join(sandbox, 'cache'),
+      CFNTOOLS_STATE_DIR: path.join(sandbox, 'state'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      NO_PROXY: '127.0.0.1',
+    };
+    const logArg = (tool: string) => ['--log-file', path.join(logs, `${tool}.log`)];
+
+    say('cfntools demo');
+    say(`  emulator  ${emulator.apiUrl}  (stack "${STACK}": WebServer, WaitHandle, WaitCondition)`);
+    say(`  sandbox   ${sandbox}`);
+    say();
+
+    say(`1. cfn-get-metadata -s ${STACK} -r WebServer -k greeting`);
+    const gm = await run('cfn-get-metadata', ['-s', STACK, '-r', 'WebServer', '-k', 'greeting', '-f', creds, ...logArg('cfn-get-metadata')], env);
+    if (gm.status !== 0) throw new Error(`cfn-get-metadata failed: ${gm.stderr.trim()}`);
+    say(`   -> ${gm.stdout.trim()}   (signed DescribeStackResource, endpoint from the Heat files)`);
+    say();
+
+    say(`2. cfn-init -s ${STACK} -r WebServer -f cfn-credentials`);
+    const init = await run('cfn-init', ['-s', STACK, '-r', 'WebServer', '-f', creds, '--cmd-log-file', path.join(logs, 'cfn-init-cmd.log'), ...logArg('cfn-init')], env);
+    let status = 'SUCCESS';
+    let reason = 'Configuration complete';
+    if (notBuilt(init)) {
+      say('   (cfn-init is not in this build yet)');
+    } else if (init.status !== 0) {
+      status = 'FAILURE';
+      reason = `cfn-init failed: ${init.stderr.trim().split('\n').pop()}`;
+      say(`   -> exit ${init.status}: ${init.stderr.trim()}`);
+    } else {
+      say('   -> exit 0; files written:');
+      for (const f of listFiles(path.join(sandbox, 'root'))) {
+        const mode = (fs.statSync(f).mode & 0o777).toString(8).padStart(4, '0');
+        say(`      ${mode}  ${path.relative(sandbox, f)}: ${JSON.stringify(fs.readFileSync(f, 'utf8').trim().slice(0, 60))}`);
+      }
+    }
+    say();
+
+    const url = emulator.signalUrls(STACK, 'WaitHandle').sigv2;
+    say(`3. cfn-signal -e ${status === 'SUCCESS' ? 0 : 1} -r "${reason}" <pre-signed WaitHandle URL>`);
+    const sig = await run('cfn-signal', ['-e', status === 'SUCCESS' ? '0' : '1', '-r', reason, '-i', 'demo-instance', ...logArg('cfn-signal'), url], env);
+    if (notBuilt(sig)) say('   (cfn-signal is not in this build yet)');
+    else if (sig.status !== 0) throw new Error(`cfn-signal failed: ${sig.stderr.trim()}`);
+    else say('   -> accepted');
+    const wc = emulator.resource(STACK, 'WaitCondition');
+    say(`   stack: WaitCondition ${wc.status} (${wc.waitCondition?.received ?? 0}/${wc.waitCondition?.count ?? 1} signals)`);
+    say();
+
+    const requests = emulator.requestLog.filter((r) => !r.path.startsWith('/_emulator'));
+    const label = (r: (typeof requests)[number]) =>
+      r.action ?? (r.path.includes('/waitcondition/') ? 'wait-condition signal' : `${r.method} ${r.path.split('?')[0]}`);
+    say(`emulator saw ${requests.length} requests: ${[...new Set(requests.map(label))].join(', ')}`);
+    return 0;
+  } finally {
+    await emulator?.stop();
+    if (!process.env.CFNTOOLS_DEMO_KEEP) fs.rmSync(sandbox, { recursive: true, force: true });
+    say(process.env.CFNTOOLS_DEMO_KEEP ? `emulator stopped; sandbox and logs kept in ${sandbox}` : 'emulator stopped; sandbox removed (CFNTOOLS_DEMO_KEEP=1 keeps it and the logs)');
+  }
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
