@@ -7,14 +7,16 @@ import * as path from 'node:path';
 import { runCli, type ToolMain } from '../shared/cli';
 import { notImplemented } from './not-implemented';
 import { main as getMetadata } from './cfn-get-metadata';
+import { main as signalMain } from './cfn-signal';
+import { main as cfnInit } from './cfn-init';
 import { symlinksMain } from './cfn-create-aws-symlinks';
 import { VERSION } from '../shared/version';
 
 const TOOL_NAMES = ['cfn-init', 'cfn-signal', 'cfn-hup', 'cfn-push-stats', 'cfn-get-metadata', 'cfn-create-aws-symlinks'];
 
 export const TOOLS: Record<string, ToolMain> = {
-  'cfn-init': notImplemented('cfn-init'),
-  'cfn-signal': notImplemented('cfn-signal'),
+  'cfn-init': cfnInit,
+  'cfn-signal': signalMain,
   'cfn-hup': notImplemented('cfn-hup'),
   'cfn-push-stats': notImplemented('cfn-push-stats'),
   'cfn-get-metadata': getMetadata,

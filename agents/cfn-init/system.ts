@@ -5,6 +5,8 @@
  * --dry-run can refuse to run anything.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CfnError } from '../../shared/errors';
 
 export interface RunOptions {
@@ -50,8 +52,10 @@ export interface System {
 
 export class CommandNotFoundError extends CfnError {}
 
-/** The real machine. */
+/** The real machine. `env` is the tool's environment: its PATH is where programs are looked up. */
 export class HostSystem implements System {
+  constructor(protected readonly env: NodeJS.ProcessEnv = process.env) {}
+
   run(command: string[] | string, opts: RunOptions = {}): Promise<RunResult> {
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
     let uid: number | undefined;
@@ -63,7 +67,7 @@ export class HostSystem implements System {
       gid = u.gid;
     }
     return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? process.env, uid, gid, timeout: opts.timeoutMs });
+      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, timeout: opts.timeoutMs });
       let output = '';
       let stdout = '';
       let stderr = '';
@@ -80,15 +84,21 @@ export class HostSystem implements System {
         else reject(new CfnError(`cannot run ${file}: ${err.message}`));
       });
       child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output, stdout, stderr }));
+      // A command that exits before reading its input closes the pipe: not an error of ours.
+      child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') reject(new CfnError(`cannot write to ${file}: ${err.message}`));
+      });
       child.stdin.end(opts.input ?? '');
     });
   }
 
   which(name: string): string | undefined {
-    if (name.includes('/')) return name;
-    const r = spawnSync('/bin/sh', ['-c', 'command -v "$1"', 'which', name], { encoding: 'utf8' });
-    const found = r.status === 0 ? r.stdout.trim() : '';
-    return found.startsWith('/') ? found : undefined;
+    if (name.includes('/')) return isExecutable(name) ? name : undefined;
+    for (const dir of (this.env.PATH ?? '').split(':').filter(Boolean)) {
+      const candidate = path.join(dir, name);
+      if (isExecutable(candidate)) return candidate;
+    }
+    return undefined;
   }
 
   user(nameOrUid: string): UserInfo | undefined {
@@ -99,6 +109,15 @@ export class HostSystem implements System {
   group(nameOrGid: string): GroupInfo | undefined {
     const f = getent('group', nameOrGid);
     return f && { name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] };
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false; // missing or not executable: not found, as `command -v` says
   }
 }
 

@@ -84,8 +84,8 @@ export interface HandlerContext {
 export interface Action {
   /** One line for the log and for --dry-run: `install apt packages: nginx=1.22*, curl`. */
   summary: string;
-  /** The change this action makes when it does something. */
-  change?: Change;
+  /** What this action changes when it does something (a package batch changes several). */
+  changes?: readonly Change[];
   /** Do it. Returns whether anything changed (an up-to-date file is not a change). */
   apply(ctx: HandlerContext): Promise<{ changed: boolean }>;
 }

@@ -1,0 +1,56 @@
+/**
+ * Running the machine's tools for the packages/groups/users/services
+ * handlers: every run is logged, and a non-zero exit becomes a typed error
+ * that names the key path, the command and the end of its output.
+ */
+import { CfnError } from '../../../shared/errors';
+import type { RunOptions, RunResult } from '../system';
+import type { HandlerContext } from './types';
+
+/** What a command run needs from the handler context. */
+export type RunContext = Pick<HandlerContext, 'system' | 'env' | 'logger'>;
+
+export class CommandError extends CfnError {
+  constructor(
+    readonly keyPath: string,
+    /** What was being done, e.g. `apt: install nginx`. */
+    readonly what: string,
+    readonly argv: readonly string[],
+    readonly status: number,
+    readonly output: string,
+  ) {
+    super(`${keyPath}: ${what} failed: ${argv.join(' ')} exited ${status}${tail(output) ? `:\n${tail(output)}` : ''}`);
+  }
+}
+
+/** A failure that is not one command's exit status (nothing available, a conflict with the machine...). */
+export class HandlerError extends CfnError {
+  constructor(
+    readonly keyPath: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${keyPath}: ${message}`, options);
+  }
+}
+
+/** The last lines of a command's output: enough to see why, short enough for one log entry. */
+export function tail(output: string, lines = 15, chars = 2000): string {
+  const t = output.trimEnd().split('\n').slice(-lines).join('\n');
+  return t.length > chars ? `...${t.slice(-chars)}` : t;
+}
+
+/** Run and log; the caller judges the status. The tool's environment unless `opts.env`. */
+export async function run(ctx: RunContext, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  ctx.logger.debug(`Running command: ${argv.join(' ')}`);
+  const r = await ctx.system.run(argv, { env: ctx.env, ...opts });
+  if (r.status !== 0) ctx.logger.debug(`${argv[0]} exited ${r.status}: ${tail(r.output)}`);
+  return r;
+}
+
+/** Run; a non-zero exit is a CommandError. */
+export async function runOrThrow(ctx: RunContext, keyPath: string, what: string, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await run(ctx, argv, opts);
+  if (r.status !== 0) throw new CommandError(keyPath, what, argv, r.status, r.output);
+  return r;
+}

@@ -1,0 +1,256 @@
+/**
+ * cfn-init: apply a resource's AWS::CloudFormation::Init metadata.
+ *
+ * Metadata comes from one source: -s/-r (signed DescribeStackResource, with
+ * Heat's local fallbacks, shared/metadata-source.ts), a file, `-` (stdin),
+ * or with none of those Heat's injected cfn-init-data. The whole selected
+ * run is validated before anything changes (engine.ts); the metadata cache
+ * is updated only after a run that completed. A command with
+ * `waitAfterCompletion: forever` ends the run with exit 0 and saved
+ * progress (progress.ts); `--resume`, or a later run of the same metadata
+ * and configSets, continues after it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ToolMain } from '../../shared/cli';
+import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
+import { ToolContext } from '../../shared/context';
+import { CfnError, ConfigError, errorMessage, UsageError } from '../../shared/errors';
+import { FileLogger, type Logger } from '../../shared/log';
+import { cacheDir, loadMetadata, MetadataCache } from '../../shared/metadata-source';
+import { AUTHENTICATION_KEY, createDownloader } from './auth';
+import { parseConfigSetsFlag } from './configsets';
+import { applyRun, INIT_KEY, validateRun, type Checkpointer } from './engine';
+import { HANDLERS } from './handlers';
+import { CHECKPOINT_FORMAT, metadataHash, ProgressStore, restoreChanges, stateDir, type Checkpoint } from './progress';
+import { HostSystem } from './system';
+import { isObject, Problems } from './validation';
+
+const TOOL = 'cfn-init';
+
+const options = {
+  stack: { alias: 's', type: 'string', describe: 'stack name or id' },
+  resource: { alias: 'r', type: 'string', describe: 'logical resource id' },
+  configsets: { alias: 'c', type: 'string', describe: 'comma-separated configSets to run, in order (default: default)' },
+  ...endpointOptions,
+  ...credentialOptions,
+  ...connectionOptions,
+  ...loggingOptions(TOOL),
+  'cmd-log-file': { type: 'string', describe: 'log of command output (default: cfn-init-cmd.log beside --log-file)' },
+  'dry-run': { type: 'boolean', describe: 'validate and print the plan; change nothing' },
+  resume: { type: 'boolean', describe: 'continue the run that stopped for a reboot (waitAfterCompletion: forever)' },
+  // aws-cfn-bootstrap's hidden rpm-only flag: accepted so existing command lines keep working.
+  strict: { alias: 't', type: 'boolean', hidden: true },
+} as const;
+
+const USAGE = '$0 [-s STACK -r RESOURCE | FILE | -] [-c SETS] [options]';
+const EPILOG = [
+  'Metadata: -s/-r fetch it (DescribeStackResource); FILE or - (stdin) hold the',
+  "resource's whole Metadata object; with none of these, Heat's cfn-init-data is",
+  'read. --resume continues a run that stopped for a reboot.',
+].join('\n');
+
+interface Loaded {
+  metadata: unknown;
+  source: string;
+  stack?: string;
+  resource?: string;
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`not valid JSON: ${(err as Error).message}`, source);
+  }
+}
+
+function readFile(file: string): string {
+  try {
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read: ${(err as Error).message}`, file === '-' ? 'stdin' : file);
+  }
+}
+
+async function loadInput(ctx: ToolContext, input: { file?: string; stack?: string; resource?: string }): Promise<Loaded> {
+  if (input.file !== undefined) {
+    const source = input.file === '-' ? 'stdin' : input.file;
+    return { metadata: parseJson(readFile(input.file), source), source };
+  }
+  if (input.stack !== undefined && input.resource !== undefined) {
+    const r = await loadMetadata(ctx, input.stack, input.resource, new MetadataCache(cacheDir(ctx.env)));
+    return { metadata: r.metadata, source: r.source, stack: input.stack, resource: input.resource };
+  }
+  // heat-cfntools' normal path: no stack, no keys, the data Heat injected at boot.
+  const file = path.join(ctx.heat.dir, 'cfn-init-data');
+  if (!fs.existsSync(file)) throw new CfnError(`no metadata: give --stack and --resource, a file, or - for stdin (${file} does not exist)`);
+  return { metadata: parseJson(readFile(file), file), source: file };
+}
+
+/** The Init value; its absence is a failure (exit 1), as in heat-cfntools: a run that applies nothing must not look like success. */
+function initOf(metadata: unknown, source: string): unknown {
+  if (!isObject(metadata) || !(INIT_KEY in metadata)) {
+    const keys = isObject(metadata) ? Object.keys(metadata) : [];
+    throw new CfnError(`Could not find '${INIT_KEY}' key in the metadata from ${source}${keys.length ? ` (it has ${keys.join(', ')})` : ''}`);
+  }
+  return metadata[INIT_KEY];
+}
+
+const sameSets = (a: string[] | null, b: string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** Saves progress in the store; revert restores what the file held before the last save. */
+function storeCheckpointer(store: ProgressStore, base: Omit<Checkpoint, 'position' | 'changes' | 'stoppedAt' | 'savedAt'>, initial: Checkpoint | undefined): Checkpointer {
+  let previous: Checkpoint | undefined = initial;
+  let current: Checkpoint | undefined = initial;
+  return {
+    save(position, changes, stoppedAt) {
+      previous = current;
+      current = { ...base, position, changes, stoppedAt, savedAt: new Date().toISOString() };
+      store.write(current);
+    },
+    revert() {
+      if (previous) store.write(previous);
+      else store.clear();
+      current = previous;
+    },
+  };
+}
+
+/**
+ * yargs-parser reads a lone `-` as an empty flag; it means stdin here (and
+ * stderr as a --log-file value), so it travels through the parser as a
+ * token that no real argv can hold.
+ */
+const DASH = '\0-';
+const undash = <T extends string | undefined>(v: T): T => (v === DASH ? '-' : v) as T;
+
+export const main: ToolMain = async (argv) => {
+  const parsed = parseArgs(TOOL, argv.map((a) => (a === '-' ? DASH : a)), options, USAGE, (y) =>
+    y
+      .command('$0 [file]', false, (c) => c.positional('file', { type: 'string', describe: "the resource's Metadata as JSON, or - for stdin" }))
+      .epilog(EPILOG),
+  );
+  if (!parsed) return 0;
+  const args = { ...parsed, 'log-file': undash(parsed['log-file']), 'cmd-log-file': undash(parsed['cmd-log-file']) };
+  const file = undash((parsed as { file?: string }).file);
+  const { stack, resource } = args;
+  if (stack !== undefined && !stack.trim()) throw new UsageError('--stack must not be empty');
+  if (resource !== undefined && !resource.trim()) throw new UsageError('--resource must not be empty');
+  if (args.resume && (file !== undefined || stack !== undefined || resource !== undefined || args.configsets !== undefined)) {
+    throw new UsageError('--resume continues the saved run with its own metadata and configSets; give no -s/-r/-c or file');
+  }
+  if (file !== undefined && (stack !== undefined || resource !== undefined)) throw new UsageError('You cannot specify more than one input source for metadata: a file (or -) and -s/-r');
+  if ((stack === undefined) !== (resource === undefined)) throw new UsageError('You must specify both a stack name (-s) and a logical resource id (-r)');
+  const requested = parseConfigSetsFlag(args.configsets);
+  const dryRun = args['dry-run'] ?? false;
+
+  const ctx = new ToolContext(TOOL, args);
+  const log = ctx.logger;
+  const logFile = args['log-file'];
+  const cmdLog = new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });
+  try {
+    return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false });
+  } catch (err) {
+    log.error(`cfn-init failed: ${errorMessage(err)}`);
+    throw err;
+  } finally {
+    cmdLog.close();
+    ctx.close();
+  }
+};
+
+interface RunArgs {
+  file?: string;
+  stack?: string;
+  resource?: string;
+  requested?: string[];
+  dryRun: boolean;
+  resume: boolean;
+}
+
+interface Source {
+  loaded: Loaded;
+  requested?: string[];
+  /** Saved progress this run continues from. */
+  resumeFrom?: Checkpoint;
+  /** Saved progress of another run, discarded once this run starts applying. */
+  stale?: Checkpoint;
+}
+
+/**
+ * The metadata and sets to run: with --resume those of the saved run;
+ * otherwise the given source, continuing the saved run when it is the same
+ * metadata and sets (the reboot it stopped for already happened: starting
+ * over would repeat the reboot, every boot).
+ */
+async function chooseSource(ctx: ToolContext, store: ProgressStore, a: RunArgs): Promise<Source> {
+  const log = ctx.logger;
+  const saved = store.read();
+  if (a.resume) {
+    if (!saved) throw new CfnError(`nothing to resume: ${store.file} does not exist`);
+    const loaded = { metadata: saved.metadata, source: `${saved.source} (saved in ${store.file})`, stack: saved.stack, resource: saved.resource };
+    return { loaded, requested: saved.configSets ?? undefined, resumeFrom: saved };
+  }
+  const loaded = await loadInput(ctx, a);
+  if (!saved) return { loaded, requested: a.requested };
+  if (saved.metadataHash === metadataHash(loaded.metadata) && sameSets(saved.configSets, a.requested)) {
+    log.info(`Continuing the run that stopped after ${saved.stoppedAt} (progress in ${store.file})`);
+    return { loaded, requested: a.requested, resumeFrom: saved };
+  }
+  log.warn(`Saved progress in ${store.file} (stopped after ${saved.stoppedAt}) is for other metadata or configSets; starting over`);
+  return { loaded, requested: a.requested, stale: saved };
+}
+
+async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): Promise<number> {
+  log.info(`Starting build${a.dryRun ? ' (dry run)' : ''}`);
+  const store = new ProgressStore(stateDir(ctx.env));
+  const { loaded, requested, resumeFrom, stale } = await chooseSource(ctx, store, a);
+  log.info(`Metadata from ${loaded.source}`);
+  const init = initOf(loaded.metadata, loaded.source);
+
+  const problems = new Problems();
+  const system = new HostSystem(ctx.env);
+  const authMetadata = isObject(loaded.metadata) ? loaded.metadata[AUTHENTICATION_KEY] : undefined;
+  const downloader = createDownloader(authMetadata, { http: ctx.http(), problems, env: ctx.env, logger: log });
+  const validated = validateRun(init, { configSets: requested, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: loaded.source });
+  log.info(`Running configSets: ${(requested ?? ['default']).join(', ')}`);
+
+  if (!a.dryRun && stale) store.clear();
+  const base = {
+    format: CHECKPOINT_FORMAT,
+    metadataHash: metadataHash(loaded.metadata),
+    metadata: loaded.metadata,
+    configSets: requested ?? null,
+    stack: loaded.stack,
+    resource: loaded.resource,
+    source: resumeFrom?.source ?? loaded.source,
+  };
+  const outcome = await applyRun(validated, {
+    system,
+    logger: log,
+    commandLog: cmdLog,
+    downloader,
+    env: ctx.env,
+    dryRun: a.dryRun,
+    print: (line) => process.stdout.write(line + '\n'),
+    resume: resumeFrom && { position: resumeFrom.position, changes: restoreChanges(resumeFrom.changes) },
+    checkpoint: a.dryRun ? undefined : storeCheckpointer(store, base, resumeFrom),
+    handlers: HANDLERS,
+  });
+  if (a.dryRun) return 0;
+
+  if (outcome.kind === 'stopped') {
+    process.stdout.write(
+      `cfn-init: stopped after ${outcome.at} (waitAfterCompletion: forever); progress saved in ${store.file}; ` +
+        `'cfn-init --resume' continues after it (cfn-init-resume.service runs it at boot)\n`,
+    );
+    return 0;
+  }
+  store.clear();
+  if (loaded.stack !== undefined && loaded.resource !== undefined) {
+    new MetadataCache(cacheDir(ctx.env)).write(loaded.stack, loaded.resource, loaded.metadata);
+  }
+  log.info('Build complete');
+  return 0;
+}

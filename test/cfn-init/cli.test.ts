@@ -1,0 +1,305 @@
+/**
+ * cfn-init as a user runs it (the bundle, real processes, temp dirs): input
+ * rules, exit codes and messages, validation before any change, failure
+ * handling, --dry-run, the metadata cache, waitAfterCompletion: forever and
+ * --resume, runas, and a run against the endpoint emulator with signed
+ * DescribeStackResource and a download.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MetadataCache } from '../../shared/metadata-source';
+import { runTool, toolEnv } from '../support/cli';
+import { startEmulator, type Emulator } from '../emulator/server';
+
+const INIT = 'AWS::CloudFormation::Init';
+
+describe('cfn-init CLI', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-init-'));
+    fs.mkdirSync(path.join(dir, 'log'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const p = (...s: string[]) => path.join(dir, ...s);
+  const env = (extra: NodeJS.ProcessEnv = {}) => toolEnv({ CFNTOOLS_HEAT_DIR: p('heat'), CFNTOOLS_CACHE_DIR: p('cache'), CFNTOOLS_STATE_DIR: p('state'), ...extra });
+  const logArgs = () => ['--log-file', p('log', 'cfn-init.log')];
+  const log = () => fs.readFileSync(p('log', 'cfn-init.log'), 'utf8');
+  const cmdLog = () => fs.readFileSync(p('log', 'cfn-init-cmd.log'), 'utf8');
+  const lines = (name: string) => (fs.existsSync(p(name)) ? fs.readFileSync(p(name), 'utf8').trim().split('\n') : []);
+  const echo = (word: string, extra: object = {}) => ({ command: `echo ${word} >> ${p('out')}`, ...extra });
+  const writeMeta = (meta: unknown, name = 'meta.json') => {
+    fs.writeFileSync(p(name), JSON.stringify(meta));
+    return p(name);
+  };
+  const cfnInit = (args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}) => runTool('cfn-init', [...logArgs(), ...args], { env: opts.env ?? env(), input: opts.input });
+
+  describe('input rules', () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['a file and -s/-r', ['-s', 'st', '-r', 'R', 'meta.json'], /more than one input source/],
+      ['stdin and -s/-r', ['-s', 'st', '-r', 'R', '-'], /more than one input source/],
+      ['only -s', ['-s', 'st'], /both a stack name \(-s\) and a logical resource id \(-r\)/],
+      ['only -r', ['-r', 'R'], /both a stack name/],
+      ['two files', ['a.json', 'b.json'], /Unknown argument: b\.json/],
+      ['--resume with a source', ['--resume', '-s', 'st', '-r', 'R'], /--resume continues the saved run/],
+      ['an empty -c name', ['-c', 'a,,b', 'meta.json'], /empty configSet name/],
+      ['an unknown flag', ['--bogus'], /Unknown argument: bogus/],
+    ];
+    for (const [name, args, re] of cases) {
+      it(`${name} is a usage error (exit 2)`, async () => {
+        const r = await cfnInit(args);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, re);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      });
+    }
+
+    it('accepts both peers\' flags (-f, --role, proxies, --region, -v, the hidden -t)', async () => {
+      const meta = writeMeta({ [INIT]: { config: { commands: { a: echo('ran') } } } });
+      fs.writeFileSync(p('creds'), 'AWSAccessKeyId=AKID\nAWSSecretKey=secret\n', { mode: 0o600 });
+      const peers = ['-v', '-t', '--region', 'RegionOne', '-f', p('creds'), '--role', 'r', '--http-proxy', 'http://127.0.0.1:9', '--https-proxy', 'http://127.0.0.1:9'];
+      const r = await cfnInit([...peers, meta]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(lines('out'), ['ran']);
+    });
+  });
+
+  it('reads the whole Metadata object from a file, or from stdin with -', async () => {
+    const meta = { [INIT]: { config: { commands: { a: echo('file') } } } };
+    assert.equal((await cfnInit([writeMeta(meta)])).status, 0);
+    const r = await cfnInit(['-'], { input: JSON.stringify({ [INIT]: { config: { commands: { a: echo('stdin') } } } }) });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(lines('out'), ['file', 'stdin']);
+  });
+
+  it("with no source reads Heat's cfn-init-data (heat-cfntools' normal path); without it, says what to give", async () => {
+    const missing = await cfnInit([]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^cfn-init: no metadata: give --stack and --resource, a file, or - for stdin \(.*heat\/cfn-init-data does not exist\)\n$/);
+    fs.mkdirSync(p('heat'));
+    fs.writeFileSync(p('heat', 'cfn-init-data'), JSON.stringify({ [INIT]: { config: { commands: { a: echo('heat') } } } }));
+    const r = await cfnInit([]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(lines('out'), ['heat']);
+  });
+
+  it("metadata without AWS::CloudFormation::Init fails (exit 1, like heat-cfntools; aws-cfn-bootstrap exits 0)", async () => {
+    const r = await cfnInit([writeMeta({ other: 1 })]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^cfn-init: Could not find 'AWS::CloudFormation::Init' key in the metadata from .*meta\.json \(it has other\)\n$/);
+    const bad = await cfnInit(['-'], { input: '{"a": ' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /stdin: not valid JSON/);
+  });
+
+  it('-c runs sets in the order given, names trimmed; a config listed twice runs twice', async () => {
+    const meta = writeMeta({ [INIT]: { configSets: { default: ['c1', 'c2'], other: 'c2' }, c1: { commands: { x: echo('c1') } }, c2: { commands: { x: echo('c2') } } } });
+    assert.equal((await cfnInit(['-c', 'other, default', meta])).status, 0);
+    assert.deepEqual(lines('out'), ['c2', 'c1', 'c2']);
+  });
+
+  it('validation problems: every one listed, exit 1, and nothing changes (not even what an earlier config would do)', async () => {
+    const meta = writeMeta({
+      [INIT]: {
+        configSets: { default: ['first', 'second'] },
+        first: { files: { [p('first.txt')]: { content: 'x\n' } }, commands: { a: echo('never') } },
+        second: { files: { [p('second.txt')]: { content: 'y\n', mode: '000644' } }, commands: { b: { command: 'true', waitAfterCompletion: 'soon' } }, servics: {} },
+      },
+    });
+    const r = await cfnInit([meta]);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      `cfn-init: ${meta}: 2 problems in AWS::CloudFormation::Init:\n` +
+        '  configSets.default[1] -> second.servics: unknown key; a config holds packages, groups, users, sources, files, commands, services\n' +
+        '  configSets.default[1] -> second.commands.b.waitAfterCompletion: expected a number of seconds or "forever", got string "soon"\n',
+    );
+    assert.deepEqual(lines('out'), []);
+    assert.ok(!fs.existsSync(p('first.txt')), 'a file of an earlier config is not written');
+    assert.ok(!fs.existsSync(p('second.txt')), 'a file of an earlier key of the same config is not written');
+    assert.match(log(), /ERROR .*cfn-init failed: .*2 problems/);
+  });
+
+  it('a failing command: exit 1 with one line naming it, later configs not run, the log says what was done', async () => {
+    const meta = writeMeta({
+      [INIT]: {
+        configSets: { default: ['a', 'b'] },
+        a: { commands: { '01_ok': echo('01'), '02_fail': { command: `echo 02 >> ${p('out')}; echo broken >&2; exit 5` }, '03': echo('03') } },
+        b: { commands: { x: echo('b') } },
+      },
+    });
+    const r = await cfnInit([meta]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'cfn-init: configSets.default[0] -> a.commands.02_fail failed with exit code 5 (last output: "broken")\n');
+    assert.deepEqual(lines('out'), ['01', '02']);
+    const l = log();
+    assert.match(l, /ERROR .*BUILD FAILED at configSets\.default\[0\] -> a\.commands/);
+    assert.match(l, /ERROR .*Applied before the failure: run command 01_ok/);
+    assert.match(l, /ERROR .*Not run: .* and the configs configSets\.default\[1\] -> b/);
+    assert.match(cmdLog(), /==== Command 02_fail \(configSets\.default\[0\] -> a\.commands\.02_fail\)\n.*Running: echo 02[^\n]*\n.*Command output:\n.*\tbroken\n.*Exited with error code 5/);
+  });
+
+  it('--cmd-log-file moves the command log', async () => {
+    const meta = writeMeta({ [INIT]: { config: { commands: { a: { command: 'echo hello-output' } } } } });
+    assert.equal((await cfnInit(['--cmd-log-file', p('cmds.log'), meta])).status, 0);
+    assert.match(fs.readFileSync(p('cmds.log'), 'utf8'), /INFO \[.*\] \thello-output\n/);
+    assert.ok(!fs.existsSync(p('log', 'cfn-init-cmd.log')));
+  });
+
+  it('--dry-run prints the plan, changes nothing, saves no progress and exits 0', async () => {
+    const meta = writeMeta({ [INIT]: { config: { commands: { a: echo('x'), b: echo('y', { waitAfterCompletion: 'forever' }), c: echo('z') } } } });
+    const r = await cfnInit(['--dry-run', meta]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      [
+        'configSet default',
+        '  config config',
+        '    commands:',
+        `      - run command a: echo x >> ${p('out')}`,
+        `      - run command b: echo y >> ${p('out')} (then stop for a reboot)`,
+        `      - run command c: echo z >> ${p('out')}`,
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual(lines('out'), []);
+    assert.ok(!fs.existsSync(p('state')));
+  });
+
+  it('runas runs the command as that user for real (uid from id -u)', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    fs.chmodSync(dir, 0o755);
+    fs.mkdirSync(p('shared'), { mode: 0o777 });
+    fs.chmodSync(p('shared'), 0o777);
+    const meta = writeMeta({ [INIT]: { config: { commands: { who: { command: `id -u > ${p('shared', 'uid')}; id -ru >> ${p('shared', 'uid')}`, runas: 'nobody' } } } } });
+    const r = await cfnInit([meta]);
+    assert.equal(r.status, 0, r.stderr);
+    const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':')[2];
+    assert.deepEqual(fs.readFileSync(p('shared', 'uid'), 'utf8').trim().split('\n'), [nobody, nobody]);
+  });
+
+  describe('waitAfterCompletion: forever and --resume', () => {
+    const meta = () =>
+      writeMeta({
+        [INIT]: {
+          configSets: { default: ['a', 'b'] },
+          a: { commands: { '1': echo('1'), '2_reboot': echo('2', { waitAfterCompletion: 'forever' }), '3': echo('3') } },
+          b: { commands: { x: echo('b') } },
+        },
+      });
+
+    it('stops with exit 0 after the command, saves progress; --resume continues exactly after it, then clears it', async () => {
+      const m = meta();
+      const first = await cfnInit([m]);
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /^cfn-init: stopped after configSets\.default\[0\] -> a\.commands\.2_reboot \(waitAfterCompletion: forever\); progress saved in .*state\/progress\.json; 'cfn-init --resume' continues after it/);
+      assert.deepEqual(lines('out'), ['1', '2']);
+      const file = p('state', 'progress.json');
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+      assert.deepEqual(saved.position, { config: 0, configName: 'a', commandsDone: ['1', '2_reboot'] });
+      fs.rmSync(m); // the resumed run needs nothing but the saved progress
+
+      const second = await cfnInit(['--resume']);
+      assert.equal(second.status, 0, second.stderr);
+      assert.deepEqual(lines('out'), ['1', '2', '3', 'b']);
+      assert.ok(!fs.existsSync(file));
+      assert.match(log(), /Resuming at config configSets\.default\[0\] -> a/);
+
+      const again = await cfnInit(['--resume']);
+      assert.equal(again.status, 1);
+      assert.match(again.stderr, /nothing to resume: .*progress\.json does not exist/);
+    });
+
+    it('a normal run of the same metadata and sets continues the saved run (no reboot loop); other metadata starts over', async () => {
+      const m = meta();
+      await cfnInit([m]);
+      const same = await cfnInit([m]);
+      assert.equal(same.status, 0, same.stderr);
+      assert.deepEqual(lines('out'), ['1', '2', '3', 'b']);
+      assert.match(log(), /Continuing the run that stopped after configSets\.default\[0\] -> a\.commands\.2_reboot/);
+
+      fs.rmSync(p('out'));
+      await cfnInit([m]);
+      const other = writeMeta({ [INIT]: { config: { commands: { z: echo('other') } } } }, 'other.json');
+      const r = await cfnInit([other]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(lines('out'), ['1', '2', 'other']);
+      assert.match(log(), /WARNING .*is for other metadata or configSets; starting over/);
+      assert.ok(!fs.existsSync(p('state', 'progress.json')));
+    });
+  });
+});
+
+describe('cfn-init against the endpoint emulator', () => {
+  const KEYS = { accessKey: 'AKIDCFNINIT0000000000001', secretKey: 'cfn-init/secret+key=' };
+  let emu: Emulator;
+  let dir: string;
+  const p = (...s: string[]) => path.join(dir, ...s);
+  const metadata = () => ({
+    'AWS::CloudFormation::Authentication': { web: { type: 'basic', username: 'demo', password: 'demo-password', uris: [emu.url] } },
+    [INIT]: {
+      configSets: { default: ['base', { ConfigSet: 'app' }], app: ['app'] },
+      base: {
+        files: {
+          [p('etc', 'inline.conf')]: { content: 'inline=1\n', mode: '000600' },
+          [p('etc', 'public.txt')]: { source: `${emu.url}/files/public.txt` },
+          [p('etc', 'private.txt')]: { source: `${emu.url}/files/private.txt`, authentication: 'web' },
+        },
+        commands: { '01_hello': { command: `cat ${p('etc', 'public.txt')} ${p('etc', 'private.txt')} > ${p('hello')}` } },
+      },
+      app: { commands: { '02_after': { command: ['/bin/sh', '-c', `cp ${p('hello')} ${p('copy')}`] } } },
+    },
+  });
+
+  before(async () => {
+    emu = await startEmulator({
+      stacks: [{ name: 'initstack', resources: { WebServer: { type: 'AWS::EC2::Instance', metadata: {} } }, credentials: [KEYS] }],
+      files: { inline: { 'public.txt': 'public\n', 'private.txt': 'private\n' }, auth: { 'private.txt': { username: 'demo', password: 'demo-password' } } },
+    });
+  });
+  after(() => emu.stop());
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-init-emu-'));
+    emu.setMetadata('initstack', 'WebServer', metadata());
+    emu.clearRequestLog();
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const env = () => toolEnv({ CFNTOOLS_HEAT_DIR: p('heat'), CFNTOOLS_CACHE_DIR: p('cache'), CFNTOOLS_STATE_DIR: p('state') });
+  const args = () => ['-s', 'initstack', '-r', 'WebServer', '-u', emu.apiUrl, '--access-key', KEYS.accessKey, '--secret-key', KEYS.secretKey, '--log-file', p('cfn-init.log')];
+  const cache = () => new MetadataCache(p('cache'));
+
+  it('fetches the metadata with a verified signature, writes the files (downloads with basic auth), runs the commands, then updates the cache', async () => {
+    const r = await runTool('cfn-init', args(), { env: env() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(p('etc', 'inline.conf'), 'utf8'), 'inline=1\n');
+    assert.equal(fs.statSync(p('etc', 'inline.conf')).mode & 0o777, 0o600);
+    assert.equal(fs.readFileSync(p('copy'), 'utf8'), 'public\nprivate\n');
+    const downloads = emu.requestLog.filter((e) => e.path.startsWith('/files/')).map((e) => `${e.path} ${e.status}`);
+    assert.deepEqual(downloads.sort(), ['/files/private.txt 200', '/files/public.txt 200']);
+    const calls = emu.requestLog.filter((e) => e.action === 'DescribeStackResource');
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].verified, 'ok');
+    assert.equal(calls[0].accessKey, KEYS.accessKey);
+    assert.deepEqual(cache().read('initstack', 'WebServer')?.metadata, metadata());
+    const logText = fs.readFileSync(p('cfn-init.log'), 'utf8');
+    assert.ok(!logText.includes(KEYS.secretKey) && !logText.includes('demo-password'), 'no secret in the log');
+  });
+
+  it('a failed run leaves the cache as it was', async () => {
+    const broken = metadata();
+    broken[INIT].app.commands['02_after'] = { command: ['/bin/sh', '-c', 'exit 9'] };
+    emu.setMetadata('initstack', 'WebServer', broken);
+    const r = await runTool('cfn-init', args(), { env: env() });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /configSets\.default\[1\] -> configSets\.app\[0\] -> app\.commands\.02_after failed with exit code 9/);
+    assert.equal(cache().read('initstack', 'WebServer'), undefined);
+    const dry = await runTool('cfn-init', [...args(), '--dry-run'], { env: env() });
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.equal(cache().read('initstack', 'WebServer'), undefined, 'a dry run is not a run');
+  });
+});
