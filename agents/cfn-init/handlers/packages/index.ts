@@ -1,0 +1,120 @@
+/**
+ * The `packages` key: `{manager: {name: version | [versions] | "" | []}}`.
+ *
+ * Managers run in aws-cfn-bootstrap's order (rpm, apt, yum, dnf, then the
+ * others alphabetically: python, rubygems), whatever the JSON order; several
+ * managers in one config work (heat-cfntools crashes on Python 3). An
+ * unknown manager is a validation problem (heat-cfntools warns,
+ * aws-cfn-bootstrap ignores it silently), and so is a manager whose program
+ * is missing on the machine: nothing is installed when either is wrong.
+ */
+import { checkKeys, child, describe, expectObject, type JsonObject, type Problems } from '../../validation';
+import type { Action, HandlerContext, InitHandler, ValidationContext } from '../types';
+import { apt } from './apt';
+import { python } from './python';
+import { rpm } from './rpm';
+import { rubygems } from './rubygems';
+import type { Batch, ManagerModule, PackageRequest } from './types';
+import { dnf, yum } from './yum';
+
+export type { BatchAction, PackageRequest } from './types';
+
+/** Order of execution; also the set of supported managers. */
+const MANAGERS: readonly ManagerModule<unknown>[] = [rpm, apt, yum, dnf, python, rubygems];
+export const MANAGER_ORDER: readonly string[] = MANAGERS.map((m) => m.name);
+
+/** Why a known peer manager is not supported here. */
+const UNSUPPORTED: Record<string, string> = {
+  msi: 'msi packages are Windows-only',
+  zypper: 'zypper is not supported by cfntools',
+  dpkg: 'use the apt key for Debian packages',
+};
+
+export interface ManagerBatch extends Batch<unknown> {
+  /** Key path of the manager's entry in the metadata, for messages. */
+  path: string;
+}
+
+export type PackagesSpec = ManagerBatch[];
+
+/** A version given as a string, a number (JSON `1.2`), or a list of them; `""`/`[]` mean any. */
+function parseVersions(raw: unknown, p: string, problems: Problems): string[] | undefined {
+  const one = (v: unknown): string | undefined => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined);
+  if (raw === null) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  const out: string[] = [];
+  for (const v of list) {
+    const s = one(v);
+    if (s === undefined) {
+      problems.add(p, `expected a version string, a list of versions, "" or [] (any version), got ${describe(raw)}`);
+      return undefined;
+    }
+    if (s !== '') out.push(s);
+  }
+  return [...new Set(out)];
+}
+
+// Debian/RPM names, `name:arch`, pip extras `name[extra]`; no spaces or shell syntax.
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+:~@\[\],-]*$/;
+
+export function validatePackages(raw: unknown, path: string, ctx: Pick<ValidationContext, 'problems' | 'system'>): PackagesSpec | undefined {
+  const problems = ctx.problems;
+  const before = problems.list.length;
+  const obj = expectObject(raw, path, problems);
+  if (!obj) return undefined;
+  const batches: ManagerBatch[] = [];
+  for (const [manager, value] of Object.entries(obj)) {
+    const mpath = child(path, manager);
+    const mod = MANAGERS.find((m) => m.name === manager);
+    if (!mod) {
+      const why = UNSUPPORTED[manager.toLowerCase()];
+      problems.add(mpath, `unknown package manager${why ? ` (${why})` : ''}; expected one of ${MANAGER_ORDER.join(', ')}`);
+      continue;
+    }
+    const entries = expectObject(value, mpath, problems);
+    if (!entries) continue;
+    const packages: PackageRequest[] = [];
+    for (const [name, rawVersions] of Object.entries(entries)) {
+      const ppath = child(mpath, name);
+      if (!NAME.test(name)) {
+        problems.add(ppath, 'not a valid package name');
+        continue;
+      }
+      const versions = parseVersions(rawVersions, ppath, problems);
+      if (versions === undefined) continue;
+      const pkg = { name, versions };
+      mod.check?.(pkg, mpath, problems);
+      packages.push(pkg);
+    }
+    if (packages.length === 0) continue;
+    const tools = mod.locate(ctx.system);
+    if (typeof tools === 'string') {
+      problems.add(mpath, tools);
+      continue;
+    }
+    batches.push({ manager, tools, packages, path: mpath });
+  }
+  if (problems.list.length > before) return undefined;
+  return batches.sort((a, b) => MANAGER_ORDER.indexOf(a.manager) - MANAGER_ORDER.indexOf(b.manager));
+}
+
+export async function planPackages(spec: PackagesSpec, ctx: HandlerContext): Promise<Action[]> {
+  const actions: Action[] = [];
+  for (const batch of spec) {
+    const mod = MANAGERS.find((m) => m.name === batch.manager);
+    if (!mod) throw new Error(`no package manager module for ${batch.manager}`); // validate() let it through: a bug
+    actions.push(...(await mod.plan(batch, ctx)));
+  }
+  return actions;
+}
+
+export const packagesHandler: InitHandler<PackagesSpec> = {
+  key: 'packages',
+  validate: validatePackages,
+  plan: planPackages,
+};
+
+/** Problems for `{manager: ...}` keys elsewhere (a service's `packages`). */
+export function checkManagerNames(obj: JsonObject, path: string, problems: Problems): void {
+  checkKeys(obj, MANAGER_ORDER, path, problems);
+}

@@ -1,0 +1,95 @@
+/**
+ * Drives one cfn-init handler the way the engine does (validate, plan, apply,
+ * record changes) against the real machine, with a private environment: the
+ * tool environment given to the handler, and `which` looking in that
+ * environment's PATH so stand-ins and virtualenvs placed first are found.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { MemoryLogger } from '../../../shared/log';
+import { HostSystem } from '../../../agents/cfn-init/system';
+import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../agents/cfn-init/handlers/types';
+import { Problems } from '../../../agents/cfn-init/validation';
+
+/** `cfntest-<8 hex>`: unique per call, short enough for user and group names. */
+export const uniqueName = (prefix = 'cfntest'): string => `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+
+/** The real machine, with programs looked up in the test's environment (stand-ins and venvs first on PATH). */
+export class TestSystem extends HostSystem {
+  constructor(override readonly env: NodeJS.ProcessEnv) {
+    super(env);
+  }
+}
+
+/** A Downloader over a map of URL → body; unknown URLs fail like a 404. */
+export function mapDownloader(files: Record<string, Buffer>): Downloader & { fetched: string[] } {
+  const fetched: string[] = [];
+  return {
+    fetched,
+    blockNames: new Set(),
+    async fetch(url: string) {
+      fetched.push(url);
+      const body = files[url];
+      if (!body) throw new Error(`HTTP 404 for ${url}`);
+      return body;
+    },
+  };
+}
+
+export interface TestContext extends HandlerContext {
+  logger: MemoryLogger;
+}
+
+export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSystem; changes?: ChangeSet; keyPath?: string; downloader?: Downloader; dryRun?: boolean }): TestContext {
+  return {
+    logger: new MemoryLogger(),
+    system: opts.system ?? new TestSystem(opts.env),
+    downloader: opts.downloader ?? mapDownloader({}),
+    changes: opts.changes ?? new ChangeSet(),
+    dryRun: opts.dryRun ?? false,
+    configName: 'config',
+    keyPath: opts.keyPath ?? 'config.x',
+    env: opts.env,
+    commandLog: new MemoryLogger(),
+  };
+}
+
+export function validationContext(system: TestSystem, declared: { users?: string[]; groups?: string[] } = {}): ValidationContext {
+  return {
+    problems: new Problems(),
+    declaredUsers: new Set(declared.users ?? []),
+    declaredGroups: new Set(declared.groups ?? []),
+    system,
+    authenticationNames: new Set(),
+  };
+}
+
+/** Validate `raw` under `config.<key>`; the problems (empty when valid) and the spec. */
+export function validate<S>(handler: InitHandler<S>, raw: unknown, vctx: ValidationContext): { spec: S | undefined; problems: Problems['list'] } {
+  const spec = handler.validate(raw, `config.${handler.key}`, vctx);
+  return { spec, problems: vctx.problems.list };
+}
+
+/**
+ * What the engine does for one key: validate (throws on problems), plan,
+ * apply each action in order, record its change. Returns the planned actions.
+ */
+export async function applyKey<S>(handler: InitHandler<S>, raw: unknown, ctx: TestContext, declared: { users?: string[]; groups?: string[] } = {}): Promise<Action[]> {
+  const vctx = validationContext(ctx.system as TestSystem, declared);
+  const spec = handler.validate(raw, `config.${handler.key}`, vctx);
+  vctx.problems.throwIfAny();
+  if (spec === undefined) throw new Error('validate() returned undefined without problems');
+  const keyCtx = { ...ctx, keyPath: `config.${handler.key}` };
+  const actions = await handler.plan(spec, keyCtx);
+  for (const a of actions) {
+    const { changed } = await a.apply(keyCtx);
+    if (changed) for (const c of a.changes ?? []) ctx.changes.record(c);
+  }
+  return actions;
+}
+
+/** A private directory removed by the caller's after hook. */
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(fs.realpathSync('/tmp'), `${prefix}-`));
+}
