@@ -54,7 +54,7 @@ function demoMetadata(sandbox: string, emulatorUrl: string): unknown {
       },
       app: {
         commands: {
-          '10_greet': { command: `echo "greeted at $(date -u +%H:%M:%S)" >> ${out('var/log/demo.log')}` },
+          '10_greet': { command: `mkdir -p ${out('var/log')} && echo "greeted at $(date -u +%H:%M:%S)" >> ${out('var/log/demo.log')}` },
           '20_list': { command: ['ls', '-1', out('etc/demo')], cwd: sandbox },
           '30_skipped': { command: 'echo never', test: 'false' },
         },
@@ -134,7 +134,13 @@ async function main(): Promise<number> {
       reason = `cfn-init failed: ${init.stderr.trim().split('\n').pop()}`;
       say(`   -> exit ${init.status}: ${init.stderr.trim()}`);
     } else {
-      say('   -> exit 0; files written:');
+      const cmdLog = fs.readFileSync(path.join(logs, 'cfn-init-cmd.log'), 'utf8');
+      const commands = cmdLog.split('==== Command ').slice(1).map((block) => {
+        const name = block.split(' ')[0];
+        return /command skipped/.test(block) ? `${name} (skipped: its test failed)` : name;
+      });
+      say(`   -> exit 0; commands: ${commands.join(', ')}`);
+      say('      files written:');
       for (const f of listFiles(path.join(sandbox, 'root'))) {
         const mode = (fs.statSync(f).mode & 0o777).toString(8).padStart(4, '0');
         say(`      ${mode}  ${path.relative(sandbox, f)}: ${JSON.stringify(fs.readFileSync(f, 'utf8').trim().slice(0, 60))}`);
@@ -156,7 +162,7 @@ async function main(): Promise<number> {
     const label = (r: (typeof requests)[number]) =>
       r.action ?? (r.path.includes('/waitcondition/') ? 'wait-condition signal' : `${r.method} ${r.path.split('?')[0]}`);
     say(`emulator saw ${requests.length} requests: ${[...new Set(requests.map(label))].join(', ')}`);
-    return 0;
+    return status === 'SUCCESS' && wc.status === 'CREATE_COMPLETE' ? 0 : 1;
   } finally {
     await emulator?.stop();
     if (!process.env.CFNTOOLS_DEMO_KEEP) fs.rmSync(sandbox, { recursive: true, force: true });

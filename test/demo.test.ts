@@ -1,0 +1,20 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+describe('demo (README main command)', () => {
+  it('runs the tools against the emulator, completes the wait condition and leaves nothing behind', function () {
+    this.timeout(60000);
+    const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cfntools-demo-'));
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'demo', 'run.js')], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /-> "hello from cfntools"/);
+    assert.match(r.stdout, /commands: 10_greet, 20_list, 30_skipped \(skipped: its test failed\)/);
+    assert.match(r.stdout, /0640 {2}root\/etc\/demo\/app\.conf: "greeting=hello from cfntools\\nport=8080"/);
+    assert.match(r.stdout, /WaitCondition CREATE_COMPLETE \(1\/1 signals\)/);
+    const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cfntools-demo-'));
+    assert.deepEqual(after, before, 'sandbox removed');
+  });
+});
