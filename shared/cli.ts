@@ -28,6 +28,8 @@ export async function runCli(tool: string, main: ToolMain, argv: string[]): Prom
   }
 }
 
+const DASH = '\0-';
+
 /**
  * Parse argv with yargs, turning its complaints into a UsageError (exit 2,
  * like optparse/argparse) instead of letting yargs exit the process.
@@ -61,11 +63,16 @@ export function parseArgs<O extends Record<string, Options>>(
         throw err instanceof CfnError ? err : new UsageError(msg ?? String(err));
       }),
   );
-  const parsed = y.parseSync(argv, {}, (_err, _argv, output) => {
+  // yargs-parser reads a lone `-` as an empty flag; it means stdin or stderr
+  // to our tools, so it travels through the parser as a token no argv can hold.
+  const parsed = y.parseSync(argv.map((a) => (a === '-' ? DASH : a)), {}, (_err, _argv, output) => {
     if (output) {
       answered = true;
       process.stdout.write(output + '\n');
     }
   });
-  return answered ? undefined : (parsed as unknown as InferredOptionTypes<O> & { _: (string | number)[] });
+  if (answered) return undefined;
+  const undash = (v: unknown): unknown => (v === DASH ? '-' : Array.isArray(v) ? v.map(undash) : v);
+  const restored = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, undash(v)]));
+  return restored as unknown as InferredOptionTypes<O> & { _: (string | number)[] };
 }

@@ -9,30 +9,35 @@ import { credentialProvider } from './credentials/resolve';
 import type { CredentialProvider } from './credentials/types';
 import { resolveEndpoint, type Endpoint, type Service } from './endpoints';
 import { readHeatFiles, heatDir, type HeatFiles } from './heat-files';
-import { HttpClient, type TransportOptions } from './http';
+import { HttpClient, type RetryPolicy, type TransportOptions } from './http';
 import { FileLogger, type Logger } from './log';
 import { QueryClient } from './query-api';
 
 export interface ContextOptions {
   env?: NodeJS.ProcessEnv;
-  /** Use this logger instead of opening the tool's log file (tests). */
+  /** Use this logger instead of opening the tool's log file; the caller keeps closing it. */
   logger?: Logger;
+  /** Retry policy for this tool's requests (cfn-signal retries until its --timeout). */
+  retry?: Partial<RetryPolicy>;
 }
 
 export class ToolContext {
   readonly logger: Logger;
   readonly env: NodeJS.ProcessEnv;
-  readonly heat: HeatFiles;
   readonly credentials: CredentialProvider;
   private readonly clients = new Map<string, HttpClient>();
+  private readonly ownsLogger: boolean;
+  private readonly retry?: Partial<RetryPolicy>;
+  private heatFiles?: HeatFiles;
 
   constructor(readonly tool: string, readonly args: CommonArgs, opts: ContextOptions = {}) {
     this.env = opts.env ?? process.env;
+    this.ownsLogger = !opts.logger;
+    this.retry = opts.retry;
     this.logger = opts.logger ?? new FileLogger({
       file: args['log-file'] ?? `/var/log/${tool}.log`,
       level: args.verbose ? 'DEBUG' : 'INFO',
     });
-    this.heat = readHeatFiles(heatDir(this.env));
     this.credentials = credentialProvider({
       accessKey: args['access-key'],
       secretKey: args['secret-key'],
@@ -42,6 +47,12 @@ export class ToolContext {
       env: this.env,
       logger: this.logger,
     });
+  }
+
+  /** Heat's injected files, read when first needed (a tool given a full URL never needs them). */
+  get heat(): HeatFiles {
+    this.heatFiles ??= readHeatFiles(heatDir(this.env));
+    return this.heatFiles;
   }
 
   endpoint(service: Service): Endpoint {
@@ -64,7 +75,7 @@ export class ToolContext {
     let client = this.clients.get(key);
     if (!client) {
       const deadlineMs = this.args.timeout !== undefined ? this.args.timeout * 1000 : undefined;
-      client = new HttpClient({ transport, logger: this.logger, retry: deadlineMs ? { deadlineMs } : undefined });
+      client = new HttpClient({ transport, logger: this.logger, retry: { ...(deadlineMs ? { deadlineMs } : {}), ...this.retry } });
       this.clients.set(key, client);
     }
     return client;
@@ -85,6 +96,6 @@ export class ToolContext {
 
   close(): void {
     for (const c of this.clients.values()) c.close();
-    if (this.logger instanceof FileLogger) this.logger.close();
+    if (this.ownsLogger && this.logger instanceof FileLogger) this.logger.close();
   }
 }

@@ -117,23 +117,15 @@ function storeCheckpointer(store: ProgressStore, base: Omit<Checkpoint, 'positio
   };
 }
 
-/**
- * yargs-parser reads a lone `-` as an empty flag; it means stdin here (and
- * stderr as a --log-file value), so it travels through the parser as a
- * token that no real argv can hold.
- */
-const DASH = '\0-';
-const undash = <T extends string | undefined>(v: T): T => (v === DASH ? '-' : v) as T;
-
 export const main: ToolMain = async (argv) => {
-  const parsed = parseArgs(TOOL, argv.map((a) => (a === '-' ? DASH : a)), options, USAGE, (y) =>
+  const parsed = parseArgs(TOOL, argv, options, USAGE, (y) =>
     y
       .command('$0 [file]', false, (c) => c.positional('file', { type: 'string', describe: "the resource's Metadata as JSON, or - for stdin" }))
       .epilog(EPILOG),
   );
   if (!parsed) return 0;
-  const args = { ...parsed, 'log-file': undash(parsed['log-file']), 'cmd-log-file': undash(parsed['cmd-log-file']) };
-  const file = undash((parsed as { file?: string }).file);
+  const args = parsed;
+  const file = (parsed as { file?: string }).file;
   const { stack, resource } = args;
   if (stack !== undefined && !stack.trim()) throw new UsageError('--stack must not be empty');
   if (resource !== undefined && !resource.trim()) throw new UsageError('--resource must not be empty');

@@ -6,7 +6,6 @@
  * AWS treat as the same signal.
  */
 import { isRetryable } from '../../shared/backoff';
-import type { CommonArgs } from '../../shared/cli-options';
 import { ApiError, CfnError, NetworkError } from '../../shared/errors';
 import { HttpClient, type RetryPolicy } from '../../shared/http';
 import type { Logger } from '../../shared/log';
@@ -27,26 +26,6 @@ export function retryPolicy(timeoutSeconds: number): Partial<RetryPolicy> {
   const deadlineMs = Math.round(timeoutSeconds * 1000);
   // The deadline is the real bound; the attempt cap only has to stay out of its way.
   return { maxAttempts: Math.max(5, Math.ceil(timeoutSeconds) + 5), baseDelayMs: 500, maxDelayMs: 20_000, deadlineMs };
-}
-
-/** TLS settings Heat's cfn-boto-cfg asked for; flags override them. */
-export interface TlsHints {
-  insecure?: boolean;
-  caBundle?: string;
-}
-
-export function signalHttpClient(args: CommonArgs, env: NodeJS.ProcessEnv, logger: Logger, timeoutSeconds: number, hints: TlsHints = {}): HttpClient {
-  return new HttpClient({
-    transport: {
-      caBundle: args['ca-bundle'] ?? hints.caBundle,
-      insecure: args.insecure ?? hints.insecure,
-      httpProxy: args['http-proxy'],
-      httpsProxy: args['https-proxy'],
-      env,
-    },
-    retry: retryPolicy(timeoutSeconds),
-    logger,
-  });
 }
 
 /**

@@ -17,7 +17,8 @@ import { UsageError } from '../../shared/errors';
 import { FileLogger } from '../../shared/log';
 import { redactUrl } from '../../shared/redact';
 import { DEFAULT_DATA, DEFAULT_REASON, type SignalFields } from './body';
-import { deliver, signalHttpClient } from './deliver';
+import { deliver, retryPolicy } from './deliver';
+import { ToolContext } from '../../shared/context';
 import { decodeHandleUrl, registerUrlSecrets } from './handle-url';
 import { resolveAuthToken } from './native';
 import { EXAMPLES, options, TOOL, USAGE } from './options';
@@ -100,7 +101,8 @@ export function signalMain(deps: SignalDeps = {}): ToolMain {
         await sendResourceSignal(TOOL, args, env, log, timeout, { stack: target.stack, resource: target.resource, uniqueId, status: fields.status });
         return 0;
       }
-      const http = signalHttpClient(args, env, log, timeout);
+      const ctx = new ToolContext(TOOL, args, { env, logger: log, retry: retryPolicy(timeout) });
+      const http = ctx.http();
       try {
         if (target.kind === 'cfn-handle') {
           await deliver(http, cfnHandleRequest(target.url, fields), `signal ${fields.status} (UniqueId ${uniqueId})`, log, target.url);
@@ -110,7 +112,7 @@ export function signalMain(deps: SignalDeps = {}): ToolMain {
           await deliver(http, nativeHandleRequest(target.url, fields, target.token), `native signal ${fields.status} (id ${uniqueId}, ${how})`, log, signed);
         }
       } finally {
-        http.close();
+        ctx.close();
       }
       return 0;
     } catch (err) {

@@ -3,13 +3,12 @@
  * SignalResource call, for CreationPolicy/UpdatePolicy on AWS. Only Status
  * and UniqueId travel, as in aws-cfn-bootstrap; -r/-d have no field there.
  */
-import { CFN_API_VERSION, signalResource } from '../../shared/cfn-api';
-import { signatureVersion, type CommonArgs } from '../../shared/cli-options';
+import { signalResource } from '../../shared/cfn-api';
+import type { CommonArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { ApiError } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
-import { QueryClient } from '../../shared/query-api';
-import { SignalNotAcceptedError, notAccepted, signalHttpClient } from './deliver';
+import { SignalNotAcceptedError, notAccepted, retryPolicy } from './deliver';
 import type { SignalStatus } from './status';
 
 export interface ResourceSignal {
@@ -20,17 +19,12 @@ export interface ResourceSignal {
 }
 
 export async function sendResourceSignal(tool: string, args: CommonArgs, env: NodeJS.ProcessEnv, logger: Logger, timeoutSeconds: number, signal: ResourceSignal): Promise<void> {
-  // A view of our logger: ctx.close() closes a FileLogger it is given, and the log outlives ctx.
-  const view: Logger = { debug: (m) => logger.debug(m), info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) };
-  const ctx = new ToolContext(tool, args, { env, logger: view });
-  const endpoint = ctx.endpoint('cloudformation');
-  logger.debug(`cloudformation endpoint ${endpoint.url} (from ${endpoint.source}), signing region ${endpoint.region}`);
-  // Our own client rather than ctx.queryClient(): the signal retries until --timeout, not 5 attempts.
-  const http = signalHttpClient(args, env, logger, timeoutSeconds, endpoint);
+  const ctx = new ToolContext(tool, args, { env, logger, retry: retryPolicy(timeoutSeconds) });
+  const query = ctx.queryClient('cloudformation');
+  const endpoint = query.endpoint;
   const what = `SignalResource ${signal.status} for ${signal.stack}/${signal.resource}`;
   const started = Date.now();
   try {
-    const query = new QueryClient({ endpoint, credentials: ctx.credentials, http, apiVersion: CFN_API_VERSION, signatureVersion: signatureVersion(args), method: 'GET' });
     logger.info(`sending ${what} (UniqueId ${signal.uniqueId}) to ${endpoint.url}`);
     await signalResource(query, signal);
     logger.info(`${what} accepted`);
@@ -44,7 +38,6 @@ export async function sendResourceSignal(tool: string, args: CommonArgs, env: No
     }
     throw translated;
   } finally {
-    http.close();
     ctx.close();
   }
 }

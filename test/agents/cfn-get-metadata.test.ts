@@ -83,6 +83,14 @@ describe('cfn-get-metadata', () => {
     assert.match(fs.readFileSync(path.join(dir, 'log'), 'utf8'), /endpoint unreachable, using cached metadata/);
   });
 
+  it('--log-file - logs to stderr', async () => {
+    const args = common();
+    args[args.indexOf('--log-file') + 1] = '-';
+    const r = await runTool('cfn-get-metadata', [...args, '-v'], { env: env() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /DEBUG .*DescribeStackResource/);
+  });
+
   it('usage errors exit 2; the secret key never reaches the log', async () => {
     const r = await runTool('cfn-get-metadata', ['-r', 'R'], { env: env() });
     assert.equal(r.status, 2);
