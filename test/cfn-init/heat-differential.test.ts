@@ -14,11 +14,11 @@
  * resulting trees (content, type, mode, owner) and exit codes must match.
  */
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BUNDLE, toolEnv, type RunResult } from '../support/cli';
+import { BUNDLE, runProcess, toolEnv, type RunResult } from '../support/cli';
 
 const HCT = '/usr/bin/cfn-init';
 const INIT = 'AWS::CloudFormation::Init';
@@ -36,18 +36,9 @@ function unavailable(): string | undefined {
 const SANDBOX = 'mount --bind "$1/var" /var && mount --bind "$1/root" /srv && ip link set lo up && shift && exec "$@"';
 
 function runSandboxed(base: string, argv: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-m', '-n', '--propagation', 'private', '/bin/sh', '-c', SANDBOX, 'sandbox', base, ...argv], {
-      env: toolEnv({ CFNDIFF: 'inherited' }),
-      cwd: '/',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end();
+  return runProcess(['unshare', '-m', '-n', '--propagation', 'private', '/bin/sh', '-c', SANDBOX, 'sandbox', base, ...argv], {
+    env: toolEnv({ CFNDIFF: 'inherited' }),
+    cwd: '/',
   });
 }
 

@@ -9,7 +9,7 @@
  *
  * Not a test file: mocha runs only *.test.js.
  */
-import { spawn } from 'node:child_process';
+import { runProcess } from '../support/cli';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,15 +43,7 @@ export interface DriverResult {
 }
 
 function run(command: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runProcess(command, { env });
 }
 
 async function main(): Promise<void> {

@@ -4,7 +4,7 @@
  * throw-away sandbox (files under it, harmless commands), prints what
  * happened, stops the emulator and exits 0. Nothing is left running.
  */
-import { spawn } from 'node:child_process';
+import { runProcess, type RunResult } from '../support/cli';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,25 +15,11 @@ const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 const STACK = 'demo';
 const KEY = { accessKey: 'AKIDDEMO0000000000000000000000001', secretKey: 'demo/Secret+Key=1' };
 
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
+function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return runProcess([process.execPath, BUNDLE, tool, ...args], { env });
 }
 
-function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUNDLE, tool, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-const notBuilt = (r: Ran) => r.status === 2 && /not implemented yet/.test(r.stderr);
+const notBuilt = (r: RunResult) => r.status === 2 && /not implemented yet/.test(r.stderr);
 
 /** The Init metadata, with paths inside the sandbox and the emulator's file URL. */
 function demoMetadata(sandbox: string, emulatorUrl: string): unknown {

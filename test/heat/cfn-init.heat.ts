@@ -10,26 +10,17 @@
  * the network is the host's (heat-api-cfn listens on 127.0.0.1).
  */
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MetadataCache } from '../../shared/metadata-source';
-import { BUNDLE, toolEnv, type RunResult } from '../support/cli';
+import { BUNDLE, runProcess, toolEnv, type RunResult } from '../support/cli';
 import { signalAndWait, useScenarioStack } from './rig';
 
 function cfnInitInSandbox(srv: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const script = 'mount --bind "$1" /srv && shift && exec "$@"';
-    const child = spawn('unshare', ['-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sandbox', srv, process.execPath, BUNDLE, 'cfn-init', ...args], { env, cwd: '/' });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end();
-  });
+  const script = 'mount --bind "$1" /srv && shift && exec "$@"';
+  return runProcess(['unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sandbox', srv, process.execPath, BUNDLE, 'cfn-init', ...args], { env, cwd: '/' });
 }
 
 describe('real Heat: cfn-init applies a stack resource\'s AWS::CloudFormation::Init', function () {

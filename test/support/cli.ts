@@ -20,8 +20,13 @@ export function toolEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function runTool(tool: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
+  return runProcess([process.execPath, BUNDLE, tool, ...args], { env: opts.env ?? toolEnv(), input: opts.input, cwd: opts.cwd });
+}
+
+/** Run any program, collecting its output; stdin gets `input` (or nothing). */
+export function runProcess(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BUNDLE, tool, ...args], { env: opts.env ?? toolEnv(), cwd: opts.cwd });
+    const child = spawn(argv[0], argv.slice(1), { env: opts.env ?? toolEnv(), cwd: opts.cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
