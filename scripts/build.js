@@ -26,9 +26,6 @@ esbuild.buildSync({
   target: 'node20',
   format: 'cjs',
   outfile: path.join(root, 'dist', 'cfntools.cjs'),
-  // node-fetch 2 tries require('encoding') for optional charset support; in a
-  // single executable that prints a warning on every start.
-  alias: { encoding: path.join(root, 'scripts', 'empty-module.js') },
   define: { CFNTOOLS_VERSION: JSON.stringify(require(path.join(root, 'package.json')).version) },
   legalComments: 'none',
   logLevel: 'warning',
