@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { runTool } from '../support/cli';
 
 const TOOLS = ['cfn-create-aws-symlinks', 'cfn-get-metadata', 'cfn-hup', 'cfn-init', 'cfn-push-stats', 'cfn-signal'];
@@ -39,6 +40,15 @@ describe('cfn-create-aws-symlinks', () => {
     assert.equal(fs.readFileSync(path.join(dst, 'cfn-init'), 'utf8'), 'old');
     await runTool('cfn-create-aws-symlinks', ['-s', src, '-t', dst, '-f']);
     assert.equal(fs.readlinkSync(path.join(dst, 'cfn-init')), path.join(src, 'cfn-init'));
+  });
+
+  it('the Heat image layout works: tools started through /opt/aws/bin-style links run', async () => {
+    const repoBin = path.resolve(__dirname, '..', '..', '..', 'bin');
+    const r = await runTool('cfn-create-aws-symlinks', ['-s', repoBin, '-t', dst]);
+    assert.equal(r.status, 0, r.stderr);
+    const v = spawnSync(path.join(dst, 'cfn-get-metadata'), ['--version'], { encoding: 'utf8' });
+    assert.equal(v.status, 0, v.stderr);
+    assert.match(v.stdout, /^cfn-get-metadata \(cfntools\) /);
   });
 
   it('refuses the same source and target with exit 1', async () => {
