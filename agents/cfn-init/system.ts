@@ -52,6 +52,9 @@ export interface System {
 
 export class CommandNotFoundError extends CfnError {}
 
+/** How long output is still read after a command exited while something else holds its pipes. */
+const OUTPUT_GRACE_MS = 1000;
+
 /** The real machine. `env` is the tool's environment: its PATH is where programs are looked up. */
 export class HostSystem implements System {
   constructor(protected readonly env: NodeJS.ProcessEnv = process.env) {}
@@ -83,7 +86,19 @@ export class HostSystem implements System {
         if (err.code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd ? ` (or working directory ${opts.cwd} missing)` : ''}`));
         else reject(new CfnError(`cannot run ${file}: ${err.message}`));
       });
-      child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output, stdout, stderr }));
+      const finish = (code: number | null, signal: NodeJS.Signals | null) =>
+        resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output, stdout, stderr });
+      child.on('close', finish);
+      // A daemon started in the background keeps our pipes open after the
+      // command itself exited (AWS's cfn-init hangs there): take what output
+      // arrives shortly after the exit, then stop reading.
+      child.on('exit', (code, signal) => {
+        setTimeout(() => {
+          child.stdout.destroy();
+          child.stderr.destroy();
+          finish(code, signal);
+        }, OUTPUT_GRACE_MS).unref();
+      });
       // A command that exits before reading its input closes the pipe: not an error of ours.
       child.stdin.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EPIPE') reject(new CfnError(`cannot write to ${file}: ${err.message}`));

@@ -83,6 +83,17 @@ describe('cfn-init commands', () => {
     assert.equal(read('argv'), '$CFNTOOLS_TEST_MARKER\n');
   });
 
+  it('a command that leaves a daemon holding its output does not hang the run (AWS cfn-init hangs)', async () => {
+    const started = Date.now();
+    await run({ daemon: { command: `echo started; sleep 30 & echo $! > ${out('pid')}` }, next: { command: `echo next > ${out('next')}` } });
+    try {
+      assert.equal(read('next'), 'next\n');
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    } finally {
+      process.kill(Number(read('pid')), 'SIGTERM');
+    }
+  });
+
   it('env replaces the whole environment (AWS and heat-cfntools); {} inherits it', async () => {
     await run({
       a: { command: `echo "FOO=$FOO HOME=\${HOME-unset} MARKER=\${CFNTOOLS_TEST_MARKER-unset}" > ${out('replaced')}`, env: { FOO: 'bar', NUM: 5 } },
