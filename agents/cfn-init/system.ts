@@ -60,14 +60,22 @@ export class HostSystem implements System {
   constructor(protected readonly env: NodeJS.ProcessEnv = process.env) {}
 
   run(command: string[] | string, opts: RunOptions = {}): Promise<RunResult> {
-    const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
+    let [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
     let uid: number | undefined;
     let gid: number | undefined;
     if (opts.user !== undefined) {
       const u = this.user(opts.user);
       if (!u) return Promise.reject(new CfnError(`cannot run as ${opts.user}: no such user`));
-      uid = u.uid;
-      gid = u.gid;
+      // Node's own uid/gid switch drops every supplementary group; setpriv
+      // (util-linux) gives the user its groups, as a login would.
+      const setpriv = this.which('setpriv');
+      if (setpriv) {
+        args = [`--reuid=${u.uid}`, `--regid=${u.gid}`, '--init-groups', '--', file, ...args];
+        file = setpriv;
+      } else {
+        uid = u.uid;
+        gid = u.gid;
+      }
     }
     return new Promise((resolve, reject) => {
       const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, timeout: opts.timeoutMs });

@@ -4,6 +4,7 @@
  * runas (a real uid change), and validation with exact key paths.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -181,6 +182,22 @@ describe('cfn-init commands', () => {
     assert.equal(read('shell'), `${nobody.uid} ${nobody.uid} ${nobody.gid} ${nobody.gid} ${nobody.home} nobody\n`);
     assert.equal(read('argv'), `${nobody.uid}\n`);
     assert.equal(fs.statSync(out('shell')).uid, nobody.uid);
+  });
+
+  it('runas gives the user its supplementary groups, as a login would', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const name = `cfntest-${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+    const sh = (c: string) => assert.equal(spawnSync('/bin/sh', ['-c', c]).status, 0, c);
+    sh(`groupadd ${name}g && useradd -M -N -g nogroup -G ${name}g -s /usr/sbin/nologin ${name}`);
+    try {
+      const group = system.group(`${name}g`);
+      assert.ok(group);
+      fs.chmodSync(dir, 0o777);
+      await run({ groups: { command: `id -G > ${out('groups')}`, runas: name } });
+      assert.ok(read('groups').trim().split(' ').includes(String(group.gid)), read('groups'));
+    } finally {
+      spawnSync('/bin/sh', ['-c', `userdel ${name}; groupdel ${name}g`]);
+    }
   });
 
   it('waitAfterCompletion: seconds wait after the command ran, not when its test skipped it', async () => {
