@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { listenLoopback } from './server';
 
 export interface ProxiedRequest {
   method: string;
@@ -96,17 +96,5 @@ export async function startProxy(opts: ProxyOptions = {}): Promise<TestProxy> {
     client.on('close', () => upstream.destroy());
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...(await listenLoopback(server, 'http', () => sockets.forEach((s) => s.destroy()))), requests };
 }

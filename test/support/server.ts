@@ -36,15 +36,23 @@ export async function startServer(handler: Handler): Promise<TestServer> {
       });
     });
   });
+  return { ...(await listenLoopback(server, 'http')), requests, server };
+}
+
+/** Listen on a free 127.0.0.1 port; `close` drops open connections too. */
+export async function listenLoopback(
+  server: http.Server,
+  scheme: 'http' | 'https',
+  beforeClose: () => void = () => {},
+): Promise<{ url: string; port: number; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     port,
-    requests,
-    server,
     close: () =>
       new Promise<void>((resolve) => {
+        beforeClose();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
