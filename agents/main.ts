@@ -6,21 +6,23 @@
 import * as path from 'node:path';
 import { runCli, type ToolMain } from '../shared/cli';
 import { notImplemented } from './not-implemented';
-import { main as getMetadata } from './cfn-get-metadata';
-import { main as signalMain } from './cfn-signal';
-import { main as cfnInit } from './cfn-init';
-import { symlinksMain } from './cfn-create-aws-symlinks';
 import { VERSION } from '../shared/version';
 
 const TOOL_NAMES = ['cfn-init', 'cfn-signal', 'cfn-hup', 'cfn-push-stats', 'cfn-get-metadata', 'cfn-create-aws-symlinks'];
 
+/**
+ * Each tool's module is loaded only when that tool runs: cfn-signal need
+ * not pay for cfn-init's archive and template libraries at every start.
+ */
+const lazy = (load: () => ToolMain): ToolMain => (argv) => load()(argv);
+
 export const TOOLS: Record<string, ToolMain> = {
-  'cfn-init': cfnInit,
-  'cfn-signal': signalMain,
+  'cfn-init': lazy(() => (require('./cfn-init') as typeof import('./cfn-init')).main),
+  'cfn-signal': lazy(() => (require('./cfn-signal') as typeof import('./cfn-signal')).main),
   'cfn-hup': notImplemented('cfn-hup'),
   'cfn-push-stats': notImplemented('cfn-push-stats'),
-  'cfn-get-metadata': getMetadata,
-  'cfn-create-aws-symlinks': symlinksMain(TOOL_NAMES),
+  'cfn-get-metadata': lazy(() => (require('./cfn-get-metadata') as typeof import('./cfn-get-metadata')).main),
+  'cfn-create-aws-symlinks': lazy(() => (require('./cfn-create-aws-symlinks') as typeof import('./cfn-create-aws-symlinks')).symlinksMain(TOOL_NAMES)),
 };
 
 /** Run `tool` with the process arguments; used by bin/ wrappers. */

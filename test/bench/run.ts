@@ -35,7 +35,7 @@ function startup(args: string[]): { ms: number; rssMiB: number } {
 
 async function main(): Promise<void> {
   const rows: Array<[string, string]> = [];
-  for (const args of [['cfn-get-metadata', '--version'], ['cfn-get-metadata', '--help'], ['cfn-create-aws-symlinks', '--help']]) {
+  for (const args of [['cfn-get-metadata', '--version'], ['cfn-get-metadata', '--help'], ['cfn-signal', '--help'], ['cfn-init', '--help'], ['cfn-create-aws-symlinks', '--help']]) {
     const runs = Array.from({ length: 9 }, () => startup(args));
     rows.push([`start-up: ${args.join(' ')}`, `${median(runs.map((r) => r.ms)).toFixed(1)} ms median, peak RSS ${median(runs.map((r) => r.rssMiB)).toFixed(1)} MiB`]);
   }
