@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   rows.push(['DescribeStackResource on loopback', `${median(lat).toFixed(2)} ms median, p95 ${[...lat].sort((a, b) => a - b)[Math.floor(calls * 0.95)].toFixed(2)} ms over ${calls} calls`]);
   rows.push(['heap growth over those calls', `${((heapAfter - heapBefore) / 1024).toFixed(0)} KiB`]);
 
+  fs.rmSync(path.join(os.tmpdir(), 'cfntools-bench-rss.js'), { force: true });
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`cfntools bench (node ${process.version}, ${os.cpus().length} cores)`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
