@@ -5,7 +5,7 @@
  */
 import { CfnError } from '../../../shared/errors';
 import type { RunOptions, RunResult } from '../system';
-import type { HandlerContext } from './types';
+import type { Action, Change, HandlerContext } from './types';
 
 /** What a command run needs from the handler context. */
 export type RunContext = Pick<HandlerContext, 'system' | 'env' | 'logger'>;
@@ -53,4 +53,16 @@ export async function runOrThrow(ctx: RunContext, keyPath: string, what: string,
   const r = await run(ctx, argv, opts);
   if (r.status !== 0) throw new CommandError(keyPath, what, argv, r.status, r.output);
   return r;
+}
+
+/** An action that runs one program; a non-zero exit fails it, otherwise it changed `change`. */
+export function commandAction(summary: string, change: Change, keyPath: string, argv: string[]): Action {
+  return {
+    summary,
+    changes: [change],
+    async apply(ctx) {
+      await runOrThrow(ctx, keyPath, summary, argv);
+      return { changed: true };
+    },
+  };
 }

@@ -8,7 +8,7 @@
 import { checkKeys, child, describe, expectObject, InitValidationError, Problems } from '../validation';
 import type { System } from '../system';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
-import { runOrThrow } from './command';
+import { commandAction } from './command';
 
 export interface GroupSpec {
   name: string;
@@ -84,14 +84,7 @@ export async function planGroups(spec: GroupsSpec, ctx: HandlerContext): Promise
     }
     const argv = [spec.groupadd, '-r', ...(g.gid === undefined ? [] : ['-g', String(g.gid)]), g.name];
     const summary = `groups: add ${g.name}${g.gid === undefined ? '' : ` (gid ${g.gid})`}`;
-    actions.push({
-      summary,
-      changes: [{ key: 'groups', name: g.name }],
-      async apply(actx) {
-        await runOrThrow(actx, gpath, summary, argv);
-        return { changed: true };
-      },
-    });
+    actions.push(commandAction(summary, { key: 'groups', name: g.name }, gpath, argv));
   }
   // Refuse the whole key before adding anything: a half-created set of groups helps nobody.
   if (!conflicts.ok) throw new InitValidationError(conflicts.list);

@@ -12,7 +12,7 @@
 import { checkKeys, child, expectAbsolutePath, expectObject, expectStringList, InitValidationError, Problems } from '../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { ACCOUNT_NAME, expectId, locateSbin } from './groups';
-import { HandlerError, run, runOrThrow } from './command';
+import { HandlerError, commandAction, run } from './command';
 
 export interface UserSpec {
   name: string;
@@ -127,15 +127,7 @@ export async function planUsers(spec: UsersSpec, ctx: HandlerContext): Promise<A
       argv.push(u.name);
       summary = `users: modify ${u.name}: ${what.join(', ')}`;
     }
-    const command = argv;
-    actions.push({
-      summary,
-      changes: [{ key: 'users', name: u.name }],
-      async apply(actx) {
-        await runOrThrow(actx, upath, summary, command);
-        return { changed: true };
-      },
-    });
+    actions.push(commandAction(summary, { key: 'users', name: u.name }, upath, argv));
   }
   if (!conflicts.ok) throw new InitValidationError(conflicts.list);
   return actions;
