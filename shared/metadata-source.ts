@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from './atomic-file';
+import { DurableWriter } from './durable-write';
 import { describeStackResource } from './cfn-api';
 import type { ToolContext } from './context';
 import { NoCredentialsError } from './credentials/resolve';
@@ -20,7 +20,10 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The last good metadata of each resource, one 0600 file per stack and resource. */
 export class MetadataCache {
-  constructor(readonly dir: string) {}
+  private readonly writer: DurableWriter;
+  constructor(readonly dir: string) {
+    this.writer = new DurableWriter(path.join(dir, 'journal'));
+  }
 
   file(stack: string, resource: string): string {
     return path.join(this.dir, 'metadata', `${encodeURIComponent(stack)}.${encodeURIComponent(resource)}.json`);
@@ -42,10 +45,10 @@ export class MetadataCache {
     }
   }
 
-  write(stack: string, resource: string, metadata: unknown): void {
+  async write(stack: string, resource: string, metadata: unknown): Promise<void> {
     const file = this.file(stack, resource);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    writeFileAtomic(file, JSON.stringify(metadata), { mode: 0o600 });
+    await this.writer.writeFile(file, JSON.stringify(metadata), { mode: 0o600 });
   }
 }
 

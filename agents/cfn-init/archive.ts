@@ -12,18 +12,19 @@
  * deletes: an entry that would replace a directory (or turn a file into a
  * directory) is an error rather than an `rm -rf`.
  *
- * Files are replaced by rename (a reader sees the old or the new file) and
- * an identical file is left alone, so re-running an unchanged source changes
- * nothing and reports no change.
+ * The entries are written as one durable batch (shared/durable-write.ts):
+ * each file is replaced by rename (a reader sees the old or the new file,
+ * a crash leaves one or the other), and an identical file is left alone, so
+ * re-running an unchanged source changes nothing and reports no change.
  */
 import { Blob } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import * as yauzl from 'yauzl';
 import { XzReadableStream } from 'xz-decompress';
+import { FileWriteError, type DurableWriter } from '../../shared/durable-write';
 import { CfnError, errorMessage } from '../../shared/errors';
 
 // No type declarations ship with it; the factory returns a through-stream.
@@ -445,6 +446,7 @@ function checkAgainstDisk(plan: readonly PlannedEntry[], root: string): void {
 // ---------------------------------------------------------------- writing
 
 export interface ExtractOptions {
+  writer: DurableWriter;
   /** Drop a single top-level directory (GitHub archives). */
   stripTopDirectory?: boolean;
   /**
@@ -466,15 +468,16 @@ export interface ExtractResult {
 }
 
 /** Check everything, then extract `data` into `target` (created when missing). */
-export async function extractArchive(data: Buffer, target: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
+export async function extractArchive(data: Buffer, target: string, opts: ExtractOptions): Promise<ExtractResult> {
   const { format, entries } = await readArchive(data);
   const plan = planEntries(entries, opts);
   const st = fs.existsSync(target) ? fs.statSync(target) : undefined;
   if (st && !st.isDirectory()) throw new ArchiveError(`${target} exists and is not a directory`);
   if (st) checkAgainstDisk(plan, fs.realpathSync(target));
 
+  const batch = opts.writer.batch();
   try {
-    fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+    batch.makeDirs(target);
   } catch (err) {
     throw new ArchiveError(`cannot create ${target}: ${errorMessage(err)}`, { cause: err });
   }
@@ -482,35 +485,34 @@ export async function extractArchive(data: Buffer, target: string, opts: Extract
   const owners = ownerResolver(opts);
   let written = 0;
   const dirs: { abs: string; entry: ArchiveEntry; created: boolean }[] = [];
+  /** Files of this archive that are replaced: a hard link to one must follow it to the new inode. */
+  const staged = new Set<string>();
   for (const { rel, entry, linkRel } of plan) {
     const abs = path.join(root, rel);
     const { uid, gid } = owners(entry);
     try {
-      fs.mkdirSync(path.dirname(abs), { recursive: true, mode: 0o755 });
       if (entry.type === 'directory') {
-        const created = !lstat(abs);
+        batch.makeDirs(path.dirname(abs));
         // Owner-only until the end: the archive's mode may forbid writing into it.
-        if (created) fs.mkdirSync(abs, { mode: 0o700 });
-        dirs.push({ abs, entry, created });
+        dirs.push({ abs, entry, created: batch.makeDirs(abs, 0o700).length > 0 });
       } else if (entry.type === 'file') {
         if (!sameFile(abs, entry.data, entry.mode, uid, gid)) {
-          replaceWith(abs, (tmp) => writeFile(tmp, entry.data, entry.mode, uid, gid, entry.mtime));
+          batch.addFile(abs, entry.data, { mode: entry.mode, uid, gid, mtime: entry.mtime });
+          staged.add(abs);
           written++;
         }
       } else if (entry.type === 'symlink') {
         if (!sameLink(abs, entry.linkpath!, uid, gid)) {
-          replaceWith(abs, (tmp) => {
-            fs.symlinkSync(entry.linkpath!, tmp);
-            if (uid !== undefined || gid !== undefined) fs.lchownSync(tmp, uid ?? -1, gid ?? -1);
-          });
+          batch.addSymlink(abs, entry.linkpath!, { uid, gid });
           written++;
         }
       } else if (entry.type === 'hardlink') {
         const to = path.join(root, linkRel!);
         const here = lstat(abs);
-        const there = fs.lstatSync(to);
-        if (!here || here.ino !== there.ino || here.dev !== there.dev) {
-          replaceWith(abs, (tmp) => fs.linkSync(to, tmp));
+        const there = staged.has(to) ? undefined : lstat(to);
+        if (!here || !there || here.ino !== there.ino || here.dev !== there.dev) {
+          batch.addHardLink(abs, to);
+          staged.add(abs);
           written++;
         }
       }
@@ -518,6 +520,12 @@ export async function extractArchive(data: Buffer, target: string, opts: Extract
       if (err instanceof ArchiveError) throw err;
       throw new ArchiveError(`cannot extract ${JSON.stringify(entry.name)} to ${abs}: ${errorMessage(err)}`, { cause: err });
     }
+  }
+  try {
+    await batch.commit();
+  } catch (err) {
+    const at = err instanceof FileWriteError ? err.file : root;
+    throw new ArchiveError(`cannot extract into ${at}: ${errorMessage(err)}`, { cause: err });
   }
   // Deepest first, so a read-only parent does not stop a child's chmod (only matters without root).
   for (const { abs, entry, created } of dirs.reverse()) {
@@ -563,29 +571,4 @@ function sameLink(abs: string, target: string, uid?: number, gid?: number): bool
   const st = lstat(abs);
   if (!st?.isSymbolicLink() || fs.readlinkSync(abs) !== target) return false;
   return (uid === undefined || st.uid === uid) && (gid === undefined || st.gid === gid);
-}
-
-/** Build the new entry under a temporary name beside `abs`, then rename it over whatever was there. */
-function replaceWith(abs: string, make: (tmp: string) => void): void {
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.cfntools-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    make(tmp);
-    fs.renameSync(tmp, abs);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-function writeFile(tmp: string, data: Buffer, mode: number, uid?: number, gid?: number, mtime?: Date): void {
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    if (uid !== undefined || gid !== undefined) fs.fchownSync(fd, uid ?? -1, gid ?? -1);
-    // After chown, which clears setuid/setgid.
-    fs.fchmodSync(fd, mode);
-    if (mtime) fs.futimesSync(fd, mtime, mtime);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

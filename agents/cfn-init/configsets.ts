@@ -156,6 +156,8 @@ export function selectConfigs(init: JsonObject, requested: string[] | undefined,
   const sets = expandConfigSets(init, p);
   const explicit = CONFIGSETS_KEY in init;
   if (!explicit && !sets.has(DEFAULT_SET)) {
+    // `{}`: AWS runs an empty default config. Nothing to run is not an error (the caller warns).
+    if (configNames(init).length === 0 && (requested ?? [DEFAULT_SET]).every((n) => n === DEFAULT_SET)) return [];
     p.add(DEFAULT_CONFIG, `no configSets key and no config named ${JSON.stringify(DEFAULT_CONFIG)}: nothing to run${hint(configNames(init))}`);
     return [];
   }

@@ -8,11 +8,13 @@
  * previous keys left it. The first failure stops the run and the log says
  * what was done before it and what was not run.
  */
+import type { DurableWriter } from '../../shared/durable-write';
 import { CfnError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { configPath, selectConfigs, type SelectedConfig } from './configsets';
 import { isCommandAction, type CommandAction } from './handlers/commands';
-import { ChangeSet, INIT_KEYS, type Downloader, type HandlerContext, type InitHandler, type InitKey, type ValidationContext } from './handlers/types';
+import { ChangeSet, INIT_KEYS, type ActionResult, type Downloader, type HandlerContext, type InitHandler, type InitKey, type ValidationContext } from './handlers/types';
+import { principalDirectory } from './principals';
 import { serializeChanges, type Position, type SerializedChanges } from './progress';
 import type { System } from './system';
 import { child, describe, InitValidationError, isObject, Problems } from './validation';
@@ -29,6 +31,8 @@ export interface PlannedConfig {
 
 export interface ValidatedRun {
   configs: PlannedConfig[];
+  /** No selected config asks for anything (`{}`, empty configs): the run configures nothing. */
+  empty: boolean;
 }
 
 export interface ValidateOptions {
@@ -52,6 +56,32 @@ function declared(configs: Array<unknown>, key: 'users' | 'groups'): Set<string>
   return names;
 }
 
+const hasEntries = (v: unknown): boolean => (isObject(v) ? Object.keys(v).length > 0 : Array.isArray(v) && v.length > 0);
+/** `packages` with at least one package under some manager. */
+const installsPackages = (config: unknown): boolean => isObject(config) && isObject(config.packages) && Object.values(config.packages).some(hasEntries);
+const runsCommands = (config: unknown): boolean => isObject(config) && hasEntries(config.commands);
+
+/** Nothing to do in it: no key, or keys with nothing under them (`files: {}`, `packages: {yum: {}}`). */
+function isEmptyConfig(config: unknown): boolean {
+  if (!isObject(config)) return false;
+  return Object.entries(config).every(([key, v]) => (key === 'packages' || key === 'services') && isObject(v) ? !Object.values(v).some(hasEntries) : !hasEntries(v));
+}
+
+/**
+ * The nearest step before the keys of `selected[i]` that can create users
+ * and groups, in AWS's key order: this config's packages, else the commands
+ * or packages of the closest earlier config that has some.
+ */
+function creatorBefore(init: Record<string, unknown>, selected: readonly SelectedConfig[], i: number): string | undefined {
+  if (installsPackages(init[selected[i].name])) return 'packages';
+  for (let j = i - 1; j >= 0; j--) {
+    const earlier = init[selected[j].name];
+    if (runsCommands(earlier)) return `the commands of config ${selected[j].name}`;
+    if (installsPackages(earlier)) return `the packages of config ${selected[j].name}`;
+  }
+  return undefined;
+}
+
 /**
  * Check the selected configs of `init` (the AWS::CloudFormation::Init value)
  * and return them with their typed specs; throws InitValidationError listing
@@ -66,28 +96,29 @@ export function validateRun(init: unknown, opts: ValidateOptions): ValidatedRun 
   }
   const selected = selectConfigs(init, opts.configSets, p);
   const raw = selected.map((s) => init[s.name]);
-  const vctx: ValidationContext = {
-    problems: p,
-    declaredUsers: declared(raw, 'users'),
-    declaredGroups: declared(raw, 'groups'),
-    system: opts.system,
-    authenticationNames: opts.authenticationNames,
-  };
+  const principals = principalDirectory(opts.system, { users: declared(raw, 'users'), groups: declared(raw, 'groups') });
 
   // A config listed twice runs twice but is checked (and reported) once, at its first place.
   const checked = new Map<string, Array<{ key: InitKey; spec: unknown }>>();
   const configs: PlannedConfig[] = [];
-  for (const s of selected) {
+  for (const [i, s] of selected.entries()) {
     const path = configPath(s);
     let keys = checked.get(s.name);
     if (!keys) {
+      const vctx: ValidationContext = {
+        problems: p,
+        principals,
+        createdBy: creatorBefore(init, selected, i),
+        system: opts.system,
+        authenticationNames: opts.authenticationNames,
+      };
       keys = validateConfig(init[s.name], path, handlers, vctx);
       checked.set(s.name, keys);
     }
     configs.push({ selected: s, path, keys });
   }
   p.throwIfAny(opts.source);
-  return { configs };
+  return { configs, empty: raw.every(isEmptyConfig) };
 }
 
 function validateConfig(raw: unknown, path: string, handlers: ReadonlyArray<InitHandler<unknown>>, ctx: ValidationContext): Array<{ key: InitKey; spec: unknown }> {
@@ -125,6 +156,7 @@ export interface ApplyOptions {
   /** Saves progress around commands that stop the run (not used for --dry-run). */
   checkpoint?: Checkpointer;
   handlers: ReadonlyArray<InitHandler<unknown>>;
+  writer: DurableWriter;
 }
 
 /**
@@ -134,8 +166,8 @@ export interface ApplyOptions {
  * on resume; taken back when the command fails.
  */
 export interface Checkpointer {
-  save(position: Position, changes: SerializedChanges, stoppedAt: string): void;
-  revert(): void;
+  save(position: Position, changes: SerializedChanges, stoppedAt: string): Promise<void>;
+  revert(): Promise<void>;
 }
 
 export type RunOutcome = { kind: 'complete'; changes: ChangeSet } | { kind: 'stopped'; at: string; changes: ChangeSet };
@@ -191,6 +223,7 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
           keyPath,
           env: opts.env,
           commandLog: opts.commandLog,
+          writer: opts.writer,
         };
         let actions = await handler.plan(spec, ctx);
         const commandsDone = new Set(resumeHere?.commandsDone ?? []);
@@ -198,6 +231,7 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
         print(`    ${key}:${actions.length ? '' : ' nothing to do'}`);
         for (const action of actions) {
           print(`      - ${action.summary}`);
+          for (const line of action.details ?? []) print(`          ${line}`);
           if (opts.dryRun) {
             log.info(`${keyPath}: would ${action.summary}`);
             for (const c of action.changes ?? []) changes.record(c);
@@ -205,11 +239,12 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
           }
           log.info(`${keyPath}: ${action.summary}`);
           const stops = isCommandAction(action) && action.stopsRun;
-          const changed =
+          const result =
             stops && opts.checkpoint
               ? await applyWithCheckpoint(action, ctx, opts.checkpoint, { config: index, configName: config.selected.name, commandsDone: [...commandsDone, action.spec.name] })
-              : (await action.apply(ctx)).changed;
-          if (changed) for (const c of action.changes ?? []) changes.record(c);
+              : await action.apply(ctx);
+          const changed = result.changed;
+          if (changed) for (const c of result.changes ?? action.changes ?? []) changes.record(c);
           if (!changed) log.debug(`${keyPath}: no change`);
           if (isCommandAction(action)) commandsDone.add(action.spec.name);
           done.push(action.summary);
@@ -237,14 +272,14 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
  * Apply a command that stops the run: progress first (with the command
  * counted as done and as a change), taken back if the command fails.
  */
-async function applyWithCheckpoint(action: CommandAction, ctx: HandlerContext, checkpoint: Checkpointer, position: Position): Promise<boolean> {
+async function applyWithCheckpoint(action: CommandAction, ctx: HandlerContext, checkpoint: Checkpointer, position: Position): Promise<ActionResult> {
   const snapshot = serializeChanges(ctx.changes);
   snapshot.commands = [...new Set([...snapshot.commands, action.spec.name])].sort();
-  checkpoint.save(position, snapshot, `${ctx.keyPath}.${action.spec.name}`);
+  await checkpoint.save(position, snapshot, `${ctx.keyPath}.${action.spec.name}`);
   try {
-    return (await action.apply(ctx)).changed;
+    return await action.apply(ctx);
   } catch (err) {
-    checkpoint.revert();
+    await checkpoint.revert();
     throw err;
   }
 }

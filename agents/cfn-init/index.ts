@@ -16,13 +16,14 @@ import { parseArgs, type ToolMain } from '../../shared/cli';
 import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { CfnError, ConfigError, errorMessage, UsageError } from '../../shared/errors';
+import { DurableWriter } from '../../shared/durable-write';
 import { FileLogger, type Logger } from '../../shared/log';
 import { cacheDir, loadMetadata, MetadataCache } from '../../shared/metadata-source';
 import { AUTHENTICATION_KEY, createDownloader } from './auth';
 import { parseConfigSetsFlag } from './configsets';
 import { applyRun, INIT_KEY, validateRun, type Checkpointer } from './engine';
 import { HANDLERS } from './handlers';
-import { CHECKPOINT_FORMAT, metadataHash, ProgressStore, restoreChanges, stateDir, type Checkpoint } from './progress';
+import { CHECKPOINT_FORMAT, journalDir, metadataHash, ProgressStore, restoreChanges, stateDir, type Checkpoint } from './progress';
 import { HostSystem } from './system';
 import { isObject, Problems } from './validation';
 
@@ -104,13 +105,13 @@ function storeCheckpointer(store: ProgressStore, base: Omit<Checkpoint, 'positio
   let previous: Checkpoint | undefined = initial;
   let current: Checkpoint | undefined = initial;
   return {
-    save(position, changes, stoppedAt) {
+    async save(position, changes, stoppedAt) {
       previous = current;
       current = { ...base, position, changes, stoppedAt, savedAt: new Date().toISOString() };
-      store.write(current);
+      await store.write(current);
     },
-    revert() {
-      if (previous) store.write(previous);
+    async revert() {
+      if (previous) await store.write(previous);
       else store.clear();
       current = previous;
     },
@@ -196,7 +197,8 @@ async function chooseSource(ctx: ToolContext, store: ProgressStore, a: RunArgs):
 
 async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): Promise<number> {
   log.info(`Starting build${a.dryRun ? ' (dry run)' : ''}`);
-  const store = new ProgressStore(stateDir(ctx.env));
+  const writer = new DurableWriter(journalDir(ctx.env), log);
+  const store = new ProgressStore(stateDir(ctx.env), writer);
   const { loaded, requested, resumeFrom, stale } = await chooseSource(ctx, store, a);
   log.info(`Metadata from ${loaded.source}`);
   const init = initOf(loaded.metadata, loaded.source);
@@ -207,6 +209,12 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
   const downloader = createDownloader(authMetadata, { http: ctx.http(), problems, env: ctx.env, logger: log });
   const validated = validateRun(init, { configSets: requested, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: loaded.source });
   log.info(`Running configSets: ${(requested ?? ['default']).join(', ')}`);
+  if (validated.empty) {
+    // As aws-cfn-bootstrap: success, but a run that configures nothing is rarely what was meant.
+    const warning = `nothing was configured: the selected configs of ${INIT_KEY} in ${loaded.source} are empty`;
+    log.warn(warning);
+    process.stderr.write(`cfn-init: warning: ${warning}\n`);
+  }
 
   if (!a.dryRun && stale) store.clear();
   const base = {
@@ -229,6 +237,7 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
     resume: resumeFrom && { position: resumeFrom.position, changes: restoreChanges(resumeFrom.changes) },
     checkpoint: a.dryRun ? undefined : storeCheckpointer(store, base, resumeFrom),
     handlers: HANDLERS,
+    writer,
   });
   if (a.dryRun) return 0;
 
@@ -241,7 +250,7 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
   }
   store.clear();
   if (loaded.stack !== undefined && loaded.resource !== undefined) {
-    new MetadataCache(cacheDir(ctx.env)).write(loaded.stack, loaded.resource, loaded.metadata);
+    await new MetadataCache(cacheDir(ctx.env)).write(loaded.stack, loaded.resource, loaded.metadata);
   }
   log.info('Build complete');
   return 0;

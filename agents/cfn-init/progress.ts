@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../shared/atomic-file';
+import type { DurableWriter } from '../../shared/durable-write';
 import { ConfigError } from '../../shared/errors';
 import { ChangeSet } from './handlers/types';
 
@@ -118,9 +118,17 @@ function checkShape(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Where killed writes are journalled (shared/durable-write.ts), under the state directory. */
+export function journalDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(stateDir(env), 'journal');
+}
+
 export class ProgressStore {
   readonly file: string;
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly writer: DurableWriter,
+  ) {
     this.file = path.join(dir, PROGRESS_FILE);
   }
 
@@ -143,9 +151,9 @@ export class ProgressStore {
     return parsed as Checkpoint;
   }
 
-  write(checkpoint: Checkpoint): void {
+  async write(checkpoint: Checkpoint): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.file, JSON.stringify(checkpoint, null, 2) + '\n', { mode: 0o600 });
+    await this.writer.writeFile(this.file, JSON.stringify(checkpoint, null, 2) + '\n', { mode: 0o600 });
   }
 
   clear(): void {

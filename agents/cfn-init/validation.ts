@@ -105,3 +105,10 @@ export function expectAbsolutePath(value: unknown, path: string, p: Problems): s
   }
   return s;
 }
+
+export const WINDOWS_UNSUPPORTED = 'Windows is not supported on Linux';
+
+/** `C:\...`, `c:/...` or `\\server\share`: metadata written for a Windows instance. */
+export function isWindowsPath(p: string): boolean {
+  return /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
+}

@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArchiveError, extractArchive, normalizeName, planEntries, readArchive, UnsafeArchiveError, type ArchiveEntry } from '../../agents/cfn-init/archive';
+import { ArchiveError, extractArchive, normalizeName, planEntries, readArchive, UnsafeArchiveError, type ArchiveEntry, type ExtractOptions } from '../../agents/cfn-init/archive';
+import { DurableWriter } from '../../shared/durable-write';
 import { listTree, makeTree, pyTar, pyZip, tarOf, zipOf, type TarCompression } from './support/archives';
 import { tempDir } from './support/handler-harness';
 
@@ -17,6 +18,7 @@ describe('cfn-init archive extraction', () => {
     fs.mkdirSync(src);
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const extract = (data: Buffer, dest: string, opts: Omit<ExtractOptions, 'writer'> = {}) => extractArchive(data, dest, { writer: new DurableWriter(path.join(tmp, 'journal')), ...opts });
 
   const SAMPLE = {
     'top.txt': 'top\n',
@@ -41,7 +43,7 @@ describe('cfn-init archive extraction', () => {
         makeTree(src, SAMPLE);
         // A misleading name: the format must come from the bytes.
         const data = tarOf(src, path.join(tmp, 'archive.zip'), flag);
-        const r = await extractArchive(data, target);
+        const r = await extract(data, target);
         assert.equal(r.format, format);
         assert.equal(r.changed, true);
         assertSampleExtracted(target);
@@ -50,31 +52,31 @@ describe('cfn-init archive extraction', () => {
 
     it('extracts a zip made by zip -y, with modes and stored symlinks', async () => {
       makeTree(src, SAMPLE);
-      const r = await extractArchive(zipOf(src, path.join(tmp, 'a.tar.gz')), target);
+      const r = await extract(zipOf(src, path.join(tmp, 'a.tar.gz')), target);
       assert.equal(r.format, 'zip');
       assertSampleExtracted(target);
     });
 
     it('gives files of a zip made on Windows (no Unix modes) 0644, not 0000 as aws-cfn-bootstrap does', async () => {
       const data = pyZip(path.join(tmp, 'w.zip'), [{ name: 'doc.txt', type: 'file', data: 'x' }], 0);
-      await extractArchive(data, target);
+      await extract(data, target);
       assert.equal(fs.statSync(path.join(target, 'doc.txt')).mode & 0o7777, 0o644);
     });
 
     it('refuses content that is no archive, and a compressed file that is not a tar', async () => {
-      await assert.rejects(extractArchive(Buffer.from('<html>not found</html>'), target), (e: unknown) => e instanceof ArchiveError && /not a tar or zip archive/.test(e.message));
+      await assert.rejects(extract(Buffer.from('<html>not found</html>'), target), (e: unknown) => e instanceof ArchiveError && /not a tar or zip archive/.test(e.message));
       fs.writeFileSync(path.join(tmp, 'single.txt'), 'just text\n');
       execFileSync('gzip', ['-k', path.join(tmp, 'single.txt')]);
-      await assert.rejects(extractArchive(fs.readFileSync(path.join(tmp, 'single.txt.gz')), target), /gzip data that is not a tar archive/);
+      await assert.rejects(extract(fs.readFileSync(path.join(tmp, 'single.txt.gz')), target), /gzip data that is not a tar archive/);
       assert.equal(fs.existsSync(target), false);
     });
 
     it('refuses a truncated archive before writing anything', async () => {
       makeTree(src, { 'a.txt': 'a'.repeat(5000), 'b.txt': 'b'.repeat(5000) });
       const data = tarOf(src, path.join(tmp, 'a.tar'));
-      await assert.rejects(extractArchive(data.subarray(0, 3000), target), ArchiveError);
+      await assert.rejects(extract(data.subarray(0, 3000), target), ArchiveError);
       const gz = tarOf(src, path.join(tmp, 'a.tgz'), 'z');
-      await assert.rejects(extractArchive(gz.subarray(0, gz.length - 20), target), /corrupt gzip data/);
+      await assert.rejects(extract(gz.subarray(0, gz.length - 20), target), /corrupt gzip data/);
       assert.equal(fs.existsSync(target), false);
     });
 
@@ -85,7 +87,7 @@ describe('cfn-init archive extraction', () => {
         const damaged = Buffer.from(good);
         for (let i = 40; i < 60; i++) damaged[Math.floor(good.length / 2) + i - 50] ^= 0xa5;
         for (const bad of [damaged, good.subarray(0, good.length - 12)]) {
-          await assert.rejects(extractArchive(bad, target), (e: unknown) => {
+          await assert.rejects(extract(bad, target), (e: unknown) => {
             assert.ok(e instanceof ArchiveError, String(e));
             assert.match(e.message, new RegExp(`^corrupt ${name} data: `));
             assert.doesNotMatch(e.message, /kitty|monkey|error code/);
@@ -101,7 +103,7 @@ describe('cfn-init archive extraction', () => {
       const tar = tarOf(src, path.join(tmp, 'a.tar'));
       const half = 1024;
       const parts = [tar.subarray(0, half), tar.subarray(half)].map((p) => execFileSync('bzip2', ['-c'], { input: p }));
-      await extractArchive(Buffer.concat(parts), target);
+      await extract(Buffer.concat(parts), target);
       assert.equal(fs.readFileSync(path.join(target, 'b.txt'), 'utf8'), 'second');
     });
 
@@ -114,7 +116,7 @@ describe('cfn-init archive extraction', () => {
     it('refuses entries it cannot extract (FIFO, device) instead of skipping them', async () => {
       for (const type of ['fifo', 'chr'] as const) {
         const data = pyTar(path.join(tmp, `${type}.tar`), [{ name: 'ok.txt', type: 'file', data: 'x' }, { name: 'node', type }]);
-        await assert.rejects(extractArchive(data, target), (e: unknown) => e instanceof UnsafeArchiveError && e.entry === 'node' && /only files, directories and links/.test(e.message));
+        await assert.rejects(extract(data, target), (e: unknown) => e instanceof UnsafeArchiveError && e.entry === 'node' && /only files, directories and links/.test(e.message));
         assert.equal(fs.existsSync(target), false);
       }
     });
@@ -124,9 +126,9 @@ describe('cfn-init archive extraction', () => {
     it('writes nothing and reports no change when the target already matches', async () => {
       makeTree(src, SAMPLE);
       const data = tarOf(src, path.join(tmp, 'a.tgz'), 'z');
-      await extractArchive(data, target);
+      await extract(data, target);
       const inode = fs.statSync(path.join(target, 'top.txt')).ino;
-      const again = await extractArchive(data, target);
+      const again = await extract(data, target);
       assert.equal(again.changed, false);
       assert.equal(again.written, 0);
       assert.equal(fs.statSync(path.join(target, 'top.txt')).ino, inode);
@@ -135,12 +137,12 @@ describe('cfn-init archive extraction', () => {
     it('replaces a modified file by rename, restores its mode, and never deletes other files', async () => {
       makeTree(src, SAMPLE);
       const data = tarOf(src, path.join(tmp, 'a.tar'));
-      await extractArchive(data, target);
+      await extract(data, target);
       fs.writeFileSync(path.join(target, 'top.txt'), 'local edit\n');
       fs.chmodSync(path.join(target, 'bin/run.sh'), 0o600);
       fs.writeFileSync(path.join(target, 'mine.txt'), 'keep me');
       const before = fs.statSync(path.join(target, 'top.txt')).ino;
-      const r = await extractArchive(data, target);
+      const r = await extract(data, target);
       assert.equal(r.changed, true);
       assert.equal(r.written, 2);
       assert.equal(fs.readFileSync(path.join(target, 'top.txt'), 'utf8'), 'top\n');
@@ -153,7 +155,7 @@ describe('cfn-init archive extraction', () => {
     it('does not delete a directory that an archive file would replace', async () => {
       makeTree(target, { 'conf/keep.txt': 'x' });
       const data = pyTar(path.join(tmp, 'a.tar'), [{ name: 'conf', type: 'file', data: 'flat' }]);
-      await assert.rejects(extractArchive(data, target), /is a directory; it is not deleted/);
+      await assert.rejects(extract(data, target), /is a directory; it is not deleted/);
       assert.equal(fs.readFileSync(path.join(target, 'conf/keep.txt'), 'utf8'), 'x');
     });
 
@@ -161,7 +163,7 @@ describe('cfn-init archive extraction', () => {
       const outside = path.join(tmp, 'outside.txt');
       fs.writeFileSync(outside, 'precious');
       makeTree(target, { 'f.txt': { link: outside } });
-      await extractArchive(pyTar(path.join(tmp, 'a.tar'), [{ name: 'f.txt', type: 'file', data: 'new' }]), target);
+      await extract(pyTar(path.join(tmp, 'a.tar'), [{ name: 'f.txt', type: 'file', data: 'new' }]), target);
       assert.equal(fs.lstatSync(path.join(target, 'f.txt')).isFile(), true);
       assert.equal(fs.readFileSync(path.join(target, 'f.txt'), 'utf8'), 'new');
       assert.equal(fs.readFileSync(outside, 'utf8'), 'precious');
@@ -172,7 +174,7 @@ describe('cfn-init archive extraction', () => {
     it('keeps setuid bits and, with preserveOwners, the owners by name', async () => {
       makeTree(src, { 'suid': { content: 'x', mode: 0o4755 }, 'd/f': 'y' });
       const data = tarOf(src, path.join(tmp, 'a.tar'), '', ['.'], ['--owner=nobody', '--group=nogroup']);
-      await extractArchive(data, target, {
+      await extract(data, target, {
         preserveOwners: true,
         lookupUid: (n) => (n === 'nobody' ? 65534 : undefined),
         lookupGid: (n) => (n === 'nogroup' ? 65534 : undefined),
@@ -186,7 +188,7 @@ describe('cfn-init archive extraction', () => {
 
     it('without preserveOwners, files belong to the extracting user', async () => {
       makeTree(src, { f: 'x' });
-      await extractArchive(tarOf(src, path.join(tmp, 'a.tar'), '', ['.'], ['--owner=nobody', '--group=nogroup']), target);
+      await extract(tarOf(src, path.join(tmp, 'a.tar'), '', ['.'], ['--owner=nobody', '--group=nogroup']), target);
       assert.equal(fs.statSync(path.join(target, 'f')).uid, process.getuid!());
     });
 
@@ -194,15 +196,15 @@ describe('cfn-init archive extraction', () => {
       makeTree(src, { 'a.txt': 'same' });
       fs.linkSync(path.join(src, 'a.txt'), path.join(src, 'b.txt'));
       const data = tarOf(src, path.join(tmp, 'a.tar'), '', ['a.txt', 'b.txt']);
-      const r = await extractArchive(data, target);
+      const r = await extract(data, target);
       assert.equal(fs.statSync(path.join(target, 'a.txt')).ino, fs.statSync(path.join(target, 'b.txt')).ino);
-      assert.equal((await extractArchive(data, target)).changed, false);
+      assert.equal((await extract(data, target)).changed, false);
       assert.equal(r.entries, 2);
     });
 
     it('gives directories their archive mode', async () => {
       const data = pyTar(path.join(tmp, 'a.tar'), [{ name: 'ro', type: 'dir', mode: 0o555 }, { name: 'ro/f', type: 'file', data: 'x' }]);
-      await extractArchive(data, target);
+      await extract(data, target);
       assert.equal(fs.statSync(path.join(target, 'ro')).mode & 0o7777, 0o555);
       assert.equal(fs.readFileSync(path.join(target, 'ro/f'), 'utf8'), 'x');
     });
@@ -215,7 +217,7 @@ describe('cfn-init archive extraction', () => {
     });
 
     async function refused(data: Buffer, pattern: RegExp, entry?: string): Promise<void> {
-      await assert.rejects(extractArchive(data, target), (e: unknown) => {
+      await assert.rejects(extract(data, target), (e: unknown) => {
         assert.ok(e instanceof UnsafeArchiveError, `expected UnsafeArchiveError, got ${String(e)}`);
         assert.match(e.message, pattern);
         if (entry !== undefined) assert.equal(e.entry, entry);
@@ -290,7 +292,7 @@ describe('cfn-init archive extraction', () => {
       fs.mkdirSync(victim);
       makeTree(target, { out: { link: victim } });
       await assert.rejects(
-        extractArchive(pyTar(path.join(tmp, 'a.tar'), [{ name: 'ok', type: 'file', data: 'x' }, { name: 'out/f', type: 'file', data: 'x' }]), target),
+        extract(pyTar(path.join(tmp, 'a.tar'), [{ name: 'ok', type: 'file', data: 'x' }, { name: 'out/f', type: 'file', data: 'x' }]), target),
         (e: unknown) => e instanceof UnsafeArchiveError && /existing symlink .* leads outside/.test(e.message),
       );
       assert.deepEqual(fs.readdirSync(victim), []);
@@ -299,7 +301,7 @@ describe('cfn-init archive extraction', () => {
 
     it('allows an existing symlink that stays inside the target', async () => {
       makeTree(target, { 'releases/1/': { dir: true }, current: { link: 'releases/1' } });
-      await extractArchive(pyTar(path.join(tmp, 'a.tar'), [{ name: 'current/app.txt', type: 'file', data: 'v1' }]), target);
+      await extract(pyTar(path.join(tmp, 'a.tar'), [{ name: 'current/app.txt', type: 'file', data: 'v1' }]), target);
       assert.equal(fs.readFileSync(path.join(target, 'releases/1/app.txt'), 'utf8'), 'v1');
     });
   });

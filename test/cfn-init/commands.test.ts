@@ -13,12 +13,14 @@ import { ChangeSet, type HandlerContext, type ValidationContext } from '../../ag
 import { HostSystem } from '../../agents/cfn-init/system';
 import { Problems } from '../../agents/cfn-init/validation';
 import { CfnError } from '../../shared/errors';
+import { DurableWriter } from '../../shared/durable-write';
 import { MemoryLogger } from '../../shared/log';
+import { principalDirectory } from '../../agents/cfn-init/principals';
 
 const system = new HostSystem();
 
-function vctx(declaredUsers: string[] = []): ValidationContext {
-  return { problems: new Problems(), declaredUsers: new Set(declaredUsers), declaredGroups: new Set(), system, authenticationNames: new Set() };
+function vctx(declaredUsers: string[] = [], createdBy?: string): ValidationContext {
+  return { problems: new Problems(), principals: principalDirectory(system, { users: declaredUsers, groups: [] }), createdBy, system, authenticationNames: new Set() };
 }
 
 function hctx(env: NodeJS.ProcessEnv = { ...process.env, CFNTOOLS_TEST_MARKER: 'inherited' }): HandlerContext & { logger: MemoryLogger; commandLog: MemoryLogger } {
@@ -32,6 +34,7 @@ function hctx(env: NodeJS.ProcessEnv = { ...process.env, CFNTOOLS_TEST_MARKER: '
     keyPath: 'config.commands',
     env,
     commandLog: new MemoryLogger(),
+    writer: new DurableWriter(path.join(os.tmpdir(), `cfntools-test-journal-${process.pid}`)),
   };
 }
 

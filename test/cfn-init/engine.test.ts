@@ -14,6 +14,7 @@ import { ChangeSet, INIT_KEYS, type Action, type InitHandler, type InitKey } fro
 import { restoreChanges, type Position, type SerializedChanges } from '../../agents/cfn-init/progress';
 import { HostSystem } from '../../agents/cfn-init/system';
 import { child, expectObject, InitValidationError, type JsonObject } from '../../agents/cfn-init/validation';
+import { DurableWriter } from '../../shared/durable-write';
 import { CfnError } from '../../shared/errors';
 import { MemoryLogger } from '../../shared/log';
 
@@ -33,7 +34,7 @@ function recorder(key: InitKey, journal: string[]): InitHandler<Record<string, s
       let ok = true;
       for (const [name, v] of Object.entries(obj)) {
         if (v === 'bad') {
-          ctx.problems.add(child(at, name), `bad value (declared users: ${[...ctx.declaredUsers].join(',')})`);
+          ctx.problems.add(child(at, name), `bad value (user alice known: ${ctx.principals.known('user', 'alice')})`);
           ok = false;
         }
       }
@@ -75,7 +76,7 @@ describe('cfn-init engine', () => {
     return validateRun(init, { configSets, system, authenticationNames: new Set(), handlers: handlers(journal) });
   }
   function opts(extra: Partial<ApplyOptions> = {}): ApplyOptions {
-    return { system, logger: log, commandLog: new MemoryLogger(), downloader: noDownloads, env: process.env, dryRun: false, handlers: handlers(journal), ...extra };
+    return { system, logger: log, commandLog: new MemoryLogger(), downloader: noDownloads, env: process.env, dryRun: false, handlers: handlers(journal), writer: new DurableWriter(path.join(dir, 'journal')), ...extra };
   }
   const cmd = (line: string, extra: object = {}) => ({ command: `echo ${line} >> ${path.join(dir, 'cmds')}`, ...extra });
   const cmds = () => (fs.existsSync(path.join(dir, 'cmds')) ? fs.readFileSync(path.join(dir, 'cmds'), 'utf8').trim().split('\n') : []);
@@ -132,7 +133,7 @@ describe('cfn-init engine', () => {
       );
       assert.match(err.problems[0].message, /unknown key; a config holds packages, groups, users, sources, files, commands, services/);
       // Users declared by any selected config are known to all of them (runas alice is fine; the recorder shows them).
-      assert.match(err.problems[1].message, /declared users: alice/);
+      assert.match(err.problems[1].message, /user alice known: true/);
       assert.match(err.message, /^4 problems in AWS::CloudFormation::Init:\n {2}configSets\.default\[0\] -> a\.comands: /);
       return true;
     });
@@ -195,7 +196,10 @@ describe('cfn-init engine', () => {
     function saver() {
       const saved: Array<{ position: Position; changes: SerializedChanges; at: string }> = [];
       let reverted = 0;
-      const cp: Checkpointer = { save: (position, changes, at) => saved.push({ position, changes, at }), revert: () => reverted++ };
+      const cp: Checkpointer = {
+        save: async (position, changes, at) => void saved.push({ position, changes, at }),
+        revert: async () => void reverted++,
+      };
       return { cp, saved, reverted: () => reverted };
     }
 

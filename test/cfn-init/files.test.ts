@@ -78,7 +78,7 @@ describe('cfn-init files', () => {
     it('accepts owners and groups that a config creates, and numeric ids', () => {
       const { spec, problems } = problemsOf({ '/etc/x': { content: 'x', owner: 'cfn-new-user', group: 'cfn-new-group' }, '/etc/y': { content: 'y', owner: 4242, group: '4243' } }, { users: ['cfn-new-user'], groups: ['cfn-new-group'] });
       assert.deepEqual(problems, []);
-      assert.deepEqual(spec!.map((s) => [s.owner, s.group]), [['cfn-new-user', 'cfn-new-group'], ['4242', '4243']]);
+      assert.deepEqual(spec!.map((s) => [s.owner, s.group]), [[{ name: 'cfn-new-user' }, { name: 'cfn-new-group' }], [{ name: '4242' }, { name: '4243' }]]);
     });
 
     it('collects every problem at once and touches nothing', () => {
@@ -114,7 +114,7 @@ describe('cfn-init files', () => {
   });
 
   describe('plan', () => {
-    it('one action per file, with a summary and the change it makes', async () => {
+    it('one action for the whole key (one batch), a line per file, and the changes it makes', async () => {
       const vctx = validationContext(system);
       const spec = filesHandler.validate(
         { [f('a')]: { content: 'hello', mode: '000640', owner: 'root', group: 'root' }, [f('b')]: { source: 'http://127.0.0.1:1/b?Signature=topsecret' }, [f('c')]: { content: '/t', mode: '120777' } },
@@ -122,12 +122,13 @@ describe('cfn-init files', () => {
         vctx,
       ) as FilesSpec;
       const actions = await filesHandler.plan(spec, ctx());
-      assert.deepEqual(actions.map((a) => a.summary), [
+      assert.deepEqual(actions.map((a) => a.summary), ['write 3 files']);
+      assert.deepEqual(actions[0].details, [
         `write ${f('a')} (5 bytes, mode 0640, owner root, group root)`,
         `write ${f('b')} (from http://127.0.0.1:1/b?Signature=<redacted>)`,
         `symlink ${f('c')} -> /t`,
       ]);
-      assert.deepEqual(actions[0].changes, [{ key: 'files', name: f('a') }]);
+      assert.deepEqual(actions[0].changes, [f('a'), f('b'), f('c')].map((name) => ({ key: 'files', name })));
       assert.equal(fs.readdirSync(dir).length, 0, 'planning writes nothing');
     });
   });
@@ -176,23 +177,25 @@ describe('cfn-init files', () => {
       assert.equal(second.changes.files.size, 0, 'an up-to-date file is not a change');
     });
 
-    it('fixes only mode or owner in place when the content already matches (a change)', async () => {
+    it('replaces a file whose content matches but mode or owner differ (a change); a hard link to the old one keeps its mode', async () => {
       const p = f('conf');
       fs.writeFileSync(p, 'same');
       fs.chmodSync(p, 0o600);
-      const inode = fs.statSync(p).ino;
+      fs.linkSync(p, f('elsewhere'));
       const c = ctx();
       await applyKey(filesHandler, { [p]: { content: 'same', mode: '000644', owner: 'nobody' } }, c);
-      assert.equal(fs.statSync(p).ino, inode);
+      assert.notEqual(fs.statSync(p).ino, fs.statSync(f('elsewhere')).ino);
       assert.equal(mode(p), 0o644);
       assert.equal(fs.statSync(p).uid, 65534);
+      assert.equal(mode(f('elsewhere')), 0o600);
+      assert.equal(fs.statSync(f('elsewhere')).uid, 0);
       assert.ok(c.changes.files.has(p));
     });
 
     it('keeps setuid/setgid bits when an owner is set too (chown clears them)', async () => {
       await applyKey(filesHandler, { [f('suid')]: { content: '#!/bin/sh\n', mode: '006755', owner: 'nobody', group: 'nogroup' } }, ctx());
       assert.equal(mode(f('suid')), 0o6755);
-      // Same content, owner differs: fixed in place, bits still there.
+      // Same content, owner differs: replaced, bits still there.
       fs.chownSync(f('suid'), 0, 0);
       await applyKey(filesHandler, { [f('suid')]: { content: '#!/bin/sh\n', mode: '006755', owner: 'nobody', group: 'nogroup' } }, ctx());
       assert.equal(mode(f('suid')), 0o6755);

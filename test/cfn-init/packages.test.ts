@@ -34,7 +34,7 @@ describe('cfn-init packages: validation', () => {
     assert.equal(spec, undefined);
     assert.deepEqual(problems.map((p) => p.path), ['config.packages.yumm', 'config.packages.msi']);
     assert.match(problems[0].message, /^unknown package manager; expected one of rpm, apt, yum, dnf, python, rubygems$/);
-    assert.match(problems[1].message, /Windows-only/);
+    assert.equal(problems[1].message, "msi packages: Windows is not supported on Linux");
   });
 
   it("a manager whose program is missing is a problem (nothing is half-applied later)", () => {

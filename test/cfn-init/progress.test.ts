@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChangeSet } from '../../agents/cfn-init/handlers/types';
+import { DurableWriter } from '../../shared/durable-write';
 import { DEFAULT_STATE_DIR, metadataHash, PROGRESS_FILE, ProgressStore, restoreChanges, serializeChanges, stateDir, type Checkpoint } from '../../agents/cfn-init/progress';
 import { ConfigError } from '../../shared/errors';
 
@@ -38,11 +39,11 @@ describe('cfn-init progress (resume state)', () => {
     assert.equal(stateDir({ CFNTOOLS_STATE_DIR: dir }), dir);
   });
 
-  it('round-trips a checkpoint in a 0600 file in a 0700 directory (it holds the metadata); clear removes it', () => {
-    const store = new ProgressStore(path.join(dir, 'state'));
+  it('round-trips a checkpoint in a 0600 file in a 0700 directory (it holds the metadata); clear removes it', async () => {
+    const store = new ProgressStore(path.join(dir, 'state'), new DurableWriter(path.join(dir, 'journal')));
     assert.equal(store.read(), undefined);
     const cp = checkpoint({ 'AWS::CloudFormation::Init': { config: {} }, secret: 'x' });
-    store.write(cp);
+    await store.write(cp);
     assert.deepEqual(store.read(), cp);
     assert.equal(fs.statSync(store.file).mode & 0o777, 0o600);
     assert.equal(fs.statSync(path.join(dir, 'state')).mode & 0o777, 0o700);
@@ -51,7 +52,7 @@ describe('cfn-init progress (resume state)', () => {
   });
 
   it('a damaged file is a clear error naming it, never a resume at a wrong place', () => {
-    const store = new ProgressStore(dir);
+    const store = new ProgressStore(dir, new DurableWriter(path.join(dir, 'journal')));
     fs.writeFileSync(store.file, '{not json');
     assert.throws(() => store.read(), (e: unknown) => e instanceof ConfigError && e.message.includes(store.file) && /not valid JSON/.test(e.message));
     const cp = checkpoint({ a: 1 });

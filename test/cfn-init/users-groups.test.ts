@@ -124,7 +124,7 @@ describe('cfn-init groups and users (real shadow utilities)', function () {
       );
       assert.equal(spec, undefined);
       assert.deepEqual(problems.map((p) => `${p.path}: ${p.message}`), [
-        'config.users.a.groups: group "cfntest-nosuchgroup" does not exist and no selected config declares it',
+        'config.users.a.groups: group "cfntest-nosuchgroup" does not exist, and no selected config creates it',
         'config.users.b.uid: expected a number or a numeric string, got string "abc"',
         'config.users.c.homeDir: expected an absolute path, got "rel/home"',
         'config.users.d.shell: unknown key; expected one of uid, groups, homeDir',

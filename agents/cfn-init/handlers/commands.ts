@@ -11,8 +11,9 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CfnError } from '../../../shared/errors';
 import { CommandNotFoundError, type RunResult, type System } from '../system';
-import { checkKeys, child, describe, expectBoolean, expectObject, type Problems } from '../validation';
-import type { Action, Change, HandlerContext, InitHandler, ValidationContext } from './types';
+import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalRef } from '../principals';
+import { checkKeys, child, describe, expectBoolean, expectObject, isWindowsPath, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
+import type { Action, ActionResult, Change, HandlerContext, InitHandler, ValidationContext } from './types';
 
 export interface CommandSpec {
   name: string;
@@ -26,7 +27,7 @@ export interface CommandSpec {
   ignoreErrors: boolean;
   /** Seconds to wait after the command ran, or stop the run for a reboot. */
   wait: number | 'forever';
-  runas?: string;
+  runas?: PrincipalRef;
 }
 
 const ATTRIBUTES = ['command', 'env', 'cwd', 'test', 'ignoreErrors', 'waitAfterCompletion', 'runas'] as const;
@@ -109,18 +110,18 @@ function validateOne(name: string, raw: unknown, at: string, ctx: ValidationCont
   let cwd: string | undefined;
   if ('cwd' in obj) {
     if (typeof obj.cwd !== 'string') p.add(child(at, 'cwd'), `expected a directory path, got ${describe(obj.cwd)}`);
+    else if (isWindowsPath(obj.cwd)) p.add(child(at, 'cwd'), `a Windows path: ${WINDOWS_UNSUPPORTED}`);
     else if (!obj.cwd.startsWith('/') && !obj.cwd.startsWith('~')) p.add(child(at, 'cwd'), `expected an absolute path (or ~), got ${JSON.stringify(obj.cwd)}`);
     else cwd = obj.cwd;
   }
   const ignoreErrors = 'ignoreErrors' in obj ? expectBoolean(obj.ignoreErrors, child(at, 'ignoreErrors'), p) : false;
   const wait = 'waitAfterCompletion' in obj ? expectWait(obj.waitAfterCompletion, child(at, 'waitAfterCompletion'), p) : 0;
-  let runas: string | undefined;
+  let runas: PrincipalRef | undefined;
   if ('runas' in obj) {
     if (typeof obj.runas !== 'string' || obj.runas.trim() === '') p.add(child(at, 'runas'), `expected a user name, got ${describe(obj.runas)}`);
-    else if (!ctx.declaredUsers.has(obj.runas) && !ctx.system.user(obj.runas)) p.add(child(at, 'runas'), `no user ${JSON.stringify(obj.runas)} on this machine or in the users of the selected configs`);
-    else runas = obj.runas;
+    else runas = checkPrincipal('user', obj.runas, child(at, 'runas'), ctx, `no user ${JSON.stringify(obj.runas)} on this machine`);
   }
-  if (p.list.length > before || command === undefined || ignoreErrors === undefined || wait === undefined || env === null) return undefined;
+  if (p.list.length > before || command === undefined || ignoreErrors === undefined || wait === undefined || env === null || ('runas' in obj && !runas)) return undefined;
   return { name, command, env, cwd, test, ignoreErrors, wait, runas };
 }
 
@@ -174,12 +175,13 @@ export class CommandAction implements Action {
     const extras = [
       spec.test !== undefined && `if test ${show(spec.test)} succeeds`,
       spec.cwd && `in ${spec.cwd}`,
-      spec.runas && `as ${spec.runas}`,
+      spec.runas && `as ${spec.runas.name}`,
       spec.env && `with env ${Object.keys(spec.env).join(',')} only`,
       spec.ignoreErrors && 'ignoring errors',
       spec.wait === 'forever' ? 'then stop for a reboot' : spec.wait > 0 && `then wait ${spec.wait}s`,
     ].filter(Boolean);
-    this.summary = `run command ${spec.name}: ${show(spec.command)}${extras.length ? ` (${extras.join(', ')})` : ''}`;
+    const note = spec.runas && lookupNote('runas', spec.runas, 'when the command runs');
+    this.summary = `run command ${spec.name}: ${show(spec.command)}${extras.length ? ` (${extras.join(', ')})` : ''}${note ? `; ${note}` : ''}`;
     this.changes = [{ key: 'commands', name: spec.name }];
   }
 
@@ -188,13 +190,17 @@ export class CommandAction implements Action {
     return this.spec.wait === 'forever';
   }
 
-  async apply(ctx: HandlerContext): Promise<{ changed: boolean }> {
+  async apply(ctx: HandlerContext): Promise<ActionResult> {
     const { spec } = this;
     const keyPath = `${ctx.keyPath}.${spec.name}`;
     const cwd = spec.cwd === undefined ? undefined : expandHome(spec.cwd, ctx.env, ctx.system, keyPath);
     if (cwd !== undefined && !isDirectory(cwd)) throw new CfnError(`${keyPath}.cwd: working directory ${cwd} does not exist`);
-    const env = spec.env ?? this.inheritedEnv(ctx);
-    const opts = { cwd, env, user: spec.runas };
+    // Looked up now: an earlier step of the run may have created it.
+    const user = spec.runas && ctx.system.user(spec.runas.name);
+    if (spec.runas && !user) throw new UnknownPrincipalError(`${keyPath}.runas`, 'user', spec.runas);
+    // Inherited, as that user: its identity variables, as `su` would set them.
+    const env = spec.env ?? (user ? { ...ctx.env, HOME: user.home, USER: user.name, LOGNAME: user.name } : ctx.env);
+    const opts = { cwd, env, user: spec.runas?.name };
     const log = ctx.commandLog;
     log.info(`==== Command ${spec.name} (${keyPath})`);
 
@@ -226,14 +232,6 @@ export class CommandAction implements Action {
     }
     // A command that ran counts as a change even when its failure was ignored (AWS: services restart for it).
     return { changed: true };
-  }
-
-  /** The tool's environment; as another user, that user's identity variables (what `su` would set). */
-  private inheritedEnv(ctx: HandlerContext): NodeJS.ProcessEnv {
-    if (!this.spec.runas) return ctx.env;
-    const u = ctx.system.user(this.spec.runas);
-    if (!u) throw new CfnError(`${ctx.keyPath}.${this.spec.name}.runas: no user ${this.spec.runas}`);
-    return { ...ctx.env, HOME: u.home, USER: u.name, LOGNAME: u.name };
   }
 }
 

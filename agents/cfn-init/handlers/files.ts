@@ -3,9 +3,12 @@
  * and symlinks, with mode and owner.
  *
  * Choices where the peers differ (docs/COMPATIBILITY.md):
- * - Written atomically (temp file + rename); no `.bak` copies. An identical
- *   file is neither rewritten nor reported as changed; a file whose content
- *   matches but whose mode/owner differ is fixed in place (a change).
+ * - All files of the key are one durable batch (shared/durable-write.ts):
+ *   every download, owner and parent directory is settled first, then the
+ *   files are written, synced together and renamed into place; no `.bak`
+ *   copies. An identical file is neither rewritten nor reported as changed;
+ *   one whose mode or owner differ is replaced like a changed one (a new
+ *   inode: a hard link to it elsewhere keeps its own mode and owner).
  * - JSON content (object, list, number, boolean) is written as Python's
  *   `json.dump` writes it, like aws-cfn-bootstrap (heat-cfntools crashes).
  * - `content: ""` writes an empty file.
@@ -15,15 +18,17 @@
  * - Without `owner`/`group`, a replaced file keeps its owner and mode.
  * - Inline content is rendered with its `context` during validation, so a bad
  *   template is reported before anything runs.
+ * - An owner or group that a package or an earlier command creates is looked
+ *   up just before the files are written (principals.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../../../shared/atomic-file';
+import { FileWriteError, type WriteBatch } from '../../../shared/durable-write';
 import { CfnError, errorMessage } from '../../../shared/errors';
 import { pythonJsonDumps } from '../../../shared/pyjson';
 import { redactUrl } from '../../../shared/redact';
 import { renderTemplate, TemplateError } from '../mustache';
+import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalKind, type PrincipalRef } from '../principals';
 import type { System } from '../system';
 import {
   checkKeys,
@@ -33,9 +38,11 @@ import {
   expectString,
   isObject,
   type JsonObject,
+  isWindowsPath,
   type Problems,
+  WINDOWS_UNSUPPORTED,
 } from '../validation';
-import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
+import type { Action, ActionResult, Change, HandlerContext, InitHandler, ValidationContext } from './types';
 
 export interface FileSpec {
   path: string;
@@ -51,8 +58,8 @@ export interface FileSpec {
   authentication?: string;
   /** Permission bits (setuid/setgid/sticky included); undefined keeps the old mode, 0644 for a new file. */
   mode?: number;
-  owner?: string;
-  group?: string;
+  owner?: PrincipalRef;
+  group?: PrincipalRef;
 }
 
 export type FilesSpec = FileSpec[];
@@ -75,30 +82,36 @@ export const filesHandler: InitHandler<FilesSpec> = {
     if (!obj) return undefined;
     const before = p.list.length;
     const specs: FileSpec[] = [];
-    const known = principalLookup(ctx);
     // aws-cfn-bootstrap writes in sorted order; heat-cfntools in JSON order.
     for (const file of Object.keys(obj).sort()) {
-      const spec = validateFile(file, obj[file], child(keyPath, file), ctx, known);
+      const spec = validateFile(file, obj[file], child(keyPath, file), ctx);
       if (spec) specs.push(spec);
     }
     return p.list.length > before ? undefined : specs;
   },
 
+  /** One action for the whole key: its files are written as one batch. */
   async plan(spec: FilesSpec): Promise<Action[]> {
-    return spec.map((f) => ({
-      summary: summary(f),
-      changes: [{ key: 'files', name: f.path }],
-      apply: (ctx: HandlerContext) => applyFile(f, ctx),
-    }));
+    if (spec.length === 0) return [];
+    const lines = spec.map(summary);
+    return [
+      {
+        summary: spec.length === 1 ? lines[0] : `write ${spec.length} files`,
+        details: spec.length === 1 ? undefined : lines,
+        changes: spec.map((f) => ({ key: 'files', name: f.path })),
+        apply: (ctx: HandlerContext) => applyFiles(spec, ctx),
+      },
+    ];
   },
 };
 
 // ---------------------------------------------------------------- validation
 
-function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationContext, known: PrincipalLookup): FileSpec | undefined {
+function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationContext): FileSpec | undefined {
   const p = ctx.problems;
   const before = p.list.length;
-  if (!file.startsWith('/')) p.add(kp, 'file names must be absolute paths');
+  if (isWindowsPath(file)) p.add(kp, `a Windows path: ${WINDOWS_UNSUPPORTED}`);
+  else if (!file.startsWith('/')) p.add(kp, 'file names must be absolute paths');
   else if (file.endsWith('/') || file.includes('\0')) p.add(kp, 'not a file name');
   const obj = expectObject(raw, kp, p);
   if (!obj) return undefined;
@@ -127,10 +140,13 @@ function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationCon
     if (obj[k] === undefined) continue;
     const name = expectString(obj[k], child(kp, k), p, { allowNumber: true });
     if (name === undefined) continue;
-    if (name === '') p.add(child(kp, k), 'must not be empty');
-    else if (!known(k, name)) {
-      p.add(child(kp, k), `no such ${k === 'owner' ? 'user' : 'group'} ${JSON.stringify(name)} on this machine, and no selected config creates it`);
-    } else spec[k] = name;
+    if (name === '') {
+      p.add(child(kp, k), 'must not be empty');
+      continue;
+    }
+    const kind: PrincipalKind = k === 'owner' ? 'user' : 'group';
+    const ref = checkPrincipal(kind, name, child(kp, k), ctx, `no such ${kind} ${JSON.stringify(name)} on this machine`);
+    if (ref) spec[k] = ref;
   }
 
   const hasContent = obj.content !== undefined;
@@ -168,25 +184,6 @@ function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationCon
     if (context) spec.context = context;
   }
   return p.list.length > before ? undefined : spec;
-}
-
-type PrincipalLookup = (kind: 'owner' | 'group', name: string) => boolean;
-
-/** Whether an owner/group exists or will be created; each name looked up once (a getent each). */
-function principalLookup(ctx: ValidationContext): PrincipalLookup {
-  const seen = new Map<string, boolean>();
-  return (kind, name) => {
-    if (/^\d+$/.test(name)) return true;
-    const key = `${kind}:${name}`;
-    let ok = seen.get(key);
-    if (ok === undefined) {
-      ok = kind === 'owner'
-        ? ctx.declaredUsers.has(name) || ctx.system.user(name) !== undefined
-        : ctx.declaredGroups.has(name) || ctx.system.group(name) !== undefined;
-      seen.set(key, ok);
-    }
-    return ok;
-  };
 }
 
 /** `"000644"` → file 0644; `"120000"` → symlink; numbers are refused (`644` or `420`?). */
@@ -248,32 +245,70 @@ export function decodeBase64(text: string): Buffer | string {
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 
 function summary(f: FileSpec): string {
-  const who = [f.owner !== undefined && `owner ${f.owner}`, f.group !== undefined && `group ${f.group}`].filter(Boolean) as string[];
-  if (f.kind === 'symlink') return `symlink ${f.path} -> ${f.content!.toString()}${who.length ? ` (${who.join(', ')})` : ''}`;
+  const who = [f.owner && `owner ${f.owner.name}`, f.group && `group ${f.group.name}`].filter(Boolean) as string[];
+  const later = [f.owner && lookupNote('owner', f.owner, WHEN_WRITTEN), f.group && lookupNote('group', f.group, WHEN_WRITTEN)].filter(Boolean);
+  const note = later.length ? `; ${later.join('; ')}` : '';
+  if (f.kind === 'symlink') return `symlink ${f.path} -> ${f.content!.toString()}${who.length ? ` (${who.join(', ')})` : ''}${note}`;
   const what = f.source !== undefined ? `from ${redactUrl(f.source)}` : `${f.content!.length} bytes`;
   const details = [what, f.mode !== undefined && `mode ${octal(f.mode)}`, ...who].filter(Boolean);
-  return `write ${f.path} (${details.join(', ')})`;
+  return `write ${f.path} (${details.join(', ')})${note}`;
 }
+
+const WHEN_WRITTEN = 'when the file is written';
 
 // ---------------------------------------------------------------- applying
 
-async function applyFile(f: FileSpec, ctx: HandlerContext): Promise<{ changed: boolean }> {
-  const where = `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${f.path}`;
-  try {
-    let data = f.content;
-    if (f.source !== undefined) {
-      data = await ctx.downloader.fetch(f.source, f.authentication !== undefined ? { authentication: f.authentication } : {});
-      if (f.context) data = Buffer.from(renderTemplate(utf8(data, f.source), f.context, redactUrl(f.source)));
+interface Prepared {
+  f: FileSpec;
+  where: string;
+  data: Buffer;
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Settle everything that can fail before anything is written (downloads,
+ * templates, owners, parent directories, targets that are directories),
+ * then write what differs from the machine as one batch.
+ */
+async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionResult> {
+  const prepared: Prepared[] = [];
+  for (const f of spec) {
+    const where = `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${f.path}`;
+    try {
+      prepared.push({ f, where, data: await contentOf(f, ctx), uid: resolveId('user', f.owner, `${where}.owner`, ctx.system), gid: resolveId('group', f.group, `${where}.group`, ctx.system) });
+    } catch (err) {
+      if (err instanceof UnknownPrincipalError) throw err;
+      throw new FileError(`${where}: ${errorMessage(err)}`, { cause: err });
     }
-    const uid = f.owner !== undefined ? resolveId('owner', f.owner, ctx.system) : undefined;
-    const gid = f.group !== undefined ? resolveId('group', f.group, ctx.system) : undefined;
-    ensureParent(f.path);
-    const result = f.kind === 'symlink' ? writeSymlink(f.path, data!.toString(), uid, gid) : writeRegular(f.path, data!, f.mode, uid, gid);
-    // The engine logs the summary, and whether anything changed.
-    return result;
-  } catch (err) {
-    throw new FileError(`${where}: ${errorMessage(err)}`, { cause: err });
   }
+  const batch = ctx.writer.batch();
+  const changes: Change[] = [];
+  const whereOf = new Map(prepared.map((p) => [p.f.path, p.where]));
+  for (const p of prepared) {
+    try {
+      checkParent(path.dirname(p.f.path));
+      const staged = p.f.kind === 'symlink' ? stageSymlink(batch, p) : stageRegular(batch, p);
+      if (staged) changes.push({ key: 'files', name: p.f.path });
+      else ctx.logger.debug(`${p.where}: up to date`);
+    } catch (err) {
+      throw new FileError(`${p.where}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  try {
+    await batch.commit();
+  } catch (err) {
+    const where = err instanceof FileWriteError ? whereOf.get(err.file) : undefined;
+    throw new FileError(where ? `${where}: ${errorMessage(err)}` : `${ctx.keyPath}: ${errorMessage(err)}`, { cause: err });
+  }
+  for (const c of changes) ctx.logger.info(`${whereOf.get(c.name)}: written`);
+  return { changed: changes.length > 0, changes };
+}
+
+async function contentOf(f: FileSpec, ctx: HandlerContext): Promise<Buffer> {
+  if (f.source === undefined) return f.content!;
+  const data = await ctx.downloader.fetch(f.source, f.authentication !== undefined ? { authentication: f.authentication } : {});
+  return f.context ? Buffer.from(renderTemplate(utf8(data, f.source), f.context, redactUrl(f.source))) : data;
 }
 
 function utf8(data: Buffer, source: string): string {
@@ -284,21 +319,29 @@ function utf8(data: Buffer, source: string): string {
   }
 }
 
-function resolveId(kind: 'owner' | 'group', name: string, system: System): number {
-  if (/^\d+$/.test(name)) return Number(name);
-  const id = kind === 'owner' ? system.user(name)?.uid : system.group(name)?.gid;
-  if (id === undefined) throw new FileError(`no such ${kind === 'owner' ? 'user' : 'group'} ${JSON.stringify(name)}`);
+/** The id of a validated name, looked up now: names an earlier step was to create exist by this time, or it is an error. */
+function resolveId(kind: PrincipalKind, ref: PrincipalRef | undefined, at: string, system: System): number | undefined {
+  if (ref === undefined) return undefined;
+  if (/^\d+$/.test(ref.name)) return Number(ref.name);
+  const id = kind === 'user' ? system.user(ref.name)?.uid : system.group(ref.name)?.gid;
+  if (id === undefined) throw new UnknownPrincipalError(at, kind, ref);
   return id;
 }
 
-function ensureParent(file: string): void {
-  const dir = path.dirname(file);
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR' || code === 'EEXIST') throw new FileError(`cannot create the directory ${dir}: a part of it is not a directory`, { cause: err });
-    throw new FileError(`cannot create the directory ${dir}: ${errorMessage(err)}`, { cause: err });
+/** The nearest existing ancestor must be a directory (it is created otherwise, at commit). */
+function checkParent(dir: string): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      if (d === path.dirname(d)) return;
+      continue;
+    }
+    if (!st.isDirectory()) throw new FileError(`cannot create the directory ${dir}: ${d} is not a directory`);
+    return;
   }
 }
 
@@ -311,48 +354,28 @@ function lstat(file: string): fs.Stats | undefined {
   }
 }
 
-/** Write unless identical; without owner/mode the old file's are kept. */
-function writeRegular(file: string, data: Buffer, mode: number | undefined, uid: number | undefined, gid: number | undefined): { changed: boolean } {
-  const st = lstat(file);
-  if (st?.isDirectory()) throw new FileError(`${file} is a directory`);
+/** Stage unless identical in content, mode and owner; without owner/mode the old file's are kept. */
+function stageRegular(batch: WriteBatch, p: Prepared): boolean {
+  const { f, data } = p;
+  const st = lstat(f.path);
+  if (st?.isDirectory()) throw new FileError(`${f.path} is a directory`);
   const old = st?.isFile() ? st : undefined;
-  const wantMode = mode ?? (old ? old.mode & 0o7777 : 0o644);
-  const wantUid = uid ?? old?.uid;
-  const wantGid = gid ?? old?.gid;
-  if (old && old.size === data.length && fs.readFileSync(file).equals(data)) {
-    let changed = false;
-    if ((wantUid !== undefined && old.uid !== wantUid) || (wantGid !== undefined && old.gid !== wantGid)) {
-      fs.chownSync(file, wantUid ?? -1, wantGid ?? -1);
-      changed = true;
-    }
-    // Again after a chown, which clears setuid/setgid.
-    if (changed || (old.mode & 0o7777) !== wantMode) {
-      fs.chmodSync(file, wantMode);
-      changed = true;
-    }
-    return { changed };
-  }
-  writeFileAtomic(file, data, { mode: wantMode, uid: wantUid, gid: wantGid });
-  return { changed: true };
+  const mode = f.mode ?? (old ? old.mode & 0o7777 : 0o644);
+  const uid = p.uid ?? old?.uid;
+  const gid = p.gid ?? old?.gid;
+  const same = old && old.size === data.length && (old.mode & 0o7777) === mode && old.uid === (uid ?? old.uid) && old.gid === (gid ?? old.gid) && fs.readFileSync(f.path).equals(data);
+  if (same) return false;
+  batch.addFile(f.path, data, { mode, uid, gid });
+  return true;
 }
 
-/** Create or retarget a symlink atomically; its owner is set with lchown, its mode never (Linux ignores it). */
-function writeSymlink(file: string, target: string, uid: number | undefined, gid: number | undefined): { changed: boolean } {
-  const st = lstat(file);
-  if (st?.isDirectory()) throw new FileError(`${file} is a directory; it is not replaced with a symlink`);
-  if (st?.isSymbolicLink() && fs.readlinkSync(file) === target) {
-    if ((uid === undefined || st.uid === uid) && (gid === undefined || st.gid === gid)) return { changed: false };
-    fs.lchownSync(file, uid ?? -1, gid ?? -1);
-    return { changed: true };
-  }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    fs.symlinkSync(target, tmp);
-    if (uid !== undefined || gid !== undefined) fs.lchownSync(tmp, uid ?? -1, gid ?? -1);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  return { changed: true };
+/** Stage a symlink unless it already points there with that owner; its mode is never set (Linux ignores it). */
+function stageSymlink(batch: WriteBatch, p: Prepared): boolean {
+  const { f } = p;
+  const target = p.data.toString();
+  const st = lstat(f.path);
+  if (st?.isDirectory()) throw new FileError(`${f.path} is a directory; it is not replaced with a symlink`);
+  if (st?.isSymbolicLink() && fs.readlinkSync(f.path) === target && (p.uid === undefined || st.uid === p.uid) && (p.gid === undefined || st.gid === p.gid)) return false;
+  batch.addSymlink(f.path, target, { uid: p.uid, gid: p.gid });
+  return true;
 }

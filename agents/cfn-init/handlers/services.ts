@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { System } from '../system';
-import { checkKeys, child, expectBoolean, expectObject, expectStringList, isObject, type Problems } from '../validation';
+import { checkKeys, child, expectBoolean, expectObject, expectStringList, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import { checkManagerNames } from './packages';
 import { run, runOrThrow, type RunContext } from './command';
 import type { Action, ChangeSet, HandlerContext, InitHandler, ValidationContext } from './types';
@@ -136,7 +136,7 @@ export function validateServices(raw: unknown, spath: string, ctx: Pick<Validati
   for (const [kind, value] of Object.entries(obj)) {
     const kpath = child(spath, kind);
     if (kind === 'windows') {
-      p.add(kpath, 'Windows services are not supported on this platform; use sysvinit or systemd');
+      p.add(kpath, `Windows services: ${WINDOWS_UNSUPPORTED}; use sysvinit or systemd`);
       continue;
     }
     if (kind !== 'sysvinit' && kind !== 'systemd') {

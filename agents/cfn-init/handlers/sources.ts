@@ -15,7 +15,7 @@ import { CfnError, errorMessage } from '../../../shared/errors';
 import { redactUrl } from '../../../shared/redact';
 import { isRemote } from '../auth';
 import { extractArchive } from '../archive';
-import { child, expectObject, expectString } from '../validation';
+import { child, expectObject, expectString, isWindowsPath, WINDOWS_UNSUPPORTED } from '../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 
 export interface SourceSpec {
@@ -57,13 +57,16 @@ export const sourcesHandler: InitHandler<SourcesSpec> = {
     const specs: SourceSpec[] = [];
     for (const dir of Object.keys(obj).sort()) {
       const kp = child(keyPath, dir);
-      if (!dir.startsWith('/')) p.add(kp, 'target directories must be absolute paths');
+      if (isWindowsPath(dir)) p.add(kp, `a Windows path: ${WINDOWS_UNSUPPORTED}`);
+      else if (!dir.startsWith('/')) p.add(kp, 'target directories must be absolute paths');
       else if (dir.includes('\0')) p.add(kp, 'not a directory name');
       const source = expectString(obj[dir], kp, p);
       if (source === undefined) continue;
       if (source === '') p.add(kp, 'expected a URL or an absolute path of an archive, got ""');
       else if (isRemote(source)) {
         if (!/^https?:\/\/[^/]/i.test(source)) p.add(kp, `only http:// and https:// URLs can be downloaded, got ${JSON.stringify(redactUrl(source))}`);
+      } else if (isWindowsPath(source)) {
+        p.add(kp, `a Windows path: ${WINDOWS_UNSUPPORTED}`);
       } else if (!source.startsWith('/')) {
         p.add(kp, `a local archive must be an absolute path, got ${JSON.stringify(source)}`);
       }
@@ -89,6 +92,7 @@ async function applySource(s: SourceSpec, ctx: HandlerContext): Promise<{ change
     const data = await ctx.downloader.fetch(s.source);
     const strip = isRemote(s.source) && isGitHubArchiveUrl(s.source);
     const result = await extractArchive(data, s.dir, {
+      writer: ctx.writer,
       stripTopDirectory: strip,
       // tar and Python's tarfile keep the archive's owners when run as root.
       preserveOwners: process.getuid?.() === 0,

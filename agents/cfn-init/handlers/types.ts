@@ -4,7 +4,9 @@
  * machine, plan concrete actions from the machine's current state, then the
  * engine applies them in order and records what changed.
  */
+import type { DurableWriter } from '../../../shared/durable-write';
 import type { Logger } from '../../../shared/log';
+import type { PrincipalDirectory } from '../principals';
 import type { System } from '../system';
 import type { Problems } from '../validation';
 
@@ -54,9 +56,15 @@ export interface Downloader {
 /** What validation may know besides the raw JSON. */
 export interface ValidationContext {
   problems: Problems;
-  /** Users and groups the selected configs create (any config): owners may name them. */
-  declaredUsers: ReadonlySet<string>;
-  declaredGroups: ReadonlySet<string>;
+  /** Users and groups that exist or that the selected configs declare (any config): owners may name them. */
+  principals: PrincipalDirectory;
+  /**
+   * The nearest step before this config's keys that can create users and
+   * groups (this config's packages, an earlier config's commands or
+   * packages): a name unknown now may be looked up when it is used. Undefined
+   * when nothing before can create one.
+   */
+  createdBy?: string;
   /** For lookups of existing users/groups and installed programs; no changes. */
   system: System;
   /** Names of AWS::CloudFormation::Authentication blocks. */
@@ -79,15 +87,28 @@ export interface HandlerContext {
   env: NodeJS.ProcessEnv;
   /** Where command output goes (`/var/log/cfn-init-cmd.log`). */
   commandLog: Logger;
+  /** Durable, crash-safe writes (files, sources). */
+  writer: DurableWriter;
 }
 
 export interface Action {
   /** One line for the log and for --dry-run: `install apt packages: nginx=1.22*, curl`. */
   summary: string;
+  /** More lines for --dry-run: one per item of an action that does many things at once. */
+  details?: readonly string[];
   /** What this action changes when it does something (a package batch changes several). */
   changes?: readonly Change[];
-  /** Do it. Returns whether anything changed (an up-to-date file is not a change). */
-  apply(ctx: HandlerContext): Promise<{ changed: boolean }>;
+  /**
+   * Do it. Returns whether anything changed (an up-to-date file is not a
+   * change) and, for an action of many items of which only some changed, which.
+   */
+  apply(ctx: HandlerContext): Promise<ActionResult>;
+}
+
+export interface ActionResult {
+  changed: boolean;
+  /** The part of `Action.changes` that did change; all of them when absent. */
+  changes?: readonly Change[];
 }
 
 export interface InitHandler<Spec> {
@@ -100,10 +121,4 @@ export interface InitHandler<Spec> {
   validate(raw: unknown, path: string, ctx: ValidationContext): Spec | undefined;
   /** Decide what to do from the machine's current state; must not change the machine. */
   plan(spec: Spec, ctx: HandlerContext): Promise<Action[]>;
-}
-
-/** Declared names collected from every selected config, before validation of the others. */
-export interface Declarations {
-  users: Set<string>;
-  groups: Set<string>;
 }

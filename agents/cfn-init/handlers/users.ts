@@ -13,12 +13,13 @@ import { checkKeys, child, expectAbsolutePath, expectObject, expectStringList, I
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { ACCOUNT_NAME, expectId, locateSbin } from './groups';
 import { HandlerError, commandAction, run } from './command';
+import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalRef } from '../principals';
 
 export interface UserSpec {
   name: string;
   uid?: number;
-  /** Supplementary groups; undefined leaves them as they are. */
-  groups?: string[];
+  /** Supplementary groups (names or gids); undefined leaves them as they are. */
+  groups?: PrincipalRef[];
   homeDir?: string;
 }
 
@@ -28,7 +29,7 @@ export interface UsersSpec {
   users: UserSpec[];
 }
 
-export function validateUsers(raw: unknown, path: string, ctx: Pick<ValidationContext, 'problems' | 'system' | 'declaredGroups'>): UsersSpec | undefined {
+export function validateUsers(raw: unknown, path: string, ctx: Pick<ValidationContext, 'problems' | 'system' | 'principals' | 'createdBy'>): UsersSpec | undefined {
   const p = ctx.problems;
   const before = p.list.length;
   const obj = expectObject(raw, path, p);
@@ -49,12 +50,9 @@ export function validateUsers(raw: unknown, path: string, ctx: Pick<ValidationCo
       if (user.uid !== undefined) uids.set(user.uid, name);
     }
     if ('groups' in entry) {
-      user.groups = expectStringList(entry.groups, child(upath, 'groups'), p);
-      for (const g of user.groups ?? []) {
-        if (!ctx.declaredGroups.has(g) && !ctx.system.group(g)) {
-          p.add(child(upath, 'groups'), `group ${JSON.stringify(g)} does not exist and no selected config declares it`);
-        }
-      }
+      const names = expectStringList(entry.groups, child(upath, 'groups'), p);
+      const refs = (names ?? []).map((g) => checkPrincipal('group', g, child(upath, 'groups'), ctx, `group ${JSON.stringify(g)} does not exist`));
+      if (names && refs.every((r) => r !== undefined)) user.groups = refs as PrincipalRef[];
     }
     if ('homeDir' in entry) user.homeDir = expectAbsolutePath(entry.homeDir, child(upath, 'homeDir'), p);
     users.push(user);
@@ -65,9 +63,22 @@ export function validateUsers(raw: unknown, path: string, ctx: Pick<ValidationCo
   return { useradd, usermod, users };
 }
 
-/** Group names from names or gids, as the machine knows them now. */
-function groupNames(ctx: HandlerContext, groups: readonly string[]): string[] {
-  return [...new Set(groups.map((g) => ctx.system.group(g)?.name ?? g))];
+/**
+ * Group names from names or gids, as the machine knows them now; a group
+ * that an earlier step was to create and that is still missing is an error
+ * (in a dry run nothing was installed, so it is taken as named).
+ */
+function groupNames(ctx: HandlerContext, upath: string, groups: readonly PrincipalRef[]): { names: string[]; notes: string[] } {
+  const notes: string[] = [];
+  const names = groups.map((g) => {
+    const found = ctx.system.group(g.name)?.name;
+    if (found === undefined && g.after !== undefined) {
+      if (!ctx.dryRun) throw new UnknownPrincipalError(child(upath, 'groups'), 'group', g);
+      notes.push(lookupNote('group', g, 'when the user is added')!);
+    }
+    return found ?? g.name;
+  });
+  return { names: [...new Set(names)], notes };
 }
 
 /** Every group the user is in, primary included, from `id -Gn` (NSS, as the shadow tools see it). */
@@ -85,7 +96,9 @@ export async function planUsers(spec: UsersSpec, ctx: HandlerContext): Promise<A
   for (const u of spec.users) {
     const upath = child(ctx.keyPath, u.name);
     const existing = ctx.system.user(u.name);
-    const groups = u.groups && groupNames(ctx, u.groups);
+    const resolved = u.groups && groupNames(ctx, upath, u.groups);
+    const groups = resolved?.names;
+    const note = resolved?.notes.length ? `; ${resolved.notes.join('; ')}` : '';
     let argv: string[];
     let summary: string;
     if (!existing) {
@@ -127,7 +140,7 @@ export async function planUsers(spec: UsersSpec, ctx: HandlerContext): Promise<A
       argv.push(u.name);
       summary = `users: modify ${u.name}: ${what.join(', ')}`;
     }
-    actions.push(commandAction(summary, { key: 'users', name: u.name }, upath, argv));
+    actions.push(commandAction(summary + note, { key: 'users', name: u.name }, upath, argv));
   }
   if (!conflicts.ok) throw new InitValidationError(conflicts.list);
   return actions;

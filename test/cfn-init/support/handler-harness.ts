@@ -7,7 +7,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DurableWriter } from '../../../shared/durable-write';
 import { MemoryLogger } from '../../../shared/log';
+import { principalDirectory } from '../../../agents/cfn-init/principals';
 import { HostSystem } from '../../../agents/cfn-init/system';
 import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../agents/cfn-init/handlers/types';
 import { Problems } from '../../../agents/cfn-init/validation';
@@ -41,8 +43,13 @@ export interface TestContext extends HandlerContext {
   logger: MemoryLogger;
 }
 
+/** Journals of the test writers: one per process, removed with the temp dir of the process. */
+const journal = () => path.join(fs.realpathSync('/tmp'), `cfntools-test-journal-${process.pid}`);
+process.on('exit', () => fs.rmSync(journal(), { recursive: true, force: true }));
+
 export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSystem; changes?: ChangeSet; keyPath?: string; downloader?: Downloader; dryRun?: boolean }): TestContext {
   return {
+    writer: new DurableWriter(journal()),
     logger: new MemoryLogger(),
     system: opts.system ?? new TestSystem(opts.env),
     downloader: opts.downloader ?? mapDownloader({}),
@@ -55,11 +62,11 @@ export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSyst
   };
 }
 
-export function validationContext(system: TestSystem, declared: { users?: string[]; groups?: string[] } = {}): ValidationContext {
+export function validationContext(system: TestSystem, declared: { users?: string[]; groups?: string[]; createdBy?: string } = {}): ValidationContext {
   return {
     problems: new Problems(),
-    declaredUsers: new Set(declared.users ?? []),
-    declaredGroups: new Set(declared.groups ?? []),
+    principals: principalDirectory(system, { users: declared.users ?? [], groups: declared.groups ?? [] }),
+    createdBy: declared.createdBy,
     system,
     authenticationNames: new Set(),
   };
@@ -83,8 +90,8 @@ export async function applyKey<S>(handler: InitHandler<S>, raw: unknown, ctx: Te
   const keyCtx = { ...ctx, keyPath: `config.${handler.key}` };
   const actions = await handler.plan(spec, keyCtx);
   for (const a of actions) {
-    const { changed } = await a.apply(keyCtx);
-    if (changed) for (const c of a.changes ?? []) ctx.changes.record(c);
+    const result = await a.apply(keyCtx);
+    if (result.changed) for (const c of result.changes ?? a.changes ?? []) ctx.changes.record(c);
   }
   return actions;
 }

@@ -8,7 +8,7 @@
  * aws-cfn-bootstrap ignores it silently), and so is a manager whose program
  * is missing on the machine: nothing is installed when either is wrong.
  */
-import { checkKeys, child, describe, expectObject, type JsonObject, type Problems } from '../../validation';
+import { checkKeys, child, describe, expectObject, type JsonObject, type Problems, WINDOWS_UNSUPPORTED } from '../../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from '../types';
 import { apt } from './apt';
 import { python } from './python';
@@ -25,7 +25,7 @@ export const MANAGER_ORDER: readonly string[] = MANAGERS.map((m) => m.name);
 
 /** Why a known peer manager is not supported here. */
 const UNSUPPORTED: Record<string, string> = {
-  msi: 'msi packages are Windows-only',
+  msi: `msi packages: ${WINDOWS_UNSUPPORTED}`,
   zypper: 'zypper is not supported by cfntools',
   dpkg: 'use the apt key for Debian packages',
 };
@@ -68,7 +68,7 @@ export function validatePackages(raw: unknown, path: string, ctx: Pick<Validatio
     const mod = MANAGERS.find((m) => m.name === manager);
     if (!mod) {
       const why = UNSUPPORTED[manager.toLowerCase()];
-      problems.add(mpath, `unknown package manager${why ? ` (${why})` : ''}; expected one of ${MANAGER_ORDER.join(', ')}`);
+      problems.add(mpath, manager.toLowerCase() === 'msi' ? why! : `unknown package manager${why ? ` (${why})` : ''}; expected one of ${MANAGER_ORDER.join(', ')}`);
       continue;
     }
     const entries = expectObject(value, mpath, problems);

@@ -1,0 +1,247 @@
+/**
+ * The durable batch writer: what it writes, what it leaves behind after a
+ * failure or a SIGKILL at any point, and that it syncs before it renames
+ * (seen with strace, so a missing fsync fails the test).
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DurableWriter, FileWriteError } from '../../shared/durable-write';
+
+const MODULE = require.resolve('../../shared/durable-write');
+
+/** Every path under `dir` whose name looks like one of our temp files. */
+function leftovers(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.name.startsWith('.cfntools-')) out.push(path.join(e.parentPath, e.name));
+  return out;
+}
+
+describe('durable batch writes', () => {
+  let dir: string;
+  let journal: string;
+  let writer: DurableWriter;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-durable-'));
+    journal = path.join(dir, 'journal');
+    writer = new DurableWriter(journal);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const f = (name: string) => path.join(dir, 'out', name);
+
+  it('writes files (mode, owner, mtime), symlinks and hard links, creating parents; leaves no temp file and no journal', async () => {
+    const b = writer.batch();
+    const mtime = new Date('2020-01-02T03:04:05Z');
+    b.addFile(f('a/b/c.txt'), Buffer.from('hello\n'), { mode: 0o640, mtime });
+    b.addFile(f('suid'), Buffer.from('#!/bin/sh\n'), { mode: 0o4755, uid: 65534, gid: 65534 });
+    b.addSymlink(f('link'), 'a/b/c.txt');
+    b.addHardLink(f('hard'), f('a/b/c.txt'));
+    await b.commit();
+    assert.equal(fs.readFileSync(f('a/b/c.txt'), 'utf8'), 'hello\n');
+    assert.equal(fs.statSync(f('a/b/c.txt')).mode & 0o7777, 0o640);
+    assert.equal(fs.statSync(f('a/b/c.txt')).mtime.getTime(), mtime.getTime());
+    assert.equal(fs.statSync(f('a/b')).mode & 0o7777, 0o755);
+    const suid = fs.statSync(f('suid'));
+    if (process.getuid?.() === 0) assert.deepEqual([suid.uid, suid.gid, suid.mode & 0o7777], [65534, 65534, 0o4755], 'the mode is set after the chown, which clears setuid');
+    assert.equal(fs.readlinkSync(f('link')), 'a/b/c.txt');
+    assert.equal(fs.statSync(f('hard')).ino, fs.statSync(f('a/b/c.txt')).ino, 'the hard link is to the new file');
+    assert.deepEqual(leftovers(dir), []);
+    assert.deepEqual(fs.readdirSync(journal), []);
+  });
+
+  it('replaces by rename: the old inode keeps the old content for whoever holds it', async () => {
+    fs.mkdirSync(path.dirname(f('x')));
+    fs.writeFileSync(f('x'), 'old');
+    const fd = fs.openSync(f('x'), 'r');
+    await writer.writeFile(f('x'), 'new');
+    assert.equal(fs.readFileSync(f('x'), 'utf8'), 'new');
+    assert.equal(fs.readFileSync(fd, 'utf8'), 'old');
+    fs.closeSync(fd);
+  });
+
+  it('without a mode a replaced file keeps its own and a new one gets 0644', async () => {
+    fs.mkdirSync(path.dirname(f('x')));
+    fs.writeFileSync(f('x'), 'old', { mode: 0o600 });
+    await writer.writeFile(f('x'), 'new');
+    await writer.writeFile(f('y'), 'new');
+    assert.equal(fs.statSync(f('x')).mode & 0o7777, 0o600);
+    assert.equal(fs.statSync(f('y')).mode & 0o7777, 0o644);
+  });
+
+  it('writes a file whose name is 255 bytes long (the temp names are short)', async () => {
+    const name = 'n'.repeat(255);
+    await writer.writeFile(f(name), 'long');
+    assert.equal(fs.readFileSync(f(name), 'utf8'), 'long');
+  });
+
+  it('a parent that is a file fails naming it, before any temp file exists', async () => {
+    fs.mkdirSync(path.dirname(f('x')));
+    fs.writeFileSync(f('plain'), 'x');
+    const b = writer.batch();
+    b.addFile(f('ok'), Buffer.from('x'), { mode: 0o644 });
+    b.addFile(f('plain/sub'), Buffer.from('x'), { mode: 0o644 });
+    await assert.rejects(b.commit(), (e: unknown) => e instanceof FileWriteError && e.file === f('plain') && /not a directory/.test(e.message));
+    assert.equal(fs.existsSync(f('ok')), false);
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  it('a rename that fails (the target is a directory) names it and removes the remaining temps and the journal', async () => {
+    fs.mkdirSync(f('adir'), { recursive: true });
+    fs.writeFileSync(path.join(f('adir'), 'inside'), 'x');
+    const b = writer.batch();
+    b.addFile(f('first'), Buffer.from('1'), { mode: 0o644 });
+    b.addFile(f('adir'), Buffer.from('2'), { mode: 0o644 });
+    b.addFile(f('last'), Buffer.from('3'), { mode: 0o644 });
+    await assert.rejects(b.commit(), (e: unknown) => e instanceof FileWriteError && e.file === f('adir'));
+    assert.equal(fs.readFileSync(f('first'), 'utf8'), '1', 'renamed before the failure');
+    assert.equal(fs.existsSync(f('last')), false);
+    assert.deepEqual(leftovers(dir), []);
+    assert.deepEqual(fs.readdirSync(journal), []);
+  });
+
+  it('fsyncs the journal before any temp exists, every temp before the first rename, and each directory once after the last', function () {
+    if (spawnSync('strace', ['-V']).status !== 0) this.skip();
+    const out = path.join(dir, 'out');
+    const script = `
+      const { DurableWriter } = require(${JSON.stringify(MODULE)});
+      const b = new DurableWriter(${JSON.stringify(journal)}).batch();
+      for (let i = 0; i < 300; i++) b.addFile(${JSON.stringify(out)} + '/d' + (i % 3) + '/f' + i, Buffer.from('x' + i), { mode: 0o644 });
+      b.commit().catch((e) => { console.error(e); process.exit(1); });`;
+    const trace = path.join(dir, 'trace');
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,fsync,rename,renameat,renameat2', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    // fd → path from openat (descriptors are the process's; fsyncs run on pool threads); then the order of syncs and renames.
+    const fdPath = new Map<string, string>();
+    const events: Array<{ kind: 'sync' | 'rename' | 'create'; path: string }> = [];
+    // A call interrupted by another thread's is split: `openat(... <unfinished ...>`, later `<... openat resumed>) = 5`.
+    const pending = new Map<string, { path: string; create: boolean }>();
+    const opened = (o: { path: string; create: boolean }, fd: string) => {
+      fdPath.set(fd, o.path);
+      if (o.create) events.push({ kind: 'create', path: o.path });
+    };
+    for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
+      const pid = line.split(' ')[0];
+      const open = /openat\(AT_FDCWD, "([^"]+)", ([A-Z_|]+)(?:, \d+)?(\)\s+= (\d+)| <unfinished)/.exec(line);
+      if (open) {
+        const o = { path: open[1], create: open[2].includes('O_CREAT') };
+        if (open[4] !== undefined) opened(o, open[4]);
+        else pending.set(pid, o);
+      }
+      const resumed = /<\.\.\. openat resumed>.*= (\d+)/.exec(line);
+      if (resumed && pending.has(pid)) {
+        opened(pending.get(pid)!, resumed[1]);
+        pending.delete(pid);
+      }
+      const sync = /fsync\((\d+)/.exec(line);
+      if (sync) events.push({ kind: 'sync', path: fdPath.get(sync[1]) ?? `?${sync[1]}` });
+      const ren = /rename(?:at2?)?\((?:AT_FDCWD, )?"([^"]+)", (?:AT_FDCWD, )?"([^"]+)"/.exec(line);
+      if (ren && !ren[1].startsWith(journal)) events.push({ kind: 'rename', path: ren[1] });
+    }
+    const temps = events.filter((e) => e.kind === 'create' && path.basename(e.path).startsWith('.cfntools-')).map((e) => e.path);
+    assert.equal(temps.length, 300);
+    const firstTemp = events.findIndex((e) => e.kind === 'create' && temps.includes(e.path));
+    const firstRename = events.findIndex((e) => e.kind === 'rename');
+    const lastRename = events.map((e) => e.kind).lastIndexOf('rename');
+    assert.ok(events.slice(0, firstTemp).some((e) => e.kind === 'sync' && e.path.startsWith(journal)), 'the journal is synced before the first temp file');
+    const syncedBefore = new Set(events.slice(0, firstRename).filter((e) => e.kind === 'sync').map((e) => e.path));
+    assert.deepEqual(temps.filter((t) => !syncedBefore.has(t)), [], 'every temp file is synced before the first rename');
+    const dirSyncs = events.slice(lastRename).filter((e) => e.kind === 'sync').map((e) => e.path).sort();
+    assert.deepEqual(dirSyncs, [dir, out, `${out}/d0`, `${out}/d1`, `${out}/d2`].sort(), 'each directory that gained an entry is synced once, after the renames');
+  });
+
+  describe('killed at any moment (SIGKILL)', () => {
+    const N = 60;
+    /** Targets: the even ones exist with old content; the batch writes new content to all. */
+    function prepare(): void {
+      for (let i = 0; i < N; i += 2) {
+        fs.mkdirSync(path.dirname(f(`d${i % 4}/t${i}`)), { recursive: true });
+        fs.writeFileSync(f(`d${i % 4}/t${i}`), `old ${i}\n`.repeat(500));
+      }
+    }
+    /** Run the batch in a child that kills itself at the `n`th call of `fn` (fs.openSync, fs.renameSync, ...). */
+    function runKilledAt(fn: string, n: number): ReturnType<typeof spawnSync> {
+      const script = `
+        const fs = require('fs');
+        const { DurableWriter } = require(${JSON.stringify(MODULE)});
+        let calls = 0; const orig = fs[${JSON.stringify(fn)}];
+        fs[${JSON.stringify(fn)}] = function (...a) { if (++calls === ${n}) process.kill(process.pid, 'SIGKILL'); return orig.apply(this, a); };
+        const b = new DurableWriter(${JSON.stringify(journal)}).batch();
+        for (let i = 0; i < ${N}; i++) b.addFile(${JSON.stringify(path.join(dir, 'out'))} + '/d' + (i % 4) + '/t' + i, Buffer.from(('new ' + i + '\\n').repeat(500)), { mode: 0o644 });
+        b.commit().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
+      return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    }
+    function assertOldOrNew(): { old: number; fresh: number } {
+      let old = 0;
+      let fresh = 0;
+      for (let i = 0; i < N; i++) {
+        const p = f(`d${i % 4}/t${i}`);
+        if (!fs.existsSync(p)) {
+          assert.equal(i % 2, 1, `${p} existed before and must still exist`);
+          continue;
+        }
+        const text = fs.readFileSync(p, 'utf8');
+        if (text === `old ${i}\n`.repeat(500)) old++;
+        else if (text === `new ${i}\n`.repeat(500)) fresh++;
+        else assert.fail(`${p} is torn: ${JSON.stringify(text.slice(0, 40))}...`);
+      }
+      return { old, fresh };
+    }
+
+    // Before the journal, during temp creation, in the fsyncs, half-way through the renames, before the directory syncs.
+    const points: Array<[string, number]> = [['openSync', 1], ['openSync', 2], ['openSync', 30], ['fsyncSync', 1], ['fsync', 20], ['renameSync', 2], ['renameSync', 31], ['closeSync', N + 5]];
+    for (const [fn, n] of points) {
+      it(`at fs.${fn} call ${n}: every target holds its old or its new content, and the next writer removes the leftovers`, () => {
+        prepare();
+        const r = runKilledAt(fn, n);
+        assert.equal(r.signal, 'SIGKILL', `the child should have been killed: ${r.stderr}`);
+        const seen = assertOldOrNew();
+        if (fn === 'renameSync' && n === 31) assert.ok(seen.old > 0 && seen.fresh > 0, 'killed half-way through the renames');
+        if ((fn === 'openSync' && n === 30) || fn === 'fsync' || fn === 'renameSync') assert.ok(leftovers(dir).length > 0, 'temp files were left for the sweep');
+        const next = new DurableWriter(journal);
+        next.sweep();
+        assert.deepEqual(leftovers(dir), []);
+        assert.deepEqual(fs.readdirSync(journal).filter((n) => !n.endsWith('.tmp')), []);
+        assert.deepEqual(fs.readdirSync(journal), []);
+      });
+    }
+
+    it('at random moments: never torn, never a leftover after the next writer', function () {
+      this.timeout(60_000);
+      for (let round = 0; round < 12; round++) {
+        prepare();
+        const script = `
+          const { DurableWriter } = require(${JSON.stringify(MODULE)});
+          const b = new DurableWriter(${JSON.stringify(journal)}).batch();
+          for (let i = 0; i < ${N}; i++) b.addFile(${JSON.stringify(path.join(dir, 'out'))} + '/d' + (i % 4) + '/t' + i, Buffer.from(('new ' + i + '\\n').repeat(500)), { mode: 0o644 });
+          setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${Math.floor(Math.random() * 20)});
+          b.commit().then(() => setTimeout(() => {}, 100));`;
+        spawnSync(process.execPath, ['-e', script]);
+        assertOldOrNew();
+        new DurableWriter(journal).sweep();
+        assert.deepEqual(leftovers(dir), []);
+        fs.rmSync(path.join(dir, 'out'), { recursive: true, force: true });
+      }
+    });
+  });
+
+  it("the sweep leaves a live writer's temps alone, and never removes a name that is not the dead writer's", () => {
+    fs.mkdirSync(journal, { recursive: true });
+    fs.mkdirSync(path.join(dir, 'out'));
+    // A live writer: this process (its identity from /proc).
+    const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '').slice(0, 12);
+    const start = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+    const live = `${boot}-${process.pid}-${start}-aaaaaaaa`;
+    fs.writeFileSync(f(`.cfntools-${live}-0.tmp`), 'live');
+    fs.writeFileSync(path.join(journal, `${live}.json`), JSON.stringify({ temps: [f(`.cfntools-${live}-0.tmp`)] }));
+    // A dead one (pid 1 with another start time is not it): its temp goes, a foreign name it lists stays.
+    const dead = `${boot}-1-999999999999-bbbbbbbb`;
+    fs.writeFileSync(f(`.cfntools-${dead}-0.tmp`), 'dead');
+    fs.writeFileSync(f('precious'), 'keep');
+    fs.writeFileSync(path.join(journal, `${dead}.json`), JSON.stringify({ temps: [f(`.cfntools-${dead}-0.tmp`), f('precious'), '../relative'] }));
+    new DurableWriter(journal).sweep();
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), [`.cfntools-${live}-0.tmp`, 'precious']);
+    assert.deepEqual(fs.readdirSync(journal), [`${live}.json`]);
+  });
+});
