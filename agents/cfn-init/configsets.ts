@@ -156,10 +156,13 @@ export function selectConfigs(init: JsonObject, requested: string[] | undefined,
   const sets = expandConfigSets(init, p);
   const explicit = CONFIGSETS_KEY in init;
   if (!explicit && !sets.has(DEFAULT_SET)) {
-    // `{}`: AWS runs an empty default config. Nothing to run is not an error (the caller warns).
-    if (configNames(init).length === 0 && (requested ?? [DEFAULT_SET]).every((n) => n === DEFAULT_SET)) return [];
-    p.add(DEFAULT_CONFIG, `no configSets key and no config named ${JSON.stringify(DEFAULT_CONFIG)}: nothing to run${hint(configNames(init))}`);
-    return [];
+    if (configNames(init).length === 0) {
+      // `{}`: AWS runs an empty default config. Nothing to run is not an error (the caller warns).
+      sets.set(DEFAULT_SET, []);
+    } else if ((requested ?? [DEFAULT_SET]).includes(DEFAULT_SET)) {
+      p.add(DEFAULT_CONFIG, `no configSets key and no config named ${JSON.stringify(DEFAULT_CONFIG)}: nothing to run${hint(configNames(init))}`);
+      return [];
+    }
   }
   if (explicit && !isObject(init[CONFIGSETS_KEY])) return []; // reported by expandConfigSets
   const defined = explicit ? Object.keys(init[CONFIGSETS_KEY] as JsonObject) : [];

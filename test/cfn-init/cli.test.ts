@@ -6,6 +6,7 @@
  * DescribeStackResource and a download.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -93,6 +94,88 @@ describe('cfn-init CLI', () => {
     const bad = await cfnInit(['-'], { input: '{"a": ' });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /stdin: not valid JSON/);
+  });
+
+  it('an empty Init, or selected configs that are all empty: nothing runs, exit 0, and a warning (as aws-cfn-bootstrap)', async () => {
+    const empties: unknown[] = [{}, { config: {} }, { configSets: { default: [] } }, { configSets: { default: ['a', 'b'] }, a: { files: {}, commands: {} }, b: { packages: { yum: {} }, services: { sysvinit: {} } } }];
+    for (const init of empties) {
+      const meta = writeMeta({ [INIT]: init });
+      const r = await cfnInit([meta]);
+      assert.equal(r.status, 0, `${JSON.stringify(init)}: ${r.stderr}`);
+      assert.equal(r.stderr, `cfn-init: warning: nothing was configured: the selected configs of ${INIT} in ${meta} are empty\n`);
+      assert.match(log(), /WARNING .*nothing was configured/);
+    }
+    // Configs that nothing selects are a mistake, not an empty run; so is a set that does not exist.
+    const unselected = await cfnInit([writeMeta({ [INIT]: { setup: { commands: { a: echo('x') } } } })]);
+    assert.equal(unselected.status, 1);
+    assert.match(unselected.stderr, /config: no configSets key and no config named "config": nothing to run \(defined: setup\)/);
+    const noSet = await cfnInit(['-c', 'other', writeMeta({ [INIT]: {} })]);
+    assert.equal(noSet.status, 1);
+    assert.match(noSet.stderr, /no configSet named "other"/);
+    assert.deepEqual(lines('out'), []);
+  });
+
+  describe('users and groups that an earlier step of the run creates (as root)', () => {
+    const made: string[] = [];
+    before(function () {
+      if (process.getuid?.() !== 0) this.skip();
+    });
+    afterEach(() => {
+      for (const name of made.splice(0)) {
+        spawnSync('userdel', [name]);
+        spawnSync('groupdel', [name]);
+      }
+    });
+    const fresh = () => {
+      const name = `cfnt-${Math.random().toString(36).slice(2, 8)}`;
+      made.push(name);
+      return name;
+    };
+    const idOf = (db: string, name: string) => Number(spawnSync('getent', [db, name], { encoding: 'utf8' }).stdout.split(':')[2]);
+
+    it('a file owner, a runas user and a supplementary group made by commands of an earlier config', async () => {
+      const user = fresh();
+      const group = fresh();
+      const meta = writeMeta({
+        [INIT]: {
+          configSets: { default: ['setup', 'use'] },
+          setup: { commands: { a_group: { command: `groupadd -r ${group}` }, b_user: { command: `useradd -r -M -s /usr/sbin/nologin ${user}` } } },
+          use: {
+            users: { [fresh()]: { groups: [group] } },
+            files: { [p('owned.txt')]: { content: 'mine\n', owner: user, group } },
+            commands: { whoami: { command: `id -un > ${p('who')}`, runas: user, cwd: '/' } },
+          },
+        },
+      });
+      fs.chmodSync(dir, 0o777);
+      const plan = await cfnInit(['--dry-run', meta]);
+      assert.equal(plan.status, 0, plan.stderr);
+      assert.match(plan.stdout, new RegExp(`owner ${user}: looked up when the file is written, after the commands of config setup`));
+      assert.match(plan.stdout, new RegExp(`runas ${user}: looked up when the command runs, after the commands of config setup`));
+      assert.match(plan.stdout, new RegExp(`group ${group}: looked up when the user is added, after the commands of config setup`));
+
+      const r = await cfnInit([meta]);
+      assert.equal(r.status, 0, `${r.stderr}\n${log()}`);
+      const st = fs.statSync(p('owned.txt'));
+      assert.deepEqual([st.uid, st.gid], [idOf('passwd', user), idOf('group', group)]);
+      assert.equal(fs.readFileSync(p('who'), 'utf8').trim(), user);
+      const member = made[2];
+      assert.ok(spawnSync('id', ['-Gn', member], { encoding: 'utf8' }).stdout.split(/\s+/).includes(group), `${member} is in ${group}`);
+    });
+
+    it('a name that the earlier step did not create: the error names the key path, and no file of that key is written', async () => {
+      const meta = writeMeta({
+        [INIT]: {
+          configSets: { default: ['setup', 'use'] },
+          setup: { commands: { a: { command: 'true' } } },
+          use: { files: { [p('a.txt')]: { content: 'a' }, [p('b.txt')]: { content: 'b', owner: 'cfnt-never-made' } } },
+        },
+      });
+      const r = await cfnInit([meta]);
+      assert.equal(r.status, 1);
+      assert.equal(r.stderr, `cfn-init: configSets.default[1] -> use.files.${p('b.txt')}.owner: no such user "cfnt-never-made" (it was expected to exist after the commands of config setup)\n`);
+      assert.ok(!fs.existsSync(p('a.txt')) && !fs.existsSync(p('b.txt')));
+    });
   });
 
   it('-c runs sets in the order given, names trimmed; a config listed twice runs twice', async () => {

@@ -15,7 +15,7 @@ import { Problems } from '../../agents/cfn-init/validation';
 import { CfnError } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
 import { MemoryLogger } from '../../shared/log';
-import { principalDirectory } from '../../agents/cfn-init/principals';
+import { principalDirectory, UnknownPrincipalError } from '../../agents/cfn-init/principals';
 
 const system = new HostSystem();
 
@@ -230,6 +230,7 @@ describe('cfn-init commands', () => {
         e: { command: 'x', runas: 'newuser' },
         f: { command: ['ok', { not: 'a string' }], defaults: 'cmd' },
         g: 'not an object',
+        h: { command: 'x', cwd: 'C:\\cfn' },
       },
       'config.commands',
       ctx,
@@ -250,6 +251,7 @@ describe('cfn-init commands', () => {
         'config.commands.f.defaults',
         'config.commands.f.command[1]',
         'config.commands.g',
+        'config.commands.h.cwd',
       ],
     );
     const msg = (p: string) => ctx.problems.list.find((x) => x.path === p)!.message;
@@ -258,5 +260,14 @@ describe('cfn-init commands', () => {
     assert.match(msg('config.commands.b.cwd'), /absolute path/);
     assert.match(msg('config.commands.d.runas'), /no user "no-such-user-cfntools"/);
     assert.match(msg('config.commands.f.defaults'), /not supported/);
+    assert.equal(msg('config.commands.h.cwd'), 'a Windows path: Windows is not supported on Linux');
+  });
+
+  it('a runas user that an earlier step may create is accepted, noted in the plan, and looked up when the command runs', async () => {
+    const specs = validate({ a: { command: 'true', runas: 'cfntest-made-later' } }, vctx([], 'the commands of config setup'));
+    assert.deepEqual(specs[0].runas, { name: 'cfntest-made-later', after: 'the commands of config setup' });
+    const action = new CommandAction(specs[0]);
+    assert.match(action.summary, /; runas cfntest-made-later: looked up when the command runs, after the commands of config setup$/);
+    await assert.rejects(action.apply(hctx()), (e: unknown) => e instanceof UnknownPrincipalError && e.message === 'config.commands.a.runas: no such user "cfntest-made-later" (it was expected to exist after the commands of config setup)');
   });
 });

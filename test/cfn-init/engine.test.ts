@@ -10,6 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyRun, validateRun, type ApplyOptions, type Checkpointer } from '../../agents/cfn-init/engine';
 import { commandsHandler } from '../../agents/cfn-init/handlers/commands';
+import type { FilesSpec } from '../../agents/cfn-init/handlers/files';
+import { HANDLERS } from '../../agents/cfn-init/handlers';
 import { ChangeSet, INIT_KEYS, type Action, type InitHandler, type InitKey } from '../../agents/cfn-init/handlers/types';
 import { restoreChanges, type Position, type SerializedChanges } from '../../agents/cfn-init/progress';
 import { HostSystem } from '../../agents/cfn-init/system';
@@ -139,6 +141,24 @@ describe('cfn-init engine', () => {
     });
     assert.deepEqual(journal, []);
     assert.deepEqual(cmds(), []);
+  });
+
+  it('an unknown owner is accepted where an earlier step can create it: this config\'s packages, an earlier config\'s commands or packages; never a later one', () => {
+    const file = (owner: string) => ({ files: { '/srv/x': { content: 'x', owner } } });
+    const ownerOf = (init: JsonObject) => {
+      const run = validateRun(init, { system, authenticationNames: new Set(), handlers: HANDLERS, configSets: undefined });
+      return (run.configs.at(-1)!.keys.find((k) => k.key === 'files')!.spec as FilesSpec)[0].owner;
+    };
+    const pkg = { apt: { 'cfntest-pkg': [] } };
+    assert.deepEqual(ownerOf({ config: { packages: pkg, ...file('cfnt-u') } }), { name: 'cfnt-u', after: 'packages' });
+    assert.deepEqual(ownerOf({ configSets: { default: ['a', 'b'] }, a: { packages: pkg }, b: file('cfnt-u') }), { name: 'cfnt-u', after: 'the packages of config a' });
+    assert.deepEqual(ownerOf({ configSets: { default: ['a', 'b', 'c'] }, a: { commands: { x: { command: 'true' } } }, b: { packages: {} }, c: file('cfnt-u') }), { name: 'cfnt-u', after: 'the commands of config a' });
+    assert.deepEqual(ownerOf({ config: file('root') }), { name: 'root' });
+    // The commands of the same config run after its files; a later config runs after it.
+    assert.throws(
+      () => validateRun({ configSets: { default: ['a', 'b'] }, a: { ...file('cfnt-u'), commands: { x: { command: 'true' } } }, b: { packages: pkg } }, { system, authenticationNames: new Set(), handlers: HANDLERS, configSets: undefined }),
+      /configSets\.default\[0\] -> a\.files\.\/srv\/x\.owner: no such user "cfnt-u" on this machine, and no selected config creates it/,
+    );
   });
 
   it('a config listed twice is reported once and a non-object config is a problem', () => {

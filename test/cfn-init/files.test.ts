@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { createDownloader } from '../../agents/cfn-init/auth';
 import { decodeBase64, filesHandler, FileError, type FilesSpec } from '../../agents/cfn-init/handlers/files';
 import { ChangeSet } from '../../agents/cfn-init/handlers/types';
+import { UnknownPrincipalError } from '../../agents/cfn-init/principals';
 import { Problems } from '../../agents/cfn-init/validation';
 import { HttpClient } from '../../shared/http';
 import { startServer, type TestServer } from '../support/server';
@@ -39,6 +40,8 @@ describe('cfn-init files', () => {
       ['files not an object', ['/etc/x'], 'config.files', /expected an object/],
       ['a relative path', { 'etc/x': { content: 'x' } }, 'config.files.etc/x', /absolute/],
       ['a directory path', { '/etc/x/': { content: 'x' } }, 'config.files./etc/x/', /not a file name/],
+      ['a Windows path', { 'C:\\cfn\\cfn-hup.conf': { content: 'x' } }, 'config.files.C:\\cfn\\cfn-hup.conf', /^a Windows path: Windows is not supported on Linux$/],
+      ['a UNC path', { '\\\\server\\share\\x': { content: 'x' } }, 'config.files.\\\\server\\share\\x', /^a Windows path/],
       ['an entry that is not an object', { '/etc/x': 'x' }, 'config.files./etc/x', /expected an object/],
       ['an unknown key', { '/etc/x': { content: 'x', mdoe: '000644' } }, 'config.files./etc/x.mdoe', /unknown key/],
       ['content and source', { '/etc/x': { content: 'x', source: 'http://h/x' } }, 'config.files./etc/x', /either content or source/],
@@ -233,6 +236,24 @@ describe('cfn-init files', () => {
       fs.mkdirSync(f('adir'));
       await assert.rejects(applyKey(filesHandler, { [f('adir')]: { content: 'x' } }, ctx()), /is a directory/);
       assert.equal(fs.readFileSync(f('file'), 'utf8'), 'x');
+    });
+
+    it('an owner or group that an earlier step may create: accepted, noted in the plan, looked up before anything of the key is written', async () => {
+      const vctx = validationContext(system, { createdBy: 'packages' });
+      const spec = filesHandler.validate({ [f('a')]: { content: 'a' }, [f('b')]: { content: 'b', owner: 'cfntest-from-pkg', group: 'cfntest-from-pkg' } }, 'config.files', vctx) as FilesSpec;
+      assert.deepEqual(vctx.problems.list, []);
+      assert.deepEqual(spec[1].owner, { name: 'cfntest-from-pkg', after: 'packages' });
+      const [action] = await filesHandler.plan(spec, ctx());
+      assert.equal(
+        action.details![1],
+        `write ${f('b')} (1 bytes, owner cfntest-from-pkg, group cfntest-from-pkg); owner cfntest-from-pkg: looked up when the file is written, after packages; group cfntest-from-pkg: looked up when the file is written, after packages`,
+      );
+      await assert.rejects(action.apply({ ...ctx(), keyPath: 'config.files' }), (e: unknown) => e instanceof UnknownPrincipalError && e.message === `config.files.${f('b')}.owner: no such user "cfntest-from-pkg" (it was expected to exist after packages)`);
+      assert.deepEqual(fs.readdirSync(dir), [], 'not even the file before it is written');
+      // Without an earlier step that could create it, validation refuses it.
+      const strict = validationContext(system);
+      filesHandler.validate({ [f('b')]: { content: 'b', owner: 'cfntest-from-pkg' } }, 'config.files', strict);
+      assert.deepEqual(strict.problems.list, [{ path: `config.files.${f('b')}.owner`, message: 'no such user "cfntest-from-pkg" on this machine, and no selected config creates it' }]);
     });
 
     it('an owner that a config was to create but that is missing when applying is an error', async () => {

@@ -176,6 +176,7 @@ describe('cfn-init services: validation and restart rules', () => {
       'config.services.sysvinit.s.packages.yumm',
       'config.services.sysvinit.s.ensureRunning',
     ]);
+    assert.equal(problems[0].message, 'Windows services: Windows is not supported on Linux; use sysvinit or systemd');
   });
 
   it('restartReason looks at every kind of change of the whole run, packages by manager', () => {

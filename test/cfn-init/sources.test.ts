@@ -54,6 +54,8 @@ describe('cfn-init sources', () => {
       ['an empty source', { '/srv/app': '' }, 'config.sources./srv/app', /got ""/],
       ['an ftp URL', { '/srv/app': 'ftp://h/a.tgz' }, 'config.sources./srv/app', /only http:\/\/ and https:\/\//],
       ['a relative local path', { '/srv/app': 'a.tgz' }, 'config.sources./srv/app', /absolute path/],
+      ['a Windows target', { 'C:\\inetpub\\app': 'http://h/a.zip' }, 'config.sources.C:\\inetpub\\app', /^a Windows path: Windows is not supported on Linux$/],
+      ['a Windows archive path', { '/srv/app': 'c:\\cfn\\a.zip' }, 'config.sources./srv/app', /^a Windows path: Windows is not supported on Linux$/],
     ];
     for (const [what, raw, at, message] of cases) {
       it(`reports ${what} at ${at}`, () => {
