@@ -1,17 +1,19 @@
 /**
  * From parsed command-line flags to what a networked tool works with: its
  * logger, credentials, endpoints and HTTP clients. Built once per run.
+ *
+ * The HTTP and Query API modules (node:http, TLS, proxy agents, the XML
+ * parser) are loaded when a client is first asked for: cfn-init applying a
+ * local file never pays for them, at start-up or in memory.
  */
-import { CLOUDWATCH_API_VERSION } from './cloudwatch-api';
-import { CFN_API_VERSION } from './cfn-api';
 import { signatureVersion, type CommonArgs } from './cli-options';
 import { credentialProvider } from './credentials/resolve';
 import type { CredentialProvider } from './credentials/types';
 import { resolveEndpoint, type Endpoint, type Service } from './endpoints';
 import { readHeatFiles, heatDir, type HeatFiles } from './heat-files';
-import { HttpClient, type RetryPolicy, type TransportOptions } from './http';
+import type { HttpClient, RetryPolicy, TransportOptions } from './http';
 import { FileLogger, type Logger } from './log';
-import { QueryClient } from './query-api';
+import type { QueryClient } from './query-api';
 
 export interface ContextOptions {
   env?: NodeJS.ProcessEnv;
@@ -31,7 +33,8 @@ export class ToolContext {
   private heatFiles?: HeatFiles;
 
   constructor(readonly tool: string, readonly args: CommonArgs, opts: ContextOptions = {}) {
-    this.env = opts.env ?? process.env;
+    // A plain copy: every spawn walks the whole environment, and process.env answers each key through a native call.
+    this.env = opts.env ?? { ...process.env };
     this.ownsLogger = !opts.logger;
     this.retry = opts.retry;
     this.logger = opts.logger ?? new FileLogger({
@@ -74,6 +77,7 @@ export class ToolContext {
     const key = JSON.stringify(transport.caBundle ?? null) + String(transport.insecure);
     let client = this.clients.get(key);
     if (!client) {
+      const { HttpClient } = require('./http') as typeof import('./http');
       const deadlineMs = this.args.timeout !== undefined ? this.args.timeout * 1000 : undefined;
       client = new HttpClient({ transport, logger: this.logger, retry: { ...(deadlineMs ? { deadlineMs } : {}), ...this.retry } });
       this.clients.set(key, client);
@@ -82,6 +86,9 @@ export class ToolContext {
   }
 
   queryClient(service: Service): QueryClient {
+    const { QueryClient } = require('./query-api') as typeof import('./query-api');
+    const { CFN_API_VERSION } = require('./cfn-api') as typeof import('./cfn-api');
+    const { CLOUDWATCH_API_VERSION } = require('./cloudwatch-api') as typeof import('./cloudwatch-api');
     const endpoint = this.endpoint(service);
     this.logger.debug(`${service} endpoint ${endpoint.url} (from ${endpoint.source}), signing region ${endpoint.region}`);
     return new QueryClient({

@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DurableWriter } from './durable-write';
-import { describeStackResource } from './cfn-api';
 import type { ToolContext } from './context';
 import { NoCredentialsError } from './credentials/resolve';
 import { ApiError, CfnError, ConfigError, NetworkError } from './errors';
@@ -99,6 +98,7 @@ export async function loadMetadata(ctx: ToolContext, stack: string, resource: st
     return local;
   }
   const client = ctx.queryClient('cloudformation');
+  const { describeStackResource } = require('./cfn-api') as typeof import('./cfn-api');
   try {
     const detail = await describeStackResource(client, stack, resource);
     return { metadata: detail.metadata, source: `DescribeStackResource ${client.endpoint.url}`, local: false };

@@ -20,15 +20,18 @@
 import { Blob } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
-import * as yauzl from 'yauzl';
-import { XzReadableStream } from 'xz-decompress';
+import type { ReadEntry } from 'tar';
+import type * as Yauzl from 'yauzl';
 import { FileWriteError, type DurableWriter } from '../../shared/durable-write';
 import { CfnError, errorMessage } from '../../shared/errors';
 
+// The decoders load with the first archive of the run: a run without sources never pays for them.
+const tar = () => require('tar') as typeof import('tar');
+const yauzl = () => require('yauzl') as typeof Yauzl;
+const xz = () => require('xz-decompress') as typeof import('xz-decompress');
+const zlib = () => require('node:zlib') as typeof import('node:zlib');
 // No type declarations ship with it; the factory returns a through-stream.
-const unbzip2 = require('unbzip2-stream') as () => NodeJS.ReadWriteStream;
+const unbzip2 = () => (require('unbzip2-stream') as () => NodeJS.ReadWriteStream)();
 
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'zip';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
@@ -81,7 +84,7 @@ export async function readArchive(data: Buffer): Promise<{ format: ArchiveFormat
 
 function gunzip(data: Buffer): Buffer {
   try {
-    return zlib.gunzipSync(data);
+    return zlib().gunzipSync(data);
   } catch (err) {
     throw new ArchiveError(`corrupt gzip data: ${errorMessage(err)}`, { cause: err });
   }
@@ -106,7 +109,7 @@ function bunzip2(data: Buffer): Promise<Buffer> {
 async function unxz(data: Buffer): Promise<Buffer> {
   const chunks: Buffer[] = [];
   try {
-    const reader = new XzReadableStream(new Blob([data]).stream() as ReadableStream<Uint8Array>).getReader();
+    const reader = new (xz().XzReadableStream)(new Blob([data]).stream() as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -174,7 +177,7 @@ function parseTar(data: Buffer, inside?: string): Promise<ArchiveEntry[]> {
       failed = true;
     };
     // strict: every warning (bad checksum, truncated archive...) is an error.
-    const parser = new Parser({
+    const parser = new (tar().Parser)({
       strict: true,
       onReadEntry: (e: ReadEntry) => {
         const chunks: Buffer[] = [];
@@ -216,17 +219,17 @@ const S_IFREG = 0o100000;
 const UNIX_HOSTS = new Set([3 /* Unix */, 19 /* OS X */]);
 
 async function readZip(data: Buffer): Promise<ArchiveEntry[]> {
-  let zip: yauzl.ZipFile;
+  let zip: Yauzl.ZipFile;
   try {
     // decodeStrings off: names are checked by our own rules, not rejected by yauzl's with its wording.
-    zip = await yauzl.fromBufferPromise(data, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, strictFileNames: false });
+    zip = await yauzl().fromBufferPromise(data, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, strictFileNames: false });
   } catch (err) {
     throw new ArchiveError(`corrupt zip archive: ${errorMessage(err)}`, { cause: err });
   }
   const entries: ArchiveEntry[] = [];
   try {
     for await (const e of zip.eachEntry()) {
-      const name = yauzl.getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, false);
+      const name = yauzl().getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, false);
       if (e.isEncrypted()) throw new ArchiveError(`zip entry ${JSON.stringify(name)} is encrypted`);
       if (!e.canDecodeFileData()) throw new ArchiveError(`zip entry ${JSON.stringify(name)} uses unsupported compression method ${e.compressionMethod}`);
       const unix = UNIX_HOSTS.has(e.versionMadeBy >> 8) ? e.externalFileAttributes >>> 16 : 0;

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { credentialProvider } from '../../shared/credentials/resolve';
-import { ImdsClient } from '../../shared/credentials/imds';
+import type { ImdsClient } from '../../shared/credentials/imds';
 import type { CredentialProvider } from '../../shared/credentials/types';
 import { ApiError, CfnError, errorMessage, NetworkError } from '../../shared/errors';
 import type { HttpClient } from '../../shared/http';
@@ -276,7 +276,8 @@ function decodeSegment(s: string): string {
 // ---------------------------------------------------------------- downloader
 
 export interface DownloaderDeps {
-  http: HttpClient;
+  /** Built on the first download: a run without downloads never loads the HTTP modules. */
+  http: () => HttpClient;
   /** Problems of the Authentication metadata are added here (key paths under `path`). */
   problems: Problems;
   /** Key path of the Authentication metadata; default `AWS::CloudFormation::Authentication`. */
@@ -344,7 +345,7 @@ export class AuthDownloader implements Downloader {
     for (let attempt = 1; ; attempt++) {
       let res;
       try {
-        res = await this.deps.http.request(
+        res = await this.deps.http().request(
           { method: 'GET', url: source, headers: {} },
           { signer: block && this.signer(block, region!), timeoutMs: this.deps.timeoutMs ?? 300_000 },
         );
@@ -402,7 +403,7 @@ export class AuthDownloader implements Downloader {
     let p = this.providers.get(block.name);
     if (!p) {
       if (block.roleName !== undefined) {
-        this.imds ??= new ImdsClient({ env: this.deps.env, logger: this.deps.logger });
+        this.imds ??= new ((require('../../shared/credentials/imds') as typeof import('../../shared/credentials/imds')).ImdsClient)({ env: this.deps.env, logger: this.deps.logger });
         p = credentialProvider({ role: block.roleName, imds: this.imds, env: this.deps.env ?? process.env, logger: this.deps.logger });
       } else {
         const creds = { accessKeyId: block.accessKeyId!, secretAccessKey: block.secretKey!, source: `${AUTHENTICATION_KEY} ${block.name}` };

@@ -101,13 +101,16 @@ function initOf(metadata: unknown, source: string): unknown {
 const sameSets = (a: string[] | null, b: string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Saves progress in the store; revert restores what the file held before the last save. */
-function storeCheckpointer(store: ProgressStore, base: Omit<Checkpoint, 'position' | 'changes' | 'stoppedAt' | 'savedAt'>, initial: Checkpoint | undefined): Checkpointer {
+function storeCheckpointer(store: ProgressStore, base: Omit<Checkpoint, 'metadataHash' | 'position' | 'changes' | 'stoppedAt' | 'savedAt'>, initial: Checkpoint | undefined): Checkpointer {
   let previous: Checkpoint | undefined = initial;
   let current: Checkpoint | undefined = initial;
+  // Hashed only when a command stops the run: most runs never save progress.
+  let hash: string | undefined;
   return {
     async save(position, changes, stoppedAt) {
       previous = current;
-      current = { ...base, position, changes, stoppedAt, savedAt: new Date().toISOString() };
+      hash ??= metadataHash(base.metadata);
+      current = { ...base, metadataHash: hash, position, changes, stoppedAt, savedAt: new Date().toISOString() };
       await store.write(current);
     },
     async revert() {
@@ -206,7 +209,7 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
   const problems = new Problems();
   const system = new HostSystem(ctx.env);
   const authMetadata = isObject(loaded.metadata) ? loaded.metadata[AUTHENTICATION_KEY] : undefined;
-  const downloader = createDownloader(authMetadata, { http: ctx.http(), problems, env: ctx.env, logger: log });
+  const downloader = createDownloader(authMetadata, { http: () => ctx.http(), problems, env: ctx.env, logger: log });
   const validated = validateRun(init, { configSets: requested, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: loaded.source });
   log.info(`Running configSets: ${(requested ?? ['default']).join(', ')}`);
   if (validated.empty) {
@@ -219,7 +222,6 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
   if (!a.dryRun && stale) store.clear();
   const base = {
     format: CHECKPOINT_FORMAT,
-    metadataHash: metadataHash(loaded.metadata),
     metadata: loaded.metadata,
     configSets: requested ?? null,
     stack: loaded.stack,

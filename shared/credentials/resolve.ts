@@ -16,7 +16,7 @@ import { CredentialError, errorMessage } from '../errors';
 import { nullLogger, type Logger } from '../log';
 import { registerSecret } from '../redact';
 import { readCredentialFile } from './file';
-import { ImdsClient, ImdsError } from './imds';
+import type { ImdsClient } from './imds';
 import type { CredentialProvider, Credentials } from './types';
 
 export interface CredentialOptions {
@@ -90,7 +90,7 @@ export async function resolveCredentials(opts: CredentialOptions, imds: () => Im
     try {
       return use(await imds().roleCredentials(opts.role));
     } catch (err) {
-      if (err instanceof ImdsError) throw new CredentialError(`cannot get credentials of instance role ${opts.role}: ${err.message}`, { cause: err });
+      if (err instanceof imdsModule().ImdsError) throw new CredentialError(`cannot get credentials of instance role ${opts.role}: ${err.message}`, { cause: err });
       throw err;
     }
   }
@@ -101,16 +101,19 @@ export async function resolveCredentials(opts: CredentialOptions, imds: () => Im
   try {
     return use(await imds().roleCredentials());
   } catch (err) {
-    if (err instanceof ImdsError || err instanceof CredentialError) {
+    if (err instanceof imdsModule().ImdsError || err instanceof CredentialError) {
       throw new NoCredentialsError([...tried, `instance role (${err.message})`], { cause: err });
     }
     throw err;
   }
 }
 
+/** The metadata service client's module (node:http) is loaded only when a role is needed. */
+const imdsModule = () => require('./imds') as typeof import('./imds');
+
 function defaultImds(opts: CredentialOptions): () => ImdsClient {
   let client = opts.imds;
-  return () => (client ??= new ImdsClient({ env: opts.env, logger: opts.logger, now: opts.now }));
+  return () => (client ??= new (imdsModule().ImdsClient)({ env: opts.env, logger: opts.logger, now: opts.now }));
 }
 
 /**

@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: start-up time and peak memory of the tools, signing
- * throughput, and the cost of a signed DescribeStackResource round trip on
- * loopback. Numbers, not pass/fail: compare runs on the same machine.
+ * throughput, the cost of a signed DescribeStackResource round trip on
+ * loopback, and cfn-init beside heat-cfntools' on 1,000 files and 100
+ * commands (cfn-init-vs-peer.ts). Numbers, not pass/fail: compare runs on
+ * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
+ * (default 7).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,6 +17,7 @@ import { describeStackResource } from '../../shared/cfn-api';
 import { HttpClient } from '../../shared/http';
 import { resolveEndpoint } from '../../shared/endpoints';
 import { startServer } from '../support/server';
+import { compare, report, unavailable } from './cfn-init-vs-peer';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 
@@ -75,6 +79,13 @@ async function main(): Promise<void> {
   rows.push(['heap growth over those calls', `${((heapAfter - heapBefore) / 1024).toFixed(0)} KiB`]);
 
   fs.rmSync(path.join(os.tmpdir(), 'cfntools-bench-rss.js'), { force: true });
+
+  const why = unavailable();
+  if (why) rows.push(['cfn-init beside heat-cfntools', `skipped: ${why}`]);
+  else {
+    const runs = Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7);
+    rows.push(...report(compare(runs), runs));
+  }
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`cfntools bench (node ${process.version}, ${os.cpus().length} cores)`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

@@ -28,7 +28,8 @@ const http1 = () => new HttpClient({ sleep: async () => undefined, transport: { 
 function downloader(raw: unknown, extra: Partial<DownloaderDeps> = {}) {
   const problems = new Problems();
   const logger = new MemoryLogger();
-  const d = createDownloader(raw, { http: http1(), problems, logger, env: {}, ...extra });
+  const http = http1();
+  const d = createDownloader(raw, { http: () => http, problems, logger, env: {}, ...extra });
   return { d, problems, logger };
 }
 

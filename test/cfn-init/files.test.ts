@@ -10,6 +10,12 @@ import { HttpClient } from '../../shared/http';
 import { startServer, type TestServer } from '../support/server';
 import { applyKey, handlerContext, mapDownloader, tempDir, TestSystem, validate, validationContext } from './support/handler-harness';
 
+/** One client per downloader, built when first used (as cfn-init does). */
+function once<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
 describe('cfn-init files', () => {
   let dir: string;
   const system = new TestSystem(process.env);
@@ -308,7 +314,7 @@ describe('cfn-init files', () => {
         res.writeHead(404);
         res.end('<html>Not Found</html>');
       });
-      const c = ctx({ env: process.env, downloader: createDownloader(undefined, { http: new HttpClient({ transport: { env: {} } }), problems: new Problems() }) });
+      const c = ctx({ env: process.env, downloader: createDownloader(undefined, { http: once(() => new HttpClient({ transport: { env: {} } })), problems: new Problems() }) });
       await applyKey(filesHandler, { [f('app.conf')]: { source: `${server.url}/tmpl`, mode: '000640', context: { host: 'a&b', path: '/srv' } } }, c);
       assert.equal(fs.readFileSync(f('app.conf'), 'utf8'), 'server=a&amp;b path=/srv\n');
       assert.equal(mode(f('app.conf')), 0o640);
@@ -319,7 +325,7 @@ describe('cfn-init files', () => {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found');
       });
-      const c = ctx({ env: process.env, downloader: createDownloader(undefined, { http: new HttpClient({ transport: { env: {} } }), problems: new Problems() }) });
+      const c = ctx({ env: process.env, downloader: createDownloader(undefined, { http: once(() => new HttpClient({ transport: { env: {} } })), problems: new Problems() }) });
       fs.writeFileSync(f('existing'), 'keep');
       await assert.rejects(
         applyKey(filesHandler, { [f('missing.txt')]: { source: `${server.url}/files/does-not-exist` } }, c),
@@ -345,7 +351,7 @@ describe('cfn-init files', () => {
       });
       const auth = { creds: { type: 'basic', username: 'deploy', password: 'pa55-word', uris: ['unrelated.example'] } };
       const problems = new Problems();
-      const downloader = createDownloader(auth, { http: new HttpClient({ transport: { env: {} } }), problems });
+      const downloader = createDownloader(auth, { http: once(() => new HttpClient({ transport: { env: {} } })), problems });
       assert.ok(problems.ok);
       const c = ctx({ env: process.env, downloader });
       await assert.rejects(applyKey(filesHandler, { [f('noauth')]: { source: `${server.url}/conf` } }, c), /HTTP 401/);

@@ -40,7 +40,8 @@ describe('cfn-init sources', () => {
 
   const realDownloader = (auth?: unknown) => {
     const problems = new Problems();
-    const d = createDownloader(auth, { http: new HttpClient({ transport: { env: {} }, sleep: async () => undefined }), problems });
+    const http = new HttpClient({ transport: { env: {} }, sleep: async () => undefined });
+    const d = createDownloader(auth, { http: () => http, problems });
     assert.ok(problems.ok, JSON.stringify(problems.list));
     return d;
   };

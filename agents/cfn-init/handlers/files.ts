@@ -285,9 +285,12 @@ async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionR
   const batch = ctx.writer.batch();
   const changes: Change[] = [];
   const whereOf = new Map(prepared.map((p) => [p.f.path, p.where]));
+  const parents = new Set<string>();
   for (const p of prepared) {
     try {
-      checkParent(path.dirname(p.f.path));
+      const parent = path.dirname(p.f.path);
+      if (!parents.has(parent)) checkParent(parent);
+      parents.add(parent);
       const staged = p.f.kind === 'symlink' ? stageSymlink(batch, p) : stageRegular(batch, p);
       if (staged) changes.push({ key: 'files', name: p.f.path });
       else ctx.logger.debug(`${p.where}: up to date`);
