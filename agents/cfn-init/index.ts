@@ -219,7 +219,11 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
     process.stderr.write(`cfn-init: warning: ${warning}\n`);
   }
 
-  if (!a.dryRun && stale) store.clear();
+  if (!a.dryRun) {
+    // What a killed run left (temp files beside their targets) goes now, whatever this run writes.
+    writer.sweep();
+    if (stale) store.clear();
+  }
   const base = {
     format: CHECKPOINT_FORMAT,
     metadata: loaded.metadata,

@@ -36,20 +36,20 @@ print(f"{(time.monotonic() - t) * 1000:.3f} {ru.ru_maxrss} {os.waitstatus_to_exi
 
 const SANDBOX = 'mount --bind "$1/var" /var && mount --bind "$1/srv" /srv && ip link set lo up && shift && exec "$@"';
 
-export interface Workload {
+interface Workload {
   name: string;
   files: number;
   commands: number;
 }
 
-export const WORKLOADS: Workload[] = [
+const WORKLOADS: Workload[] = [
   { name: 'start-up (1 file)', files: 1, commands: 0 },
   { name: '1,000 files', files: 1000, commands: 0 },
   { name: '100 commands', files: 0, commands: 100 },
   { name: '1,000 files + 100 commands', files: 1000, commands: 100 },
 ];
 
-export function metadata(w: Workload): unknown {
+function metadata(w: Workload): unknown {
   const files: Record<string, unknown> = {};
   const commands: Record<string, unknown> = {};
   for (let i = 0; i < w.files; i++) files[`/srv/bench/d${i % 10}/f${i}.conf`] = { content: `setting_${i} = ${'x'.repeat(40)}\n`.repeat(4), mode: '000644' };
@@ -100,7 +100,7 @@ function once(base: string, w: Workload, argv: string[]): Sample {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export interface Comparison {
+interface Comparison {
   workload: Workload;
   peer: { ms: number; rssMiB: number };
   ours: { ms: number; rssMiB: number };
@@ -117,13 +117,13 @@ function ownFileSystem(dir: string): { mount: string; release: () => void } | un
 }
 
 /** `runs` interleaved runs of each tool per workload; the medians. */
-export function compare(runs: number, node = process.execPath, workloads = WORKLOADS): { results: Comparison[]; where: string } {
+export function compare(runs: number, ours = [process.execPath, BUNDLE, 'cfn-init']): { results: Comparison[]; where: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-init-'));
   const own = ownFileSystem(dir);
   const base = own?.mount ?? dir;
-  const sides: Record<'peer' | 'ours', string[]> = { peer: [PEER], ours: [node, BUNDLE, 'cfn-init'] };
+  const sides: Record<'peer' | 'ours', string[]> = { peer: [PEER], ours };
   try {
-    const results = workloads.map((workload) => {
+    const results = WORKLOADS.map((workload) => {
       const samples: Record<'peer' | 'ours', Sample[]> = { peer: [], ours: [] };
       // A first untimed run of each warms the page cache; then alternate which goes first.
       once(path.join(base, 'warm'), workload, sides.peer);

@@ -4,7 +4,8 @@
  * loopback, and cfn-init beside heat-cfntools' on 1,000 files and 100
  * commands (cfn-init-vs-peer.ts). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
- * (default 7).
+ * (default 7); CFNTOOLS_BENCH_EXECUTABLE measures another build of the tools
+ * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
   if (why) rows.push(['cfn-init beside heat-cfntools', `skipped: ${why}`]);
   else {
     const runs = Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7);
-    rows.push(...report(compare(runs), runs));
+    const exe = process.env.CFNTOOLS_BENCH_EXECUTABLE;
+    rows.push(...report(compare(runs, exe ? [exe, 'cfn-init'] : undefined), runs));
   }
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`cfntools bench (node ${process.version}, ${os.cpus().length} cores)`);

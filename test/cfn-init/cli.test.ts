@@ -6,12 +6,12 @@
  * DescribeStackResource and a download.
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MetadataCache } from '../../shared/metadata-source';
-import { runTool, toolEnv } from '../support/cli';
+import { BUNDLE, runTool, toolEnv } from '../support/cli';
 import { startEmulator, type Emulator } from '../emulator/server';
 
 const INIT = 'AWS::CloudFormation::Init';
@@ -262,6 +262,35 @@ describe('cfn-init CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     const nobody = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('nobody:'))!.split(':')[2];
     assert.deepEqual(fs.readFileSync(p('shared', 'uid'), 'utf8').trim().split('\n'), [nobody, nobody]);
+  });
+
+  it('killed while writing files: every file is old or new, and the next run removes the temp files whatever it writes', async function () {
+    this.timeout(60_000);
+    const files: Record<string, unknown> = {};
+    for (let i = 0; i < 400; i++) files[p('tree', `d${i % 4}`, `f${i}`)] = { content: `new ${i}\n`.repeat(2000) };
+    const meta = writeMeta({ [INIT]: { config: { files } } });
+    const temps = () => fs.readdirSync(p('tree'), { recursive: true }).map(String).filter((n) => path.basename(n).startsWith('.cfntools-'));
+    for (let attempt = 0; ; attempt++) {
+      fs.rmSync(p('tree'), { recursive: true, force: true });
+      const child = spawn(process.execPath, [BUNDLE, 'cfn-init', ...logArgs(), meta], { env: env(), stdio: 'ignore' });
+      // Killed as soon as temp files exist: in the middle of the batch.
+      while (!(fs.existsSync(p('tree')) && temps().length) && child.exitCode === null) await new Promise((r) => setTimeout(r, 1));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('close', r));
+      if (child.signalCode === 'SIGKILL' && temps().length) break;
+      assert.ok(attempt < 20, 'the batch finished before it could be killed, 20 times');
+    }
+    for (const name of fs.readdirSync(p('tree'), { recursive: true }).map(String)) {
+      const full = p('tree', name);
+      if (fs.statSync(full).isDirectory() || path.basename(name).startsWith('.cfntools-')) continue;
+      const i = Number(/f(\d+)$/.exec(name)![1]);
+      assert.equal(fs.readFileSync(full, 'utf8'), `new ${i}\n`.repeat(2000), `${name} is whole`);
+    }
+    const left = temps().length;
+    const next = await cfnInit([writeMeta({ [INIT]: { config: { commands: { a: echo('next') } } } }, 'next.json')]);
+    assert.equal(next.status, 0, next.stderr);
+    assert.deepEqual(temps(), []);
+    assert.match(log(), new RegExp(`Removed ${left} temp file\\(s\\) left by an interrupted write`));
   });
 
   describe('waitAfterCompletion: forever and --resume', () => {
