@@ -272,14 +272,16 @@ interface Prepared {
  * then write what differs from the machine as one batch.
  */
 async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionResult> {
+  const where = (f: FileSpec) => `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${f.path}`;
+  // Owners first (no download is wasted on a file that cannot be written), each name looked up once.
+  const ids = idResolver(ctx.system);
+  const owned = spec.map((f) => ({ f, where: where(f), uid: ids('user', f.owner, `${where(f)}.owner`), gid: ids('group', f.group, `${where(f)}.group`) }));
   const prepared: Prepared[] = [];
-  for (const f of spec) {
-    const where = `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${f.path}`;
+  for (const o of owned) {
     try {
-      prepared.push({ f, where, data: await contentOf(f, ctx), uid: resolveId('user', f.owner, `${where}.owner`, ctx.system), gid: resolveId('group', f.group, `${where}.group`, ctx.system) });
+      prepared.push({ ...o, data: await contentOf(o.f, ctx) });
     } catch (err) {
-      if (err instanceof UnknownPrincipalError) throw err;
-      throw new FileError(`${where}: ${errorMessage(err)}`, { cause: err });
+      throw new FileError(`${o.where}: ${errorMessage(err)}`, { cause: err });
     }
   }
   const batch = ctx.writer.batch();
@@ -322,13 +324,22 @@ function utf8(data: Buffer, source: string): string {
   }
 }
 
-/** The id of a validated name, looked up now: names an earlier step was to create exist by this time, or it is an error. */
-function resolveId(kind: PrincipalKind, ref: PrincipalRef | undefined, at: string, system: System): number | undefined {
-  if (ref === undefined) return undefined;
-  if (/^\d+$/.test(ref.name)) return Number(ref.name);
-  const id = kind === 'user' ? system.user(ref.name)?.uid : system.group(ref.name)?.gid;
-  if (id === undefined) throw new UnknownPrincipalError(at, kind, ref);
-  return id;
+/**
+ * Ids of validated names, looked up now (a name an earlier step was to
+ * create exists by this time, or it is an error), each name once: a key may
+ * give a hundred files to root, and every lookup runs getent.
+ */
+function idResolver(system: System): (kind: PrincipalKind, ref: PrincipalRef | undefined, at: string) => number | undefined {
+  const seen = new Map<string, number | undefined>();
+  return (kind, ref, at) => {
+    if (ref === undefined) return undefined;
+    if (/^\d+$/.test(ref.name)) return Number(ref.name);
+    const key = `${kind}:${ref.name}`;
+    if (!seen.has(key)) seen.set(key, kind === 'user' ? system.user(ref.name)?.uid : system.group(ref.name)?.gid);
+    const id = seen.get(key);
+    if (id === undefined) throw new UnknownPrincipalError(at, kind, ref);
+    return id;
+  };
 }
 
 /** The nearest existing ancestor must be a directory (it is created otherwise, at commit). */
