@@ -129,7 +129,8 @@ export class HttpClient {
       const limit = policy.deadlineMs === undefined ? timeoutMs : Math.min(timeoutMs, Math.max(1, policy.deadlineMs - elapsed));
       try {
         const signed = opts.signer ? await opts.signer(base, this.clock.now()) : base;
-        return await this.attempt(withContentLength(signed), Math.round(limit), label);
+        // Rounded up: an attempt cut short by rounding would end just before the deadline and start a pointless last one.
+        return await this.attempt(withContentLength(signed), Math.ceil(limit), label);
       } catch (err) {
         if (!skewRetried && err instanceof ApiError && this.correctedSkew(err) && opts.signer) {
           skewRetried = true;
