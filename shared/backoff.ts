@@ -52,15 +52,31 @@ export function backoffDelay(retryIndex: number, policy: RetryPolicy, random: ()
 
 export type RetryPlan = { retry: true; delayMs: number } | { retry: false; reason: 'attempts' | 'deadline' };
 
+/** The longest Retry-After honoured when no deadline bounds the wait. */
+export const MAX_RETRY_AFTER_MS = 5 * 60_000;
+
 /**
  * Whether to make attempt number `attemptsMade + 1`. A retry that could only
  * start after the deadline is not made: sleeping just to fail is pointless.
+ * A server's Retry-After (`retryAfterMs`) is waited out when it is longer
+ * than the backoff: throttling that names its own pace is obeyed, within the
+ * deadline (or MAX_RETRY_AFTER_MS without one).
  */
-export function planRetry(attemptsMade: number, elapsedMs: number, policy: RetryPolicy, random: () => number): RetryPlan {
+export function planRetry(attemptsMade: number, elapsedMs: number, policy: RetryPolicy, random: () => number, retryAfterMs?: number): RetryPlan {
   if (attemptsMade >= policy.maxAttempts) return { retry: false, reason: 'attempts' };
-  const delayMs = backoffDelay(attemptsMade - 1, policy, random);
+  const asked = retryAfterMs === undefined ? 0 : policy.deadlineMs === undefined ? Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) : retryAfterMs;
+  const delayMs = Math.max(backoffDelay(attemptsMade - 1, policy, random), asked);
   if (policy.deadlineMs !== undefined && elapsedMs + delayMs >= policy.deadlineMs) return { retry: false, reason: 'deadline' };
   return { retry: true, delayMs };
+}
+
+/** A Retry-After header (seconds, or an HTTP date) as milliseconds from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now: Date): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
 
 /** Error codes AWS services (and Heat's HeatThrottlingError) use for "slow down", whatever the HTTP status. */

@@ -39,7 +39,11 @@ export async function describeStackResource(client: QueryClient, stack: string, 
   const what = `DescribeStackResource ${stack}/${resource}`;
   const body = await client.call('DescribeStackResource', { StackName: stack, LogicalResourceId: resource, ContentType: 'JSON' });
   const d = dig(body, ['DescribeStackResourceResponse', 'DescribeStackResourceResult', 'StackResourceDetail'], what) as Record<string, unknown>;
-  if (d === null || typeof d !== 'object') throw new ProtocolError(`${what}: StackResourceDetail is not an object`);
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new ProtocolError(`${what}: StackResourceDetail is not an object`);
+  const metadata = decodeMetadata(d.Metadata, what);
+  if (metadata !== undefined && (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata))) {
+    throw new ProtocolError(`${what}: Metadata is not a JSON object`);
+  }
   return {
     logicalResourceId: optString(d.LogicalResourceId) ?? resource,
     stackName: optString(d.StackName),
@@ -48,7 +52,7 @@ export async function describeStackResource(client: QueryClient, stack: string, 
     resourceType: optString(d.ResourceType),
     resourceStatus: optString(d.ResourceStatus),
     lastUpdatedTimestamp: optString(d.LastUpdatedTimestamp),
-    metadata: decodeMetadata(d.Metadata, what),
+    metadata,
   };
 }
 

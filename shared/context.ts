@@ -13,6 +13,7 @@ import { resolveEndpoint, type Endpoint, type Service } from './endpoints';
 import { readHeatFiles, heatDir, type HeatFiles } from './heat-files';
 import type { HttpClient, RetryPolicy, TransportOptions } from './http';
 import { FileLogger, type Logger } from './log';
+import { registerSecret } from './redact';
 import type { QueryClient } from './query-api';
 
 export interface ContextOptions {
@@ -41,6 +42,9 @@ export class ToolContext {
       file: args['log-file'] ?? `/var/log/${tool}.log`,
       level: args.verbose ? 'DEBUG' : 'INFO',
     });
+    // Known secrets are masked in every log line and error from the start, whether or not this run uses them:
+    // a command run from a local file may print the environment.
+    for (const secret of [args['secret-key'], args['session-token'], this.env.AWS_SECRET_ACCESS_KEY, this.env.AWS_SESSION_TOKEN]) registerSecret(secret?.trim());
     this.credentials = credentialProvider({
       accessKey: args['access-key'],
       secretKey: args['secret-key'],

@@ -7,8 +7,9 @@
  * A batch (all files of a `files` key, all entries of an archive, one
  * progress or cache file) is committed in five steps:
  *   1. missing parent directories are created;
- *   2. a journal naming every temp file the batch will create is made
- *      durable, so that a later run can find them whatever it writes;
+ *   2. a journal naming the batch's token and the directories its temp files
+ *      go to is made durable, so that a later run can find them whatever it
+ *      writes;
  *   3. every temp file is written beside its target (same file system, so
  *      the rename is atomic), owner and mode set, and all of them are
  *      fsynced together: in parallel on the thread pool, so the file
@@ -16,6 +17,10 @@
  *   4. each temp file is renamed over its target, in batch order;
  *   5. each distinct directory that gained or changed an entry is fsynced
  *      once, then the journal is removed.
+ * A content too large for memory (a download, an archive member) goes into
+ * a temp reserved before commit and filled by the caller (`reserve`). A
+ * batch that fails or is abandoned removes its temps and the directories it
+ * created, so nothing of it is left.
  *
  * Temp names are short and fixed-length (`.cfntools-<token>-<n>.tmp`), so
  * a target name of any valid length still has a valid temp name, and a
@@ -54,8 +59,15 @@ export interface FileOptions extends Ownership {
 
 type Item =
   | ({ kind: 'file'; path: string; data: Buffer } & FileOptions)
+  | ({ kind: 'reserved'; path: string } & FileOptions)
   | ({ kind: 'symlink'; path: string; target: string } & Ownership)
   | { kind: 'hardlink'; path: string; to: string };
+
+/** Where a batch's temp files may be: these directories, or everything below them. */
+export interface Scope {
+  dirs: string[];
+  recursive: boolean;
+}
 
 /** Open temp files at once, at most: a batch of any size stays far below the descriptor limit. */
 const CHUNK = 128;
@@ -110,12 +122,8 @@ function mayBeAlive(id: Identity): boolean {
 
 const fsyncAsync = (fd: number) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 
-function openDir(dir: string): number {
-  return fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-}
-
 function fsyncDirSync(dir: string): void {
-  const fd = openDir(dir);
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
     fs.fsyncSync(fd);
   } finally {
@@ -126,7 +134,7 @@ function fsyncDirSync(dir: string): void {
 async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
   await Promise.all(
     [...dirs].map(async (dir) => {
-      const fd = openDir(dir);
+      const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       try {
         await fsyncAsync(fd);
       } finally {
@@ -150,8 +158,21 @@ export class DurableWriter {
     private readonly logger?: Logger,
   ) {}
 
-  batch(): WriteBatch {
-    return new WriteBatch(this);
+  /**
+   * A private file in the journal directory (a download before it is
+   * unpacked), named so that the sweep removes it if this process dies.
+   * The caller removes it when done.
+   */
+  scratchFile(what: string): string {
+    this.sweepOnce();
+    fs.mkdirSync(this.journalDir, { recursive: true, mode: 0o700 });
+    const id = identity();
+    return path.join(this.journalDir, `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}.${what.replace(/[^a-z0-9]/gi, '')}`);
+  }
+
+  /** A batch; with `scope`, temps may be reserved before commit anywhere in it. */
+  batch(scope?: Scope): WriteBatch {
+    return new WriteBatch(this, scope);
   }
 
   /** One file (progress files, caches); without a mode, a replaced file keeps its own, a new one gets 0644. */
@@ -187,14 +208,15 @@ export class DurableWriter {
     if (!this.swept) this.sweep();
   }
 
-  /** Record the temp paths durably before any of them exists; returns the journal's path. */
-  openJournal(token: string, temps: readonly string[]): string {
+  /** Record, durably, where the temps of `token` will be, before any of them exists; returns the journal's path. */
+  openJournal(token: string, scope: Scope): string {
+    this.sweepOnce();
     fs.mkdirSync(this.journalDir, { recursive: true, mode: 0o700 });
     const file = path.join(this.journalDir, `${token}${JOURNAL_SUFFIX}`);
     const tmp = `${file}.tmp`;
     const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
     try {
-      fs.writeFileSync(fd, JSON.stringify({ temps }));
+      fs.writeFileSync(fd, JSON.stringify(scope));
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -205,34 +227,63 @@ export class DurableWriter {
   }
 }
 
+/** Journals (`.json`, `.json.tmp` while written) and scratch files (`.<what>`) carry their writer's identity. */
 function parseJournalName(name: string): Identity | undefined {
-  const m = /^([0-9a-z]+)-(\d+)-(\d+)-[0-9a-f]+\.json(\.tmp)?$/.exec(name);
+  const m = /^([0-9a-z]+)-(\d+)-(\d+)-[0-9a-f]+\.[0-9a-z.]+$/i.exec(name);
   return m ? { boot: m[1], pid: Number(m[2]), start: m[3] } : undefined;
 }
 
-/** Remove the temps a dead writer listed; only names of its own token are touched. */
+/** Remove a dead writer's temps from the directories its journal names; only names of its own token are touched. */
 function removeTemps(journal: string): string[] {
-  let temps: unknown;
+  let scope: Partial<Scope>;
   try {
-    temps = (JSON.parse(fs.readFileSync(journal, 'utf8')) as { temps?: unknown }).temps;
+    scope = JSON.parse(fs.readFileSync(journal, 'utf8')) as Partial<Scope>;
   } catch {
     return []; // unreadable journal: its temps were never created (it is written first)
   }
-  if (!Array.isArray(temps)) return [];
+  if (!Array.isArray(scope.dirs)) return [];
   const token = path.basename(journal, JOURNAL_SUFFIX);
   const own = new RegExp(`^\\${TEMP_PREFIX}${token}-\\d+\\.tmp$`);
   const removed: string[] = [];
-  for (const t of temps) {
-    if (typeof t !== 'string' || !path.isAbsolute(t) || !own.test(path.basename(t))) continue;
+  const visit = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
     try {
-      if (fs.lstatSync(t).isDirectory()) continue;
-      fs.unlinkSync(t);
-      removed.push(t);
+      entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw new FileWriteError(t, err, 'cannot remove the leftover temp file');
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+      throw new FileWriteError(dir, err, 'cannot look for leftover temp files in');
     }
-  }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (scope.recursive && depth < 4096) visit(p, depth + 1);
+      } else if (own.test(e.name)) {
+        fs.rmSync(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  for (const dir of scope.dirs) if (typeof dir === 'string' && path.isAbsolute(dir)) visit(dir, 0);
   return removed;
+}
+
+/** Byte for byte, without holding either file. */
+export function sameContent(a: string, b: string): boolean {
+  const fa = fs.openSync(a, 'r');
+  const fb = fs.openSync(b, 'r');
+  try {
+    const ba = Buffer.alloc(64 * 1024);
+    const bb = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const na = fs.readSync(fa, ba, 0, ba.length, null);
+      const nb = fs.readSync(fb, bb, 0, bb.length, null);
+      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false;
+      if (na === 0) return true;
+    }
+  } finally {
+    fs.closeSync(fa);
+    fs.closeSync(fb);
+  }
 }
 
 function existingMode(file: string): number | undefined {
@@ -247,26 +298,66 @@ function existingMode(file: string): number | undefined {
 
 export class WriteBatch {
   private readonly items: Item[] = [];
+  private readonly temps: string[] = [];
   /** Directories whose entries changed: fsynced at the end. */
   private readonly dirty = new Set<string>();
+  /** Directories this batch made, outermost first: removed again if it fails. */
+  private readonly made: string[] = [];
+  private readonly token: string;
+  /** Numbers temp names; never reused, even after a drop(). */
+  private serial = 0;
+  private journal: string | undefined;
+  private done = false;
 
-  constructor(private readonly writer: DurableWriter) {}
+  constructor(
+    private readonly writer: DurableWriter,
+    private readonly scope?: Scope,
+  ) {
+    const id = identity();
+    this.token = `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}`;
+  }
 
   get size(): number {
     return this.items.length;
   }
 
   addFile(file: string, data: Buffer, opts: FileOptions): void {
-    this.items.push({ kind: 'file', path: file, data, ...opts });
+    this.push({ kind: 'file', path: file, data, ...opts });
   }
 
   addSymlink(file: string, target: string, owner: Ownership = {}): void {
-    this.items.push({ kind: 'symlink', path: file, target, ...owner });
+    this.push({ kind: 'symlink', path: file, target, ...owner });
   }
 
   /** A hard link at `file` to `to`: a file of this batch (linked to its new content) or one on disk. */
   addHardLink(file: string, to: string): void {
-    this.items.push({ kind: 'hardlink', path: file, to });
+    this.push({ kind: 'hardlink', path: file, to });
+  }
+
+  /**
+   * The temp path for `file`'s new content, for the caller to fill now (it
+   * exists, empty, 0600); mode and owner are set at commit. Needs a scope
+   * that covers `file`'s directory, which must exist.
+   */
+  reserve(file: string, opts: FileOptions): string {
+    if (!this.scope) throw new CfnError('internal: reserve() needs a batch with a scope');
+    this.journal ??= this.writer.openJournal(this.token, this.scope);
+    const tmp = this.push({ kind: 'reserved', path: file, ...opts });
+    try {
+      fs.closeSync(fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+    } catch (err) {
+      throw new FileWriteError(file, err);
+    }
+    return tmp;
+  }
+
+  /** Forget the last reserved temp of `file` (its content turned out to be what is there already). */
+  drop(file: string): void {
+    const i = this.items.map((it) => it.path).lastIndexOf(file);
+    if (i < 0 || this.items[i].kind !== 'reserved') throw new CfnError(`internal: nothing reserved for ${file}`);
+    fs.rmSync(this.temps[i], { force: true });
+    this.items.splice(i, 1);
+    this.temps.splice(i, 1);
   }
 
   /**
@@ -300,63 +391,97 @@ export class WriteBatch {
       } catch (err) {
         throw new FileWriteError(m, err, 'cannot create the directory');
       }
+      this.made.push(m);
       this.dirty.add(path.dirname(m));
     }
     return missing;
   }
 
-  /** Write the whole batch durably. Throws FileWriteError naming the target that failed. */
+  /** Write the whole batch durably. Throws FileWriteError naming the target that failed; then nothing of the batch is left. */
   async commit(): Promise<void> {
-    if (this.items.length === 0) {
-      await fsyncDirs(this.dirty);
-      return;
-    }
-    this.writer.sweepOnce();
-    for (const dir of new Set(this.items.map((i) => path.dirname(i.path)))) this.makeDirs(dir);
-    const id = identity();
-    const token = `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}`;
-    const temps = this.items.map((item, n) => path.join(path.dirname(item.path), `${TEMP_PREFIX}${token}-${n}.tmp`));
-    const journal = this.writer.openJournal(token, temps);
+    if (this.done) throw new CfnError('internal: a batch is committed once');
+    this.done = true;
     let renamed = 0;
     try {
-      const tempOf = new Map<string, string>();
-      for (let i = 0; i < this.items.length; i += CHUNK) {
-        const open = this.createTemps(temps, i, Math.min(i + CHUNK, this.items.length), tempOf);
-        try {
-          // Together: the file system commits its journal once for many files.
-          await Promise.all(open.map(({ fd, file }) => fsyncAsync(fd).catch((err) => Promise.reject(new FileWriteError(file, err, 'cannot make durable')))));
-        } finally {
-          for (const { fd } of open) fs.closeSync(fd);
+      if (this.items.length) {
+        for (const dir of new Set(this.items.map((i) => path.dirname(i.path)))) this.makeDirs(dir);
+        this.journal ??= this.writer.openJournal(this.token, this.scope ?? { dirs: [...new Set(this.items.map((i) => path.dirname(i.path)))], recursive: false });
+        const tempOf = new Map<string, string>();
+        for (let i = 0; i < this.items.length; i += CHUNK) {
+          const open = this.createTemps(i, Math.min(i + CHUNK, this.items.length), tempOf);
+          try {
+            // Together: the file system commits its journal once for many files.
+            await Promise.all(open.map(({ fd, file }) => fsyncAsync(fd).catch((err) => Promise.reject(new FileWriteError(file, err, 'cannot make durable')))));
+          } finally {
+            for (const { fd } of open) fs.closeSync(fd);
+          }
         }
-      }
-      for (; renamed < this.items.length; renamed++) {
-        try {
-          fs.renameSync(temps[renamed], this.items[renamed].path);
-        } catch (err) {
-          throw new FileWriteError(this.items[renamed].path, err);
+        for (; renamed < this.items.length; renamed++) {
+          try {
+            fs.renameSync(this.temps[renamed], this.items[renamed].path);
+          } catch (err) {
+            throw new FileWriteError(this.items[renamed].path, err);
+          }
         }
       }
       await fsyncDirs(this.dirty);
     } catch (err) {
-      removeQuietly(temps.slice(renamed));
+      this.cleanUp(renamed);
       throw err;
     } finally {
-      fs.rmSync(journal, { force: true });
+      if (this.journal) fs.rmSync(this.journal, { force: true });
     }
   }
 
-  /** Create temps [from, to); returns the regular files still open, for fsync. */
-  private createTemps(temps: readonly string[], from: number, to: number, tempOf: Map<string, string>): Array<{ fd: number; file: string }> {
+  /** Give up before commit: the reserved temps and the directories made go. */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    this.cleanUp(0);
+    if (this.journal) fs.rmSync(this.journal, { force: true });
+  }
+
+  private push(item: Item): string {
+    if (this.done) throw new CfnError('internal: the batch is already committed');
+    const tmp = path.join(path.dirname(item.path), `${TEMP_PREFIX}${this.token}-${this.serial++}.tmp`);
+    this.items.push(item);
+    this.temps.push(tmp);
+    return tmp;
+  }
+
+  /** Temps from `renamed` on go; directories made go when nothing was renamed into them (only empty ones can). */
+  private cleanUp(renamed: number): void {
+    for (const t of this.temps.slice(renamed)) {
+      try {
+        fs.rmSync(t, { force: true });
+      } catch {
+        // the journal still names its directory: the next writer's sweep removes it
+      }
+    }
+    for (const d of [...this.made].reverse()) {
+      try {
+        fs.rmdirSync(d);
+      } catch {
+        // not empty: something of the batch (or someone else) is in it
+      }
+    }
+  }
+
+  /** Create (or, for reserved ones, finish) temps [from, to); returns the files still open, for fsync. */
+  private createTemps(from: number, to: number, tempOf: Map<string, string>): Array<{ fd: number; file: string }> {
     const open: Array<{ fd: number; file: string }> = [];
     try {
       for (let n = from; n < to; n++) {
         const item = this.items[n];
-        const tmp = temps[n];
+        const tmp = this.temps[n];
         try {
-          if (item.kind === 'file') {
-            const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+          if (item.kind === 'file' || item.kind === 'reserved') {
+            const fd =
+              item.kind === 'file'
+                ? fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600)
+                : fs.openSync(tmp, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
             open.push({ fd, file: item.path });
-            fs.writeFileSync(fd, item.data);
+            if (item.kind === 'file') fs.writeFileSync(fd, item.data);
             if (item.uid !== undefined || item.gid !== undefined) fs.fchownSync(fd, item.uid ?? -1, item.gid ?? -1);
             // After the chown, which clears setuid/setgid; the content was never readable by others before this.
             fs.fchmodSync(fd, item.mode);
@@ -379,16 +504,5 @@ export class WriteBatch {
       throw err;
     }
     return open;
-  }
-}
-
-/** Cleanup on the failure path: the original error is what the caller reports. */
-function removeQuietly(files: readonly string[]): void {
-  for (const f of files) {
-    try {
-      fs.rmSync(f, { force: true });
-    } catch {
-      // the journal still lists it: the next writer's sweep removes it
-    }
   }
 }

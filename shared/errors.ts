@@ -57,6 +57,8 @@ export class ApiError extends CfnError {
     readonly url: string,
     /** Server `Date` header, used for clock-skew correction. */
     readonly serverDate?: string,
+    /** Server `Retry-After` header: how long it asks us to wait before another attempt. */
+    readonly retryAfter?: string,
   ) {
     super(`HTTP ${status} ${code}${serverMessage ? `: ${serverMessage}` : ''} (${url})`);
   }
@@ -68,3 +70,17 @@ export function errorMessage(err: unknown): string {
 
 /** The server answered 2xx but not in a shape we understand. */
 export class ProtocolError extends CfnError {}
+
+/**
+ * A bound was reached: a size, a count, a depth, a time. The message names
+ * the limit and how to raise it; never retried (the next attempt hits it too).
+ */
+export class LimitError extends CfnError {
+  constructor(
+    /** The limit's name, as `--limit NAME=VALUE` sets it. */
+    readonly limit: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

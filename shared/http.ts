@@ -11,6 +11,7 @@
  * Content-Length (it only detects truncated chunked bodies), which would
  * turn a dropped connection into a full timeout.
  */
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -18,12 +19,13 @@ import { parseAwsError } from './aws-error';
 import {
   isClockSkewError,
   isRetryable,
+  parseRetryAfter,
   planRetry,
   resolveRetryPolicy,
   type RetryPolicy,
 } from './backoff';
 import { Clock } from './clock';
-import { ApiError, ConfigError, NetworkError } from './errors';
+import { ApiError, ConfigError, LimitError, NetworkError } from './errors';
 import { nullLogger, type Logger } from './log';
 import { AgentPool } from './proxy';
 import { redact, redactUrl } from './redact';
@@ -67,9 +69,21 @@ export interface RequestOptions {
   signer?: Signer;
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
+  /** Fail an attempt when no byte (headers or body) arrives for this long; retried like a timeout. */
+  idleTimeoutMs?: number;
+  /** The most body bytes accepted from a 2xx answer; more is a LimitError (default DEFAULT_MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
+  /** Stream a 2xx body into this file (created 0600, truncated on each attempt) instead of memory; `body` is then empty. */
+  toFile?: string;
+  /** The `--limit` name that raises maxBodyBytes, for the error message. */
+  bodyLimitName?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Answers of the APIs are kilobytes; a server sending more than this is broken or hostile. */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Of an error answer only the message is read. */
+const ERROR_BODY_BYTES = 64 * 1024;
 export const MAX_REDIRECTS = 5;
 const DEFAULT_USER_AGENT = `cfntools (Node.js ${process.version}; ${process.platform})`;
 const FOLLOW_REDIRECT_METHODS = new Set(['GET', 'HEAD']);
@@ -130,14 +144,15 @@ export class HttpClient {
       try {
         const signed = opts.signer ? await opts.signer(base, this.clock.now()) : base;
         // Rounded up: an attempt cut short by rounding would end just before the deadline and start a pointless last one.
-        return await this.attempt(withContentLength(signed), Math.ceil(limit), label);
+        return await this.attempt(withContentLength(signed), Math.ceil(limit), label, opts);
       } catch (err) {
         if (!skewRetried && err instanceof ApiError && this.correctedSkew(err) && opts.signer) {
           skewRetried = true;
           continue;
         }
         if (!isRetryable(err)) throw err;
-        const plan = planRetry(counted, this.monotonicMs() - started, policy, this.random);
+        const retryAfter = err instanceof ApiError ? parseRetryAfter(err.retryAfter, this.clock.now()) : undefined;
+        const plan = planRetry(counted, this.monotonicMs() - started, policy, this.random, retryAfter);
         if (!plan.retry) {
           this.logger.debug(`${what}: giving up after ${attempts} attempt(s) (${plan.reason === 'deadline' ? `deadline ${policy.deadlineMs} ms` : 'attempt limit'})`);
           throw err instanceof NetworkError && attempts > 1
@@ -178,14 +193,25 @@ export class HttpClient {
     return true;
   }
 
-  /** One attempt: the request plus any redirects, all within one timeout. */
-  private async attempt(req: HttpRequest, timeoutMs: number, label: string): Promise<HttpResponse> {
+  /** One attempt: the request plus any redirects, all within one timeout (and, when asked, an idle timeout). */
+  private async attempt(req: HttpRequest, timeoutMs: number, label: string, opts: RequestOptions): Promise<HttpResponse> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const limits = { idleMs: opts.idleTimeoutMs, idled: false, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, toFile: opts.toFile, limitName: opts.bodyLimitName };
+    let idle: NodeJS.Timeout | undefined;
+    const progress = () => {
+      if (limits.idleMs === undefined) return;
+      clearTimeout(idle);
+      idle = setTimeout(() => {
+        limits.idled = true;
+        controller.abort();
+      }, limits.idleMs);
+    };
+    progress();
     try {
       let current = req;
       for (let redirects = 0; ; redirects++) {
-        const { res, proxy } = await this.send(current, controller.signal, timeoutMs);
+        const { res, proxy } = await this.send(current, controller.signal, timeoutMs, limits, progress);
         this.logger.debug(`${current.method} ${redactUrl(current.url)} -> ${res.status} (${label}${proxy ? `, via proxy ${proxy}` : ''})`);
         if (res.status >= 200 && res.status < 300) return res;
         const location = res.headers.location;
@@ -200,10 +226,17 @@ export class HttpClient {
       }
     } finally {
       clearTimeout(timer);
+      clearTimeout(idle);
     }
   }
 
-  private send(req: HttpRequest, signal: AbortSignal, timeoutMs: number): Promise<{ res: HttpResponse; proxy?: string }> {
+  private send(
+    req: HttpRequest,
+    signal: AbortSignal,
+    timeoutMs: number,
+    limits: { idleMs?: number; idled: boolean; maxBodyBytes: number; toFile?: string; limitName?: string },
+    progress: () => void,
+  ): Promise<{ res: HttpResponse; proxy?: string }> {
     let url: URL;
     try {
       url = new URL(req.url);
@@ -216,26 +249,58 @@ export class HttpClient {
     const { agent, proxy } = this.agents.agentFor(url);
     // Set once the headers are in, so any failure after that can say how much of the body arrived.
     let bodyProgress: (() => string) | undefined;
-    const fail = (err: unknown) => toNetworkError(err, req, { signal, timeoutMs, proxy, bodyProgress: bodyProgress?.() });
+    const fail = (err: unknown) => (err instanceof LimitError ? err : toNetworkError(err, req, { signal, timeoutMs, idleMs: limits.idled ? limits.idleMs : undefined, proxy, bodyProgress: bodyProgress?.() }));
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
+      let fd: number | undefined;
+      const closeFile = () => {
+        if (fd !== undefined) fs.closeSync(fd);
+        fd = undefined;
+      };
       const creq = transport.request(url, { method: req.method, headers: req.headers, agent, signal }, (res) => {
+        progress();
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        // Redirects and errors are read for their message only; a 2xx body is the answer.
+        const cap = ok ? limits.maxBodyBytes : ERROR_BODY_BYTES;
         const chunks: Buffer[] = [];
         let received = 0;
         bodyProgress = () => `${received} of ${res.headers['content-length'] ?? 'unknown'} body bytes`;
+        try {
+          if (ok && limits.toFile !== undefined) fd = fs.openSync(limits.toFile, 'w', 0o600);
+        } catch (err) {
+          res.destroy();
+          return reject(new ConfigError(`cannot write the download to ${limits.toFile}: ${(err as Error).message}`));
+        }
         res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
+          progress();
           received += chunk.length;
+          if (received > cap) {
+            if (!ok) return; // the rest of an error page is not needed
+            closeFile();
+            res.destroy();
+            const name = limits.limitName ? ` (--limit ${limits.limitName}=SIZE raises it)` : '';
+            return reject(new LimitError(limits.limitName ?? 'body-size', `${req.method} ${redactUrl(req.url)}: the answer is larger than ${limits.maxBodyBytes} bytes${name}`));
+          }
+          if (fd !== undefined) fs.writeSync(fd, chunk);
+          else chunks.push(chunk);
         });
         // A connection closed mid-body surfaces as an 'error' ("aborted") on the response.
-        res.on('error', (err) => reject(fail(err)));
+        res.on('error', (err) => {
+          closeFile();
+          reject(fail(err));
+        });
         res.on('end', () => {
+          closeFile();
           if (!res.complete) return reject(fail(prematureClose()));
-          const response = { status: res.statusCode ?? 0, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks), url: req.url };
+          const response = { status, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks), url: req.url };
           resolve({ res: response, proxy });
         });
       });
-      creq.on('error', (err) => reject(fail(err)));
+      creq.on('error', (err) => {
+        closeFile();
+        reject(fail(err));
+      });
       creq.end(req.body);
     });
   }
@@ -280,7 +345,7 @@ function toApiError(res: HttpResponse, requestUrl: string): ApiError {
     message = `redirect to ${res.headers.location} not followed for this method${message ? `; ${message}` : ''}`;
   }
   // Servers echo canonical requests and URLs in their messages.
-  return new ApiError(res.status, info.code, redact(message), redactUrl(requestUrl), res.headers.date);
+  return new ApiError(res.status, info.code, redact(message), redactUrl(requestUrl), res.headers.date, res.headers['retry-after']);
 }
 
 const NETWORK_REASONS: Record<string, string> = {
@@ -296,7 +361,7 @@ const NETWORK_REASONS: Record<string, string> = {
 function toNetworkError(
   err: unknown,
   req: HttpRequest,
-  ctx: { signal: AbortSignal; timeoutMs: number; proxy?: string; bodyProgress?: string },
+  ctx: { signal: AbortSignal; timeoutMs: number; idleMs?: number; proxy?: string; bodyProgress?: string },
 ): NetworkError {
   const url = redactUrl(req.url);
   const via = ctx.proxy ? ` via proxy ${ctx.proxy}` : '';
@@ -304,7 +369,8 @@ function toNetworkError(
   // Whatever the socket reported, an abort we caused is our timeout.
   if (ctx.signal.aborted) {
     const stage = ctx.bodyProgress ? ` reading the body (${ctx.bodyProgress})` : '';
-    return new NetworkError(`${req.method} ${url}${via}: timed out after ${ctx.timeoutMs} ms${stage}`, url, 'ETIMEDOUT', { cause: err });
+    const what = ctx.idleMs !== undefined ? `no data for ${ctx.idleMs} ms` : `timed out after ${ctx.timeoutMs} ms`;
+    return new NetworkError(`${req.method} ${url}${via}: ${what}${stage}`, url, 'ETIMEDOUT', { cause: err });
   }
   let code = typeof sys?.code === 'string' ? sys.code : undefined;
   const detail = redact(sys instanceof Error ? sys.message : String(err));

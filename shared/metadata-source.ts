@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { DurableWriter } from './durable-write';
 import type { ToolContext } from './context';
 import { NoCredentialsError } from './credentials/resolve';
-import { ApiError, CfnError, ConfigError, NetworkError } from './errors';
+import { ApiError, CfnError, ConfigError, NetworkError, ProtocolError } from './errors';
+import { assertDepth, DEFAULT_MAX_DEPTH } from './json-depth';
 
 export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
 
@@ -59,9 +60,9 @@ export interface MetadataResult {
   local: boolean;
 }
 
-/** Errors worth falling back to the cache for: the endpoint is down or broken, not refusing us. */
+/** Errors worth falling back to the cache for: the endpoint is down or broken (a 5xx, an answer we cannot read), not refusing us. */
 function isUnreachable(err: unknown): boolean {
-  return err instanceof NetworkError || (err instanceof ApiError && err.status >= 500);
+  return err instanceof NetworkError || err instanceof ProtocolError || (err instanceof ApiError && err.status >= 500);
 }
 
 function readHeatInitData(ctx: ToolContext): MetadataResult | undefined {
@@ -80,7 +81,17 @@ function readHeatInitData(ctx: ToolContext): MetadataResult | undefined {
   }
 }
 
-export async function loadMetadata(ctx: ToolContext, stack: string, resource: string, cache: MetadataCache): Promise<MetadataResult> {
+/**
+ * The metadata of `stack`/`resource` (see the top of this file), refused
+ * when it nests deeper than `maxDepth`, wherever it came from.
+ */
+export async function loadMetadata(ctx: ToolContext, stack: string, resource: string, cache: MetadataCache, maxDepth = DEFAULT_MAX_DEPTH): Promise<MetadataResult> {
+  const result = await fetchMetadata(ctx, stack, resource, cache);
+  assertDepth(result.metadata, maxDepth, result.source);
+  return result;
+}
+
+async function fetchMetadata(ctx: ToolContext, stack: string, resource: string, cache: MetadataCache): Promise<MetadataResult> {
   const log = ctx.logger;
   const cached = () => {
     const c = cache.read(stack, resource);

@@ -3,7 +3,7 @@
  * the same): Action + parameters, signed (SigV4 or SigV2), answered in JSON
  * or XML. Error answers become ApiError with the server's Code and Message.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { heatErrorFromString } from './aws-error';
 import type { CredentialProvider } from './credentials/types';
 import type { Endpoint } from './endpoints';
@@ -52,7 +52,12 @@ export function decodeBody(text: string, contentType: string, status: number, ur
     }
     return value;
   }
-  if (trimmed.startsWith('<')) return xml.parse(trimmed);
+  if (trimmed.startsWith('<')) {
+    // The parser makes what it can of a truncated document; a cut answer must be an error, not half an answer.
+    const valid = XMLValidator.validate(trimmed);
+    if (valid !== true) throw new ProtocolError(`answer from ${redactUrl(url)} is not well-formed XML (${valid.err.msg}, line ${valid.err.line}): ${trimmed.slice(0, 120)}`);
+    return xml.parse(trimmed);
+  }
   if (trimmed === '') return {};
   throw new ProtocolError(`answer from ${redactUrl(url)} is neither JSON nor XML: ${trimmed.slice(0, 120)}`);
 }

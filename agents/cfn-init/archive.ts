@@ -3,27 +3,37 @@
  * recognised by their content like aws-cfn-bootstrap (an archive served as
  * `application/octet-stream` from a URL without an extension is common).
  *
- * The whole archive is read and checked before anything is written, so a
- * hostile entry fails the source without a single file landing anywhere:
- * absolute names, `..`, symlinks whose target resolves outside the target
- * directory, hard links to anything but an earlier file of the archive,
- * entries written through a symlink (the archive's own, or an existing one
- * that leads outside), device nodes and FIFOs. Extraction overwrites, never
- * deletes: an entry that would replace a directory (or turn a file into a
- * directory) is an error rather than an `rm -rf`.
+ * The archive is read from a file, twice, and never held in memory. The
+ * first pass reads every entry's header (and, for tar, inflates the whole
+ * stream to reach them) under limits on total size, entry count, path depth
+ * and compression ratio; then the whole archive is checked before anything
+ * is written, so a hostile entry fails the source without a single file
+ * landing anywhere: absolute names, `..`, names the kernel would refuse,
+ * symlinks that resolve outside the target directory (resolved as the
+ * kernel does, through the archive's own links and those already on disk),
+ * hard links to anything but an earlier file of the archive, entries
+ * written through a symlink, device nodes and FIFOs. Extraction overwrites,
+ * never deletes: an entry that would replace a directory (or turn a file
+ * into a directory) is an error rather than an `rm -rf`.
  *
- * The entries are written as one durable batch (shared/durable-write.ts):
- * each file is replaced by rename (a reader sees the old or the new file,
- * a crash leaves one or the other), and an identical file is left alone, so
- * re-running an unchanged source changes nothing and reports no change.
+ * The second pass streams each file's content into its temp file of one
+ * durable batch (shared/durable-write.ts), checking zip CRC-32s as it goes;
+ * any failure abandons the batch, which removes its temps and the
+ * directories it made. Each file is replaced by rename (a reader sees the
+ * old or the new file, a crash leaves one or the other), and an identical
+ * file is left alone, so re-running an unchanged source changes nothing and
+ * reports no change. setuid and setgid bits of entries are dropped.
  */
-import { Blob } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
 import type * as Yauzl from 'yauzl';
-import { FileWriteError, type DurableWriter } from '../../shared/durable-write';
-import { CfnError, errorMessage } from '../../shared/errors';
+import { FileWriteError, sameContent, type DurableWriter, type WriteBatch } from '../../shared/durable-write';
+import { CfnError, errorMessage, LimitError } from '../../shared/errors';
+import { diskView, resolveBeneath, type Node, type View } from './beneath';
+import { DEFAULT_LIMITS, limitName, type Limits } from './limits';
 
 // The decoders load with the first archive of the run: a run without sources never pays for them.
 const tar = () => require('tar') as typeof import('tar');
@@ -36,13 +46,14 @@ const unbzip2 = () => (require('unbzip2-stream') as () => NodeJS.ReadWriteStream
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'tar.bz2' | 'tar.xz' | 'zip';
 export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink';
 
+/** An entry's header: everything but its content. */
 export interface ArchiveEntry {
   /** The name as stored. */
   name: string;
   type: EntryType | 'unsupported';
   /** The archive's own type name, for messages (`CharacterDevice`, `FIFO`...). */
   typeName: string;
-  /** Permission bits, setuid/setgid/sticky included. */
+  /** Permission bits as stored, setuid/setgid/sticky included. */
   mode: number;
   uid?: number;
   gid?: number;
@@ -51,7 +62,8 @@ export interface ArchiveEntry {
   mtime?: Date;
   /** Symlink target, or the archive name a hard link refers to. */
   linkpath?: string;
-  data: Buffer;
+  /** Bytes of content (files). */
+  size: number;
 }
 
 /** Not an archive we can read, or a file system conflict while extracting. */
@@ -68,58 +80,134 @@ export class UnsafeArchiveError extends ArchiveError {
   }
 }
 
+/** The kernel's NAME_MAX and PATH_MAX (less its NUL): longer names cannot be created at all. */
+const NAME_MAX = 255;
+const PATH_MAX = 4095;
+/** The ratio limit applies once an archive has inflated past this: small archives of text inflate a lot, harmlessly. */
+const RATIO_FLOOR = 64 * 1024 * 1024;
+
+function limitError(key: keyof Limits, what: string): LimitError {
+  const name = limitName(key);
+  return new LimitError(name, `${what} (--limit ${name}=... raises it)`);
+}
+
 // ---------------------------------------------------------------- reading
 
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
-/** Read every entry of a tar/tar.gz/tar.bz2/tar.xz/zip held in `data`. */
-export async function readArchive(data: Buffer): Promise<{ format: ArchiveFormat; entries: ArchiveEntry[] }> {
-  if (data[0] === 0x1f && data[1] === 0x8b) return { format: 'tar.gz', entries: await parseTar(gunzip(data), 'gzip') };
-  if (data.subarray(0, 3).toString('latin1') === 'BZh') return { format: 'tar.bz2', entries: await parseTar(await bunzip2(data), 'bzip2') };
-  if (data.subarray(0, 6).equals(XZ_MAGIC)) return { format: 'tar.xz', entries: await parseTar(await unxz(data), 'xz') };
-  if (looksLikeTar(data)) return { format: 'tar', entries: await parseTar(data) };
-  if (looksLikeZip(data)) return { format: 'zip', entries: await readZip(data) };
-  throw new ArchiveError(`not a tar or zip archive (${data.length} bytes starting ${JSON.stringify(data.subarray(0, 8).toString('latin1'))})`);
-}
-
-function gunzip(data: Buffer): Buffer {
+/** The format, from the first block (and the end, for self-extracting zips). */
+export function detectFormat(file: string): ArchiveFormat {
+  const fd = fs.openSync(file, 'r');
   try {
-    return zlib().gunzipSync(data);
-  } catch (err) {
-    throw new ArchiveError(`corrupt gzip data: ${errorMessage(err)}`, { cause: err });
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(512, size));
+    fs.readSync(fd, head, 0, head.length, 0);
+    if (head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz';
+    if (head.subarray(0, 3).toString('latin1') === 'BZh') return 'tar.bz2';
+    if (head.subarray(0, 6).equals(XZ_MAGIC)) return 'tar.xz';
+    if (looksLikeTar(head, size)) return 'tar';
+    if (head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) return 'zip';
+    const tailLength = Math.min(size, 65_557);
+    const tail = Buffer.alloc(tailLength);
+    fs.readSync(fd, tail, 0, tailLength, size - tailLength);
+    if (tail.includes(Buffer.from('PK\x05\x06', 'latin1'))) return 'zip';
+    throw new ArchiveError(`not a tar or zip archive (${size} bytes starting ${JSON.stringify(head.subarray(0, 8).toString('latin1'))})`);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
-function bunzip2(data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    const stream = unbzip2();
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    stream.on('error', (err: unknown) => reject(bzip2Error(err)));
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
-    try {
-      stream.end(data);
-    } catch (err) {
-      // The decoder throws synchronously on some corrupt input instead of emitting 'error'.
-      reject(bzip2Error(err));
-    }
+/** A first header block with a valid checksum (any tar dialect), or an empty archive. */
+function looksLikeTar(header: Buffer, size: number): boolean {
+  if (header.length < 512) return false;
+  if (header.every((b) => b === 0)) return size % 512 === 0;
+  const stored = parseInt(header.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
+  return stored === sum;
+}
+
+/** Receives an entry's content, synchronously, chunk by chunk (the parser waits while it runs). */
+export interface DataSink {
+  write(chunk: Buffer): void;
+  end(): void;
+}
+
+/** Called for each entry in order; returns where its content goes, or undefined to skip it. */
+export type EntryVisitor = (entry: ArchiveEntry, index: number) => DataSink | undefined;
+
+/** Read every entry of the archive in `file`, under `limits`; the first error of the visitor or its sinks stops the read. */
+export async function walkArchive(file: string, format: ArchiveFormat, limits: Limits, visit: EntryVisitor): Promise<void> {
+  if (format === 'zip') return walkZip(file, limits, visit);
+  const compressed = fs.statSync(file).size;
+  const input = fs.createReadStream(file);
+  const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> =
+    format === 'tar.gz'
+      ? [input, zlib().createGunzip()]
+      : format === 'tar.bz2'
+        ? [input, unbzip2()]
+        : format === 'tar.xz'
+          ? [Readable.fromWeb(new (xz().XzReadableStream)(Readable.toWeb(input) as ReadableStream<Uint8Array>)) as unknown as NodeJS.ReadableStream]
+          : [input];
+  let index = 0;
+  let failure: unknown;
+  const stop = (err: unknown) => {
+    failure ??= err;
+    input.destroy();
+  };
+  const parser = new (tar().Parser)({
+    // strict: every warning (bad checksum, truncated archive...) is an error.
+    strict: true,
+    onReadEntry: (e: ReadEntry) => {
+      if (failure !== undefined) return e.resume();
+      let sink: DataSink | undefined;
+      try {
+        sink = visit(tarEntry(e), index++);
+      } catch (err) {
+        stop(err);
+      }
+      if (!sink) return e.resume();
+      e.on('data', (c: Buffer) => {
+        try {
+          if (failure === undefined) sink.write(c);
+        } catch (err) {
+          stop(err);
+        }
+      });
+      e.on('end', () => {
+        try {
+          if (failure === undefined) sink.end();
+        } catch (err) {
+          stop(err);
+        }
+      });
+    },
   });
+  // Entries node-tar skips (sparse files, oversized long names...) must not vanish silently.
+  parser.on('ignoredEntry', (e: ReadEntry) => stop(new ArchiveError(`tar entry ${JSON.stringify(e.path)} of type ${e.type} cannot be extracted`)));
+  const kind = format === 'tar' ? 'tar archive' : format === 'tar.gz' ? 'gzip data' : format === 'tar.bz2' ? 'bzip2 data' : 'xz data';
+  try {
+    await pipeline([...stages, inflationLimit(compressed, limits, format !== 'tar', kind), parser as unknown as NodeJS.WritableStream]);
+  } catch (err) {
+    if (failure !== undefined) throw failure;
+    if (err instanceof CfnError) throw err;
+    throw corrupt(kind, err);
+  }
+  if (failure !== undefined) throw failure;
 }
 
-async function unxz(data: Buffer): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  try {
-    const reader = new (xz().XzReadableStream)(new Blob([data]).stream() as ReadableStream<Uint8Array>).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(Buffer.from(value));
-    }
-  } catch (err) {
-    const code = /error code (\d+)/.exec(errorMessage(err))?.[1];
-    throw new ArchiveError(`corrupt xz data: ${(code && XZ_ERRORS[code]) ?? errorMessage(err)}`, { cause: err });
+function corrupt(kind: string, err: unknown): ArchiveError {
+  const msg = errorMessage(err);
+  if (kind === 'xz data') {
+    const code = /error code (\d+)/.exec(msg)?.[1];
+    return new ArchiveError(`corrupt xz data: ${(code && XZ_ERRORS[code]) ?? msg}`, { cause: err });
   }
-  return Buffer.concat(chunks);
+  if (kind === 'bzip2 data') {
+    // unbzip2-stream's messages for damaged blocks are jokes; keep only the informative ones.
+    return new ArchiveError(`corrupt bzip2 data: ${/crc|premature|magic|not a bzip|header/i.test(msg) ? msg : 'the data is damaged'}`, { cause: err });
+  }
+  if (kind === 'gzip data') return new ArchiveError(`corrupt gzip data: ${msg}`, { cause: err });
+  return new ArchiveError(`corrupt tar archive: ${msg}`, { cause: err });
 }
 
 /** xz-embedded's xz_ret codes, which xz-decompress reports as bare numbers. */
@@ -133,28 +221,34 @@ const XZ_ERRORS: Record<string, string> = {
   '8': 'the data ends too early (truncated)',
 };
 
-/** unbzip2-stream's messages for damaged blocks are jokes; keep only the informative ones. */
-function bzip2Error(err: unknown): ArchiveError {
-  const msg = errorMessage(err);
-  const detail = /crc|premature|magic|not a bzip|header/i.test(msg) ? msg : 'the data is damaged';
-  return new ArchiveError(`corrupt bzip2 data: ${detail}`, { cause: err });
-}
-
-/** A first header block with a valid checksum (any tar dialect), or an empty archive. */
-function looksLikeTar(data: Buffer): boolean {
-  if (data.length < 512) return false;
-  const header = data.subarray(0, 512);
-  if (header.every((b) => b === 0)) return data.length % 512 === 0;
-  const stored = parseInt(header.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
-  return stored === sum;
-}
-
-/** Local file header at the start, or an end-of-central-directory record near the end (self-extracting zips). */
-function looksLikeZip(data: Buffer): boolean {
-  if (data.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) return true;
-  return data.subarray(Math.max(0, data.length - 65_557)).includes(Buffer.from('PK\x05\x06', 'latin1'));
+/**
+ * Counts the inflated tar stream: its total size, and its ratio to the
+ * compressed size; and a compressed stream must hold a tar archive.
+ */
+function inflationLimit(compressed: number, limits: Limits, isCompressed: boolean, kind: string): Transform {
+  let total = 0;
+  let head: Buffer | undefined = isCompressed ? Buffer.alloc(0) : undefined;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      total += chunk.length;
+      if (total > limits.archiveSize) return done(limitError('archiveSize', `the archive inflates to more than ${limits.archiveSize} bytes`));
+      if (isCompressed && total > RATIO_FLOOR && total > compressed * limits.archiveRatio) {
+        return done(limitError('archiveRatio', `the archive inflates more than ${limits.archiveRatio} times its ${compressed} bytes`));
+      }
+      if (head !== undefined) {
+        head = Buffer.concat([head, chunk]);
+        if (head.length < 512) return done();
+        if (!looksLikeTar(head.subarray(0, 512), head.length % 512 === 0 ? head.length : 512)) return done(new ArchiveError(`${kind} that is not a tar archive`));
+        chunk = head;
+        head = undefined;
+      }
+      done(null, chunk);
+    },
+    flush(done: TransformCallback) {
+      if (head !== undefined && head.length > 0) return done(new ArchiveError(`${kind} that is not a tar archive`));
+      done();
+    },
+  });
 }
 
 const TAR_TYPES: Record<string, EntryType> = {
@@ -167,48 +261,20 @@ const TAR_TYPES: Record<string, EntryType> = {
   Link: 'hardlink',
 };
 
-function parseTar(data: Buffer, inside?: string): Promise<ArchiveEntry[]> {
-  if (inside && !looksLikeTar(data)) return Promise.reject(new ArchiveError(`${inside} data that is not a tar archive`));
-  return new Promise((resolve, reject) => {
-    const entries: ArchiveEntry[] = [];
-    let failed = false;
-    const fail = (err: ArchiveError) => {
-      if (!failed) reject(err);
-      failed = true;
-    };
-    // strict: every warning (bad checksum, truncated archive...) is an error.
-    const parser = new (tar().Parser)({
-      strict: true,
-      onReadEntry: (e: ReadEntry) => {
-        const chunks: Buffer[] = [];
-        const entry: ArchiveEntry = {
-          name: e.path,
-          type: TAR_TYPES[e.type] ?? 'unsupported',
-          typeName: e.type,
-          mode: e.mode ?? 0,
-          uid: e.uid,
-          gid: e.gid,
-          uname: e.uname || undefined,
-          gname: e.gname || undefined,
-          mtime: e.mtime,
-          linkpath: e.linkpath,
-          data: Buffer.alloc(0),
-        };
-        entries.push(entry);
-        e.on('data', (c: Buffer) => chunks.push(c));
-        e.on('end', () => {
-          entry.data = Buffer.concat(chunks);
-        });
-      },
-    });
-    // Entries node-tar skips (sparse files, oversized long names...) must not vanish silently.
-    parser.on('ignoredEntry', (e: ReadEntry) => fail(new ArchiveError(`tar entry ${JSON.stringify(e.path)} of type ${e.type} cannot be extracted`)));
-    parser.on('error', (err: unknown) => fail(new ArchiveError(`corrupt tar archive: ${errorMessage(err)}`, { cause: err })));
-    parser.on('end', () => {
-      if (!failed) resolve(entries);
-    });
-    parser.end(data);
-  });
+function tarEntry(e: ReadEntry): ArchiveEntry {
+  return {
+    name: e.path,
+    type: TAR_TYPES[e.type] ?? 'unsupported',
+    typeName: e.type,
+    mode: e.mode ?? 0,
+    uid: e.uid,
+    gid: e.gid,
+    uname: e.uname || undefined,
+    gname: e.gname || undefined,
+    mtime: e.mtime,
+    linkpath: e.linkpath,
+    size: TAR_TYPES[e.type] === 'file' ? (e.size ?? 0) : 0,
+  };
 }
 
 const S_IFMT = 0o170000;
@@ -217,18 +283,27 @@ const S_IFLNK = 0o120000;
 const S_IFREG = 0o100000;
 /** Zip "version made by" host systems whose external attributes carry a Unix mode. */
 const UNIX_HOSTS = new Set([3 /* Unix */, 19 /* OS X */]);
+/** A symlink's target is its content: never more than a path. */
+const MAX_LINK_TARGET = PATH_MAX;
 
-async function readZip(data: Buffer): Promise<ArchiveEntry[]> {
+async function walkZip(file: string, limits: Limits, visit: EntryVisitor): Promise<void> {
   let zip: Yauzl.ZipFile;
   try {
     // decodeStrings off: names are checked by our own rules, not rejected by yauzl's with its wording.
-    zip = await yauzl().fromBufferPromise(data, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, strictFileNames: false });
+    zip = await yauzl().openPromise(file, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, strictFileNames: false, autoClose: true });
   } catch (err) {
     throw new ArchiveError(`corrupt zip archive: ${errorMessage(err)}`, { cause: err });
   }
-  const entries: ArchiveEntry[] = [];
   try {
+    if (zip.entryCount > limits.archiveEntries) throw limitError('archiveEntries', `the archive has ${zip.entryCount} entries, more than ${limits.archiveEntries}`);
+    const compressed = fs.statSync(file).size;
+    let index = 0;
+    let declared = 0;
     for await (const e of zip.eachEntry()) {
+      // The central directory's sizes are checked against the data as it inflates (validateEntrySizes).
+      declared += e.uncompressedSize;
+      if (declared > limits.archiveSize) throw limitError('archiveSize', `the archive inflates to more than ${limits.archiveSize} bytes`);
+      if (declared > RATIO_FLOOR && declared > compressed * limits.archiveRatio) throw limitError('archiveRatio', `the archive inflates more than ${limits.archiveRatio} times its ${compressed} bytes`);
       const name = yauzl().getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, false);
       if (e.isEncrypted()) throw new ArchiveError(`zip entry ${JSON.stringify(name)} is encrypted`);
       if (!e.canDecodeFileData()) throw new ArchiveError(`zip entry ${JSON.stringify(name)} uses unsupported compression method ${e.compressionMethod}`);
@@ -237,33 +312,62 @@ async function readZip(data: Buffer): Promise<ArchiveEntry[]> {
       const dosDir = (e.externalFileAttributes & 0x10) !== 0;
       const isDir = name.endsWith('/') || fmt === S_IFDIR || (fmt === 0 && dosDir);
       const type: ArchiveEntry['type'] = isDir ? 'directory' : fmt === S_IFLNK ? 'symlink' : fmt === 0 || fmt === S_IFREG ? 'file' : 'unsupported';
-      const body = await readAll(await zip.openReadStreamPromise(e));
+      if (type === 'symlink' && e.uncompressedSize > MAX_LINK_TARGET) throw new ArchiveError(`zip symlink ${JSON.stringify(name)} has a target of ${e.uncompressedSize} bytes`);
+      const linkpath = type === 'symlink' ? (await readEntry(zip, e, name)).toString('utf8') : undefined;
       // Archives from Windows carry no Unix mode; aws-cfn-bootstrap then chmods to 0000.
       const perms = unix & 0o7777;
-      entries.push({
+      const entry: ArchiveEntry = {
         name,
         type,
         typeName: type === 'unsupported' ? `mode ${fmt.toString(8)}` : type,
         mode: perms || (isDir ? 0o755 : 0o644),
         mtime: e.getLastModDate(),
-        linkpath: type === 'symlink' ? body.toString('utf8') : undefined,
-        data: type === 'file' ? body : Buffer.alloc(0),
-      });
+        linkpath,
+        size: type === 'file' ? e.uncompressedSize : 0,
+      };
+      const sink = visit(entry, index++);
+      if (sink && type === 'file') await streamEntry(zip, e, name, sink);
     }
   } catch (err) {
-    if (err instanceof ArchiveError) throw err;
+    zip.close();
+    // Ours (limits, refusals, writes) as they are; anything else is yauzl or zlib reading a damaged archive.
+    if (err instanceof CfnError) throw err;
     throw new ArchiveError(`corrupt zip archive: ${errorMessage(err)}`, { cause: err });
   }
-  return entries;
 }
 
-function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+/** An entry's content through `sink`, its CRC-32 checked (yauzl does not check it). */
+async function streamEntry(zip: Yauzl.ZipFile, e: Yauzl.Entry, name: string, sink: DataSink): Promise<void> {
+  const stream = await zip.openReadStreamPromise(e);
+  let crc = 0;
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => {
+      crc = zlib().crc32(c, crc);
+      try {
+        sink.write(c);
+      } catch (err) {
+        stream.destroy();
+        reject(err);
+      }
+    });
     stream.on('error', reject);
-    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('end', () => {
+      if (crc >>> 0 !== e.crc32 >>> 0) return reject(new ArchiveError(`zip entry ${JSON.stringify(name)} is corrupt: its CRC-32 is ${(crc >>> 0).toString(16)}, the archive says ${(e.crc32 >>> 0).toString(16)}`));
+      try {
+        sink.end();
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
   });
+}
+
+/** A small entry (a symlink's target) whole, CRC checked. */
+async function readEntry(zip: Yauzl.ZipFile, e: Yauzl.Entry, name: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await streamEntry(zip, e, name, { write: (c) => void chunks.push(c), end: () => undefined });
+  return Buffer.concat(chunks);
 }
 
 // ---------------------------------------------------------------- checking
@@ -272,17 +376,21 @@ export interface PlannedEntry {
   /** Path relative to the target, `/`-separated, normalised (no `.`, no `..`, never empty). */
   rel: string;
   entry: ArchiveEntry;
+  /** Index of the entry in the archive. */
+  index: number;
   /** Hard links: `rel` of the file linked to. */
   linkRel?: string;
 }
 
-/** `./a//b/` → `a/b`; absolute names and `..` are refused. */
+/** `./a//b/` → `a/b`; absolute names, `..`, NUL bytes and names the kernel would refuse are refused. */
 export function normalizeName(name: string, what = 'entry'): string {
   const q = JSON.stringify(name);
   if (name.includes('\0')) throw new UnsafeArchiveError(`${what} ${q} has a NUL byte in its name`, name);
   if (name.startsWith('/')) throw new UnsafeArchiveError(`${what} ${q} has an absolute path`, name);
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new UnsafeArchiveError(`${what} ${q} has ".." in its path`, name);
+  const long = parts.find((p) => Buffer.byteLength(p) > NAME_MAX);
+  if (long !== undefined) throw new ArchiveError(`${what} ${q} has a name of ${Buffer.byteLength(long)} bytes; Linux allows ${NAME_MAX}`);
   return parts.join('/');
 }
 
@@ -301,38 +409,14 @@ export function singleTopDirectory(entries: readonly { rel: string; entry: Archi
 }
 
 /**
- * Where a symlink created at `rel` leads, following the archive's own
- * symlinks (`links`), as path parts under the target; undefined when it
- * leaves the target (absolute, too many `..`, or a loop).
+ * Normalise and check every entry against the archive itself and, through
+ * `disk` (the target as it is now), against what it will land on; throws
+ * UnsafeArchiveError / ArchiveError on the first bad one. Symlinks are
+ * resolved with the archive's last word for each path laid over the disk.
  */
-function resolveLink(rel: string, target: string, links: ReadonlyMap<string, string>, depth = 0): string[] | undefined {
-  if (target.startsWith('/') || depth > 40) return undefined;
-  let parts = rel.split('/').slice(0, -1);
-  for (const comp of target.split('/')) {
-    if (comp === '' || comp === '.') continue;
-    if (comp === '..') {
-      if (!parts.length) return undefined;
-      parts.pop();
-      continue;
-    }
-    parts.push(comp);
-    const next = links.get(parts.join('/'));
-    if (next !== undefined) {
-      const resolved = resolveLink(parts.join('/'), next, links, depth + 1);
-      if (!resolved) return undefined;
-      parts = resolved;
-    }
-  }
-  return parts;
-}
-
-/**
- * Normalise and check every entry against the archive itself; throws
- * UnsafeArchiveError / ArchiveError on the first bad one.
- */
-export function planEntries(entries: readonly ArchiveEntry[], opts: { stripTopDirectory?: boolean } = {}): PlannedEntry[] {
+export function planEntries(entries: readonly ArchiveEntry[], opts: { stripTopDirectory?: boolean; maxDepth?: number; disk?: View } = {}): PlannedEntry[] {
   let planned = entries
-    .map((entry) => ({ rel: normalizeName(entry.name), entry }))
+    .map((entry, index) => ({ rel: normalizeName(entry.name), entry, index }))
     // `./` itself: the target directory, whose mode we do not take from an archive.
     .filter((p) => p.rel !== '');
   let strip: string | undefined;
@@ -343,13 +427,17 @@ export function planEntries(entries: readonly ArchiveEntry[], opts: { stripTopDi
       planned = planned.filter((p) => p.rel !== strip).map((p) => ({ ...p, rel: p.rel.slice(prefix.length) }));
     }
   }
+  const maxDepth = opts.maxDepth ?? DEFAULT_LIMITS.archiveDepth;
 
   // Last word per path: a later entry replaces an earlier one, as tar does.
-  const links = new Map<string, string>();
+  const final = new Map<string, Node>();
   for (const p of planned) {
-    if (p.entry.type === 'symlink') links.set(p.rel, p.entry.linkpath ?? '');
-    else links.delete(p.rel);
+    const t = p.entry.type;
+    final.set(p.rel, t === 'symlink' ? { kind: 'symlink', target: p.entry.linkpath ?? '' } : t === 'directory' ? { kind: 'dir' } : { kind: 'file' });
+    for (let i = p.rel.indexOf('/'); i > 0; i = p.rel.indexOf('/', i + 1)) if (!final.has(p.rel.slice(0, i))) final.set(p.rel.slice(0, i), { kind: 'dir' });
   }
+  const disk = opts.disk ?? (() => ({ kind: 'missing' }) as Node);
+  const view: View = (parts) => final.get(parts.join('/')) ?? disk(parts);
 
   const kinds = new Map<string, EntryType>();
   const out: PlannedEntry[] = [];
@@ -358,6 +446,7 @@ export function planEntries(entries: readonly ArchiveEntry[], opts: { stripTopDi
     const q = JSON.stringify(entry.name);
     if (entry.type === 'unsupported') throw new UnsafeArchiveError(`entry ${q} is a ${entry.typeName}; only files, directories and links are extracted`, entry.name);
     const parts = rel.split('/');
+    if (parts.length > maxDepth) throw limitError('archiveDepth', `entry ${q} is ${parts.length} directories deep, more than ${maxDepth}`);
     for (let i = 1; i < parts.length; i++) {
       const ancestor = parts.slice(0, i).join('/');
       const kind = kinds.get(ancestor);
@@ -372,13 +461,13 @@ export function planEntries(entries: readonly ArchiveEntry[], opts: { stripTopDi
     if (entry.type === 'directory' && before !== undefined && before !== 'directory') {
       throw new UnsafeArchiveError(`entry ${q} would turn the ${before} ${JSON.stringify(rel)} of the same archive into a directory`, entry.name);
     }
-    const plan: PlannedEntry = { rel, entry };
+    const plan: PlannedEntry = { rel, entry, index: p.index };
     if (entry.type === 'symlink') {
       const target = entry.linkpath ?? '';
       if (!target) throw new ArchiveError(`symlink ${q} has no target`);
-      if (!resolveLink(rel, target, links)) {
-        throw new UnsafeArchiveError(`symlink ${q} -> ${JSON.stringify(target)} points outside the target directory`, entry.name);
-      }
+      if (target.includes('\0')) throw new UnsafeArchiveError(`symlink ${q} has a NUL byte in its target`, entry.name);
+      const r = resolveBeneath(parts.slice(0, -1), target, view);
+      if (!r.inside) throw new UnsafeArchiveError(`symlink ${q} -> ${JSON.stringify(target)} points outside the target directory: ${r.why}`, entry.name);
     } else if (entry.type === 'hardlink') {
       let linkRel = normalizeName(entry.linkpath ?? '', `hard link ${q} to`);
       if (strip !== undefined) {
@@ -406,50 +495,46 @@ function lstat(p: string): fs.Stats | undefined {
   }
 }
 
-const inside = (p: string, root: string) => p === root || p.startsWith(root.endsWith('/') ? root : `${root}/`);
-
 /**
- * Check the planned entries against what already exists under `root` (the
- * real path of the target): an existing symlink may only be passed through
- * when it leads to a directory inside the target, and nothing may require
- * deleting a directory or a file in the way of a directory.
+ * Check the planned entries against what already exists under `root`: the
+ * path to each entry is resolved as the kernel will resolve it when it is
+ * written (an existing symlink on the way is followed, and must lead to a
+ * directory inside the target), and nothing may require deleting a
+ * directory or a file in the way of a directory. Returns each entry's real
+ * path components.
  */
-function checkAgainstDisk(plan: readonly PlannedEntry[], root: string): void {
-  for (const { rel, entry } of plan) {
+function checkAgainstDisk(plan: readonly PlannedEntry[], root: string): Map<PlannedEntry, string[]> {
+  const disk = diskView(root);
+  const where = new Map<PlannedEntry, string[]>();
+  for (const p of plan) {
+    const { rel, entry } = p;
     const q = JSON.stringify(entry.name);
     const parts = rel.split('/');
-    let dir = root;
-    for (let i = 0; i < parts.length; i++) {
-      const p = path.join(dir, parts[i]);
-      const st = lstat(p);
-      if (!st) break;
-      const last = i === parts.length - 1;
-      if (last && entry.type !== 'directory') {
-        if (st.isDirectory()) throw new ArchiveError(`entry ${q}: ${p} is a directory; it is not deleted to make room for a ${entry.type}`);
-        break;
-      }
-      if (st.isSymbolicLink()) {
-        let real: string;
-        try {
-          real = fs.realpathSync(p);
-        } catch (err) {
-          throw new UnsafeArchiveError(`entry ${q} would be written through the dangling symlink ${p} (${errorMessage(err)})`, entry.name);
-        }
-        if (!inside(real, root)) throw new UnsafeArchiveError(`entry ${q} would be written through the existing symlink ${p}, which leads outside to ${real}`, entry.name);
-        if (!fs.statSync(real).isDirectory()) throw new ArchiveError(`entry ${q}: ${p} leads to ${real}, which is not a directory`);
-        dir = real;
-        continue;
-      }
-      if (!st.isDirectory()) throw new ArchiveError(`entry ${q}: ${p} exists and is not a directory; it is not deleted`);
-      dir = p;
+    const parent = resolveBeneath([], parts.slice(0, -1).join('/'), disk);
+    // rel has no `..`: only a symlink already on disk can take the path out.
+    if (!parent.inside) throw new UnsafeArchiveError(`entry ${q} would be written through an existing symlink that leads outside the target directory (${parent.why})`, entry.name);
+    if (parent.node.kind !== 'dir' && parent.node.kind !== 'missing') throw new ArchiveError(`entry ${q}: ${path.join(root, ...parent.parts)} exists and is not a directory; it is not deleted`);
+    const real = [...parent.parts, parts[parts.length - 1]];
+    const st = lstat(path.join(root, ...real));
+    if (st && entry.type !== 'directory' && st.isDirectory()) throw new ArchiveError(`entry ${q}: ${path.join(root, ...real)} is a directory; it is not deleted to make room for a ${entry.type}`);
+    if (st && entry.type === 'directory' && !st.isDirectory()) {
+      const r = st.isSymbolicLink() ? resolveBeneath(parent.parts, parts[parts.length - 1], disk) : undefined;
+      if (!r) throw new ArchiveError(`entry ${q}: ${path.join(root, ...real)} exists and is not a directory; it is not deleted`);
+      if (!r.inside) throw new UnsafeArchiveError(`entry ${q} would be written through the existing symlink ${path.join(root, ...real)}, which leads outside: ${r.why}`, entry.name);
+      if (r.node.kind !== 'dir') throw new ArchiveError(`entry ${q}: ${path.join(root, ...real)} leads to ${path.join(root, ...r.parts)}, which is not a directory`);
+      where.set(p, r.parts);
+      continue;
     }
+    where.set(p, real);
   }
+  return where;
 }
 
 // ---------------------------------------------------------------- writing
 
 export interface ExtractOptions {
   writer: DurableWriter;
+  limits?: Limits;
   /** Drop a single top-level directory (GitHub archives). */
   stripTopDirectory?: boolean;
   /**
@@ -470,47 +555,96 @@ export interface ExtractResult {
   changed: boolean;
 }
 
-/** Check everything, then extract `data` into `target` (created when missing). */
-export async function extractArchive(data: Buffer, target: string, opts: ExtractOptions): Promise<ExtractResult> {
-  const { format, entries } = await readArchive(data);
-  const plan = planEntries(entries, opts);
+/** setuid and setgid come off: a downloaded archive must not plant a root-owned setuid program. */
+const entryMode = (e: ArchiveEntry) => e.mode & 0o1777;
+
+/** Check everything, then extract the archive in `file` into `target` (created when missing). */
+export async function extractArchive(file: string, target: string, opts: ExtractOptions): Promise<ExtractResult> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const format = detectFormat(file);
+  const headers: ArchiveEntry[] = [];
+  await walkArchive(file, format, limits, (entry) => {
+    if (headers.length >= limits.archiveEntries) throw limitError('archiveEntries', `the archive has more than ${limits.archiveEntries} entries`);
+    if (Buffer.byteLength(path.join(target, entry.name)) > PATH_MAX) throw new ArchiveError(`entry ${JSON.stringify(entry.name.slice(0, 80))}...: its path in ${target} is longer than Linux allows (${PATH_MAX} bytes)`);
+    headers.push(entry);
+    return undefined;
+  });
+
   const st = fs.existsSync(target) ? fs.statSync(target) : undefined;
   if (st && !st.isDirectory()) throw new ArchiveError(`${target} exists and is not a directory`);
-  if (st) checkAgainstDisk(plan, fs.realpathSync(target));
+  const realTarget = st ? fs.realpathSync.native(target) : undefined;
+  const plan = planEntries(headers, { stripTopDirectory: opts.stripTopDirectory, maxDepth: limits.archiveDepth, disk: realTarget ? diskView(realTarget) : undefined });
+  const where = realTarget ? checkAgainstDisk(plan, realTarget) : new Map(plan.map((p) => [p, p.rel.split('/')]));
+  if (realTarget) checkSpace(realTarget, plan);
 
-  const batch = opts.writer.batch();
+  const batch = opts.writer.batch({ dirs: [target], recursive: true });
   try {
-    batch.makeDirs(target);
+    return await write(file, format, target, { plan, where, count: headers.length }, batch, opts, limits);
   } catch (err) {
-    throw new ArchiveError(`cannot create ${target}: ${errorMessage(err)}`, { cause: err });
+    batch.abandon();
+    throw err;
   }
-  const root = fs.realpathSync(target);
+}
+
+/** Refuse early what cannot fit: the files' bytes against the space free for root. */
+function checkSpace(root: string, plan: readonly PlannedEntry[]): void {
+  const need = plan.reduce((n, p) => n + p.entry.size, 0);
+  const fsStat = fs.statfsSync(root);
+  const free = fsStat.bavail * fsStat.bsize;
+  if (need > free) throw new ArchiveError(`the archive's files need ${need} bytes and ${root} has ${free} free`);
+}
+
+/** The second pass: each planned entry into the batch, its header checked against the first pass's. */
+async function write(
+  file: string,
+  format: ArchiveFormat,
+  target: string,
+  checked: { plan: readonly PlannedEntry[]; where: ReadonlyMap<PlannedEntry, string[]>; count: number },
+  batch: WriteBatch,
+  opts: ExtractOptions,
+  limits: Limits,
+): Promise<ExtractResult> {
+  const { plan, where } = checked;
+  batch.makeDirs(target);
+  const root = fs.realpathSync.native(target);
   const owners = ownerResolver(opts);
+  const byIndex = new Map(plan.map((p) => [p.index, p]));
   let written = 0;
   const dirs: { abs: string; entry: ArchiveEntry; created: boolean }[] = [];
   /** Files of this archive that are replaced: a hard link to one must follow it to the new inode. */
   const staged = new Set<string>();
-  for (const { rel, entry, linkRel } of plan) {
-    const abs = path.join(root, rel);
+  /** Where each file (or hard link) of the archive lands, by its name in the archive: what a later hard link refers to. */
+  const fileAt = new Map<string, string>();
+  let seen = 0;
+  await walkArchive(file, format, limits, (entry, index) => {
+    seen++;
+    const p = byIndex.get(index);
+    if (!p) return undefined;
+    if (!sameHeader(p.entry, entry)) throw new ArchiveError(`the archive changed while it was being extracted (entry ${index + 1}, ${JSON.stringify(entry.name)})`);
+    const abs = path.join(root, ...where.get(p)!);
     const { uid, gid } = owners(entry);
+    const mode = entryMode(entry);
     try {
+      batch.makeDirs(path.dirname(abs));
       if (entry.type === 'directory') {
-        batch.makeDirs(path.dirname(abs));
         // Owner-only until the end: the archive's mode may forbid writing into it.
         dirs.push({ abs, entry, created: batch.makeDirs(abs, 0o700).length > 0 });
       } else if (entry.type === 'file') {
-        if (!sameFile(abs, entry.data, entry.mode, uid, gid)) {
-          batch.addFile(abs, entry.data, { mode: entry.mode, uid, gid, mtime: entry.mtime });
-          staged.add(abs);
-          written++;
-        }
+        fileAt.set(p.rel, abs);
+        return fileSink(batch, abs, { mode, uid, gid, mtime: entry.mtime }, entry.size, (changed) => {
+          if (changed) {
+            staged.add(abs);
+            written++;
+          }
+        });
       } else if (entry.type === 'symlink') {
         if (!sameLink(abs, entry.linkpath!, uid, gid)) {
           batch.addSymlink(abs, entry.linkpath!, { uid, gid });
           written++;
         }
       } else if (entry.type === 'hardlink') {
-        const to = path.join(root, linkRel!);
+        const to = fileAt.get(p.linkRel!)!;
+        fileAt.set(p.rel, abs);
         const here = lstat(abs);
         const there = staged.has(to) ? undefined : lstat(to);
         if (!here || !there || here.ino !== there.ino || here.dev !== there.dev) {
@@ -520,10 +654,12 @@ export async function extractArchive(data: Buffer, target: string, opts: Extract
         }
       }
     } catch (err) {
-      if (err instanceof ArchiveError) throw err;
+      if (err instanceof CfnError) throw err;
       throw new ArchiveError(`cannot extract ${JSON.stringify(entry.name)} to ${abs}: ${errorMessage(err)}`, { cause: err });
     }
-  }
+    return undefined;
+  });
+  if (seen !== checked.count) throw new ArchiveError(`the archive changed while it was being extracted (${seen} entries, ${checked.count} before)`);
   try {
     await batch.commit();
   } catch (err) {
@@ -540,13 +676,48 @@ export async function extractArchive(data: Buffer, target: string, opts: Extract
       touched = true;
     }
     // After chown, which clears setgid.
-    if ((fs.statSync(abs).mode & 0o7777) !== entry.mode) {
-      fs.chmodSync(abs, entry.mode);
+    if ((fs.statSync(abs).mode & 0o7777) !== entryMode(entry)) {
+      fs.chmodSync(abs, entryMode(entry));
       touched = true;
     }
     if (touched) written++;
   }
   return { format, entries: plan.length, written, changed: written > 0 };
+}
+
+function sameHeader(a: ArchiveEntry, b: ArchiveEntry): boolean {
+  return a.name === b.name && a.type === b.type && a.size === b.size && a.linkpath === b.linkpath && a.mode === b.mode;
+}
+
+/**
+ * Streams a file entry into a reserved temp; at its end, a temp identical to
+ * the file already there (content, mode, owner) is dropped. `done` says
+ * whether the file changes.
+ */
+function fileSink(batch: WriteBatch, abs: string, opts: { mode: number; uid?: number; gid?: number; mtime?: Date }, size: number, done: (changed: boolean) => void): DataSink {
+  const tmp = batch.reserve(abs, opts);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+  let received = 0;
+  return {
+    write(chunk) {
+      received += chunk.length;
+      if (received > size) throw new ArchiveError(`entry for ${abs} holds more than the ${size} bytes its header says`);
+      try {
+        fs.writeSync(fd, chunk);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw new FileWriteError(abs, err);
+      }
+    },
+    end() {
+      fs.closeSync(fd);
+      if (received !== size) throw new ArchiveError(`entry for ${abs} holds ${received} bytes, its header says ${size}`);
+      const old = lstat(abs);
+      const unchanged = old?.isFile() && old.size === size && (old.mode & 0o7777) === opts.mode && (opts.uid === undefined || old.uid === opts.uid) && (opts.gid === undefined || old.gid === opts.gid) && sameContent(abs, tmp);
+      if (unchanged) batch.drop(abs);
+      done(!unchanged);
+    },
+  };
 }
 
 function ownerResolver(opts: ExtractOptions): (e: ArchiveEntry) => { uid?: number; gid?: number } {
@@ -561,13 +732,6 @@ function ownerResolver(opts: ExtractOptions): (e: ArchiveEntry) => { uid?: numbe
     uid: (e.uname !== undefined ? cached(uids, e.uname, opts.lookupUid) : undefined) ?? e.uid,
     gid: (e.gname !== undefined ? cached(gids, e.gname, opts.lookupGid) : undefined) ?? e.gid,
   });
-}
-
-function sameFile(abs: string, data: Buffer, mode: number, uid?: number, gid?: number): boolean {
-  const st = lstat(abs);
-  if (!st?.isFile() || st.size !== data.length || (st.mode & 0o7777) !== mode) return false;
-  if ((uid !== undefined && st.uid !== uid) || (gid !== undefined && st.gid !== gid)) return false;
-  return fs.readFileSync(abs).equals(data);
 }
 
 function sameLink(abs: string, target: string, uid?: number, gid?: number): boolean {

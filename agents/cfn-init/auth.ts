@@ -19,7 +19,7 @@ import * as fs from 'node:fs';
 import { credentialProvider } from '../../shared/credentials/resolve';
 import type { ImdsClient } from '../../shared/credentials/imds';
 import type { CredentialProvider } from '../../shared/credentials/types';
-import { ApiError, CfnError, errorMessage, NetworkError } from '../../shared/errors';
+import { ApiError, CfnError, errorMessage, LimitError, NetworkError } from '../../shared/errors';
 import type { HttpClient } from '../../shared/http';
 import { nullLogger, type Logger } from '../../shared/log';
 import { redactUrl, registerSecret } from '../../shared/redact';
@@ -291,6 +291,18 @@ export interface DownloaderDeps {
   s3Endpoints?: readonly S3Endpoint[];
   /** Per attempt, body included; default 300000 (archives can be large). */
   timeoutMs?: number;
+  /** An attempt during which no byte arrives for this long fails (and is retried); default 30000. */
+  idleTimeoutMs?: number;
+  /** All attempts of one download, backoff included; default 900000. */
+  deadlineMs?: number;
+}
+
+/** Where a download goes, and how much of it is accepted. */
+export interface DownloadOptions {
+  authentication?: string;
+  /** The most bytes accepted; more is a LimitError naming `limitName`. */
+  maxBytes?: number;
+  limitName?: string;
 }
 
 const REMOTE_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
@@ -320,8 +332,17 @@ export class AuthDownloader implements Downloader {
     this.imds = deps.imds;
   }
 
-  async fetch(source: string, opts: { authentication?: string } = {}): Promise<Buffer> {
-    if (!isRemote(source)) return readLocal(source);
+  async fetch(source: string, opts: DownloadOptions = {}): Promise<Buffer> {
+    if (!isRemote(source)) return readLocal(source, opts);
+    return (await this.get(source, opts)).body;
+  }
+
+  /** Download `source` (a URL) into `file` (created 0600, replaced on each attempt), never holding it in memory. */
+  async fetchToFile(source: string, file: string, opts: DownloadOptions = {}): Promise<void> {
+    await this.get(source, opts, file);
+  }
+
+  private async get(source: string, opts: DownloadOptions, toFile?: string): Promise<{ body: Buffer }> {
     const shown = redactUrl(source);
     let url: URL;
     try {
@@ -347,7 +368,15 @@ export class AuthDownloader implements Downloader {
       try {
         res = await this.deps.http().request(
           { method: 'GET', url: source, headers: {} },
-          { signer: block && this.signer(block, region!), timeoutMs: this.deps.timeoutMs ?? 300_000 },
+          {
+            signer: block && this.signer(block, region!),
+            timeoutMs: this.deps.timeoutMs ?? 300_000,
+            idleTimeoutMs: this.deps.idleTimeoutMs ?? 30_000,
+            retry: { deadlineMs: this.deps.deadlineMs ?? 900_000 },
+            maxBodyBytes: opts.maxBytes,
+            bodyLimitName: opts.limitName,
+            toFile,
+          },
         );
       } catch (err) {
         // S3 names the bucket's region when we signed for another (global endpoint, legacy hosts).
@@ -359,7 +388,7 @@ export class AuthDownloader implements Downloader {
         }
         throw downloadError(err, shown, block);
       }
-      if (!s3 || etagMatches(res.headers, res.body)) return res.body;
+      if (!s3 || etagMatches(res.headers, toFile === undefined ? res.body : await md5OfFile(toFile))) return res;
       if (attempt >= ETAG_ATTEMPTS) {
         throw new DownloadError(`cannot download ${shown}: the body does not match its ETag ${res.headers.etag} after ${attempt} attempts`, shown);
       }
@@ -427,11 +456,14 @@ export function createDownloader(raw: unknown, deps: DownloaderDeps): AuthDownlo
   return new AuthDownloader(blocks, deps, names);
 }
 
-async function readLocal(file: string): Promise<Buffer> {
+async function readLocal(file: string, opts: DownloadOptions): Promise<Buffer> {
   if (!file.startsWith('/')) throw new DownloadError(`cannot read ${file}: not an absolute path or a URL`, file);
   try {
+    const size = (await fs.promises.stat(file)).size;
+    if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new LimitError(opts.limitName ?? 'file-size', `${file} has ${size} bytes, more than ${opts.maxBytes} (--limit ${opts.limitName ?? 'file-size'}=... raises it)`);
     return await fs.promises.readFile(file);
   } catch (err) {
+    if (err instanceof LimitError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : errorMessage(err);
     throw new DownloadError(`cannot read ${file}: ${why}`, file, undefined, { cause: err });
@@ -449,13 +481,21 @@ function downloadError(err: unknown, shown: string, block: AuthBlock | undefined
   return new DownloadError(`cannot download ${shown}: ${errorMessage(err)}`, shown, undefined, { cause: err });
 }
 
+/** The MD5 of a downloaded file, as hex, read in chunks. */
+async function md5OfFile(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /**
  * S3's ETag is the body's MD5 except for multipart uploads (a `-` in it) and
  * SSE-KMS objects; aws-cfn-bootstrap checks it the same way.
  */
-function etagMatches(headers: Record<string, string>, body: Buffer): boolean {
+function etagMatches(headers: Record<string, string>, body: Buffer | string): boolean {
   const etag = headers.etag?.replace(/^W\//, '').replace(/"/g, '');
   if (!etag || !/^[0-9a-f]{32}$/i.test(etag)) return true;
   if ((headers['x-amz-server-side-encryption'] ?? '').toLowerCase() === 'aws:kms') return true;
-  return createHash('md5').update(body).digest('hex') === etag.toLowerCase();
+  const md5 = typeof body === 'string' ? body : createHash('md5').update(body).digest('hex');
+  return md5 === etag.toLowerCase();
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/log';
 import { configPath, selectConfigs, type SelectedConfig } from './configsets';
 import { isCommandAction, type CommandAction } from './handlers/commands';
 import { ChangeSet, INIT_KEYS, type ActionResult, type Downloader, type HandlerContext, type InitHandler, type InitKey, type ValidationContext } from './handlers/types';
+import type { Limits } from './limits';
 import { principalDirectory } from './principals';
 import { serializeChanges, type Position, type SerializedChanges } from './progress';
 import type { System } from './system';
@@ -47,6 +48,7 @@ export interface ValidateOptions {
   handlers: ReadonlyArray<InitHandler<unknown>>;
   /** Origin of the metadata, for the error message. */
   source?: string;
+  limits: Limits;
 }
 
 /** Names a config declares under `key` (users or groups), whatever else is wrong with it. */
@@ -111,6 +113,7 @@ export function validateRun(init: unknown, opts: ValidateOptions): ValidatedRun 
         createdBy: creatorBefore(init, selected, i),
         system: opts.system,
         authenticationNames: opts.authenticationNames,
+        limits: opts.limits,
       };
       keys = validateConfig(init[s.name], path, handlers, vctx);
       checked.set(s.name, keys);
@@ -157,6 +160,7 @@ export interface ApplyOptions {
   checkpoint?: Checkpointer;
   handlers: ReadonlyArray<InitHandler<unknown>>;
   writer: DurableWriter;
+  limits: Limits;
 }
 
 /**
@@ -224,6 +228,7 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
           env: opts.env,
           commandLog: opts.commandLog,
           writer: opts.writer,
+          limits: opts.limits,
         };
         let actions = await handler.plan(spec, ctx);
         const commandsDone = new Set(resumeHere?.commandsDone ?? []);

@@ -17,12 +17,14 @@ import { connectionOptions, credentialOptions, endpointOptions, loggingOptions }
 import { ToolContext } from '../../shared/context';
 import { CfnError, ConfigError, errorMessage, UsageError } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
+import { assertDepth } from '../../shared/json-depth';
 import { FileLogger, type Logger } from '../../shared/log';
 import { cacheDir, loadMetadata, MetadataCache } from '../../shared/metadata-source';
 import { AUTHENTICATION_KEY, createDownloader } from './auth';
 import { parseConfigSetsFlag } from './configsets';
 import { applyRun, INIT_KEY, validateRun, type Checkpointer } from './engine';
 import { HANDLERS } from './handlers';
+import { LIMIT_NAMES, parseLimits, type Limits } from './limits';
 import { CHECKPOINT_FORMAT, journalDir, metadataHash, ProgressStore, restoreChanges, stateDir, type Checkpoint } from './progress';
 import { HostSystem } from './system';
 import { isObject, Problems } from './validation';
@@ -39,6 +41,7 @@ const options = {
   ...loggingOptions(TOOL),
   'cmd-log-file': { type: 'string', describe: 'log of command output (default: cfn-init-cmd.log beside --log-file)' },
   'dry-run': { type: 'boolean', describe: 'validate and print the plan; change nothing' },
+  limit: { type: 'string', array: true, describe: `raise or lower a bound, NAME=VALUE (repeatable): ${Object.keys(LIMIT_NAMES).join(', ')}` },
   resume: { type: 'boolean', describe: 'continue the run that stopped for a reboot (waitAfterCompletion: forever)' },
   // aws-cfn-bootstrap's hidden rpm-only flag: accepted so existing command lines keep working.
   strict: { alias: 't', type: 'boolean', hidden: true },
@@ -58,12 +61,15 @@ interface Loaded {
   resource?: string;
 }
 
-function parseJson(text: string, source: string): unknown {
+function parseJson(text: string, source: string, maxDepth: number): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`not valid JSON: ${(err as Error).message}`, source);
   }
+  assertDepth(value, maxDepth, source, ' (--limit metadata-depth=N raises the bound)');
+  return value;
 }
 
 function readFile(file: string): string {
@@ -74,19 +80,19 @@ function readFile(file: string): string {
   }
 }
 
-async function loadInput(ctx: ToolContext, input: { file?: string; stack?: string; resource?: string }): Promise<Loaded> {
+async function loadInput(ctx: ToolContext, input: { file?: string; stack?: string; resource?: string }, maxDepth: number): Promise<Loaded> {
   if (input.file !== undefined) {
     const source = input.file === '-' ? 'stdin' : input.file;
-    return { metadata: parseJson(readFile(input.file), source), source };
+    return { metadata: parseJson(readFile(input.file), source, maxDepth), source };
   }
   if (input.stack !== undefined && input.resource !== undefined) {
-    const r = await loadMetadata(ctx, input.stack, input.resource, new MetadataCache(cacheDir(ctx.env)));
+    const r = await loadMetadata(ctx, input.stack, input.resource, new MetadataCache(cacheDir(ctx.env)), maxDepth);
     return { metadata: r.metadata, source: r.source, stack: input.stack, resource: input.resource };
   }
   // heat-cfntools' normal path: no stack, no keys, the data Heat injected at boot.
   const file = path.join(ctx.heat.dir, 'cfn-init-data');
   if (!fs.existsSync(file)) throw new CfnError(`no metadata: give --stack and --resource, a file, or - for stdin (${file} does not exist)`);
-  return { metadata: parseJson(readFile(file), file), source: file };
+  return { metadata: parseJson(readFile(file), file, maxDepth), source: file };
 }
 
 /** The Init value; its absence is a failure (exit 1), as in heat-cfntools: a run that applies nothing must not look like success. */
@@ -140,13 +146,14 @@ export const main: ToolMain = async (argv) => {
   if ((stack === undefined) !== (resource === undefined)) throw new UsageError('You must specify both a stack name (-s) and a logical resource id (-r)');
   const requested = parseConfigSetsFlag(args.configsets);
   const dryRun = args['dry-run'] ?? false;
+  const limits = parseLimits(args.limit);
 
   const ctx = new ToolContext(TOOL, args);
   const log = ctx.logger;
   const logFile = args['log-file'];
   const cmdLog = new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });
   try {
-    return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false });
+    return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false, limits });
   } catch (err) {
     log.error(`cfn-init failed: ${errorMessage(err)}`);
     throw err;
@@ -163,6 +170,7 @@ interface RunArgs {
   requested?: string[];
   dryRun: boolean;
   resume: boolean;
+  limits: Limits;
 }
 
 interface Source {
@@ -188,7 +196,7 @@ async function chooseSource(ctx: ToolContext, store: ProgressStore, a: RunArgs):
     const loaded = { metadata: saved.metadata, source: `${saved.source} (saved in ${store.file})`, stack: saved.stack, resource: saved.resource };
     return { loaded, requested: saved.configSets ?? undefined, resumeFrom: saved };
   }
-  const loaded = await loadInput(ctx, a);
+  const loaded = await loadInput(ctx, a, a.limits.metadataDepth);
   if (!saved) return { loaded, requested: a.requested };
   if (saved.metadataHash === metadataHash(loaded.metadata) && sameSets(saved.configSets, a.requested)) {
     log.info(`Continuing the run that stopped after ${saved.stoppedAt} (progress in ${store.file})`);
@@ -209,8 +217,15 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
   const problems = new Problems();
   const system = new HostSystem(ctx.env);
   const authMetadata = isObject(loaded.metadata) ? loaded.metadata[AUTHENTICATION_KEY] : undefined;
-  const downloader = createDownloader(authMetadata, { http: () => ctx.http(), problems, env: ctx.env, logger: log });
-  const validated = validateRun(init, { configSets: requested, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: loaded.source });
+  const downloader = createDownloader(authMetadata, {
+    http: () => ctx.http(),
+    problems,
+    env: ctx.env,
+    logger: log,
+    idleTimeoutMs: a.limits.downloadIdle,
+    deadlineMs: a.limits.downloadDeadline,
+  });
+  const validated = validateRun(init, { configSets: requested, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: loaded.source, limits: a.limits });
   log.info(`Running configSets: ${(requested ?? ['default']).join(', ')}`);
   if (validated.empty) {
     // As aws-cfn-bootstrap: success, but a run that configures nothing is rarely what was meant.
@@ -244,6 +259,7 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
     checkpoint: a.dryRun ? undefined : storeCheckpointer(store, base, resumeFrom),
     handlers: HANDLERS,
     writer,
+    limits: a.limits,
   });
   if (a.dryRun) return 0;
 

@@ -12,6 +12,7 @@
  * went on to ask 169.254.169.254 instead.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { CredentialError } from '../errors';
 import { nullLogger, type Logger } from '../log';
 import { registerSecret } from '../redact';
@@ -39,11 +40,12 @@ export function parseCredentialFile(text: string, fileName: string): Credentials
     if (m[1] !== 'AWSAccessKeyId') registerSecret(value);
   }
   const { accessKeyId, secretAccessKey, sessionToken } = found;
+  // The key names never stand right before an `=` in these messages: the redactor would take what follows for a secret.
   if (!accessKeyId && !secretAccessKey) {
-    throw new CredentialError(`credential file ${fileName} has no AWSAccessKeyId= or AWSSecretKey= line`);
+    throw new CredentialError(`credential file ${fileName} has no AWSAccessKeyId line and no AWSSecretKey line`);
   }
-  if (!accessKeyId) throw new CredentialError(`credential file ${fileName} has AWSSecretKey= but no AWSAccessKeyId=`);
-  if (!secretAccessKey) throw new CredentialError(`credential file ${fileName} has AWSAccessKeyId= but no AWSSecretKey=`);
+  if (!accessKeyId) throw new CredentialError(`credential file ${fileName} has an AWSSecretKey line but no AWSAccessKeyId line`);
+  if (!secretAccessKey) throw new CredentialError(`credential file ${fileName} has an AWSAccessKeyId line but no AWSSecretKey line`);
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), source: `file ${fileName}` };
 }
 
@@ -66,16 +68,36 @@ export function checkCredentialFileMode(mode: number, fileName: string, logger: 
   }
 }
 
-/** Open, check permissions and parse a credential file. Every failure is a CredentialError naming the file. */
+/** The most a credential file holds: three lines of keys, with room for comments. */
+const MAX_CREDENTIAL_FILE = 64 * 1024;
+
+/**
+ * Whoever can replace the file can swap the identity: it must belong to
+ * root or to us, and so must its directory, which others may write only
+ * when it is sticky (as /tmp is: then they cannot replace our file).
+ */
+function checkOwnership(st: fs.Stats, fileName: string, real: string): void {
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== me) throw new CredentialError(`credential file ${fileName} belongs to uid ${st.uid}, not to root or to this user (uid ${me}); refusing to use it`);
+  const dir = path.dirname(real);
+  const d = fs.statSync(dir);
+  if (d.uid !== 0 && d.uid !== me) throw new CredentialError(`credential file ${fileName} is in ${dir}, which belongs to uid ${d.uid}: its owner can replace the file; refusing to use it`);
+  if (d.mode & 0o022 && !(d.mode & 0o1000)) throw new CredentialError(`credential file ${fileName} is in ${dir}, which others can write (mode ${octal(d.mode)}): they can replace the file; refusing to use it`);
+}
+
+/** Open, check owner, permissions and parse a credential file. Every failure is a CredentialError naming the file. */
 export function readCredentialFile(fileName: string, logger: Logger = nullLogger): Credentials {
   let text: string;
   let fd: number | undefined;
   try {
-    fd = fs.openSync(fileName, 'r');
-    // fstat on the descriptor we read from, so the mode checked is the file read.
+    // O_NONBLOCK: a FIFO in its place must not hang the tool waiting for a writer.
+    fd = fs.openSync(fileName, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+    // fstat on the descriptor we read from, so what is checked is the file read (through any symlink).
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new CredentialError(`credential file ${fileName} is not a regular file`);
+    checkOwnership(st, fileName, fs.realpathSync.native(fileName));
     checkCredentialFileMode(st.mode, fileName, logger);
+    if (st.size > MAX_CREDENTIAL_FILE) throw new CredentialError(`credential file ${fileName} has ${st.size} bytes; a credential file holds a few lines`);
     text = fs.readFileSync(fd, 'utf8');
   } catch (err) {
     if (err instanceof CredentialError) throw err;

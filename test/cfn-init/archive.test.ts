@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArchiveError, extractArchive, normalizeName, planEntries, readArchive, UnsafeArchiveError, type ArchiveEntry, type ExtractOptions } from '../../agents/cfn-init/archive';
+import { ArchiveError, detectFormat, extractArchive, normalizeName, planEntries, UnsafeArchiveError, walkArchive, type ArchiveEntry, type ExtractOptions } from '../../agents/cfn-init/archive';
+import { DEFAULT_LIMITS } from '../../agents/cfn-init/limits';
 import { DurableWriter } from '../../shared/durable-write';
 import { listTree, makeTree, pyTar, pyZip, tarOf, zipOf, type TarCompression } from './support/archives';
 import { tempDir } from './support/handler-harness';
@@ -18,7 +19,12 @@ describe('cfn-init archive extraction', () => {
     fs.mkdirSync(src);
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  const extract = (data: Buffer, dest: string, opts: Omit<ExtractOptions, 'writer'> = {}) => extractArchive(data, dest, { writer: new DurableWriter(path.join(tmp, 'journal')), ...opts });
+  /** The archive `data`, from a file as sources extract it. */
+  const extract = (data: Buffer, dest: string, opts: Omit<ExtractOptions, 'writer'> = {}) => {
+    const file = path.join(tmp, `archive-${Math.random().toString(36).slice(2)}`);
+    fs.writeFileSync(file, data);
+    return extractArchive(file, dest, { writer: new DurableWriter(path.join(tmp, 'journal')), ...opts }).finally(() => fs.rmSync(file, { force: true }));
+  };
 
   const SAMPLE = {
     'top.txt': 'top\n',
@@ -108,9 +114,10 @@ describe('cfn-init archive extraction', () => {
     });
 
     it('reads a pax archive with a global header (as GitHub tarballs have) without extracting the header', async () => {
-      const data = pyTar(path.join(tmp, 'g.tar.gz'), [{ name: 'o-r-abc/README', type: 'file', data: 'r' }], 'gz', { comment: 'abc1234' });
-      const { entries } = await readArchive(data);
-      assert.deepEqual(entries.map((e) => e.name), ['o-r-abc/README']);
+      pyTar(path.join(tmp, 'g.tar.gz'), [{ name: 'o-r-abc/README', type: 'file', data: 'r' }], 'gz', { comment: 'abc1234' });
+      const names: string[] = [];
+      await walkArchive(path.join(tmp, 'g.tar.gz'), detectFormat(path.join(tmp, 'g.tar.gz')), DEFAULT_LIMITS, (e) => void names.push(e.name));
+      assert.deepEqual(names, ['o-r-abc/README']);
     });
 
     it('refuses entries it cannot extract (FIFO, device) instead of skipping them', async () => {
@@ -171,8 +178,8 @@ describe('cfn-init archive extraction', () => {
   });
 
   describe('modes, owners and links', () => {
-    it('keeps setuid bits and, with preserveOwners, the owners by name', async () => {
-      makeTree(src, { 'suid': { content: 'x', mode: 0o4755 }, 'd/f': 'y' });
+    it('drops setuid and setgid bits (keeps the sticky bit) and, with preserveOwners, keeps the owners by name', async () => {
+      makeTree(src, { 'suid': { content: 'x', mode: 0o6755 }, 'd/f': 'y', 'tmp/': { dir: true, mode: 0o1777 } });
       const data = tarOf(src, path.join(tmp, 'a.tar'), '', ['.'], ['--owner=nobody', '--group=nogroup']);
       await extract(data, target, {
         preserveOwners: true,
@@ -180,7 +187,8 @@ describe('cfn-init archive extraction', () => {
         lookupGid: (n) => (n === 'nogroup' ? 65534 : undefined),
       });
       const st = fs.statSync(path.join(target, 'suid'));
-      assert.equal(st.mode & 0o7777, 0o4755);
+      assert.equal(st.mode & 0o7777, 0o755);
+      assert.equal(fs.statSync(path.join(target, 'tmp')).mode & 0o7777, 0o1777);
       assert.equal(st.uid, 65534);
       assert.equal(st.gid, 65534);
       assert.equal(fs.statSync(path.join(target, 'd')).uid, 65534);
@@ -312,7 +320,7 @@ describe('cfn-init archive extraction', () => {
       type,
       typeName: type,
       mode: 0o644,
-      data: Buffer.alloc(0),
+      size: 0,
       ...extra,
     });
 

@@ -16,18 +16,19 @@ import { CfnError } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
 import { MemoryLogger } from '../../shared/log';
 import { principalDirectory, UnknownPrincipalError } from '../../agents/cfn-init/principals';
+import { DEFAULT_LIMITS } from '../../agents/cfn-init/limits';
 
 const system = new HostSystem();
 
 function vctx(declaredUsers: string[] = [], createdBy?: string): ValidationContext {
-  return { problems: new Problems(), principals: principalDirectory(system, { users: declaredUsers, groups: [] }), createdBy, system, authenticationNames: new Set() };
+  return { problems: new Problems(), principals: principalDirectory(system, { users: declaredUsers, groups: [] }), createdBy, system, authenticationNames: new Set(), limits: DEFAULT_LIMITS };
 }
 
 function hctx(env: NodeJS.ProcessEnv = { ...process.env, CFNTOOLS_TEST_MARKER: 'inherited' }): HandlerContext & { logger: MemoryLogger; commandLog: MemoryLogger } {
   return {
     logger: new MemoryLogger(),
     system,
-    downloader: { blockNames: new Set(), fetch: () => Promise.reject(new Error('no downloads here')) },
+    downloader: { blockNames: new Set(), fetch: () => Promise.reject(new Error('no downloads here')), fetchToFile: () => Promise.reject(new Error('no downloads here')) },
     changes: new ChangeSet(),
     dryRun: false,
     configName: 'config',
@@ -35,6 +36,7 @@ function hctx(env: NodeJS.ProcessEnv = { ...process.env, CFNTOOLS_TEST_MARKER: '
     env,
     commandLog: new MemoryLogger(),
     writer: new DurableWriter(path.join(os.tmpdir(), `cfntools-test-journal-${process.pid}`)),
+    limits: DEFAULT_LIMITS,
   };
 }
 

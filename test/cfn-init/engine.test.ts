@@ -12,6 +12,7 @@ import { applyRun, validateRun, type ApplyOptions, type Checkpointer } from '../
 import { commandsHandler } from '../../agents/cfn-init/handlers/commands';
 import type { FilesSpec } from '../../agents/cfn-init/handlers/files';
 import { HANDLERS } from '../../agents/cfn-init/handlers';
+import { DEFAULT_LIMITS } from '../../agents/cfn-init/limits';
 import { ChangeSet, INIT_KEYS, type Action, type InitHandler, type InitKey } from '../../agents/cfn-init/handlers/types';
 import { restoreChanges, type Position, type SerializedChanges } from '../../agents/cfn-init/progress';
 import { HostSystem } from '../../agents/cfn-init/system';
@@ -61,7 +62,7 @@ function handlers(journal: string[]): InitHandler<unknown>[] {
   return INIT_KEYS.map((k) => (k === 'commands' ? commandsHandler : recorder(k, journal))) as InitHandler<unknown>[];
 }
 
-const noDownloads = { blockNames: new Set<string>(), fetch: () => Promise.reject(new Error('no downloads')) };
+const noDownloads = { blockNames: new Set<string>(), fetch: () => Promise.reject(new Error('no downloads')), fetchToFile: () => Promise.reject(new Error('no downloads')) };
 
 describe('cfn-init engine', () => {
   let dir: string;
@@ -75,10 +76,10 @@ describe('cfn-init engine', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function validate(init: JsonObject, configSets?: string[]) {
-    return validateRun(init, { configSets, system, authenticationNames: new Set(), handlers: handlers(journal) });
+    return validateRun(init, { configSets, system, authenticationNames: new Set(), handlers: handlers(journal), limits: DEFAULT_LIMITS });
   }
   function opts(extra: Partial<ApplyOptions> = {}): ApplyOptions {
-    return { system, logger: log, commandLog: new MemoryLogger(), downloader: noDownloads, env: process.env, dryRun: false, handlers: handlers(journal), writer: new DurableWriter(path.join(dir, 'journal')), ...extra };
+    return { system, logger: log, commandLog: new MemoryLogger(), downloader: noDownloads, env: process.env, dryRun: false, handlers: handlers(journal), writer: new DurableWriter(path.join(dir, 'journal')), limits: DEFAULT_LIMITS, ...extra };
   }
   const cmd = (line: string, extra: object = {}) => ({ command: `echo ${line} >> ${path.join(dir, 'cmds')}`, ...extra });
   const cmds = () => (fs.existsSync(path.join(dir, 'cmds')) ? fs.readFileSync(path.join(dir, 'cmds'), 'utf8').trim().split('\n') : []);
@@ -146,7 +147,7 @@ describe('cfn-init engine', () => {
   it('an unknown owner is accepted where an earlier step can create it: this config\'s packages, an earlier config\'s commands or packages; never a later one', () => {
     const file = (owner: string) => ({ files: { '/srv/x': { content: 'x', owner } } });
     const ownerOf = (init: JsonObject) => {
-      const run = validateRun(init, { system, authenticationNames: new Set(), handlers: HANDLERS, configSets: undefined });
+      const run = validateRun(init, { system, authenticationNames: new Set(), handlers: HANDLERS, configSets: undefined, limits: DEFAULT_LIMITS });
       return (run.configs.at(-1)!.keys.find((k) => k.key === 'files')!.spec as FilesSpec)[0].owner;
     };
     const pkg = { apt: { 'cfntest-pkg': [] } };
@@ -156,7 +157,7 @@ describe('cfn-init engine', () => {
     assert.deepEqual(ownerOf({ config: file('root') }), { name: 'root' });
     // The commands of the same config run after its files; a later config runs after it.
     assert.throws(
-      () => validateRun({ configSets: { default: ['a', 'b'] }, a: { ...file('cfnt-u'), commands: { x: { command: 'true' } } }, b: { packages: pkg } }, { system, authenticationNames: new Set(), handlers: HANDLERS, configSets: undefined }),
+      () => validateRun({ configSets: { default: ['a', 'b'] }, a: { ...file('cfnt-u'), commands: { x: { command: 'true' } } }, b: { packages: pkg } }, { system, authenticationNames: new Set(), handlers: HANDLERS, configSets: undefined, limits: DEFAULT_LIMITS }),
       /configSets\.default\[0\] -> a\.files\.\/srv\/x\.owner: no such user "cfnt-u" on this machine, and no selected config creates it/,
     );
   });

@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CredentialError } from '../../shared/errors';
 import { MemoryLogger } from '../../shared/log';
+import { redact } from '../../shared/redact';
 import { checkCredentialFileMode, parseCredentialFile, readCredentialFile } from '../../shared/credentials/file';
 
 // The keys of heat-wire/README.md section 2.
@@ -36,9 +37,9 @@ describe('credential file', () => {
         () => parseCredentialFile('nothing here\n', '/tmp/cfn-example/creds-empty'),
         (err: unknown) =>
           err instanceof CredentialError &&
-          err.message === 'credential file /tmp/cfn-example/creds-empty has no AWSAccessKeyId= or AWSSecretKey= line',
+          err.message === 'credential file /tmp/cfn-example/creds-empty has no AWSAccessKeyId line and no AWSSecretKey line',
       );
-      assert.throws(() => parseCredentialFile('', 'empty'), /credential file empty has no AWSAccessKeyId=/);
+      assert.throws(() => parseCredentialFile('', 'empty'), /credential file empty has no AWSAccessKeyId line/);
     });
 
     it('keeps =, +, / and ! inside values and strips surrounding whitespace', () => {
@@ -60,10 +61,10 @@ describe('credential file', () => {
     });
 
     it('half a key pair is an error naming the file', () => {
-      assert.throws(() => parseCredentialFile(`AWSAccessKeyId=${AKID}\n`, '/etc/cfn/c'), /credential file \/etc\/cfn\/c has AWSAccessKeyId= but no AWSSecretKey=/);
-      assert.throws(() => parseCredentialFile(`AWSSecretKey=${SECRET}\n`, '/etc/cfn/c'), /credential file \/etc\/cfn\/c has AWSSecretKey= but no AWSAccessKeyId=/);
+      assert.throws(() => parseCredentialFile(`AWSAccessKeyId=${AKID}\n`, '/etc/cfn/c'), /credential file \/etc\/cfn\/c has an AWSAccessKeyId line but no AWSSecretKey line/);
+      assert.throws(() => parseCredentialFile(`AWSSecretKey=${SECRET}\n`, '/etc/cfn/c'), /credential file \/etc\/cfn\/c has an AWSSecretKey line but no AWSAccessKeyId line/);
       // the last line wins even when it is empty
-      assert.throws(() => parseCredentialFile(`AWSAccessKeyId=${AKID}\nAWSSecretKey=${SECRET}\nAWSSecretKey=  \n`, 'f'), /has AWSAccessKeyId= but no AWSSecretKey=/);
+      assert.throws(() => parseCredentialFile(`AWSAccessKeyId=${AKID}\nAWSSecretKey=${SECRET}\nAWSSecretKey=  \n`, 'f'), /has an AWSAccessKeyId line but no AWSSecretKey line/);
     });
 
     it('registers the secret and token for redaction', () => {
@@ -143,6 +144,44 @@ describe('credential file', () => {
         () => readCredentialFile('/nonexistent'),
         (err: unknown) => err instanceof CredentialError && err.message === 'credential file /nonexistent does not exist',
       );
+    });
+
+    it('refuses a 0600 file that another user owns, directly or through a symlink', function () {
+      if (process.getuid?.() !== 0) this.skip(); // chown to another user needs root
+      const file = write('theirs', `AWSAccessKeyId=${AKID}\nAWSSecretKey=${SECRET}\n`, 0o600);
+      fs.chownSync(file, 65534, 65534);
+      assert.throws(() => readCredentialFile(file), new RegExp(`credential file ${file} belongs to uid 65534, not to root or to this user`));
+      const link = path.join(dir, 'link');
+      fs.symlinkSync(file, link);
+      assert.throws(() => readCredentialFile(link), /belongs to uid 65534/);
+    });
+
+    it('refuses a file in a directory that others can write or that another user owns; a sticky one is fine', function () {
+      const text = `AWSAccessKeyId=${AKID}\nAWSSecretKey=${SECRET}\n`;
+      const open = path.join(dir, 'open');
+      fs.mkdirSync(open);
+      fs.chmodSync(open, 0o777);
+      fs.writeFileSync(path.join(open, 'creds'), text, { mode: 0o600 });
+      assert.throws(() => readCredentialFile(path.join(open, 'creds')), new RegExp(`is in ${open}, which others can write \\(mode 0777\\)`));
+      fs.chmodSync(open, 0o1777);
+      assert.equal(readCredentialFile(path.join(open, 'creds')).accessKeyId, AKID);
+      if (process.getuid?.() !== 0) return;
+      fs.chmodSync(open, 0o755);
+      fs.chownSync(open, 65534, 65534);
+      assert.throws(() => readCredentialFile(path.join(open, 'creds')), /which belongs to uid 65534: its owner can replace the file/);
+    });
+
+    it('a FIFO is refused at once, not read until a writer comes', () => {
+      const fifo = path.join(dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      assert.throws(() => readCredentialFile(fifo), new RegExp(`credential file ${fifo} is not a regular file`));
+    });
+
+    it('its messages survive the redactor whole (no key name stands before an =)', () => {
+      const file = write('empty', '', 0o600);
+      assert.throws(() => readCredentialFile(file), (err: unknown) => err instanceof Error && redact(err.message) === `credential file ${file} has no AWSAccessKeyId line and no AWSSecretKey line`);
+      const half = write('half', `AWSAccessKeyId=${AKID}\n`, 0o600);
+      assert.throws(() => readCredentialFile(half), (err: unknown) => err instanceof Error && redact(err.message) === err.message);
     });
 
     it('a directory is not a credential file', () => {

@@ -73,7 +73,7 @@ describe('credential resolution', () => {
   describe('a named source that fails is an error, not a fall-through', () => {
     it('a credential file without keys', async () => {
       fs.writeFileSync(credFile, 'nothing here\n');
-      await assert.rejects(resolveCredentials(opts({ credentialFile: credFile }, ENV_KEYS)), new RegExp(`credential file ${credFile} has no AWSAccessKeyId=`));
+      await assert.rejects(resolveCredentials(opts({ credentialFile: credFile }, ENV_KEYS)), new RegExp(`credential file ${credFile} has no AWSAccessKeyId line`));
       assert.equal(fake.requests.length, 0);
     });
 

@@ -234,14 +234,19 @@ describe('durable batch writes', () => {
     const start = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
     const live = `${boot}-${process.pid}-${start}-aaaaaaaa`;
     fs.writeFileSync(f(`.cfntools-${live}-0.tmp`), 'live');
-    fs.writeFileSync(path.join(journal, `${live}.json`), JSON.stringify({ temps: [f(`.cfntools-${live}-0.tmp`)] }));
-    // A dead one (pid 1 with another start time is not it): its temp goes, a foreign name it lists stays.
+    fs.writeFileSync(path.join(journal, `${live}.json`), JSON.stringify({ dirs: [path.join(dir, 'out')], recursive: false }));
+    // A dead one (pid 1 with another start time is not it): its temps go, in the directories it names
+    // (below them too when recursive); names of other tokens and other files stay.
     const dead = `${boot}-1-999999999999-bbbbbbbb`;
+    fs.mkdirSync(f('sub'));
     fs.writeFileSync(f(`.cfntools-${dead}-0.tmp`), 'dead');
+    fs.writeFileSync(f(`sub/.cfntools-${dead}-7.tmp`), 'dead');
+    fs.writeFileSync(f(`.cfntools-${dead}-x.tmp`), 'not of the pattern');
     fs.writeFileSync(f('precious'), 'keep');
-    fs.writeFileSync(path.join(journal, `${dead}.json`), JSON.stringify({ temps: [f(`.cfntools-${dead}-0.tmp`), f('precious'), '../relative'] }));
+    fs.writeFileSync(path.join(journal, `${dead}.json`), JSON.stringify({ dirs: [path.join(dir, 'out'), 'relative/dir'], recursive: true }));
     new DurableWriter(journal).sweep();
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), [`.cfntools-${live}-0.tmp`, 'precious']);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), [`.cfntools-${dead}-x.tmp`, `.cfntools-${live}-0.tmp`, 'precious', 'sub']);
+    assert.deepEqual(fs.readdirSync(f('sub')), []);
     assert.deepEqual(fs.readdirSync(journal), [`${live}.json`]);
   });
 });

@@ -23,11 +23,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileWriteError, type WriteBatch } from '../../../shared/durable-write';
+import { FileWriteError, sameContent, type WriteBatch } from '../../../shared/durable-write';
+import { limitName } from '../limits';
 import { CfnError, errorMessage } from '../../../shared/errors';
 import { pythonJsonDumps } from '../../../shared/pyjson';
 import { redactUrl } from '../../../shared/redact';
-import { renderTemplate, TemplateError } from '../mustache';
+import { renderTemplate, TemplateError, TemplateTooLargeError } from '../mustache';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalKind, type PrincipalRef } from '../principals';
 import type { System } from '../system';
 import {
@@ -175,7 +176,7 @@ function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationCon
       else if (target !== undefined) spec.content = Buffer.from(target);
     }
   } else if (hasContent) {
-    spec.content = contentBytes(obj.content, encoding, context, child(kp, 'content'), p);
+    spec.content = contentBytes(obj.content, encoding, context, child(kp, 'content'), p, ctx.limits.templateSize);
   } else if (hasSource) {
     const src = expectString(obj.source, child(kp, 'source'), p);
     if (src !== undefined && !/^https?:\/\/[^/]/i.test(src)) p.add(child(kp, 'source'), `expected an http:// or https:// URL, got ${JSON.stringify(redactUrl(src))}`);
@@ -206,7 +207,7 @@ export function parseMode(raw: unknown, kp: string, p: Problems): { kind: 'file'
   return undefined;
 }
 
-function contentBytes(raw: unknown, encoding: string, context: JsonObject | undefined, kp: string, p: Problems): Buffer | undefined {
+function contentBytes(raw: unknown, encoding: string, context: JsonObject | undefined, kp: string, p: Problems, maxOutput: number): Buffer | undefined {
   if (raw === null) {
     p.add(kp, 'expected a string or a JSON object/list, got null');
     return undefined;
@@ -224,9 +225,9 @@ function contentBytes(raw: unknown, encoding: string, context: JsonObject | unde
   }
   if (!context) return Buffer.from(raw);
   try {
-    return Buffer.from(renderTemplate(raw, context, 'content'));
+    return Buffer.from(renderTemplate(raw, context, 'content', maxOutput));
   } catch (err) {
-    if (!(err instanceof TemplateError)) throw err;
+    if (!(err instanceof TemplateError) && !(err instanceof TemplateTooLargeError)) throw err;
     p.add(kp, err.message);
     return undefined;
   }
@@ -261,59 +262,70 @@ const WHEN_WRITTEN = 'when the file is written';
 interface Prepared {
   f: FileSpec;
   where: string;
-  data: Buffer;
   uid?: number;
   gid?: number;
 }
 
 /**
- * Settle everything that can fail before anything is written (downloads,
- * templates, owners, parent directories, targets that are directories),
- * then write what differs from the machine as one batch.
+ * Settle everything that can fail before anything is written (owners,
+ * parent directories, targets that are directories, downloads, templates),
+ * then write what differs from the machine as one batch. Downloads stream
+ * into their temp files; a failure abandons the batch, which takes its
+ * temps and the directories it made with it.
  */
 async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionResult> {
   const where = (f: FileSpec) => `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${f.path}`;
   // Owners first (no download is wasted on a file that cannot be written), each name looked up once.
   const ids = idResolver(ctx.system);
-  const owned = spec.map((f) => ({ f, where: where(f), uid: ids('user', f.owner, `${where(f)}.owner`), gid: ids('group', f.group, `${where(f)}.group`) }));
-  const prepared: Prepared[] = [];
-  for (const o of owned) {
-    try {
-      prepared.push({ ...o, data: await contentOf(o.f, ctx) });
-    } catch (err) {
-      throw new FileError(`${o.where}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-  const batch = ctx.writer.batch();
-  const changes: Change[] = [];
+  const prepared: Prepared[] = spec.map((f) => ({ f, where: where(f), uid: ids('user', f.owner, `${where(f)}.owner`), gid: ids('group', f.group, `${where(f)}.group`) }));
   const whereOf = new Map(prepared.map((p) => [p.f.path, p.where]));
-  const parents = new Set<string>();
+  const parents = [...new Set(spec.map((f) => path.dirname(f.path)))];
   for (const p of prepared) {
     try {
-      const parent = path.dirname(p.f.path);
-      if (!parents.has(parent)) checkParent(parent);
-      parents.add(parent);
-      const staged = p.f.kind === 'symlink' ? stageSymlink(batch, p) : stageRegular(batch, p);
-      if (staged) changes.push({ key: 'files', name: p.f.path });
-      else ctx.logger.debug(`${p.where}: up to date`);
+      const st = lstat(p.f.path);
+      if (st?.isDirectory()) throw new FileError(`${p.f.path} is a directory${p.f.kind === 'symlink' ? '; it is not replaced with a symlink' : ''}`);
     } catch (err) {
       throw new FileError(`${p.where}: ${errorMessage(err)}`, { cause: err });
     }
   }
+  for (const dir of parents) {
+    try {
+      checkParent(dir);
+    } catch (err) {
+      const first = prepared.find((p) => path.dirname(p.f.path) === dir)!;
+      throw new FileError(`${first.where}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  const batch = ctx.writer.batch({ dirs: parents, recursive: false });
+  const changes: Change[] = [];
+  try {
+    for (const p of prepared) {
+      try {
+        if (p.f.kind === 'symlink') {
+          if (stageSymlink(batch, p)) changes.push({ key: 'files', name: p.f.path });
+          continue;
+        }
+        batch.makeDirs(path.dirname(p.f.path));
+        if (await stageRegular(batch, p, ctx)) changes.push({ key: 'files', name: p.f.path });
+        else ctx.logger.debug(`${p.where}: up to date`);
+      } catch (err) {
+        if (err instanceof UnknownPrincipalError) throw err;
+        throw new FileError(`${p.where}: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+  } catch (err) {
+    batch.abandon();
+    throw err;
+  }
   try {
     await batch.commit();
   } catch (err) {
-    const where = err instanceof FileWriteError ? whereOf.get(err.file) : undefined;
-    throw new FileError(where ? `${where}: ${errorMessage(err)}` : `${ctx.keyPath}: ${errorMessage(err)}`, { cause: err });
+    const at = err instanceof FileWriteError ? whereOf.get(err.file) : undefined;
+    throw new FileError(at ? `${at}: ${errorMessage(err)}` : `${ctx.keyPath}: ${errorMessage(err)}`, { cause: err });
   }
   for (const c of changes) ctx.logger.info(`${whereOf.get(c.name)}: written`);
   return { changed: changes.length > 0, changes };
-}
-
-async function contentOf(f: FileSpec, ctx: HandlerContext): Promise<Buffer> {
-  if (f.source === undefined) return f.content!;
-  const data = await ctx.downloader.fetch(f.source, f.authentication !== undefined ? { authentication: f.authentication } : {});
-  return f.context ? Buffer.from(renderTemplate(utf8(data, f.source), f.context, redactUrl(f.source))) : data;
 }
 
 function utf8(data: Buffer, source: string): string {
@@ -368,27 +380,43 @@ function lstat(file: string): fs.Stats | undefined {
   }
 }
 
-/** Stage unless identical in content, mode and owner; without owner/mode the old file's are kept. */
-function stageRegular(batch: WriteBatch, p: Prepared): boolean {
-  const { f, data } = p;
+/**
+ * Stage the new content unless the file already holds it with that mode and
+ * owner; without owner/mode the old file's are kept. A download goes
+ * straight into its temp (never into memory), and is dropped when identical.
+ */
+async function stageRegular(batch: WriteBatch, p: Prepared, ctx: HandlerContext): Promise<boolean> {
+  const { f } = p;
   const st = lstat(f.path);
-  if (st?.isDirectory()) throw new FileError(`${f.path} is a directory`);
   const old = st?.isFile() ? st : undefined;
-  const mode = f.mode ?? (old ? old.mode & 0o7777 : 0o644);
-  const uid = p.uid ?? old?.uid;
-  const gid = p.gid ?? old?.gid;
-  const same = old && old.size === data.length && (old.mode & 0o7777) === mode && old.uid === (uid ?? old.uid) && old.gid === (gid ?? old.gid) && fs.readFileSync(f.path).equals(data);
-  if (same) return false;
-  batch.addFile(f.path, data, { mode, uid, gid });
+  const opts = { mode: f.mode ?? (old ? old.mode & 0o7777 : 0o644), uid: p.uid ?? old?.uid, gid: p.gid ?? old?.gid };
+  const sameMeta = old !== undefined && (old.mode & 0o7777) === opts.mode && old.uid === (opts.uid ?? old.uid) && old.gid === (opts.gid ?? old.gid);
+  if (f.source !== undefined && !f.context) {
+    const tmp = batch.reserve(f.path, opts);
+    await ctx.downloader.fetchToFile(f.source, tmp, { authentication: f.authentication, maxBytes: ctx.limits.fileSize, limitName: limitName('fileSize') });
+    if (sameMeta && fs.statSync(tmp).size === old.size && sameContent(f.path, tmp)) {
+      batch.drop(f.path);
+      return false;
+    }
+    return true;
+  }
+  const data = f.source === undefined ? f.content! : await rendered(f, ctx);
+  if (sameMeta && old.size === data.length && fs.readFileSync(f.path).equals(data)) return false;
+  batch.addFile(f.path, data, opts);
   return true;
+}
+
+/** A downloaded template with its context applied, both bounded. */
+async function rendered(f: FileSpec, ctx: HandlerContext): Promise<Buffer> {
+  const data = await ctx.downloader.fetch(f.source!, { authentication: f.authentication, maxBytes: ctx.limits.templateSize, limitName: limitName('templateSize') });
+  return Buffer.from(renderTemplate(utf8(data, f.source!), f.context!, redactUrl(f.source!), ctx.limits.templateSize));
 }
 
 /** Stage a symlink unless it already points there with that owner; its mode is never set (Linux ignores it). */
 function stageSymlink(batch: WriteBatch, p: Prepared): boolean {
   const { f } = p;
-  const target = p.data.toString();
+  const target = f.content!.toString();
   const st = lstat(f.path);
-  if (st?.isDirectory()) throw new FileError(`${f.path} is a directory; it is not replaced with a symlink`);
   if (st?.isSymbolicLink() && fs.readlinkSync(f.path) === target && (p.uid === undefined || st.uid === p.uid) && (p.gid === undefined || st.gid === p.gid)) return false;
   batch.addSymlink(f.path, target, { uid: p.uid, gid: p.gid });
   return true;

@@ -11,10 +11,12 @@
  * changed, so services listing it restart on every run), and hostile entries
  * fail the whole source before anything is written (archive.ts).
  */
+import * as fs from 'node:fs';
 import { CfnError, errorMessage } from '../../../shared/errors';
 import { redactUrl } from '../../../shared/redact';
 import { isRemote } from '../auth';
 import { extractArchive } from '../archive';
+import { limitName } from '../limits';
 import { child, expectObject, expectString, isWindowsPath, WINDOWS_UNSUPPORTED } from '../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 
@@ -88,11 +90,16 @@ const shown = (source: string) => (isRemote(source) ? redactUrl(source) : source
 
 async function applySource(s: SourceSpec, ctx: HandlerContext): Promise<{ changed: boolean }> {
   const where = `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${s.dir}`;
+  const remote = isRemote(s.source);
+  // A download goes to a private file first: an archive is read twice and never held in memory.
+  const file = remote ? ctx.writer.scratchFile('download') : s.source;
   try {
-    const data = await ctx.downloader.fetch(s.source);
-    const strip = isRemote(s.source) && isGitHubArchiveUrl(s.source);
-    const result = await extractArchive(data, s.dir, {
+    if (remote) await ctx.downloader.fetchToFile(s.source, file, { maxBytes: ctx.limits.archiveDownload, limitName: limitName('archiveDownload') });
+    else if (!fs.statSync(file).isFile()) throw new SourceError(`${where}: ${s.source} is not a regular file`);
+    const strip = remote && isGitHubArchiveUrl(s.source);
+    const result = await extractArchive(file, s.dir, {
       writer: ctx.writer,
+      limits: ctx.limits,
       stripTopDirectory: strip,
       // tar and Python's tarfile keep the archive's owners when run as root.
       preserveOwners: process.getuid?.() === 0,
@@ -105,6 +112,10 @@ async function applySource(s: SourceSpec, ctx: HandlerContext): Promise<{ change
     );
     return { changed: result.changed };
   } catch (err) {
-    throw new SourceError(`${where}: ${shown(s.source)}: ${errorMessage(err)}`, { cause: err });
+    if (err instanceof SourceError) throw err;
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' && !remote ? 'no such file' : errorMessage(err);
+    throw new SourceError(`${where}: ${shown(s.source)}: ${why}`, { cause: err });
+  } finally {
+    if (remote) fs.rmSync(file, { force: true });
   }
 }

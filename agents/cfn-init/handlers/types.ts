@@ -5,6 +5,8 @@
  * engine applies them in order and records what changed.
  */
 import type { DurableWriter } from '../../../shared/durable-write';
+import type { DownloadOptions } from '../auth';
+import type { Limits } from '../limits';
 import type { Logger } from '../../../shared/log';
 import type { PrincipalDirectory } from '../principals';
 import type { System } from '../system';
@@ -45,10 +47,12 @@ export type Change =
 /** Downloads for files/sources, with AWS::CloudFormation::Authentication applied. */
 export interface Downloader {
   /**
-   * GET `url` (or read a local path for sources); `authentication` names a
-   * block explicitly, otherwise blocks are matched by `uris`/`buckets`.
+   * GET `url` (or read a local path for sources) into memory; `authentication`
+   * names a block explicitly, otherwise blocks are matched by `uris`/`buckets`.
    */
-  fetch(url: string, opts?: { authentication?: string }): Promise<Buffer>;
+  fetch(url: string, opts?: DownloadOptions): Promise<Buffer>;
+  /** GET `url` into `file` (0600, replaced on each attempt), for what is too large for memory. */
+  fetchToFile(url: string, file: string, opts?: DownloadOptions): Promise<void>;
   /** Names of the Authentication blocks, for validation. */
   readonly blockNames: ReadonlySet<string>;
 }
@@ -69,6 +73,8 @@ export interface ValidationContext {
   system: System;
   /** Names of AWS::CloudFormation::Authentication blocks. */
   authenticationNames: ReadonlySet<string>;
+  /** Bounds that validation applies too (inline templates are rendered then). */
+  limits: Limits;
 }
 
 export interface HandlerContext {
@@ -89,6 +95,8 @@ export interface HandlerContext {
   commandLog: Logger;
   /** Durable, crash-safe writes (files, sources). */
   writer: DurableWriter;
+  /** Bounds on downloads, archives and templates (`--limit`). */
+  limits: Limits;
 }
 
 export interface Action {

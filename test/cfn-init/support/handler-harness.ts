@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { DurableWriter } from '../../../shared/durable-write';
 import { MemoryLogger } from '../../../shared/log';
 import { principalDirectory } from '../../../agents/cfn-init/principals';
+import { DEFAULT_LIMITS } from '../../../agents/cfn-init/limits';
 import { HostSystem } from '../../../agents/cfn-init/system';
 import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../agents/cfn-init/handlers/types';
 import { Problems } from '../../../agents/cfn-init/validation';
@@ -36,6 +37,9 @@ export function mapDownloader(files: Record<string, Buffer>): Downloader & { fet
       if (!body) throw new Error(`HTTP 404 for ${url}`);
       return body;
     },
+    async fetchToFile(url: string, file: string) {
+      fs.writeFileSync(file, await this.fetch(url));
+    },
   };
 }
 
@@ -50,6 +54,7 @@ process.on('exit', () => fs.rmSync(journal(), { recursive: true, force: true }))
 export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSystem; changes?: ChangeSet; keyPath?: string; downloader?: Downloader; dryRun?: boolean }): TestContext {
   return {
     writer: new DurableWriter(journal()),
+    limits: DEFAULT_LIMITS,
     logger: new MemoryLogger(),
     system: opts.system ?? new TestSystem(opts.env),
     downloader: opts.downloader ?? mapDownloader({}),
@@ -67,6 +72,7 @@ export function validationContext(system: TestSystem, declared: { users?: string
     problems: new Problems(),
     principals: principalDirectory(system, { users: declared.users ?? [], groups: declared.groups ?? [] }),
     createdBy: declared.createdBy,
+    limits: DEFAULT_LIMITS,
     system,
     authenticationNames: new Set(),
   };
