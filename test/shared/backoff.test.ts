@@ -6,6 +6,8 @@ import {
   isRetryable,
   isRetryableNetworkCode,
   isRetryableStatus,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
   planRetry,
   resolveRetryPolicy,
 } from '../../shared/backoff';
@@ -24,6 +26,19 @@ describe('backoff policy', () => {
     assert.deepEqual(planRetry(1, 0, policy, () => 0.5), { retry: true, delayMs: 250 });
     assert.deepEqual(planRetry(4, 0, policy, () => 0.5), { retry: true, delayMs: 2000 });
     assert.deepEqual(planRetry(5, 0, policy, () => 0.5), { retry: false, reason: 'attempts' });
+  });
+
+  it('waits out a Retry-After longer than the backoff: capped without a deadline, refused past one', () => {
+    assert.deepEqual(planRetry(1, 0, policy, () => 0.5, 7000), { retry: true, delayMs: 7000 });
+    assert.deepEqual(planRetry(1, 0, policy, () => 0.5, 10), { retry: true, delayMs: 250 });
+    assert.deepEqual(planRetry(1, 0, policy, () => 0.5, 86_400_000), { retry: true, delayMs: MAX_RETRY_AFTER_MS });
+    assert.deepEqual(planRetry(1, 0, { ...policy, deadlineMs: 60_000 }, () => 0.5, 120_000), { retry: false, reason: 'deadline' });
+    const now = new Date('2026-12-01T12:00:00Z');
+    assert.equal(parseRetryAfter(' 120 ', now), 120_000);
+    assert.equal(parseRetryAfter('Tue, 01 Dec 2026 12:00:30 GMT', now), 30_000);
+    assert.equal(parseRetryAfter('Tue, 01 Dec 2026 11:00:00 GMT', now), 0);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
   });
 
   it('does not start a retry that would begin after the deadline', () => {

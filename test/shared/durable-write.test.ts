@@ -76,6 +76,29 @@ describe('durable batch writes', () => {
     assert.equal(fs.readFileSync(f(name), 'utf8'), 'long');
   });
 
+  it('reserve: the caller fills a temp before commit; drop forgets it; abandon removes temps and the directories made', async () => {
+    const b = writer.batch({ dirs: [path.join(dir, 'out')], recursive: true });
+    b.makeDirs(f('a/b'));
+    const kept = b.reserve(f('a/b/kept'), { mode: 0o640 });
+    fs.writeFileSync(kept, 'streamed');
+    const gone = b.reserve(f('a/b/same'), { mode: 0o644 });
+    b.drop(f('a/b/same'));
+    assert.equal(fs.existsSync(gone), false);
+    assert.ok(fs.readdirSync(journal).length === 1, 'the journal exists before the first reserved temp');
+    await b.commit();
+    assert.equal(fs.readFileSync(f('a/b/kept'), 'utf8'), 'streamed');
+    assert.equal(fs.statSync(f('a/b/kept')).mode & 0o7777, 0o640);
+    assert.equal(fs.existsSync(f('a/b/same')), false);
+
+    const c = writer.batch({ dirs: [path.join(dir, 'out')], recursive: true });
+    c.makeDirs(f('new/deeper'));
+    fs.writeFileSync(c.reserve(f('new/deeper/x'), { mode: 0o644 }), 'never');
+    c.abandon();
+    assert.equal(fs.existsSync(f('new')), false, 'the directories it made are gone');
+    assert.deepEqual(leftovers(dir), []);
+    assert.deepEqual(fs.readdirSync(journal), []);
+  });
+
   it('a parent that is a file fails naming it, before any temp file exists', async () => {
     fs.mkdirSync(path.dirname(f('x')));
     fs.writeFileSync(f('plain'), 'x');

@@ -105,6 +105,20 @@ describe('HttpClient', function () {
       assert.deepEqual(delays, [250, 500, 1000, 2000]);
     });
 
+    it('Retry-After on 429/503 is waited out when longer than the backoff, within the deadline', async () => {
+      const url = await serve(script(status(429, '', { 'Retry-After': '3' }), status(503, '', { 'Retry-After': new Date(Date.now() + 10_000).toUTCString() }), ok));
+      assert.equal((await client().request(get(url))).status, 200);
+      assert.equal(delays[0], 3000);
+      assert.ok(delays[1] > 5000 && delays[1] <= 10_000, `an HTTP date: ${delays[1]}`);
+      // Past the deadline: give up at once rather than sleep just to fail.
+      delays = [];
+      await server!.close();
+      const url2 = await serve(status(503, '', { 'Retry-After': '60' }));
+      const err = await rejection(client({ retry: { deadlineMs: 5000 } }).request(get(url2)));
+      assert.ok(err instanceof ApiError && err.status === 503);
+      assert.deepEqual(delays, []);
+    });
+
     it('per-request retry overrides the client policy', async () => {
       const url = await serve(status(502));
       await rejection(client({ retry: { maxAttempts: 4 } }).request(get(url), { retry: { maxAttempts: 2, baseDelayMs: 100 } }));
