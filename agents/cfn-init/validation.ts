@@ -112,3 +112,11 @@ export const WINDOWS_UNSUPPORTED = 'Windows is not supported on Linux';
 export function isWindowsPath(p: string): boolean {
   return /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\');
 }
+
+/** Why Linux cannot create `p` (a component over NAME_MAX, or over PATH_MAX in all), or undefined. */
+export function tooLongForLinux(p: string): string | undefined {
+  const long = p.split('/').find((c) => Buffer.byteLength(c) > 255);
+  if (long !== undefined) return `a name of ${Buffer.byteLength(long)} bytes; Linux allows 255`;
+  if (Buffer.byteLength(p) > 4095) return `a path of ${Buffer.byteLength(p)} bytes; Linux allows 4095`;
+  return undefined;
+}

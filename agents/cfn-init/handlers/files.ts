@@ -41,6 +41,7 @@ import {
   type JsonObject,
   isWindowsPath,
   type Problems,
+  tooLongForLinux,
   WINDOWS_UNSUPPORTED,
 } from '../validation';
 import type { Action, ActionResult, Change, HandlerContext, InitHandler, ValidationContext } from './types';
@@ -114,6 +115,7 @@ function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationCon
   if (isWindowsPath(file)) p.add(kp, `a Windows path: ${WINDOWS_UNSUPPORTED}`);
   else if (!file.startsWith('/')) p.add(kp, 'file names must be absolute paths');
   else if (file.endsWith('/') || file.includes('\0')) p.add(kp, 'not a file name');
+  else if (tooLongForLinux(file)) p.add(kp, `cannot be created: ${tooLongForLinux(file)}`);
   const obj = expectObject(raw, kp, p);
   if (!obj) return undefined;
   checkKeys(obj, FILE_KEYS, kp, p);

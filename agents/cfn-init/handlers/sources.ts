@@ -17,7 +17,7 @@ import { redactUrl } from '../../../shared/redact';
 import { isRemote } from '../auth';
 import { extractArchive } from '../archive';
 import { limitName } from '../limits';
-import { child, expectObject, expectString, isWindowsPath, WINDOWS_UNSUPPORTED } from '../validation';
+import { child, expectObject, expectString, isWindowsPath, tooLongForLinux, WINDOWS_UNSUPPORTED } from '../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 
 export interface SourceSpec {
@@ -62,6 +62,7 @@ export const sourcesHandler: InitHandler<SourcesSpec> = {
       if (isWindowsPath(dir)) p.add(kp, `a Windows path: ${WINDOWS_UNSUPPORTED}`);
       else if (!dir.startsWith('/')) p.add(kp, 'target directories must be absolute paths');
       else if (dir.includes('\0')) p.add(kp, 'not a directory name');
+      else if (tooLongForLinux(dir)) p.add(kp, `cannot be created: ${tooLongForLinux(dir)}`);
       const source = expectString(obj[dir], kp, p);
       if (source === undefined) continue;
       if (source === '') p.add(kp, 'expected a URL or an absolute path of an archive, got ""');
