@@ -5,7 +5,8 @@
  *
  * The tools run unattended at boot, when Heat/AWS endpoints, DNS and the
  * network itself may still be coming up, so transient failures are retried;
- * but a retry loop must never run forever (peers.md pain points 1 and 6), so
+ * but a retry loop must never run forever (peers' tools retry some errors
+ * forever, or for minutes per call), so
  * every retry is bounded by an attempt count and optionally a deadline.
  */
 import { ApiError, ConfigError, NetworkError } from './errors';

@@ -19,7 +19,7 @@ import { createSecureContext, tlsConnectOptions, type TlsSettings } from './tls'
  * Never proxied: the instance metadata services (EC2 and OpenStack at
  * 169.254.169.254, EC2 IPv6 at fd00:ec2::254) and link-local addresses in
  * general, which a proxy cannot reach on our behalf. A proxied IMDS token
- * request is a known failure of aws-cfn-bootstrap (peers.md pain point 9).
+ * request is a known failure of aws-cfn-bootstrap.
  */
 const ALWAYS_DIRECT = new net.BlockList();
 ALWAYS_DIRECT.addSubnet('169.254.0.0', 16, 'ipv4');

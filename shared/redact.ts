@@ -1,7 +1,7 @@
 /**
  * Secret redaction. Everything that reaches a log line, an error message or
  * stdout goes through here first: secret keys, session tokens, URL signatures
- * and Authorization headers must never leak (DEVELOPERS.md).
+ * and Authorization headers must never leak.
  */
 
 const MASK = '<redacted>';

@@ -1,8 +1,7 @@
 /**
  * Which certificates the client trusts. Verification is always on unless
  * the user asked for `--insecure`: private clouds need their own CA, and the
- * fix for that is a CA bundle, not turning verification off (peers.md pain
- * point 12).
+ * fix for that is a CA bundle, not turning verification off.
  */
 import * as fs from 'node:fs';
 import * as tls from 'node:tls';

@@ -10,7 +10,7 @@ import { redact, registerSecret } from '../../shared/redact';
 /**
  * Heat signs the handle URL once, when the handle is created, with a SigV2
  * `Timestamp`; keystone refuses signed requests older than its
- * `[credential] auth_ttl`, 15 minutes by default (heat-cfntools.md 4b).
+ * `[credential] auth_ttl`, 15 minutes by default.
  */
 export const HEAT_URL_VALIDITY_MS = 15 * 60_000;
 

@@ -7,10 +7,10 @@
  * - IMDSv2 first (a session token from PUT /latest/api/token, reused until
  *   shortly before its TTL ends), IMDSv1 when v2 is unavailable: OpenStack
  *   and older EC2 setups do not know the token call, while EC2 instances with
- *   HttpTokens=required answer 401 to v1 (peers.md pain point 10).
+ *   HttpTokens=required answer 401 to v1 (aws-cfn-bootstrap 1.4 failed there).
  * - Never through a proxy: plain node:http with `agent: false`, so neither
  *   HTTP_PROXY nor any shared agent applies. A proxied token request is a
- *   known aws-cfn-bootstrap failure (peers.md pain point 9).
+ *   known aws-cfn-bootstrap failure behind proxies.
  * - Short timeouts and a few jittered retries: off-cloud or on a broken
  *   network the service may never answer, and boot must not hang on it.
  * - AWS_EC2_METADATA_SERVICE_ENDPOINT moves it (tests point it at loopback),

@@ -40,7 +40,7 @@ function requirePrerequisites(ctx: Mocha.Context): void {
   ctx.skip();
 }
 
-/** The flag sets compared (heat-cfntools.md 5.2), the last two without -i. */
+/** The flag sets compared, the last two without -i. */
 const FLAG_SETS: Array<{ name: string; args: string[] }> = [
   { name: 'plain -i', args: ['-i', 'x'] },
   { name: '-s false -r -d -i', args: ['-s', 'false', '-r', 'Something broke', '-d', 'some data', '-i', 'my-id-1'] },

@@ -103,7 +103,7 @@ export function cfnSignalScenarios(): WireScenario[] {
     .flatMap(readScenarios);
 }
 
-/** What heat-api-cfn answers an accepted wait-condition PUT (heat-cfntools.md 4a). */
+/** What heat-api-cfn answers an accepted wait-condition PUT. */
 export const answerAccepted: Handler = (_req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/xml; charset=UTF-8' });
   res.end('<resource>WaitHandle</resource>');

@@ -13,7 +13,7 @@ export const encodeForm = canonicalQs;
 
 /** Repository root, from dist/test/emulator-tests/. */
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const HEAT_WIRE = path.resolve(REPO, '..', 'shared', 'reference', 'heat-wire');
+export const HEAT_WIRE = path.resolve(REPO, 'test', 'fixtures', 'heat-wire');
 
 export interface Answer {
   status: number;

@@ -1,13 +1,13 @@
 /**
  * The real-OpenStack-Heat test rig: a real keystone and heat (engine,
  * heat-api, heat-api-cfn) from Debian packages, on 127.0.0.1 only, started
- * once per test run with the shared folder's
- * `tools/real-heat/setup.sh start` (see shared/reference/real-heat.md), and
+ * once per test run with `test/heat/real-heat/setup.sh start` (the rig's
+ * own notes are at the top of that script), and
  * one stack per scenario driven through Heat's native REST API.
  *
  * Knobs (environment):
  *   CFNTOOLS_REAL_HEAT_SETUP      path of setup.sh; default
- *                                 <repo>/../shared/tools/real-heat/setup.sh
+ *                                 test/heat/real-heat/setup.sh
  *   CFNTOOLS_REAL_HEAT_ENDPOINTS  endpoints.env of a rig that is already up:
  *                                 use it, never start or stop anything
  *   CFNTOOLS_REAL_HEAT_BASE       state folder for setup.sh (default: a new
@@ -66,7 +66,7 @@ export function repoRoot(): string {
 }
 
 export function setupScript(): string {
-  return process.env.CFNTOOLS_REAL_HEAT_SETUP || path.resolve(repoRoot(), '..', 'shared', 'tools', 'real-heat', 'setup.sh');
+  return process.env.CFNTOOLS_REAL_HEAT_SETUP || path.resolve(repoRoot(), 'test', 'heat', 'real-heat', 'setup.sh');
 }
 
 export function templatePath(name: string): string {

@@ -14,7 +14,7 @@ import type { HttpRequest } from '../../shared/request';
 import { presignV4, signV4, signV4Detailed, v4Signer } from '../../shared/sigv4';
 import { HEAT_WIRE, header, readRecords, transcripts } from '../support/sigv-transcript';
 
-const SUITE = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'testdata', 'aws-sig-v4-test-suite');
+const SUITE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'aws-sig-v4-test-suite');
 const SUITE_CREDS: Credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', source: 'test' };
 const SUITE_SCOPE = { region: 'us-east-1', service: 'service' };
 

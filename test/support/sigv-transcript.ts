@@ -1,11 +1,11 @@
 /**
  * Reads the request records of the heat-wire transcripts
- * (/work/shared/reference/heat-wire, format in its README section 5).
+ * (test/fixtures/heat-wire, format in its README section 5).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const HEAT_WIRE = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'reference', 'heat-wire');
+export const HEAT_WIRE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'heat-wire');
 
 export interface WireRecord {
   file: string;
