@@ -5,14 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as ini from 'ini';
 import { ConfigError } from './errors';
-
-export const DEFAULT_HEAT_DIR = '/var/lib/heat-cfntools';
-
-export function heatDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CFNTOOLS_HEAT_DIR || DEFAULT_HEAT_DIR;
-}
+import { IniFile } from './ini-file';
+import { heatDir } from './paths';
 
 /** The `[Boto]` keys of cfn-boto-cfg that matter to us. */
 export interface BotoConfig {
@@ -34,36 +29,24 @@ export interface HeatFiles {
   boto?: BotoConfig;
 }
 
-const TRUE = new Set(['1', 'true', 'yes', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'off']);
-
-function parseBool(value: unknown, file: string, key: string): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value === 'boolean') return value;
-  const v = String(value).trim().toLowerCase();
-  if (TRUE.has(v)) return true;
-  if (FALSE.has(v)) return false;
-  throw new ConfigError(`expected a boolean (1/0, true/false), got ${JSON.stringify(value)}`, file, `Boto.${key}`);
-}
-
-function str(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const s = String(value).trim();
-  return s === '' ? undefined : s;
-}
-
 export function parseBotoConfig(text: string, file: string): BotoConfig {
-  const parsed = ini.parse(text) as Record<string, Record<string, unknown>>;
-  const boto = parsed.Boto ?? parsed.boto ?? {};
+  const cfg = new IniFile(text, file);
+  const boto = cfg.section('Boto', 'boto');
   return {
-    isSecure: parseBool(boto.is_secure, file, 'is_secure'),
-    validateCertificates: parseBool(boto.https_validate_certificates, file, 'https_validate_certificates'),
-    caCertificatesFile: str(boto.ca_certificates_file),
-    cfnRegionName: str(boto.cfn_region_name),
-    cfnRegionEndpoint: str(boto.cfn_region_endpoint),
-    cloudwatchRegionName: str(boto.cloudwatch_region_name),
-    cloudwatchRegionEndpoint: str(boto.cloudwatch_region_endpoint),
+    isSecure: cfg.boolean(boto, 'is_secure'),
+    validateCertificates: cfg.boolean(boto, 'https_validate_certificates'),
+    caCertificatesFile: cfg.string(boto, 'ca_certificates_file'),
+    cfnRegionName: cfg.string(boto, 'cfn_region_name'),
+    cfnRegionEndpoint: cfg.string(boto, 'cfn_region_endpoint'),
+    cloudwatchRegionName: cfg.string(boto, 'cloudwatch_region_name'),
+    cloudwatchRegionEndpoint: cfg.string(boto, 'cloudwatch_region_endpoint'),
   };
+}
+
+/** The trimmed content of a one-line file; undefined when absent or empty. */
+function readLine(file: string): string | undefined {
+  const s = readOptional(file)?.trim();
+  return s || undefined;
 }
 
 function readOptional(file: string): string | undefined {
@@ -76,8 +59,8 @@ function readOptional(file: string): string | undefined {
 }
 
 export function readHeatFiles(dir = heatDir()): HeatFiles {
-  const metadataServer = str(readOptional(path.join(dir, 'cfn-metadata-server')));
-  const watchServer = str(readOptional(path.join(dir, 'cfn-watch-server')));
+  const metadataServer = readLine(path.join(dir, 'cfn-metadata-server'));
+  const watchServer = readLine(path.join(dir, 'cfn-watch-server'));
   const botoFile = path.join(dir, 'cfn-boto-cfg');
   const botoText = readOptional(botoFile);
   return {

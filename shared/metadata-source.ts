@@ -12,12 +12,6 @@ import { NoCredentialsError } from './credentials/resolve';
 import { ApiError, CfnError, ConfigError, NetworkError, ProtocolError } from './errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from './json-depth';
 
-export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
-
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CFNTOOLS_CACHE_DIR || DEFAULT_CACHE_DIR;
-}
-
 /** The last good metadata of each resource, one 0600 file per stack and resource. */
 export class MetadataCache {
   private readonly writer: DurableWriter;
@@ -65,8 +59,9 @@ function isUnreachable(err: unknown): boolean {
   return err instanceof NetworkError || err instanceof ProtocolError || (err instanceof ApiError && err.status >= 500);
 }
 
-function readHeatInitData(ctx: ToolContext): MetadataResult | undefined {
-  const file = path.join(ctx.heat.dir, 'cfn-init-data');
+/** Heat's injected copy of the instance's metadata (cfn-init-data), or undefined when there is none. */
+export function readHeatInitData(heatDirectory: string, maxDepth = DEFAULT_MAX_DEPTH): MetadataResult | undefined {
+  const file = path.join(heatDirectory, 'cfn-init-data');
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -74,11 +69,14 @@ function readHeatInitData(ctx: ToolContext): MetadataResult | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`cannot read: ${(err as Error).message}`, file);
   }
+  let metadata: unknown;
   try {
-    return { metadata: JSON.parse(text), source: file, local: true };
-  } catch {
-    throw new ConfigError('not valid JSON', file);
+    metadata = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`not valid JSON: ${(err as Error).message}`, file);
   }
+  assertDepth(metadata, maxDepth, file);
+  return { metadata, source: file, local: true };
 }
 
 /**
@@ -101,7 +99,7 @@ async function fetchMetadata(ctx: ToolContext, stack: string, resource: string, 
     await ctx.credentials.get();
   } catch (err) {
     if (!(err instanceof NoCredentialsError)) throw err;
-    const local = cached() ?? readHeatInitData(ctx);
+    const local = cached() ?? readHeatInitData(ctx.heat.dir);
     if (!local) {
       throw new CfnError(`${err.message}; and no local metadata in ${cache.file(stack, resource)} or ${path.join(ctx.heat.dir, 'cfn-init-data')}`);
     }

@@ -3,9 +3,10 @@ import { parseArgs, type ToolMain } from '../../shared/cli';
 import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { CfnError, UsageError } from '../../shared/errors';
-import { cacheDir, loadMetadata, MetadataCache } from '../../shared/metadata-source';
+import { loadMetadata, MetadataCache } from '../../shared/metadata-source';
+import { cacheDir } from '../../shared/paths';
 import { pythonJsonDumps } from '../../shared/pyjson';
-import { lookup, parseKeyPath } from './key-path';
+import { lookup, parseKeyPath } from '../../shared/key-path';
 
 const TOOL = 'cfn-get-metadata';
 

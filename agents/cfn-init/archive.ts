@@ -228,6 +228,7 @@ const XZ_ERRORS: Record<string, string> = {
 function inflationLimit(compressed: number, limits: Limits, isCompressed: boolean, kind: string): Transform {
   let total = 0;
   let head: Buffer | undefined = isCompressed ? Buffer.alloc(0) : undefined;
+  let notTar = false;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       total += chunk.length;
@@ -235,17 +236,23 @@ function inflationLimit(compressed: number, limits: Limits, isCompressed: boolea
       if (isCompressed && total > RATIO_FLOOR && total > compressed * limits.archiveRatio) {
         return done(limitError('archiveRatio', `the archive inflates more than ${limits.archiveRatio} times its ${compressed} bytes`));
       }
+      if (notTar) return done();
       if (head !== undefined) {
         head = Buffer.concat([head, chunk]);
         if (head.length < 512) return done();
-        if (!looksLikeTar(head.subarray(0, 512), head.length % 512 === 0 ? head.length : 512)) return done(new ArchiveError(`${kind} that is not a tar archive`));
+        // Not a verdict yet: damaged data inflates to garbage before the decoder notices. Only
+        // a stream that decodes to its end without error is "not a tar archive"; the rest is drained.
+        if (!looksLikeTar(head.subarray(0, 512), head.length % 512 === 0 ? head.length : 512)) {
+          notTar = true;
+          return done();
+        }
         chunk = head;
         head = undefined;
       }
       done(null, chunk);
     },
     flush(done: TransformCallback) {
-      if (head !== undefined && head.length > 0) return done(new ArchiveError(`${kind} that is not a tar archive`));
+      if (notTar || (head !== undefined && head.length > 0)) return done(new ArchiveError(`${kind} that is not a tar archive`));
       done();
     },
   });

@@ -17,7 +17,7 @@ import { ChangeSet, INIT_KEYS, type ActionResult, type Downloader, type HandlerC
 import type { Limits } from './limits';
 import { principalDirectory } from './principals';
 import { serializeChanges, type Position, type SerializedChanges } from './progress';
-import type { System } from './system';
+import type { System } from '../../shared/system';
 import { child, describe, InitValidationError, isObject, Problems } from './validation';
 
 export const INIT_KEY = 'AWS::CloudFormation::Init';

@@ -19,14 +19,16 @@ import { CfnError, ConfigError, errorMessage, UsageError } from '../../shared/er
 import { DurableWriter } from '../../shared/durable-write';
 import { assertDepth } from '../../shared/json-depth';
 import { FileLogger, type Logger } from '../../shared/log';
-import { cacheDir, loadMetadata, MetadataCache } from '../../shared/metadata-source';
+import { loadMetadata, MetadataCache, readHeatInitData } from '../../shared/metadata-source';
+import { metadataHash } from '../../shared/metadata-hash';
+import { cacheDir, stateDir } from '../../shared/paths';
 import { AUTHENTICATION_KEY, createDownloader } from './auth';
 import { parseConfigSetsFlag } from './configsets';
 import { applyRun, INIT_KEY, validateRun, type Checkpointer } from './engine';
 import { HANDLERS } from './handlers';
 import { LIMIT_NAMES, parseLimits, type Limits } from './limits';
-import { CHECKPOINT_FORMAT, journalDir, metadataHash, ProgressStore, restoreChanges, stateDir, type Checkpoint } from './progress';
-import { HostSystem } from './system';
+import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from './progress';
+import { HostSystem } from '../../shared/system';
 import { isObject, Problems } from './validation';
 
 const TOOL = 'cfn-init';
@@ -90,9 +92,9 @@ async function loadInput(ctx: ToolContext, input: { file?: string; stack?: strin
     return { metadata: r.metadata, source: r.source, stack: input.stack, resource: input.resource };
   }
   // heat-cfntools' normal path: no stack, no keys, the data Heat injected at boot.
-  const file = path.join(ctx.heat.dir, 'cfn-init-data');
-  if (!fs.existsSync(file)) throw new CfnError(`no metadata: give --stack and --resource, a file, or - for stdin (${file} does not exist)`);
-  return { metadata: parseJson(readFile(file), file, maxDepth), source: file };
+  const injected = readHeatInitData(ctx.heat.dir, maxDepth);
+  if (!injected) throw new CfnError(`no metadata: give --stack and --resource, a file, or - for stdin (${path.join(ctx.heat.dir, 'cfn-init-data')} does not exist)`);
+  return { metadata: injected.metadata, source: injected.source };
 }
 
 /** The Init value; its absence is a failure (exit 1), as in heat-cfntools: a run that applies nothing must not look like success. */

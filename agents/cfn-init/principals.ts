@@ -11,7 +11,7 @@
  * With no earlier step that could create it, validation refuses it.
  */
 import { CfnError } from '../../shared/errors';
-import type { System } from './system';
+import type { System } from '../../shared/system';
 import type { Problems } from './validation';
 
 export type PrincipalKind = 'user' | 'group';

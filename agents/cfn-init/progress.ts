@@ -8,21 +8,17 @@
  * metadata itself (the resumed run must apply exactly what the stopped one
  * validated, and may need it with no network), which can hold secrets.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableWriter } from '../../shared/durable-write';
 import { ConfigError } from '../../shared/errors';
+import { metadataHash } from '../../shared/metadata-hash';
+import { stateDir } from '../../shared/paths';
 import { ChangeSet } from './handlers/types';
 
-export const DEFAULT_STATE_DIR = '/var/lib/cfntools/cfn-init';
 export const PROGRESS_FILE = 'progress.json';
 /** Version of the progress file's layout; another version is refused, not guessed at. */
 export const CHECKPOINT_FORMAT = 1 as const;
-
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CFNTOOLS_STATE_DIR || DEFAULT_STATE_DIR;
-}
 
 /** Where in the run list to continue. Only commands can stop a run, so every key before `commands` of that config is done. */
 export interface Position {
@@ -62,23 +58,6 @@ export interface Checkpoint {
   /** Key path of the command the run stopped after. */
   stoppedAt: string;
   savedAt: string;
-}
-
-/** JSON with object keys sorted, so equal metadata hashes equally whatever its key order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
-export function metadataHash(metadata: unknown): string {
-  return createHash('sha256').update(canonicalJson(metadata)).digest('hex');
 }
 
 export function serializeChanges(c: ChangeSet): SerializedChanges {

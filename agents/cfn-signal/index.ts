@@ -11,7 +11,7 @@
  * Exit 0 once the signal was accepted (whatever its Status), 1 when it was
  * refused or could not be delivered before --timeout, 2 for usage errors.
  */
-import { heatDir } from '../../shared/heat-files';
+import { heatDir } from '../../shared/paths';
 import { parseArgs, type ToolMain } from '../../shared/cli';
 import { UsageError } from '../../shared/errors';
 import { FileLogger } from '../../shared/log';
@@ -25,7 +25,7 @@ import { EXAMPLES, options, TOOL, USAGE } from './options';
 import { cfnHandleRequest, nativeHandleRequest } from './requests';
 import { sendResourceSignal } from './resource';
 import { decideStatus } from './status';
-import { defaultUniqueId } from './unique-id';
+import { defaultUniqueId } from '../../shared/instance-id';
 
 export interface SignalDeps {
   env?: NodeJS.ProcessEnv;

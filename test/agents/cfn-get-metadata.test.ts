@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseKeyPath, lookup } from '../../agents/cfn-get-metadata/key-path';
+import { parseKeyPath, lookup } from '../../shared/key-path';
 import { UsageError } from '../../shared/errors';
 import { MetadataCache } from '../../shared/metadata-source';
 import { runTool, toolEnv } from '../support/cli';

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CommandAction, CommandFailedError, commandsHandler, compareCodePoints, type CommandSpec } from '../../agents/cfn-init/handlers/commands';
 import { ChangeSet, type HandlerContext, type ValidationContext } from '../../agents/cfn-init/handlers/types';
-import { HostSystem } from '../../agents/cfn-init/system';
+import { HostSystem } from '../../shared/system';
 import { Problems } from '../../agents/cfn-init/validation';
 import { CfnError } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';

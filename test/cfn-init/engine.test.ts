@@ -15,7 +15,7 @@ import { HANDLERS } from '../../agents/cfn-init/handlers';
 import { DEFAULT_LIMITS } from '../../agents/cfn-init/limits';
 import { ChangeSet, INIT_KEYS, type Action, type InitHandler, type InitKey } from '../../agents/cfn-init/handlers/types';
 import { restoreChanges, type Position, type SerializedChanges } from '../../agents/cfn-init/progress';
-import { HostSystem } from '../../agents/cfn-init/system';
+import { HostSystem } from '../../shared/system';
 import { child, expectObject, InitValidationError, type JsonObject } from '../../agents/cfn-init/validation';
 import { DurableWriter } from '../../shared/durable-write';
 import { CfnError } from '../../shared/errors';

@@ -5,7 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChangeSet } from '../../agents/cfn-init/handlers/types';
 import { DurableWriter } from '../../shared/durable-write';
-import { DEFAULT_STATE_DIR, metadataHash, PROGRESS_FILE, ProgressStore, restoreChanges, serializeChanges, stateDir, type Checkpoint } from '../../agents/cfn-init/progress';
+import { PROGRESS_FILE, ProgressStore, restoreChanges, serializeChanges, type Checkpoint } from '../../agents/cfn-init/progress';
+import { metadataHash } from '../../shared/metadata-hash';
+import { DEFAULT_STATE_DIR, stateDir } from '../../shared/paths';
 import { ConfigError } from '../../shared/errors';
 
 function checkpoint(metadata: unknown): Checkpoint {

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { groupsHandler } from '../../agents/cfn-init/handlers/groups';
 import { usersHandler } from '../../agents/cfn-init/handlers/users';
-import { HostSystem } from '../../agents/cfn-init/system';
+import { HostSystem } from '../../shared/system';
 import { InitValidationError } from '../../agents/cfn-init/validation';
 import { applyKey, handlerContext, TestSystem, uniqueName, validate, validationContext } from './support/handler-harness';
 

@@ -4,7 +4,7 @@
  * that names the key path, the command and the end of its output.
  */
 import { CfnError } from '../../../shared/errors';
-import type { RunOptions, RunResult } from '../system';
+import type { RunOptions, RunResult } from '../../../shared/system';
 import type { Action, Change, HandlerContext } from './types';
 
 /** What a command run needs from the handler context. */

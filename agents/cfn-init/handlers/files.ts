@@ -30,7 +30,7 @@ import { pythonJsonDumps } from '../../../shared/pyjson';
 import { redactUrl } from '../../../shared/redact';
 import { renderTemplate, TemplateError, TemplateTooLargeError } from '../mustache';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalKind, type PrincipalRef } from '../principals';
-import type { System } from '../system';
+import type { System } from '../../../shared/system';
 import {
   checkKeys,
   child,

@@ -22,7 +22,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { System } from '../system';
+import type { System } from '../../../shared/system';
 import { checkKeys, child, expectBoolean, expectObject, expectStringList, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import { checkManagerNames } from './packages';
 import { run, runOrThrow, type RunContext } from './command';

@@ -9,7 +9,7 @@ import type { DownloadOptions } from '../auth';
 import type { Limits } from '../limits';
 import type { Logger } from '../../../shared/log';
 import type { PrincipalDirectory } from '../principals';
-import type { System } from '../system';
+import type { System } from '../../../shared/system';
 import type { Problems } from '../validation';
 
 /** The Init keys, in the order AWS documents and runs them. */

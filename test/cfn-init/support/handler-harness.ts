@@ -11,7 +11,7 @@ import { DurableWriter } from '../../../shared/durable-write';
 import { MemoryLogger } from '../../../shared/log';
 import { principalDirectory } from '../../../agents/cfn-init/principals';
 import { DEFAULT_LIMITS } from '../../../agents/cfn-init/limits';
-import { HostSystem } from '../../../agents/cfn-init/system';
+import { HostSystem } from '../../../shared/system';
 import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../agents/cfn-init/handlers/types';
 import { Problems } from '../../../agents/cfn-init/validation';
 

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { System } from '../../system';
+import type { System } from '../../../../shared/system';
 import { child, type Problems } from '../../validation';
 import type { HandlerContext } from '../types';
 import { HandlerError, run, runOrThrow } from '../command';

@@ -3,7 +3,7 @@
  * levels, a segment in single quotes may hold dots (heat-cfntools:
  * `files.'/etc/a.conf'.mode`), and `\.` is a literal dot (aws-cfn-bootstrap).
  */
-import { UsageError } from '../../shared/errors';
+import { UsageError } from './errors';
 
 export function parseKeyPath(key: string): string[] {
   const segments: string[] = [];

@@ -17,9 +17,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ImdsClient, ImdsError } from '../../shared/credentials/imds';
-import { CfnError, errorMessage } from '../../shared/errors';
-import type { Logger } from '../../shared/log';
+import { ImdsClient, ImdsError } from './credentials/imds';
+import { CfnError, errorMessage } from './errors';
+import type { Logger } from './log';
 
 export interface UniqueIdOptions {
   env: NodeJS.ProcessEnv;

@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CfnError } from '../../shared/errors';
+import { CfnError } from './errors';
 
 export interface RunOptions {
   cwd?: string;

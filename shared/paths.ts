@@ -1,0 +1,23 @@
+/**
+ * Where the tools keep their files, each moved by an environment variable so
+ * that tests never touch /var.
+ */
+
+/** Heat's injected files (cfn-init-data, cfn-metadata-server, cfn-boto-cfg). */
+export const DEFAULT_HEAT_DIR = '/var/lib/heat-cfntools';
+/** The last good metadata of each resource. */
+export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
+/** cfn-init's progress and write journal. */
+export const DEFAULT_STATE_DIR = '/var/lib/cfntools/cfn-init';
+
+export function heatDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_HEAT_DIR || DEFAULT_HEAT_DIR;
+}
+
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_CACHE_DIR || DEFAULT_CACHE_DIR;
+}
+
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_STATE_DIR || DEFAULT_STATE_DIR;
+}
