@@ -1,10 +1,10 @@
 /**
  * Flags every networked tool shares, spelled as both peers spell them, and
- * the step from parsed flags to a ready client context (logger, HTTP client,
- * credentials, endpoint).
+ * the step from parsed flags to the settings a ToolContext takes.
  */
 import type { Options } from 'yargs';
 import { UsageError } from './errors';
+import type { LogSettings, ToolSettings } from './settings';
 
 export const credentialOptions = {
   'credential-file': { alias: 'f', type: 'string', describe: 'file with AWSAccessKeyId=/AWSSecretKey= (and AWSSessionToken=) lines' },
@@ -54,8 +54,24 @@ export interface CommonArgs {
   'log-file'?: string;
 }
 
-export function signatureVersion(args: CommonArgs): 2 | 4 {
+function signatureVersion(args: CommonArgs): 2 | 4 {
   const v = args['signature-version'] ?? 4;
   if (v !== 2 && v !== 4) throw new UsageError(`--signature-version: expected 2 or 4, got ${v}`);
   return v;
+}
+
+/**
+ * The settings the shared flags say. `log` overrides how the log is kept
+ * (cfn-signal logs at DEBUG whatever -v says); by default the file of
+ * --log-file at INFO, DEBUG with -v.
+ */
+export function settingsFromArgs(args: CommonArgs & { 'log-file': string }, log: Partial<LogSettings> = {}): ToolSettings {
+  return {
+    credentials: { accessKey: args['access-key'], secretKey: args['secret-key'], sessionToken: args['session-token'], credentialFile: args['credential-file'], role: args.role },
+    endpoint: { url: args.url, region: args.region },
+    signatureVersion: signatureVersion(args),
+    transport: { httpProxy: args['http-proxy'], httpsProxy: args['https-proxy'], caBundle: args['ca-bundle'], insecure: args.insecure },
+    retrySeconds: args.timeout,
+    log: { file: args['log-file'], level: args.verbose ? 'DEBUG' : 'INFO', ...log },
+  };
 }

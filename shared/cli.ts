@@ -4,7 +4,10 @@
  * never call process.exit themselves.
  */
 import yargs, { type Argv, type InferredOptionTypes, type Options } from 'yargs';
+import * as os from 'node:os';
+import { abandonAll } from './durable-write';
 import { CfnError, UsageError } from './errors';
+import { reopenLogs } from './log';
 import { VERSION } from './version';
 import { redact } from './redact';
 
@@ -17,7 +20,24 @@ export function describeError(tool: string, err: unknown): { line: string; exitC
   return { line: `${tool}: unexpected error: ${redact(msg)}`, exitCode: 1 };
 }
 
+/**
+ * Signals: SIGHUP reopens the log files (logrotate); SIGTERM and SIGINT stop
+ * the tool at once with 128 + the signal's number, as a shell reports it,
+ * after removing what unfinished writes left (temp files, downloads).
+ */
+function handleSignals(tool: string): void {
+  process.on('SIGHUP', reopenLogs);
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      abandonAll();
+      process.stderr.write(`${tool}: stopped by ${sig}\n`);
+      process.exit(128 + os.constants.signals[sig]);
+    });
+  }
+}
+
 export async function runCli(tool: string, main: ToolMain, argv: string[]): Promise<void> {
+  handleSignals(tool);
   try {
     process.exitCode = await main(argv);
   } catch (err) {

@@ -144,6 +144,19 @@ async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
   );
 }
 
+// ---------------------------------------------------------------- what a signal must clean up
+
+/** Batches not yet committed or abandoned, and scratch files made: what a stopped process must not leave. */
+const liveBatches = new Set<WriteBatch>();
+const scratchFiles = new Set<string>();
+
+/** Abandon every batch in progress and remove every scratch file: for SIGTERM/SIGINT (shared/cli.ts). */
+export function abandonAll(): void {
+  for (const b of [...liveBatches]) b.abandon();
+  for (const f of scratchFiles) fs.rmSync(f, { force: true });
+  scratchFiles.clear();
+}
+
 // ---------------------------------------------------------------- the writer
 
 /**
@@ -167,7 +180,9 @@ export class DurableWriter {
     this.sweepOnce();
     fs.mkdirSync(this.journalDir, { recursive: true, mode: 0o700 });
     const id = identity();
-    return path.join(this.journalDir, `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}.${what.replace(/[^a-z0-9]/gi, '')}`);
+    const file = path.join(this.journalDir, `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}.${what.replace(/[^a-z0-9]/gi, '')}`);
+    scratchFiles.add(file);
+    return file;
   }
 
   /** A batch; with `scope`, temps may be reserved before commit anywhere in it. */
@@ -307,7 +322,12 @@ export class WriteBatch {
   /** Numbers temp names; never reused, even after a drop(). */
   private serial = 0;
   private journal: string | undefined;
+  /** commit() was called; no more items. */
   private done = false;
+  /** Committed or abandoned. */
+  private finished = false;
+  /** Temps renamed into place so far: an abandon keeps those. */
+  private renamed = 0;
 
   constructor(
     private readonly writer: DurableWriter,
@@ -315,6 +335,7 @@ export class WriteBatch {
   ) {
     const id = identity();
     this.token = `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}`;
+    liveBatches.add(this);
   }
 
   get size(): number {
@@ -401,7 +422,9 @@ export class WriteBatch {
   async commit(): Promise<void> {
     if (this.done) throw new CfnError('internal: a batch is committed once');
     this.done = true;
-    let renamed = 0;
+    const stillOn = () => {
+      if (this.finished) throw new CfnError('the write was abandoned (the process is stopping)');
+    };
     try {
       if (this.items.length) {
         for (const dir of new Set(this.items.map((i) => path.dirname(i.path)))) this.makeDirs(dir);
@@ -415,29 +438,33 @@ export class WriteBatch {
           } finally {
             for (const { fd } of open) fs.closeSync(fd);
           }
+          stillOn();
         }
-        for (; renamed < this.items.length; renamed++) {
+        for (; this.renamed < this.items.length; this.renamed++) {
           try {
-            fs.renameSync(this.temps[renamed], this.items[renamed].path);
+            fs.renameSync(this.temps[this.renamed], this.items[this.renamed].path);
           } catch (err) {
-            throw new FileWriteError(this.items[renamed].path, err);
+            throw new FileWriteError(this.items[this.renamed].path, err);
           }
         }
       }
       await fsyncDirs(this.dirty);
     } catch (err) {
-      this.cleanUp(renamed);
+      if (!this.finished) this.cleanUp(this.renamed);
       throw err;
     } finally {
+      this.finished = true;
       if (this.journal) fs.rmSync(this.journal, { force: true });
+      liveBatches.delete(this);
     }
   }
 
-  /** Give up before commit: the reserved temps and the directories made go. */
+  /** Give up: the temps not yet renamed and the directories made (when empty) go. */
   abandon(): void {
-    if (this.done) return;
-    this.done = true;
-    this.cleanUp(0);
+    liveBatches.delete(this);
+    if (this.finished) return;
+    this.finished = true;
+    this.cleanUp(this.renamed);
     if (this.journal) fs.rmSync(this.journal, { force: true });
   }
 

@@ -2,7 +2,9 @@
  * Per-tool logging. One line per message in the peers' format
  * (`LEVEL [YYYY-MM-DD HH:MM:SS,mmm] message`), every line redacted.
  * The log file is created 0600; when it cannot be opened the logger falls
- * back to stderr and says so once.
+ * back to stderr and says so once. A long-lived logger follows logrotate:
+ * it reopens its path on SIGHUP (reopenLogs) and when the path no longer
+ * names the file it writes.
  */
 import * as fs from 'node:fs';
 import { redact } from './redact';
@@ -34,29 +36,75 @@ export interface FileLoggerOptions {
   level: Level;
   /** Also echo messages at this level or above to stderr (CLI errors). */
   stderrLevel?: Level;
+  /** The level on stderr when the file cannot be opened; default `level`. */
+  fallbackLevel?: Level;
 }
+
+/** Open file loggers, for reopenLogs(). */
+const open = new Set<FileLogger>();
+
+/** Reopen every open log file (SIGHUP: logrotate has moved them). */
+export function reopenLogs(): void {
+  for (const l of open) l.reopen();
+}
+
+/** How often a long-lived logger checks that its path still names the file it writes. */
+const ROTATION_CHECK_MS = 1000;
 
 export class FileLogger implements Logger {
   private fd: number | undefined;
-  readonly destination: string;
+  private level: Level;
+  private checkedAt = 0;
+  destination = 'stderr';
 
   constructor(private readonly opts: FileLoggerOptions) {
-    this.destination = 'stderr';
-    if (opts.file !== '-') {
-      try {
-        this.fd = fs.openSync(opts.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
-        this.destination = opts.file;
-      } catch (err) {
-        process.stderr.write(
-          formatLine('WARNING', `cannot open log file ${opts.file} (${(err as NodeJS.ErrnoException).code ?? err}); logging to stderr`),
-        );
-      }
+    this.level = opts.level;
+    if (opts.file === '-') return;
+    try {
+      this.fd = openLog(opts.file);
+      this.destination = opts.file;
+      this.checkedAt = Date.now();
+      open.add(this);
+    } catch (err) {
+      process.stderr.write(formatLine('WARNING', `cannot open log file ${opts.file} (${(err as NodeJS.ErrnoException).code ?? err}); logging to stderr`));
+      this.level = opts.fallbackLevel ?? opts.level;
     }
+  }
+
+  /** Close and open the path again: after a rotation, the new file gets the lines. */
+  reopen(): void {
+    if (this.fd === undefined) return;
+    try {
+      const fd = openLog(this.opts.file);
+      fs.closeSync(this.fd);
+      this.fd = fd;
+    } catch (err) {
+      // Keep writing where we were rather than lose lines; say so once on stderr.
+      process.stderr.write(formatLine('WARNING', `cannot reopen log file ${this.opts.file} (${(err as NodeJS.ErrnoException).code ?? err}); still writing to the old one`));
+    }
+    this.checkedAt = Date.now();
+  }
+
+  /** The path no longer names our file (moved or removed by a rotation): reopen it. */
+  private followRotation(): void {
+    const now = Date.now();
+    if (this.fd === undefined || now - this.checkedAt < ROTATION_CHECK_MS) return;
+    this.checkedAt = now;
+    let moved: boolean;
+    try {
+      const here = fs.fstatSync(this.fd);
+      const there = fs.statSync(this.opts.file);
+      moved = here.ino !== there.ino || here.dev !== there.dev;
+    } catch {
+      moved = true; // the path is gone
+    }
+    if (moved) this.reopen();
   }
 
   private write(level: Level, msg: string): void {
     const line = formatLine(level, msg);
-    if (ORDER[level] >= ORDER[this.opts.level]) {
+    if (ORDER[level] >= ORDER[this.level]) {
+      this.followRotation();
       if (this.fd !== undefined) fs.writeSync(this.fd, line);
       else process.stderr.write(line);
     }
@@ -73,7 +121,12 @@ export class FileLogger implements Logger {
   close(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+    open.delete(this);
   }
+}
+
+function openLog(file: string): number {
+  return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
 }
 
 /** A logger that keeps lines in memory: for tests and for `--dry-run` accounts. */

@@ -14,26 +14,40 @@ const AUTH_HEADER_RE = /(authorization["']?\s*[:=]\s*["']?)[^\r\n"']+/gi;
 const CRED_LINE_RE = /^(\s*(?:AWSSecretKey|AWSSessionToken)\s*=\s*).*$/gim;
 const TOKEN_HEADER_RE = /((?:x-amz-security-token|x-aws-ec2-metadata-token|x-auth-token)["']?\s*[:=]\s*["']?)[^\r\n"',}]+/gi;
 
-/** Values registered at run time (the resolved secret key, session token...). */
+/**
+ * Values registered at run time (resolved secret keys, session tokens,
+ * metadata-service tokens...), at most MAX_SECRETS, the oldest forgotten
+ * first: a daemon refreshes tokens for weeks, and every line would scan them
+ * all. They are matched by one regular expression (raw and URL-encoded
+ * forms), rebuilt when one is added: one pass per line however many there are.
+ */
+export const MAX_SECRETS = 64;
 const knownSecrets = new Set<string>();
+let knownRe: RegExp | undefined;
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Remember a secret so that any later text containing it is masked. */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) knownSecrets.add(value);
+  if (!value || value.length < 4 || knownSecrets.has(value)) return;
+  knownSecrets.add(value);
+  if (knownSecrets.size > MAX_SECRETS) knownSecrets.delete(knownSecrets.values().next().value!);
+  const forms = new Set<string>();
+  for (const v of knownSecrets) {
+    forms.add(v);
+    forms.add(encodeURIComponent(v));
+  }
+  // Longest first, so that a secret containing another is masked whole.
+  knownRe = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRe).join('|'), 'g');
 }
 
 export function redact(text: string): string {
-  let out = text
+  const out = text
     .replace(PARAM_RE, (_m, lead: string, name: string) => `${lead}${name}=${MASK}`)
     .replace(AUTH_HEADER_RE, (_m, lead: string) => `${lead}${MASK}`)
     .replace(TOKEN_HEADER_RE, (_m, lead: string) => `${lead}${MASK}`)
     .replace(CRED_LINE_RE, (_m, lead: string) => `${lead}${MASK}`);
-  for (const secret of knownSecrets) {
-    if (out.includes(secret)) out = out.split(secret).join(MASK);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join(MASK);
-  }
-  return out;
+  return knownRe ? out.replace(knownRe, MASK) : out;
 }
 
 /** A URL safe to show: secret query parameters masked. */

@@ -1,6 +1,6 @@
 /** cfn-get-metadata: print a resource's metadata, or one key of it, as JSON. */
 import { parseArgs, type ToolMain } from '../../shared/cli';
-import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
+import { connectionOptions, credentialOptions, endpointOptions, loggingOptions, settingsFromArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { CfnError, UsageError } from '../../shared/errors';
 import { loadMetadata, MetadataCache } from '../../shared/metadata-source';
@@ -27,7 +27,7 @@ export const main: ToolMain = async (argv) => {
   if (!args.resource.trim()) throw new UsageError('--resource must not be empty');
   const segments = args.key === undefined ? [] : parseKeyPath(args.key);
 
-  const ctx = new ToolContext(TOOL, args);
+  const ctx = new ToolContext(TOOL, settingsFromArgs(args));
   try {
     const result = await loadMetadata(ctx, args.stack, args.resource, new MetadataCache(cacheDir(ctx.env)));
     ctx.logger.debug(`metadata of ${args.stack}/${args.resource} from ${result.source}`);

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ToolMain } from '../../shared/cli';
-import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
+import { connectionOptions, credentialOptions, endpointOptions, loggingOptions, settingsFromArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { CfnError, ConfigError, errorMessage, UsageError } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
@@ -150,9 +150,9 @@ export const main: ToolMain = async (argv) => {
   const dryRun = args['dry-run'] ?? false;
   const limits = parseLimits(args.limit);
 
-  const ctx = new ToolContext(TOOL, args);
+  const ctx = new ToolContext(TOOL, settingsFromArgs(args));
   const log = ctx.logger;
-  const logFile = args['log-file'];
+  const logFile = ctx.settings.log.file;
   const cmdLog = new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });
   try {
     return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false, limits });

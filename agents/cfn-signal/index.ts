@@ -13,8 +13,8 @@
  */
 import { heatDir } from '../../shared/paths';
 import { parseArgs, type ToolMain } from '../../shared/cli';
+import { settingsFromArgs } from '../../shared/cli-options';
 import { UsageError } from '../../shared/errors';
-import { FileLogger } from '../../shared/log';
 import { redactUrl } from '../../shared/redact';
 import { DEFAULT_DATA, DEFAULT_REASON, type SignalFields } from './body';
 import { deliver, retryPolicy } from './deliver';
@@ -58,16 +58,6 @@ function chooseTarget(args: Args, env: NodeJS.ProcessEnv): Target {
   return { kind: 'cfn-handle', url, fromBase64 };
 }
 
-/** Log to the file at DEBUG (both peers do); on stderr, when the file cannot be written, only what a user needs. */
-function openLog(file: string, verbose: boolean): FileLogger {
-  const log = new FileLogger({ file, level: 'DEBUG', stderrLevel: verbose ? 'DEBUG' : undefined });
-  if (log.destination === 'stderr' && !verbose) {
-    log.close();
-    return new FileLogger({ file: '-', level: 'INFO' });
-  }
-  return log;
-}
-
 export function signalMain(deps: SignalDeps = {}): ToolMain {
   return async (argv) => {
     // strictOptions: unknown flags stay errors, while the handle URL is a positional argument.
@@ -79,7 +69,11 @@ export function signalMain(deps: SignalDeps = {}): ToolMain {
     const target = chooseTarget(args, env);
     const decision = decideStatus({ success: args.success, exitCode: args['exit-code'], exit: args.exit });
 
-    const log = openLog(args['log-file'], args.verbose ?? false);
+    // The file gets DEBUG (both peers log so); stderr, when the file cannot be written, only what a user needs.
+    const verbose = args.verbose ?? false;
+    const settings = settingsFromArgs(args, { level: 'DEBUG', stderrLevel: verbose ? 'DEBUG' : undefined, fallbackLevel: verbose ? 'DEBUG' : 'INFO' });
+    const ctx = new ToolContext(TOOL, settings, { env, retry: retryPolicy(timeout) });
+    const log = ctx.logger;
     try {
       log.debug(`cfn-signal called: ${target.kind}${'url' in target ? ` ${redactUrl(target.url)}${target.fromBase64 ? ' (decoded from base64)' : ''}` : ` ${target.stack}/${target.resource}`}`);
       for (const w of decision.warnings) {
@@ -98,28 +92,23 @@ export function signalMain(deps: SignalDeps = {}): ToolMain {
       const fields: SignalFields = { status: decision.status, reason: args.reason ?? DEFAULT_REASON, data: args.data ?? DEFAULT_DATA, uniqueId };
 
       if (target.kind === 'resource') {
-        await sendResourceSignal(TOOL, args, env, log, timeout, { stack: target.stack, resource: target.resource, uniqueId, status: fields.status });
+        await sendResourceSignal(ctx, { stack: target.stack, resource: target.resource, uniqueId, status: fields.status });
         return 0;
       }
-      const ctx = new ToolContext(TOOL, args, { env, logger: log, retry: retryPolicy(timeout) });
       const http = ctx.http();
-      try {
-        if (target.kind === 'cfn-handle') {
-          await deliver(http, cfnHandleRequest(target.url, fields), `signal ${fields.status} (UniqueId ${uniqueId})`, log, target.url);
-        } else {
-          const how = target.token === undefined ? 'temp URL' : 'token';
-          const signed = target.token === undefined ? target.url : undefined;
-          await deliver(http, nativeHandleRequest(target.url, fields, target.token), `native signal ${fields.status} (id ${uniqueId}, ${how})`, log, signed);
-        }
-      } finally {
-        ctx.close();
+      if (target.kind === 'cfn-handle') {
+        await deliver(http, cfnHandleRequest(target.url, fields), `signal ${fields.status} (UniqueId ${uniqueId})`, log, target.url);
+      } else {
+        const how = target.token === undefined ? 'temp URL' : 'token';
+        const signed = target.token === undefined ? target.url : undefined;
+        await deliver(http, nativeHandleRequest(target.url, fields, target.token), `native signal ${fields.status} (id ${uniqueId}, ${how})`, log, signed);
       }
       return 0;
     } catch (err) {
       log.error(err instanceof Error ? err.message : String(err));
       throw err;
     } finally {
-      log.close();
+      ctx.close();
     }
   };
 }

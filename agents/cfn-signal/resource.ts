@@ -4,11 +4,9 @@
  * and UniqueId travel, as in aws-cfn-bootstrap; -r/-d have no field there.
  */
 import { signalResource } from '../../shared/cfn-api';
-import type { CommonArgs } from '../../shared/cli-options';
-import { ToolContext } from '../../shared/context';
+import type { ToolContext } from '../../shared/context';
 import { ApiError } from '../../shared/errors';
-import type { Logger } from '../../shared/log';
-import { SignalNotAcceptedError, notAccepted, retryPolicy } from './deliver';
+import { SignalNotAcceptedError, notAccepted } from './deliver';
 import type { SignalStatus } from './status';
 
 export interface ResourceSignal {
@@ -18,8 +16,9 @@ export interface ResourceSignal {
   status: SignalStatus;
 }
 
-export async function sendResourceSignal(tool: string, args: CommonArgs, env: NodeJS.ProcessEnv, logger: Logger, timeoutSeconds: number, signal: ResourceSignal): Promise<void> {
-  const ctx = new ToolContext(tool, args, { env, logger, retry: retryPolicy(timeoutSeconds) });
+/** Through `ctx`, whose retry policy is the signal's --timeout. */
+export async function sendResourceSignal(ctx: ToolContext, signal: ResourceSignal): Promise<void> {
+  const logger = ctx.logger;
   const query = ctx.queryClient('cloudformation');
   const endpoint = query.endpoint;
   const what = `SignalResource ${signal.status} for ${signal.stack}/${signal.resource}`;
@@ -37,7 +36,5 @@ export async function sendResourceSignal(tool: string, args: CommonArgs, env: No
       );
     }
     throw translated;
-  } finally {
-    ctx.close();
   }
 }

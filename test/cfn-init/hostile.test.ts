@@ -4,7 +4,7 @@
  * and fails without the fix it guards.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { extractArchive, UnsafeArchiveError, type ExtractOptions } from '../../agents/cfn-init/archive';
@@ -292,6 +292,33 @@ describe('hostile and broken input', () => {
         });
       }
     });
+  });
+
+  it('SIGTERM stops a run with 143 and removes its unfinished download; SIGHUP does not stop it', async function () {
+    this.timeout(20_000);
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000000' });
+      res.write(Buffer.alloc(1000)); // then nothing: the run waits on it
+    });
+    try {
+      fs.writeFileSync(t('m.json'), JSON.stringify({ [INIT]: { config: { sources: { [t('dest')]: `${server.url}/a.tgz` } } } }));
+      const child = spawn(process.execPath, [BUNDLE, 'cfn-init', '--log-file', t('log'), t('m.json')], { env: toolEnv({ CFNTOOLS_STATE_DIR: t('state') }), stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const journal = t('state', 'journal');
+      const downloads = () => (fs.existsSync(journal) ? fs.readdirSync(journal).filter((n) => n.endsWith('.download')) : []);
+      while (!downloads().some((n) => fs.statSync(path.join(journal, n)).size > 0)) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGHUP');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(child.exitCode, null, 'still running after SIGHUP');
+      child.kill('SIGTERM');
+      const status = await new Promise((r) => child.once('close', (code) => r(code)));
+      assert.equal(status, 143, stderr);
+      assert.match(stderr, /cfn-init: stopped by SIGTERM/);
+      assert.deepEqual(downloads(), []);
+    } finally {
+      await server.close();
+    }
   });
 
   it('a bundle run never leaves a download behind in its journal directory', async () => {

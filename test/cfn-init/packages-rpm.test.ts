@@ -5,7 +5,6 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { packagesHandler } from '../../agents/cfn-init/handlers/packages';
 import { HandlerError } from '../../agents/cfn-init/handlers/command';
@@ -44,14 +43,15 @@ describe('cfn-init packages: rpm (real rpm, private database)', function () {
   it('downloads a URL through the Downloader into a temporary file that is removed after the install', async () => {
     const url = 'http://127.0.0.1:9/pkgs/b.rpm';
     const downloader = mapDownloader({ [url]: fs.readFileSync(fileB) });
-    const tmpBefore = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('cfn-init-rpm-'));
     const ctx = handlerContext({ env: w.env, downloader });
+    const scratch = () => (fs.existsSync(ctx.writer.journalDir) ? fs.readdirSync(ctx.writer.journalDir).filter((n) => n.endsWith('.rpm')) : []);
+    const before = scratch();
     const actions = await applyKey(packagesHandler, { rpm: { other: [url] } }, ctx);
     assert.equal(actions.length, 1);
     assert.match(actions[0].summary, new RegExp(`^rpm: install other \\(${b}-2\\.1-1 from ${url.replace(/[.]/g, '\\.')}\\)$`));
     assert.deepEqual(downloader.fetched, [url]);
     assert.deepEqual(w.installed(b), ['2.1-1']);
-    assert.deepEqual(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('cfn-init-rpm-')), tmpBefore);
+    assert.deepEqual(scratch(), before);
     // Installed now: downloaded again to read its identity, nothing to do.
     assert.deepEqual(await applyKey(packagesHandler, { rpm: { other: url } }, handlerContext({ env: w.env, downloader })), []);
   });

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DurableWriter, FileWriteError } from '../../shared/durable-write';
+import { abandonAll, DurableWriter, FileWriteError } from '../../shared/durable-write';
 
 const MODULE = require.resolve('../../shared/durable-write');
 
@@ -97,6 +97,18 @@ describe('durable batch writes', () => {
     assert.equal(fs.existsSync(f('new')), false, 'the directories it made are gone');
     assert.deepEqual(leftovers(dir), []);
     assert.deepEqual(fs.readdirSync(journal), []);
+  });
+
+  it('abandonAll (a stopping process) removes the temps of every unfinished batch and every scratch file', () => {
+    const b = writer.batch({ dirs: [path.join(dir, 'out')], recursive: true });
+    b.makeDirs(f('x'));
+    fs.writeFileSync(b.reserve(f('x/y'), { mode: 0o644 }), 'half');
+    const scratch = writer.scratchFile('download');
+    fs.writeFileSync(scratch, 'half a download');
+    abandonAll();
+    assert.deepEqual(leftovers(dir), []);
+    assert.equal(fs.existsSync(scratch), false);
+    assert.equal(fs.existsSync(f('x')), false);
   });
 
   it('a parent that is a file fails naming it, before any temp file exists', async () => {

@@ -3,8 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FileLogger, formatLine } from '../../shared/log';
-import { redact, registerSecret } from '../../shared/redact';
+import { FileLogger, formatLine, reopenLogs } from '../../shared/log';
+import { MAX_SECRETS, redact, registerSecret } from '../../shared/redact';
 
 describe('logging', () => {
   let dir: string;
@@ -43,6 +43,32 @@ describe('logging', () => {
     );
     for (const secret of ['sB9zS39', 'abcdef', 'tok123', 'ffff', 'tok456', 'shh']) assert.ok(!line.includes(secret), `${secret} leaked: ${line}`);
     assert.ok(line.includes('AWSAccessKeyId=AK'), 'non-secret parameters stay readable');
+  });
+
+  it('reopens its file on reopenLogs() (SIGHUP) and by itself when a rotation moved it away', async () => {
+    const file = path.join(dir, 'tool.log');
+    const log = new FileLogger({ file, level: 'INFO' });
+    log.info('one');
+    fs.renameSync(file, `${file}.1`);
+    reopenLogs();
+    log.info('two');
+    assert.match(fs.readFileSync(`${file}.1`, 'utf8'), /one/);
+    assert.match(fs.readFileSync(file, 'utf8'), /two/);
+    // logrotate without a signal: the path names a new file within a second.
+    fs.renameSync(file, `${file}.2`);
+    await new Promise((r) => setTimeout(r, 1100));
+    log.info('three');
+    log.close();
+    assert.match(fs.readFileSync(file, 'utf8'), /three/);
+    assert.doesNotMatch(fs.readFileSync(`${file}.2`, 'utf8'), /three/);
+  });
+
+  it('keeps at most MAX_SECRETS registered secrets, the newest, each masked in one pass', () => {
+    const secrets = Array.from({ length: MAX_SECRETS + 10 }, (_, i) => `rotating-token-${i}-${'x'.repeat(8)}`);
+    for (const s of secrets) registerSecret(s);
+    const line = redact(secrets.join(' '));
+    for (const s of secrets.slice(-MAX_SECRETS)) assert.ok(!line.includes(s), `${s} leaked`);
+    assert.ok(line.includes(secrets[0]), 'the oldest are forgotten');
   });
 
   it('masks registered secrets wherever they appear, raw or URL-encoded', () => {

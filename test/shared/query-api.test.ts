@@ -9,6 +9,7 @@ import { putMetricData } from '../../shared/cloudwatch-api';
 import { HttpClient } from '../../shared/http';
 import { ApiError, ProtocolError } from '../../shared/errors';
 import { resolveEndpoint } from '../../shared/endpoints';
+import { settingsFromArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import type { CredentialProvider } from '../../shared/credentials/types';
 
@@ -170,7 +171,7 @@ describe('Query API clients', () => {
       const credFile = path.join(dir, 'creds');
       fs.writeFileSync(credFile, 'AWSAccessKeyId=AKIDFILE\r\nAWSSecretKey = file-secret-xyz\r\n', { mode: 0o600 });
       const logFile = path.join(dir, 'tool.log');
-      const ctx = new ToolContext('cfn-test', { 'credential-file': credFile, 'log-file': logFile, verbose: true }, { env: { CFNTOOLS_HEAT_DIR: dir } });
+      const ctx = new ToolContext('cfn-test', settingsFromArgs({ 'credential-file': credFile, 'log-file': logFile, verbose: true }), { env: { CFNTOOLS_HEAT_DIR: dir } });
       const d = await describeStackResource(ctx.queryClient('cloudformation'), 'teststack', 'WebServer');
       ctx.close();
       assert.equal(d.logicalResourceId, 'WebServer');

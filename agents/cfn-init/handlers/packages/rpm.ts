@@ -7,14 +7,14 @@
  * heat-cfntools ignores the rpm key altogether.
  *
  * URLs are fetched through the Downloader (so AWS::CloudFormation::
- * Authentication applies) into a private temporary directory, at plan time
- * because the identity decides whether there is anything to do; the
- * directory is removed after the install, or at exit when nothing installs.
+ * Authentication applies) into private files of the write journal's
+ * directory, at plan time because the identity decides whether there is
+ * anything to do; they are removed after the install, at exit, or by the
+ * next run when a killed one left them.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { System } from '../../../../shared/system';
+import { limitName } from '../../limits';
 import { child, type Problems } from '../../validation';
 import type { HandlerContext } from '../types';
 import { HandlerError, run, runOrThrow } from '../command';
@@ -26,27 +26,28 @@ export interface RpmTools {
 
 export const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
-const tempDirs = new Set<string>();
-process.once('exit', () => {
-  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
-});
+/** Downloaded packages waiting for their install: removed after it, at exit, or by the next run's sweep if this one is killed. */
+const downloaded = new Set<string>();
+let cleanupInstalled = false;
 
-function removeTemp(dir: string | undefined): void {
-  if (!dir) return;
-  fs.rmSync(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
+function removeAll(files: Iterable<string>): void {
+  for (const f of [...files]) {
+    fs.rmSync(f, { force: true });
+    downloaded.delete(f);
+  }
 }
 
-async function fetchToTemp(ctx: HandlerContext, keyPath: string, url: string, dir: string): Promise<string> {
-  let body: Buffer;
+async function fetchToScratch(ctx: HandlerContext, keyPath: string, url: string): Promise<string> {
+  // Installed on first use, not at import: loading the module must not change the process.
+  if (!cleanupInstalled) process.once('exit', () => removeAll(downloaded));
+  cleanupInstalled = true;
+  const file = ctx.writer.scratchFile('rpm');
+  downloaded.add(file);
   try {
-    body = await ctx.downloader.fetch(url);
+    await ctx.downloader.fetchToFile(url, file, { maxBytes: ctx.limits.fileSize, limitName: limitName('fileSize') });
   } catch (err) {
     throw new HandlerError(keyPath, `cannot download ${url}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  const base = path.basename(new URL(url).pathname) || 'package.rpm';
-  const file = path.join(dir, `${fs.readdirSync(dir).length}-${base.replace(/[^\w.+-]/g, '_')}`);
-  fs.writeFileSync(file, body, { mode: 0o600 });
   return file;
 }
 
@@ -68,16 +69,13 @@ export const rpm: ManagerModule<RpmTools> = {
   async plan(batch: Batch<RpmTools>, ctx: HandlerContext) {
     const keyPath = `${ctx.keyPath}.${batch.manager}`;
     const bin = batch.tools.rpm;
-    let dir: string | undefined;
+    const fetched: string[] = [];
     const todo: { name: string; file: string; shown: string }[] = [];
     try {
       for (const pkg of batch.packages) {
         for (const loc of pkg.versions) {
-          if (isUrl(loc) && !dir) {
-            dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfn-init-rpm-'));
-            tempDirs.add(dir);
-          }
-          const file = isUrl(loc) && dir ? await fetchToTemp(ctx, `${keyPath}.${pkg.name}`, loc, dir) : loc;
+          const file = isUrl(loc) ? await fetchToScratch(ctx, `${keyPath}.${pkg.name}`, loc) : loc;
+          if (isUrl(loc)) fetched.push(file);
           const q = await run(ctx, [bin, '-qp', '--queryformat', '%{NAME}-%{VERSION}-%{RELEASE}', '--nosignature', file]);
           if (q.status !== 0 || !q.stdout.trim()) {
             throw new HandlerError(`${keyPath}.${pkg.name}`, `${loc} is not a readable rpm package: ${q.output.trim() || `rpm exited ${q.status}`}`);
@@ -91,11 +89,11 @@ export const rpm: ManagerModule<RpmTools> = {
         }
       }
     } catch (err) {
-      removeTemp(dir);
+      removeAll(fetched);
       throw err;
     }
     if (todo.length === 0) {
-      removeTemp(dir);
+      removeAll(fetched);
       return [];
     }
     const summary = `${batch.manager}: install ${todo.map((t) => t.shown).join(', ')}`;
@@ -107,7 +105,7 @@ export const rpm: ManagerModule<RpmTools> = {
           actx.logger.info(`Installing packages: ${argv.join(' ')}`);
           await runOrThrow(actx, keyPath, summary, argv);
         } finally {
-          removeTemp(dir);
+          removeAll(fetched);
         }
       }),
     ];
