@@ -19,8 +19,7 @@ const EXCERPT_MAX = 200;
 /**
  * Heat's CFN API answers engine errors on the ContentType=JSON path with a
  * bare JSON string: the `explanation` of a HeatAPIException (possibly
- * followed by `:detail`). Map them back to the codes the XML path would give
- * (heat/api/aws/exception.py).
+ * followed by `:detail`). Map them back to the codes the XML path would give.
  */
 const HEAT_EXPLANATIONS: ReadonlyArray<[prefix: string, code: string, type: string]> = [
   ['A bad or out-of-range value was supplied', 'InvalidParameterValue', 'Sender'],

@@ -31,23 +31,9 @@ import { AgentPool } from './proxy';
 import { redact, redactUrl } from './redact';
 import type { HttpRequest, HttpResponse, Signer } from './request';
 import { describeCertificateError, isCertificateError, resolveTls } from './tls';
+import type { TransportOptions } from './transport-options';
 
 export type { RetryPolicy } from './backoff';
-
-export interface TransportOptions {
-  /** path to a PEM file: --ca-bundle, else env AWS_CA_BUNDLE */
-  caBundle?: string;
-  /** --insecure: no certificate verification (only when asked) */
-  insecure?: boolean;
-  /** --http-proxy (wins over env; '' means no proxy) */
-  httpProxy?: string;
-  /** --https-proxy (wins over env; '' means no proxy) */
-  httpsProxy?: string;
-  /** where HTTP_PROXY/http_proxy, HTTPS_PROXY/https_proxy, NO_PROXY/no_proxy, AWS_CA_BUNDLE are read; default process.env */
-  env?: NodeJS.ProcessEnv;
-  /** System CA bundles to trust besides Node's roots (first existing wins); default SYSTEM_CA_FILES, [] for none. */
-  systemCaFiles?: readonly string[];
-}
 
 export interface HttpClientOptions {
   transport?: TransportOptions;

@@ -12,7 +12,7 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { ConfigError } from './errors';
 import { registerSecret } from './redact';
-import type { TransportOptions } from './http';
+import type { TransportOptions } from './transport-options';
 import { createSecureContext, tlsConnectOptions, type TlsSettings } from './tls';
 
 /**

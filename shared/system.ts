@@ -1,8 +1,8 @@
 /**
- * The machine as the handlers see it: running programs and looking up users
- * and groups. Handlers never spawn processes themselves, so tests can record
- * what would run where the real thing cannot (systemd without PID 1), and
- * --dry-run can refuse to run anything.
+ * The machine as the tools see it: running programs (as another user for
+ * real, with `runas`) and looking up users and groups. Callers never spawn
+ * processes themselves, so tests can record what would run where the real
+ * thing cannot (systemd without PID 1).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

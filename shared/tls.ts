@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as tls from 'node:tls';
 import { ConfigError } from './errors';
-import type { TransportOptions } from './http';
+import type { TransportOptions } from './transport-options';
 
 /**
  * Distribution CA bundles, first existing one wins. Node only trusts its

@@ -25,7 +25,7 @@ import { nullLogger, type Logger } from '../../shared/log';
 import { redactUrl, registerSecret } from '../../shared/redact';
 import type { HttpRequest, Signer } from '../../shared/request';
 import { signV4 } from '../../shared/sigv4';
-import type { Downloader } from './handlers/types';
+import type { Downloader, DownloadOptions } from './handlers/types';
 import { checkKeys, child, expectObject, expectString, expectStringList, isObject, type Problems } from './validation';
 
 export const AUTHENTICATION_KEY = 'AWS::CloudFormation::Authentication';
@@ -295,14 +295,6 @@ export interface DownloaderDeps {
   idleTimeoutMs?: number;
   /** All attempts of one download, backoff included; default 900000. */
   deadlineMs?: number;
-}
-
-/** Where a download goes, and how much of it is accepted. */
-export interface DownloadOptions {
-  authentication?: string;
-  /** The most bytes accepted; more is a LimitError naming `limitName`. */
-  maxBytes?: number;
-  limitName?: string;
 }
 
 const REMOTE_RE = /^[a-z][a-z0-9+.-]*:\/\//i;

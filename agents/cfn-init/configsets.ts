@@ -5,8 +5,9 @@
  * is reported before anything runs, wherever it is. Without a `configSets`
  * key there is one implicit set, `default` = [`config`].
  *
- * Pure functions: problems go to a Problems list with key paths
- * (`configSets.default[1]`), nothing is thrown and nothing is touched.
+ * Pure functions that touch nothing: problems in the document go to a
+ * Problems list with key paths (`configSets.default[1]`); only a malformed
+ * `-c` flag is thrown, as a usage error.
  */
 import { UsageError } from '../../shared/errors';
 import { child, describe, isObject, item, type Json, type JsonObject, type Problems } from './validation';

@@ -12,8 +12,7 @@ import type { DurableWriter } from '../../shared/durable-write';
 import { CfnError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { configPath, selectConfigs, type SelectedConfig } from './configsets';
-import { isCommandAction, type CommandAction } from './handlers/commands';
-import { ChangeSet, INIT_KEYS, type ActionResult, type Downloader, type HandlerContext, type InitHandler, type InitKey, type ValidationContext } from './handlers/types';
+import { ChangeSet, INIT_KEYS, type Action, type ActionResult, type Downloader, type HandlerContext, type InitHandler, type InitKey, type ValidationContext } from './handlers/types';
 import type { Limits } from './limits';
 import { principalDirectory } from './principals';
 import { serializeChanges, type Position, type SerializedChanges } from './progress';
@@ -223,7 +222,6 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
           downloader: opts.downloader,
           changes,
           dryRun: opts.dryRun,
-          configName: config.selected.name,
           keyPath,
           env: opts.env,
           commandLog: opts.commandLog,
@@ -232,7 +230,7 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
         };
         let actions = await handler.plan(spec, ctx);
         const commandsDone = new Set(resumeHere?.commandsDone ?? []);
-        if (key === 'commands' && resumeHere) actions = actions.filter((a) => !(isCommandAction(a) && commandsDone.has(a.spec.name)));
+        if (resumeHere) actions = actions.filter((a) => !(a.step && commandsDone.has(a.step.name)));
         print(`    ${key}:${actions.length ? '' : ' nothing to do'}`);
         for (const action of actions) {
           print(`      - ${action.summary}`);
@@ -243,18 +241,19 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
             continue;
           }
           log.info(`${keyPath}: ${action.summary}`);
-          const stops = isCommandAction(action) && action.stopsRun;
+          const step = action.step;
+          const stops = step?.stopsRun === true;
           const result =
-            stops && opts.checkpoint
-              ? await applyWithCheckpoint(action, ctx, opts.checkpoint, { config: index, configName: config.selected.name, commandsDone: [...commandsDone, action.spec.name] })
+            step && stops && opts.checkpoint
+              ? await applyWithCheckpoint(action, step.name, ctx, opts.checkpoint, { config: index, configName: config.selected.name, commandsDone: [...commandsDone, step.name] })
               : await action.apply(ctx);
           const changed = result.changed;
           if (changed) for (const c of result.changes ?? action.changes ?? []) changes.record(c);
           if (!changed) log.debug(`${keyPath}: no change`);
-          if (isCommandAction(action)) commandsDone.add(action.spec.name);
+          if (step) commandsDone.add(step.name);
           done.push(action.summary);
-          if (stops && changed) {
-            const at = `${keyPath}.${action.spec.name}`;
+          if (step && stops && changed) {
+            const at = child(keyPath, step.name);
             log.info(`Stopping after ${at} (waitAfterCompletion: forever) so that the machine can reboot`);
             return { kind: 'stopped', at, changes };
           }
@@ -277,10 +276,10 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
  * Apply a command that stops the run: progress first (with the command
  * counted as done and as a change), taken back if the command fails.
  */
-async function applyWithCheckpoint(action: CommandAction, ctx: HandlerContext, checkpoint: Checkpointer, position: Position): Promise<ActionResult> {
+async function applyWithCheckpoint(action: Action, step: string, ctx: HandlerContext, checkpoint: Checkpointer, position: Position): Promise<ActionResult> {
   const snapshot = serializeChanges(ctx.changes);
-  snapshot.commands = [...new Set([...snapshot.commands, action.spec.name])].sort();
-  await checkpoint.save(position, snapshot, `${ctx.keyPath}.${action.spec.name}`);
+  snapshot.commands = [...new Set([...snapshot.commands, step])].sort();
+  await checkpoint.save(position, snapshot, child(ctx.keyPath, step));
   try {
     return await action.apply(ctx);
   } catch (err) {

@@ -3,7 +3,7 @@
  * are collected (not thrown one by one) so a user sees every mistake at once,
  * each with its key path: `configSets.default[1] -> config2.files./etc/app.conf.mode`.
  */
-import { ConfigError } from '../../shared/errors';
+import { CfnError, ConfigError } from '../../shared/errors';
 
 export interface Problem {
   path: string;
@@ -17,6 +17,20 @@ export class InitValidationError extends ConfigError {
         ? `${problems[0].path}: ${problems[0].message}`
         : `${problems.length} problems in AWS::CloudFormation::Init:\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
       source,
+    );
+  }
+}
+
+/**
+ * The document is valid but the machine disagrees with it (a group exists
+ * with another gid): found while planning, before the key changes anything.
+ */
+export class MachineConflictError extends CfnError {
+  constructor(readonly problems: Problem[]) {
+    super(
+      problems.length === 1
+        ? `${problems[0].path}: ${problems[0].message}`
+        : `${problems.length} conflicts with this machine:\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
     );
   }
 }

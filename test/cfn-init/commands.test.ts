@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CommandAction, CommandFailedError, commandsHandler, compareCodePoints, type CommandSpec } from '../../agents/cfn-init/handlers/commands';
+import { CommandError } from '../../agents/cfn-init/handlers/command';
+import { CommandAction, commandsHandler, compareCodePoints, type CommandSpec } from '../../agents/cfn-init/handlers/commands';
 import { ChangeSet, type HandlerContext, type ValidationContext } from '../../agents/cfn-init/handlers/types';
 import { HostSystem } from '../../shared/system';
 import { Problems } from '../../agents/cfn-init/validation';
@@ -31,7 +32,6 @@ function hctx(env: NodeJS.ProcessEnv = { ...process.env, CFNTOOLS_TEST_MARKER: '
     downloader: { blockNames: new Set(), fetch: () => Promise.reject(new Error('no downloads here')), fetchToFile: () => Promise.reject(new Error('no downloads here')) },
     changes: new ChangeSet(),
     dryRun: false,
-    configName: 'config',
     keyPath: 'config.commands',
     env,
     commandLog: new MemoryLogger(),
@@ -150,7 +150,7 @@ describe('cfn-init commands', () => {
     await assert.rejects(
       run({ '01_ok': { command: `echo 01 >> ${out()}` }, '02_fail': { command: `echo 02 >> ${out()}; echo oops; exit 5` }, '03_never': { command: `echo 03 >> ${out()}` } }, ctx),
       (err: unknown) => {
-        assert.ok(err instanceof CommandFailedError);
+        assert.ok(err instanceof CommandError);
         assert.equal(err.status, 5);
         assert.equal(err.message, 'config.commands.02_fail failed with exit code 5 (last output: "oops")');
         return true;
@@ -216,8 +216,8 @@ describe('cfn-init commands', () => {
 
   it('waitAfterCompletion: forever marks the action as stopping the run (the engine stops after it)', async () => {
     const [forever, plain] = await commandsHandler.plan(validate({ a: { command: 'true', waitAfterCompletion: 'Forever' }, b: { command: 'true' } }), hctx());
-    assert.ok(forever instanceof CommandAction && forever.stopsRun);
-    assert.ok(plain instanceof CommandAction && !plain.stopsRun);
+    assert.ok(forever.step?.stopsRun === true);
+    assert.ok(plain.step?.stopsRun === false);
     assert.match(forever.summary, /then stop for a reboot/);
   });
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { groupsHandler } from '../../agents/cfn-init/handlers/groups';
 import { usersHandler } from '../../agents/cfn-init/handlers/users';
 import { HostSystem } from '../../shared/system';
-import { InitValidationError } from '../../agents/cfn-init/validation';
+import { MachineConflictError } from '../../agents/cfn-init/validation';
 import { applyKey, handlerContext, TestSystem, uniqueName, validate, validationContext } from './support/handler-harness';
 
 const host = new HostSystem();
@@ -59,7 +59,7 @@ describe('cfn-init groups and users (real shadow utilities)', function () {
     it('an existing group with another gid is an error found in plan(), before any group is added', async () => {
       const other = freeId(taken);
       await assert.rejects(applyKey(groupsHandler, { [g3]: {}, [g1]: { gid: other } }, handlerContext({ env })), (err: unknown) => {
-        assert.ok(err instanceof InitValidationError);
+        assert.ok(err instanceof MachineConflictError);
         assert.deepEqual(err.problems, [{ path: `config.groups.${g1}.gid`, message: `group ${g1} exists with gid ${gid1}, but gid ${other} was requested` }]);
         return true;
       });
@@ -107,7 +107,7 @@ describe('cfn-init groups and users (real shadow utilities)', function () {
     it('an existing user with another uid is an error found in plan(), before any user is added', async () => {
       const other = freeId(taken);
       await assert.rejects(applyKey(usersHandler, { [u2]: {}, [u1]: { uid: other } }, handlerContext({ env })), (err: unknown) => {
-        assert.ok(err instanceof InitValidationError);
+        assert.ok(err instanceof MachineConflictError);
         assert.deepEqual(err.problems.map((p) => p.path), [`config.users.${u1}.uid`]);
         assert.match(err.message, new RegExp(`user ${u1} exists with uid ${uid1}, but uid ${other} was requested`));
         return true;

@@ -160,7 +160,7 @@ function signalResource(req: ApiRequest, ctx: ApiContext): Reply {
   return { status: 200, headers: { 'Content-Type': XML_TYPE }, body };
 }
 
-/** heat/api/aws/utils.py `extract_param_list`: `<prefix>.member.N.<rest>` grouped by N, in N order. */
+/** Heat's parameter lists: `<prefix>.member.N.<rest>` grouped by N, in N order. */
 export function extractParamList(params: Record<string, string>, prefix: string): Array<Record<string, string>> {
   const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.member\\.([0-9]+)\\.(.*)$`);
   const groups = new Map<number, Record<string, string>>();
@@ -201,7 +201,7 @@ function putMetricData(req: ApiRequest, ctx: ApiContext): Reply {
   return heatResult(formatResponse('PutMetricData', { ResponseMetadata: null }), wantsJson(req));
 }
 
-/** heat/common/wsgi.py `is_json_content_type` for a PUT: what makes Heat parse the body at all. */
+/** Which Content-Type of a PUT makes Heat parse the body as JSON at all. */
 function bodyIsJson(req: ApiRequest): boolean {
   let type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   // bug 1887882: a missing, empty or text/plain type counts as JSON (cfn-signal sends none).

@@ -135,7 +135,7 @@ export function percentDecode(s: string): Buffer {
 }
 
 // ---------------------------------------------------------------------------
-// Heat's XML serializer (heat/common/serializers.py on lxml)
+// Heat's XML serializer (lxml-based)
 
 /** Keys whose values Heat puts into the XML as JSON text. */
 const JSON_ONLY_KEYS = new Set(['TemplateBody', 'Metadata']);
@@ -181,7 +181,7 @@ export function heatXml(doc: Record<string, unknown>): string {
   return element(root, doc[root]);
 }
 
-/** `format_response(action, result)` of heat/api/aws/utils.py. */
+/** Heat's `<Action>Response` / `<Action>Result` wrapping of an API result. */
 export function formatResponse(action: string, result: unknown): Record<string, unknown> {
   return { [`${action}Response`]: { [`${action}Result`]: result } };
 }
@@ -193,7 +193,7 @@ export function heatResult(doc: Record<string, unknown>, json: boolean): Reply {
 }
 
 // ---------------------------------------------------------------------------
-// Heat's AWS API errors (heat/api/aws/exception.py)
+// Heat's AWS API errors
 
 export class HeatApiError extends Error {
   constructor(

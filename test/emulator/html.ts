@@ -3,7 +3,7 @@
  * Everything shown comes from stack files and requests, so all of it is
  * escaped.
  */
-import type { EmulatorState } from './server';
+import type { EmulatorState } from './state-view';
 
 export function esc(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2) ?? '';

@@ -2,8 +2,7 @@
  * The running state behind the API: stacks and resources with their
  * metadata, who may read or signal what, wait-condition signals and the
  * status they imply, and the metrics pushed. Signal validation and the
- * completion rules are Heat's (heat/engine/resources/wait_condition.py and
- * aws/cfn/wait_condition.py).
+ * completion rules are Heat's, for its native and its AWS wait conditions.
  */
 import { HeatErrors, percentDecode, pyJsonDumps, pyStr } from './heat-format';
 import { stackArn, type StackRef } from './presign';

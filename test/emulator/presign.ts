@@ -1,7 +1,6 @@
 /**
- * Wait-condition handle URLs. The SigV2 form is what Heat hands out
- * (heat/engine/resources/signal_responder.py `_get_ec2_signed_url`), rebuilt
- * step by step so that the same keys, ARN and time give the same URL. The
+ * Wait-condition handle URLs. The SigV2 form is what Heat's signal
+ * responder hands out, rebuilt step by step so that the same keys, ARN and time give the same URL. The
  * SigV4 form is an AWS-style query-presigned URL for the same PUT.
  */
 import { percentDecode, pyQuote, pyQuotePlus } from './heat-format';

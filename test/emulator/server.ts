@@ -11,10 +11,11 @@ import { Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigErro
 import { serveFile } from './files';
 import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
 import { renderStatusPage } from './html';
-import { type Datapoint, Model, type SignalRecord } from './model';
+import type { EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
+import { Model } from './model';
 import { heatSignedUrl, sigV4PresignedUrl } from './presign';
 import { isoSeconds } from './signing';
-import { type SignedRequest, type SigKind, verifySignature } from './sigverify';
+import { type SignedRequest, verifySignature } from './sigverify';
 import { type CredentialSpec, type FilesSpec, loadStackFile, type StackFile, type StackSpec, validateStackFile } from './stackfile';
 
 export interface EmulatorOptions {
@@ -35,58 +36,6 @@ export interface EmulatorOptions {
   signalBaseUrl?: string;
   /** Called after each logged request (the CLI prints a line). */
   onRequest?: (entry: RequestLogEntry) => void;
-}
-
-export interface RequestLogEntry {
-  id: number;
-  /** Emulator clock. */
-  time: string;
-  method: string;
-  /** Path and query, signature and token values redacted. */
-  path: string;
-  action?: string;
-  /** How the request was signed; `none` for unsigned (files, page). */
-  signature: SigKind | 'none';
-  /** `ok`, or Heat's error code and the real reason (`AccessDenied: request expired...`). */
-  verified?: string;
-  accessKey?: string;
-  status: number | 'reset';
-  fault?: string;
-  ms: number;
-}
-
-export interface HandleUrls {
-  accessKey: string;
-  /** Heat's pre-signed SigV2 URL (what cfn-signal gets). */
-  sigv2: string;
-  /** AWS-style query-presigned SigV4 URL for the same PUT. */
-  sigv4: string;
-  generatedAt: string;
-}
-
-export interface ResourceView {
-  name: string;
-  type: string;
-  status: string;
-  statusReason: string;
-  physicalId: string;
-  description: string;
-  lastUpdated: string;
-  metadata: unknown;
-  signals: SignalRecord[];
-  waitCondition?: { handle?: string; count: number; timeoutSeconds?: number; received: number; data: Record<string, unknown>; dataAttribute: string };
-  handle?: HandleUrls;
-}
-
-export interface EmulatorState {
-  url: string;
-  now: string;
-  clockSkewSeconds: number;
-  faults: FaultConfig;
-  stacks: Array<{ name: string; id: string; tenant: string; arn: string; resources: ResourceView[] }>;
-  credentials: Array<{ accessKey: string; scope: string; sessionToken: boolean }>;
-  metrics: Datapoint[];
-  requests: RequestLogEntry[];
 }
 
 export interface Emulator {

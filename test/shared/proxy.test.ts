@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { ApiError, ConfigError, NetworkError } from '../../shared/errors';
-import { HttpClient, type TransportOptions } from '../../shared/http';
+import { HttpClient } from '../../shared/http';
+import type { TransportOptions } from '../../shared/transport-options';
 import { MemoryLogger } from '../../shared/log';
 import { isAlwaysDirect, matchesNoProxy, parseProxyUrl, redactProxyUrl, selectProxy } from '../../shared/proxy';
 import { redact } from '../../shared/redact';

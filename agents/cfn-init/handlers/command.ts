@@ -1,6 +1,6 @@
 /**
- * Running the machine's tools for the packages/groups/users/services
- * handlers: every run is logged, and a non-zero exit becomes a typed error
+ * Running programs for the handlers (the commands key and the machine tools
+ * that packages/groups/users/services run): a non-zero exit becomes a typed error
  * that names the key path, the command and the end of its output.
  */
 import { CfnError } from '../../../shared/errors';
@@ -10,17 +10,26 @@ import type { Action, Change, HandlerContext } from './types';
 /** What a command run needs from the handler context. */
 export type RunContext = Pick<HandlerContext, 'system' | 'env' | 'logger'>;
 
+/**
+ * A program exited non-zero. A user's command (the commands key) is named by
+ * its key path alone, with its last output line; a tool the handlers run is
+ * named by what it was doing and its argv, with the end of its output.
+ */
 export class CommandError extends CfnError {
   constructor(
     readonly keyPath: string,
-    /** What was being done, e.g. `apt: install nginx`. */
-    readonly what: string,
-    readonly argv: readonly string[],
     readonly status: number,
     readonly output: string,
+    /** The handler's own invocation: what it was doing (`apt: install nginx`) and the argv. */
+    readonly invocation?: { readonly what: string; readonly argv: readonly string[] },
   ) {
-    super(`${keyPath}: ${what} failed: ${argv.join(' ')} exited ${status}${tail(output) ? `:\n${tail(output)}` : ''}`);
+    super(invocation ? `${keyPath}: ${invocation.what} failed: ${invocation.argv.join(' ')} exited ${status}${tail(output) ? `:\n${tail(output)}` : ''}` : `${keyPath} failed with exit code ${status}${lastLine(output)}`);
   }
+}
+
+function lastLine(output: string): string {
+  const last = output.trim().split('\n').pop()?.trim() ?? '';
+  return last ? ` (last output: ${JSON.stringify(last.slice(0, 200))})` : '';
 }
 
 /** A failure that is not one command's exit status (nothing available, a conflict with the machine...). */
@@ -51,7 +60,7 @@ export async function run(ctx: RunContext, argv: string[], opts: RunOptions = {}
 /** Run; a non-zero exit is a CommandError. */
 export async function runOrThrow(ctx: RunContext, keyPath: string, what: string, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(ctx, argv, opts);
-  if (r.status !== 0) throw new CommandError(keyPath, what, argv, r.status, r.output);
+  if (r.status !== 0) throw new CommandError(keyPath, r.status, r.output, { what, argv });
   return r;
 }
 

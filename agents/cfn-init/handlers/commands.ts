@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CfnError } from '../../../shared/errors';
 import { CommandNotFoundError, type RunResult, type System } from '../../../shared/system';
+import { CommandError } from './command';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalRef } from '../principals';
 import { checkKeys, child, describe, expectBoolean, expectObject, isWindowsPath, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import type { Action, ActionResult, Change, HandlerContext, InitHandler, ValidationContext } from './types';
@@ -125,17 +126,6 @@ function validateOne(name: string, raw: unknown, at: string, ctx: ValidationCont
   return { name, command, env, cwd, test, ignoreErrors, wait, runas };
 }
 
-export class CommandFailedError extends CfnError {
-  constructor(
-    readonly keyPath: string,
-    readonly status: number,
-    readonly output: string,
-  ) {
-    const last = output.trim().split('\n').pop()?.trim() ?? '';
-    super(`${keyPath} failed with exit code ${status}${last ? ` (last output: ${JSON.stringify(last.slice(0, 200))})` : ''}`);
-  }
-}
-
 /** `~` and `~user` as Python's os.path.expanduser reads them. */
 export function expandHome(dir: string, env: NodeJS.ProcessEnv, system: System, keyPath: string): string {
   const m = /^~([^/]*)(\/.*)?$/.exec(dir);
@@ -144,7 +134,7 @@ export function expandHome(dir: string, env: NodeJS.ProcessEnv, system: System, 
   let home: string | undefined;
   if (user) home = system.user(user)?.home;
   else home = env.HOME || system.user(String(process.getuid?.() ?? 0))?.home;
-  if (!home) throw new CfnError(`${keyPath}.cwd: cannot expand ${dir}: ${user ? `no user ${user}` : 'no home directory'}`);
+  if (!home) throw new CfnError(`${child(keyPath, 'cwd')}: cannot expand ${dir}: ${user ? `no user ${user}` : 'no home directory'}`);
   return path.join(home, rest);
 }
 
@@ -171,6 +161,7 @@ function logOutput(log: HandlerContext['commandLog'], output: string): void {
 export class CommandAction implements Action {
   readonly summary: string;
   readonly changes: readonly Change[];
+  readonly step: { readonly name: string; readonly stopsRun: boolean };
   constructor(readonly spec: CommandSpec) {
     const extras = [
       spec.test !== undefined && `if test ${show(spec.test)} succeeds`,
@@ -183,21 +174,18 @@ export class CommandAction implements Action {
     const note = spec.runas && lookupNote('runas', spec.runas, 'when the command runs');
     this.summary = `run command ${spec.name}: ${show(spec.command)}${extras.length ? ` (${extras.join(', ')})` : ''}${note ? `; ${note}` : ''}`;
     this.changes = [{ key: 'commands', name: spec.name }];
-  }
-
-  /** True when the run must stop after this command (if it ran) so the machine can reboot. */
-  get stopsRun(): boolean {
-    return this.spec.wait === 'forever';
+    // The run stops after this command (if it ran) so that the machine can reboot.
+    this.step = { name: spec.name, stopsRun: spec.wait === 'forever' };
   }
 
   async apply(ctx: HandlerContext): Promise<ActionResult> {
     const { spec } = this;
-    const keyPath = `${ctx.keyPath}.${spec.name}`;
+    const keyPath = child(ctx.keyPath, spec.name);
     const cwd = spec.cwd === undefined ? undefined : expandHome(spec.cwd, ctx.env, ctx.system, keyPath);
-    if (cwd !== undefined && !isDirectory(cwd)) throw new CfnError(`${keyPath}.cwd: working directory ${cwd} does not exist`);
+    if (cwd !== undefined && !isDirectory(cwd)) throw new CfnError(`${child(keyPath, 'cwd')}: working directory ${cwd} does not exist`);
     // Looked up now: an earlier step of the run may have created it.
     const user = spec.runas && ctx.system.user(spec.runas.name);
-    if (spec.runas && !user) throw new UnknownPrincipalError(`${keyPath}.runas`, 'user', spec.runas);
+    if (spec.runas && !user) throw new UnknownPrincipalError(child(keyPath, 'runas'), 'user', spec.runas);
     // Inherited, as that user: its identity variables, as `su` would set them.
     const env = spec.env ?? (user ? { ...ctx.env, HOME: user.home, USER: user.name, LOGNAME: user.name } : ctx.env);
     const opts = { cwd, env, user: spec.runas?.name };
@@ -223,7 +211,7 @@ export class CommandAction implements Action {
       ctx.logger.info(`${keyPath}: completed successfully`);
     } else {
       log.info(`Exited with error code ${r.status}`);
-      if (!spec.ignoreErrors) throw new CommandFailedError(keyPath, r.status, r.output);
+      if (!spec.ignoreErrors) throw new CommandError(keyPath, r.status, r.output);
       ctx.logger.warn(`${keyPath}: exited with code ${r.status}; ignored (ignoreErrors)`);
     }
     if (typeof spec.wait === 'number' && spec.wait > 0) {
@@ -262,8 +250,3 @@ export const commandsHandler: InitHandler<CommandSpec[]> = {
     return specs.map((s) => new CommandAction(s));
   },
 };
-
-/** For the engine: is this a commands action, and which command. */
-export function isCommandAction(a: Action): a is CommandAction {
-  return a instanceof CommandAction;
-}

@@ -276,7 +276,7 @@ interface Prepared {
  * temps and the directories it made with it.
  */
 async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionResult> {
-  const where = (f: FileSpec) => `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${f.path}`;
+  const where = (f: FileSpec) => child(ctx.keyPath, f.path);
   // Owners first (no download is wasted on a file that cannot be written), each name looked up once.
   const ids = idResolver(ctx.system);
   const prepared: Prepared[] = spec.map((f) => ({ f, where: where(f), uid: ids('user', f.owner, `${where(f)}.owner`), gid: ids('group', f.group, `${where(f)}.group`) }));

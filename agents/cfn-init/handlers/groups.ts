@@ -5,7 +5,7 @@
  * in plan() before any group is added (heat-cfntools only logs groupadd's
  * exit status and carries on).
  */
-import { checkKeys, child, describe, expectObject, InitValidationError, Problems } from '../validation';
+import { checkKeys, child, describe, expectObject, MachineConflictError, Problems } from '../validation';
 import type { System } from '../../../shared/system';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { commandAction } from './command';
@@ -87,7 +87,7 @@ export async function planGroups(spec: GroupsSpec, ctx: HandlerContext): Promise
     actions.push(commandAction(summary, { key: 'groups', name: g.name }, gpath, argv));
   }
   // Refuse the whole key before adding anything: a half-created set of groups helps nobody.
-  if (!conflicts.ok) throw new InitValidationError(conflicts.list);
+  if (!conflicts.ok) throw new MachineConflictError(conflicts.list);
   return actions;
 }
 

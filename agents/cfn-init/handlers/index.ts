@@ -1,5 +1,5 @@
 /** The handlers, in the order AWS runs the Init keys. */
-import type { InitHandler, InitKey } from './types';
+import type { InitHandler } from './types';
 import { packagesHandler } from './packages';
 import { groupsHandler } from './groups';
 import { usersHandler } from './users';
@@ -17,9 +17,3 @@ export const HANDLERS: ReadonlyArray<InitHandler<unknown>> = [
   commandsHandler,
   servicesHandler,
 ] as ReadonlyArray<InitHandler<unknown>>;
-
-export function handlerFor(key: InitKey): InitHandler<unknown> {
-  const h = HANDLERS.find((x) => x.key === key);
-  if (!h) throw new Error(`no handler for ${key}`);
-  return h;
-}

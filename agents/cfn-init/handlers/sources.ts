@@ -90,7 +90,7 @@ export const sourcesHandler: InitHandler<SourcesSpec> = {
 const shown = (source: string) => (isRemote(source) ? redactUrl(source) : source);
 
 async function applySource(s: SourceSpec, ctx: HandlerContext): Promise<{ changed: boolean }> {
-  const where = `${ctx.keyPath ? `${ctx.keyPath}.` : ''}${s.dir}`;
+  const where = child(ctx.keyPath, s.dir);
   const remote = isRemote(s.source);
   // A download goes to a private file first: an archive is read twice and never held in memory.
   const file = remote ? ctx.writer.scratchFile('download') : s.source;

@@ -5,7 +5,6 @@
  * engine applies them in order and records what changed.
  */
 import type { DurableWriter } from '../../../shared/durable-write';
-import type { DownloadOptions } from '../auth';
 import type { Limits } from '../limits';
 import type { Logger } from '../../../shared/log';
 import type { PrincipalDirectory } from '../principals';
@@ -43,6 +42,14 @@ export class ChangeSet {
 export type Change =
   | { key: 'packages'; manager: string; name: string }
   | { key: 'groups' | 'users' | 'sources' | 'files' | 'commands'; name: string };
+
+/** Which Authentication block a download uses, and how much of it is accepted. */
+export interface DownloadOptions {
+  authentication?: string;
+  /** The most bytes accepted; more is a LimitError naming `limitName`. */
+  maxBytes?: number;
+  limitName?: string;
+}
 
 /** Downloads for files/sources, with AWS::CloudFormation::Authentication applied. */
 export interface Downloader {
@@ -85,8 +92,6 @@ export interface HandlerContext {
   changes: ChangeSet;
   /** True for --dry-run: plan only; planned changes are recorded as if applied. */
   dryRun: boolean;
-  /** Name of the config being applied, e.g. `config2`. */
-  configName: string;
   /** Key path prefix for errors found while applying: `configSets.default[1] -> config2.files`. */
   keyPath: string;
   /** Environment the tool was started with (commands without `env` inherit it). */
@@ -106,6 +111,12 @@ export interface Action {
   details?: readonly string[];
   /** What this action changes when it does something (a package batch changes several). */
   changes?: readonly Change[];
+  /**
+   * A named step that progress counts (a command): on --resume the steps
+   * already done are not planned again, and a step that stops the run (for a
+   * reboot) is checkpointed before it runs.
+   */
+  step?: { readonly name: string; readonly stopsRun: boolean };
   /**
    * Do it. Returns whether anything changed (an up-to-date file is not a
    * change) and, for an action of many items of which only some changed, which.

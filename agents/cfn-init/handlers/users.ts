@@ -9,7 +9,7 @@
  * `groups` absent leaves an existing user's groups alone; `groups: []` removes
  * all supplementary groups (aws-cfn-bootstrap treats both as []).
  */
-import { checkKeys, child, expectAbsolutePath, expectObject, expectStringList, InitValidationError, Problems } from '../validation';
+import { checkKeys, child, expectAbsolutePath, expectObject, expectStringList, MachineConflictError, Problems } from '../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { ACCOUNT_NAME, expectId, locateSbin } from './groups';
 import { HandlerError, commandAction, run } from './command';
@@ -142,7 +142,7 @@ export async function planUsers(spec: UsersSpec, ctx: HandlerContext): Promise<A
     }
     actions.push(commandAction(summary + note, { key: 'users', name: u.name }, upath, argv));
   }
-  if (!conflicts.ok) throw new InitValidationError(conflicts.list);
+  if (!conflicts.ok) throw new MachineConflictError(conflicts.list);
   return actions;
 }
 

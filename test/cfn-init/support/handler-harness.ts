@@ -60,7 +60,6 @@ export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSyst
     downloader: opts.downloader ?? mapDownloader({}),
     changes: opts.changes ?? new ChangeSet(),
     dryRun: opts.dryRun ?? false,
-    configName: 'config',
     keyPath: opts.keyPath ?? 'config.x',
     env: opts.env,
     commandLog: new MemoryLogger(),

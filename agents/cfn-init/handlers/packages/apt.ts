@@ -14,6 +14,7 @@ import type { HandlerContext } from '../types';
 import { HandlerError, run, runOrThrow, type RunContext } from '../command';
 import { debvercmp } from './debver';
 import { highest } from './rpmver';
+import { child } from '../../validation';
 import { batchAction, packageChanges, type Batch, type ManagerModule, type PackageRequest } from './types';
 
 export interface AptTools {
@@ -85,7 +86,7 @@ export const apt: ManagerModule<AptTools> = {
   },
 
   async plan(batch: Batch<AptTools>, ctx: HandlerContext) {
-    const keyPath = `${ctx.keyPath}.${batch.manager}`;
+    const keyPath = child(ctx.keyPath, batch.manager);
     const wanted: Wanted[] = [];
     for (const pkg of batch.packages) {
       const installed = await installedVersions(ctx, batch.tools, pkg.name);

@@ -40,7 +40,7 @@ const PIP_FLAGS = ['--disable-pip-version-check', '--no-input'];
 async function installedDistributions(ctx: HandlerContext, keyPath: string, pip: string[]): Promise<Map<string, string>> {
   const argv = [...pip, 'list', '--format=json', ...PIP_FLAGS];
   const r = await run(ctx, argv);
-  if (r.status !== 0) throw new CommandError(keyPath, 'python: list installed packages', argv, r.status, r.output);
+  if (r.status !== 0) throw new CommandError(keyPath, r.status, r.output, { what: 'python: list installed packages', argv });
   let list: unknown;
   try {
     list = JSON.parse(r.stdout);
@@ -78,7 +78,7 @@ export const python: ManagerModule<PythonTools> = {
   },
 
   async plan(batch: Batch<PythonTools>, ctx: HandlerContext) {
-    const keyPath = `${ctx.keyPath}.${batch.manager}`;
+    const keyPath = child(ctx.keyPath, batch.manager);
     const pip = batch.tools.pip;
     const installed = await installedDistributions(ctx, keyPath, pip);
     const todo: { name: string; spec: string }[] = [];
@@ -108,7 +108,7 @@ export const python: ManagerModule<PythonTools> = {
               'Install the distribution package instead (apt/yum python3-...), or create a virtualenv and put its bin directory first on PATH for cfn-init.',
           );
         }
-        throw new CommandError(keyPath, summary, argv, r.status, r.output);
+        throw new CommandError(keyPath, r.status, r.output, { what: summary, argv });
       }),
     ];
   },

@@ -67,18 +67,18 @@ export const rpm: ManagerModule<RpmTools> = {
   },
 
   async plan(batch: Batch<RpmTools>, ctx: HandlerContext) {
-    const keyPath = `${ctx.keyPath}.${batch.manager}`;
+    const keyPath = child(ctx.keyPath, batch.manager);
     const bin = batch.tools.rpm;
     const fetched: string[] = [];
     const todo: { name: string; file: string; shown: string }[] = [];
     try {
       for (const pkg of batch.packages) {
         for (const loc of pkg.versions) {
-          const file = isUrl(loc) ? await fetchToScratch(ctx, `${keyPath}.${pkg.name}`, loc) : loc;
+          const file = isUrl(loc) ? await fetchToScratch(ctx, child(keyPath, pkg.name), loc) : loc;
           if (isUrl(loc)) fetched.push(file);
           const q = await run(ctx, [bin, '-qp', '--queryformat', '%{NAME}-%{VERSION}-%{RELEASE}', '--nosignature', file]);
           if (q.status !== 0 || !q.stdout.trim()) {
-            throw new HandlerError(`${keyPath}.${pkg.name}`, `${loc} is not a readable rpm package: ${q.output.trim() || `rpm exited ${q.status}`}`);
+            throw new HandlerError(child(keyPath, pkg.name), `${loc} is not a readable rpm package: ${q.output.trim() || `rpm exited ${q.status}`}`);
           }
           const nvr = q.stdout.trim();
           if ((await run(ctx, [bin, '-q', '--quiet', nvr])).status === 0) {

@@ -8,6 +8,7 @@
 import type { System } from '../../../../shared/system';
 import type { HandlerContext } from '../types';
 import { CommandError, run, runOrThrow } from '../command';
+import { child } from '../../validation';
 import { batchAction, packageChanges, type Batch, type ManagerModule } from './types';
 
 export interface GemTools {
@@ -25,7 +26,7 @@ export const rubygems: ManagerModule<GemTools> = {
   },
 
   async plan(batch: Batch<GemTools>, ctx: HandlerContext) {
-    const keyPath = `${ctx.keyPath}.${batch.manager}`;
+    const keyPath = child(ctx.keyPath, batch.manager);
     const { gem } = batch.tools;
     const todo: { name: string; version?: string }[] = [];
     for (const pkg of batch.packages) {
@@ -37,7 +38,7 @@ export const rubygems: ManagerModule<GemTools> = {
           continue;
         }
         // `gem list -i` says "false" with exit 1; anything else is gem failing.
-        if (r.status !== 1 || r.stdout.trim() !== 'false') throw new CommandError(keyPath, `rubygems: look up ${pkg.name}`, argv, r.status, r.output);
+        if (r.status !== 1 || r.stdout.trim() !== 'false') throw new CommandError(keyPath, r.status, r.output, { what: `rubygems: look up ${pkg.name}`, argv });
         todo.push({ name: pkg.name, version });
       }
     }

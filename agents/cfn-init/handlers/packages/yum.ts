@@ -13,6 +13,7 @@ import type { System } from '../../../../shared/system';
 import type { HandlerContext } from '../types';
 import { HandlerError, run, runOrThrow } from '../command';
 import { compareEvr, highest } from './rpmver';
+import { child } from '../../validation';
 import { batchAction, packageChanges, type Batch, type ManagerModule } from './types';
 
 export interface YumTools {
@@ -47,7 +48,7 @@ function makeYum(preferred: 'yum' | 'dnf'): ManagerModule<YumTools> {
     name: preferred,
     locate: locateWith(preferred),
     async plan(batch: Batch<YumTools>, ctx: HandlerContext) {
-      const keyPath = `${ctx.keyPath}.${batch.manager}`;
+      const keyPath = child(ctx.keyPath, batch.manager);
       const { bin, rpm } = batch.tools;
       const install: { name: string; spec: string }[] = [];
       const downgrade: { name: string; spec: string }[] = [];
