@@ -16,10 +16,13 @@ export interface CredentialSettings {
 }
 
 export interface TransportSettings {
-  /** '' means no proxy, whatever the environment says. */
+  /** --http-proxy: wins over the environment; '' means no proxy, whatever the environment says. */
   httpProxy?: string;
+  /** --https-proxy, likewise. */
   httpsProxy?: string;
+  /** A PEM file to trust: --ca-bundle, else env AWS_CA_BUNDLE. */
   caBundle?: string;
+  /** --insecure: no certificate verification (only when asked). */
   insecure?: boolean;
 }
 
