@@ -20,7 +20,7 @@ const lazy = (load: () => ToolMain): ToolMain => (argv) => load()(argv);
 export const TOOLS: Record<string, ToolMain> = {
   'cfn-init': lazy(() => (require('./cfn-init') as typeof import('./cfn-init')).main),
   'cfn-signal': lazy(() => (require('./cfn-signal') as typeof import('./cfn-signal')).main),
-  'cfn-hup': notImplemented('cfn-hup'),
+  'cfn-hup': lazy(() => (require('./cfn-hup') as typeof import('./cfn-hup')).main),
   'cfn-push-stats': notImplemented('cfn-push-stats'),
   'cfn-get-metadata': lazy(() => (require('./cfn-get-metadata') as typeof import('./cfn-get-metadata')).main),
   'cfn-create-aws-symlinks': lazy(() => (require('./cfn-create-aws-symlinks') as typeof import('./cfn-create-aws-symlinks')).symlinksMain(TOOL_NAMES)),

@@ -20,15 +20,43 @@ export function describeError(tool: string, err: unknown): { line: string; exitC
   return { line: `${tool}: unexpected error: ${redact(msg)}`, exitCode: 1 };
 }
 
+/** What a long-running tool does on a signal instead of the default. */
+export interface SignalHandlers {
+  /** SIGTERM/SIGINT: finish what is under way, then return from main. A second signal stops at once. */
+  stop?: (signal: NodeJS.Signals) => void;
+  /** SIGHUP, after the logs were reopened: read the configuration again. */
+  reload?: () => void;
+}
+
+let handlers: SignalHandlers = {};
+
+/** Install a tool's signal handlers for the rest of the run; returns a function that removes them. */
+export function handleSignalsWith(h: SignalHandlers): () => void {
+  handlers = h;
+  return () => {
+    if (handlers === h) handlers = {};
+  };
+}
+
 /**
  * Signals: SIGHUP reopens the log files (logrotate); SIGTERM and SIGINT stop
  * the tool at once with 128 + the signal's number, as a shell reports it,
- * after removing what unfinished writes left (temp files, downloads).
+ * after removing what unfinished writes left (temp files, downloads) -
+ * unless the tool handles them (handleSignalsWith) and this is the first.
  */
 function handleSignals(tool: string): void {
-  process.on('SIGHUP', reopenLogs);
+  process.on('SIGHUP', () => {
+    reopenLogs();
+    handlers.reload?.();
+  });
+  let stopping = false;
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      if (handlers.stop && !stopping) {
+        stopping = true;
+        handlers.stop(sig);
+        return;
+      }
       abandonAll();
       process.stderr.write(`${tool}: stopped by ${sig}\n`);
       process.exit(128 + os.constants.signals[sig]);

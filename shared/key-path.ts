@@ -5,17 +5,18 @@
  */
 import { UsageError } from './errors';
 
-export function parseKeyPath(key: string): string[] {
+/** Segments of `key`; `what` names it in errors (a flag, or a file's key). */
+export function parseKeyPath(key: string, what = '--key'): string[] {
   const segments: string[] = [];
   let i = 0;
   while (i <= key.length) {
     let seg = '';
     if (key[i] === "'") {
       const end = key.indexOf("'", i + 1);
-      if (end < 0) throw new UsageError(`--key ${key}: unterminated quote at position ${i + 1}`);
+      if (end < 0) throw new UsageError(`${what} ${key}: unterminated quote at position ${i + 1}`);
       seg = key.slice(i + 1, end);
       i = end + 1;
-      if (i < key.length && key[i] !== '.') throw new UsageError(`--key ${key}: expected '.' after the quoted segment at position ${i + 1}`);
+      if (i < key.length && key[i] !== '.') throw new UsageError(`${what} ${key}: expected '.' after the quoted segment at position ${i + 1}`);
     } else {
       while (i < key.length && key[i] !== '.') {
         if (key[i] === '\\' && key[i + 1] === '.') {
@@ -26,7 +27,7 @@ export function parseKeyPath(key: string): string[] {
         }
       }
     }
-    if (seg === '') throw new UsageError(`--key ${key}: empty segment at position ${i + 1}`);
+    if (seg === '') throw new UsageError(`${what} ${key}: empty segment at position ${i + 1}`);
     segments.push(seg);
     i++; // past the '.'
   }

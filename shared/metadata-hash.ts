@@ -1,6 +1,6 @@
 /**
- * A hash of a metadata document that ignores key order: what cfn-init saves
- * with its progress, and what a watcher compares to see a change.
+ * Metadata compared as JSON values, whatever the key order: the hash cfn-init
+ * saves with its progress, and the equality a watcher uses to see a change.
  */
 import { createHash } from 'node:crypto';
 
@@ -20,4 +20,9 @@ function canonicalJson(value: unknown): string {
 /** sha256 of the canonical JSON; the document's depth must have been bounded (shared/json-depth.ts). */
 export function metadataHash(metadata: unknown): string {
   return createHash('sha256').update(canonicalJson(metadata)).digest('hex');
+}
+
+/** Equal as JSON values: the same keys and values in any order. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }

@@ -11,6 +11,7 @@ import type { ToolContext } from './context';
 import { NoCredentialsError } from './credentials/resolve';
 import { ApiError, CfnError, ConfigError, NetworkError, ProtocolError } from './errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from './json-depth';
+import type { StackResourceDetail } from './cfn-api';
 
 /** The last good metadata of each resource, one 0600 file per stack and resource. */
 export class MetadataCache {
@@ -106,11 +107,9 @@ async function fetchMetadata(ctx: ToolContext, stack: string, resource: string, 
     log.warn(`no credentials for DescribeStackResource; using local metadata ${local.source}`);
     return local;
   }
-  const client = ctx.queryClient('cloudformation');
-  const { describeStackResource } = require('./cfn-api') as typeof import('./cfn-api');
   try {
-    const detail = await describeStackResource(client, stack, resource);
-    return { metadata: detail.metadata, source: `DescribeStackResource ${client.endpoint.url}`, local: false };
+    const detail = await describeResource(ctx, stack, resource);
+    return { metadata: detail.metadata, source: `DescribeStackResource ${detail.endpoint}`, local: false };
   } catch (err) {
     if (!isUnreachable(err)) throw err;
     const local = cached();
@@ -118,4 +117,17 @@ async function fetchMetadata(ctx: ToolContext, stack: string, resource: string, 
     log.warn(`${(err as Error).message}; endpoint unreachable, using cached metadata ${local.source}`);
     return local;
   }
+}
+
+/**
+ * The signed DescribeStackResource answer, nothing local: what a watcher
+ * compares (status, physical id and timestamp besides the metadata). The
+ * metadata is refused when it nests deeper than `maxDepth`.
+ */
+export async function describeResource(ctx: ToolContext, stack: string, resource: string, maxDepth = DEFAULT_MAX_DEPTH): Promise<StackResourceDetail & { endpoint: string }> {
+  const client = ctx.queryClient('cloudformation');
+  const { describeStackResource } = require('./cfn-api') as typeof import('./cfn-api');
+  const detail = await describeStackResource(client, stack, resource);
+  assertDepth(detail.metadata, maxDepth, `DescribeStackResource ${stack}/${resource}`);
+  return { ...detail, endpoint: client.endpoint.url };
 }

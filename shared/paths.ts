@@ -9,6 +9,10 @@ export const DEFAULT_HEAT_DIR = '/var/lib/heat-cfntools';
 export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
 /** cfn-init's progress and write journal. */
 export const DEFAULT_STATE_DIR = '/var/lib/cfntools/cfn-init';
+/** cfn-hup's configuration (cfn-hup.conf, hooks.conf, hooks.d/), where both peers keep it. */
+export const DEFAULT_CFN_DIR = '/etc/cfn';
+/** cfn-hup's record of the values it has seen (metadata_db.json), where aws-cfn-bootstrap keeps it. */
+export const DEFAULT_HUP_STATE_DIR = '/var/lib/cfn-hup/data';
 
 export function heatDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CFNTOOLS_HEAT_DIR || DEFAULT_HEAT_DIR;
@@ -20,4 +24,12 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CFNTOOLS_STATE_DIR || DEFAULT_STATE_DIR;
+}
+
+export function cfnDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_CFN_DIR || DEFAULT_CFN_DIR;
+}
+
+export function hupStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_HUP_STATE_DIR || DEFAULT_HUP_STATE_DIR;
 }

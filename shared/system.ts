@@ -15,7 +15,14 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Run as this user (name or uid): the real uid/gid change, not just the effective one. */
   user?: string;
+  /**
+   * Ends the command after this long: SIGTERM to its whole process group
+   * (it runs in a session of its own, so what it started goes too), SIGKILL
+   * after KILL_GRACE_MS more.
+   */
   timeoutMs?: number;
+  /** Keep only the last this many characters of each output (stdout, stderr, both); default: all. */
+  maxOutputChars?: number;
 }
 
 export interface RunResult {
@@ -24,6 +31,8 @@ export interface RunResult {
   output: string;
   stdout: string;
   stderr: string;
+  /** True when `timeoutMs` ended it. */
+  timedOut?: boolean;
 }
 
 export interface UserInfo {
@@ -53,6 +62,21 @@ export class CommandNotFoundError extends CfnError {}
 
 /** How long output is still read after a command exited while something else holds its pipes. */
 const OUTPUT_GRACE_MS = 1000;
+/** How long a timed-out command has between SIGTERM and SIGKILL. */
+export const KILL_GRACE_MS = 5000;
+
+/** The end of a growing text, at most `max` characters of it (trimmed once it passes twice that, to trim rarely). */
+class Tail {
+  private text = '';
+  constructor(private readonly max: number) {}
+  add(chunk: string): void {
+    this.text += chunk;
+    if (this.text.length > 2 * this.max) this.text = this.text.slice(-this.max);
+  }
+  get value(): string {
+    return this.text.length > this.max ? this.text.slice(-this.max) : this.text;
+  }
+}
 
 /** The real machine. `env` is the tool's environment: its PATH is where programs are looked up. */
 export class HostSystem implements System {
@@ -77,30 +101,57 @@ export class HostSystem implements System {
       }
     }
     return new Promise((resolve, reject) => {
+      const max = opts.maxOutputChars ?? Infinity;
+      const timed = opts.timeoutMs !== undefined;
       // stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
-      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, timeout: opts.timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d;
-        output += d;
+      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, detached: timed, stdio: ['ignore', 'pipe', 'pipe'] });
+      const output = new Tail(max);
+      const stdout = new Tail(max);
+      const stderr = new Tail(max);
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout.add(d);
+        output.add(d);
       });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d;
-        output += d;
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr.add(d);
+        output.add(d);
       });
+      let timedOut = false;
+      const timers: NodeJS.Timeout[] = [];
+      const killGroup = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, signal);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: the group is gone already
+        }
+      };
+      if (timed) {
+        timers.push(
+          setTimeout(() => {
+            timedOut = true;
+            killGroup('SIGTERM');
+            timers.push(setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS));
+          }, opts.timeoutMs),
+        );
+      }
       child.on('error', (err: NodeJS.ErrnoException) => {
+        for (const t of timers) clearTimeout(t);
         if (err.code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd ? ` (or working directory ${opts.cwd} missing)` : ''}`));
         else reject(new CfnError(`cannot run ${file}: ${err.message}`));
       });
-      const finish = (code: number | null, signal: NodeJS.Signals | null) =>
-        resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output, stdout, stderr });
+      let done = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (done) return;
+        done = true;
+        for (const t of timers) clearTimeout(t);
+        resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output: output.value, stdout: stdout.value, stderr: stderr.value, ...(timedOut ? { timedOut } : {}) });
+      };
       child.on('close', finish);
       // A daemon started in the background keeps our pipes open after the
       // command itself exited (AWS's cfn-init hangs there): take what output
       // arrives shortly after the exit, then stop reading.
       child.on('exit', (code, signal) => {
+        if (timedOut) killGroup('SIGKILL'); // what the command left of its group
         setTimeout(() => {
           child.stdout.destroy();
           child.stderr.destroy();

@@ -79,7 +79,7 @@ describe('endpoint discovery', () => {
   it('a bad boolean in cfn-boto-cfg names the file and key', () => {
     assert.throws(
       () => parseBotoConfig('[Boto]\nis_secure = maybe\n', '/x/cfn-boto-cfg'),
-      (e: unknown) => e instanceof ConfigError && e.message.includes('/x/cfn-boto-cfg') && e.message.includes('Boto.is_secure'),
+      (e: unknown) => e instanceof ConfigError && e.message.includes('/x/cfn-boto-cfg') && e.message.includes('line 2: [Boto] is_secure'),
     );
   });
 });

@@ -20,12 +20,10 @@
  * where systemd is not running (no /run/systemd/system, sd_booted()) is a
  * validation problem, not a late crash.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import type { System } from '../../../shared/system';
+import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, serviceDriver, type ServiceLocations, type ServiceTools } from '../../../shared/service-control';
 import { checkKeys, child, expectBoolean, expectObject, expectStringList, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import { checkManagerNames } from './packages';
-import { run, runOrThrow, type RunContext } from './command';
+import { run, runOrThrow } from './command';
 import type { Action, ChangeSet, HandlerContext, InitHandler, ValidationContext } from './types';
 
 const SERVICE_KEYS = ['enabled', 'ensureRunning', 'files', 'sources', 'packages', 'commands', 'users', 'groups'] as const;
@@ -40,36 +38,13 @@ export interface Watched {
   packages: Record<string, string[]>;
 }
 
-export interface SysvTools {
-  kind: 'sysvinit';
-  /** `service`, or undefined to call /etc/init.d/<name> directly. */
-  service?: string;
-  /** For `enabled`: chkconfig (Red Hat) or update-rc.d (Debian). */
-  chkconfig?: string;
-  updateRcd?: string;
-}
-
-export interface SystemdTools {
-  kind: 'systemd';
-  systemctl: string;
-}
-
 export interface ServiceSpec {
   name: string;
   enabled?: boolean;
   ensureRunning?: boolean;
   watch: Watched;
-  tools: SysvTools | SystemdTools;
+  tools: ServiceTools;
 }
-
-export interface ServicesOptions {
-  /** systemd's runtime directory; it exists only when systemd is PID 1. */
-  systemdRunDir: string;
-  /** The sysvinit configuration root: init.d scripts and rcN.d links live under it. */
-  etcDir: string;
-}
-
-const DEFAULTS: ServicesOptions = { systemdRunDir: '/run/systemd/system', etcDir: '/etc' };
 
 /** `a` changed in this run, as a reason for the log, or undefined. */
 export function restartReason(watch: Watched, changes: ChangeSet): string | undefined {
@@ -102,32 +77,9 @@ function validateWatch(entry: Record<string, unknown>, spath: string, p: Problem
   return { files: list('files'), sources: list('sources'), commands: list('commands'), users: list('users'), groups: list('groups'), packages };
 }
 
-function locate(kind: string, system: System, opts: ServicesOptions, needEnable: boolean, kpath: string, p: Problems): SysvTools | SystemdTools | undefined {
-  if (kind === 'systemd') {
-    const systemctl = system.which('systemctl');
-    if (!systemctl) {
-      p.add(kpath, 'systemctl is not on PATH (SystemD is not available on the instance)');
-      return undefined;
-    }
-    if (!fs.existsSync(opts.systemdRunDir)) {
-      p.add(kpath, `systemd is not running on this machine (no ${opts.systemdRunDir}); use the sysvinit key`);
-      return undefined;
-    }
-    return { kind: 'systemd', systemctl };
-  }
-  const tools: SysvTools = { kind: 'sysvinit', service: system.which('service') };
-  tools.chkconfig = system.which('chkconfig');
-  tools.updateRcd = system.which('update-rc.d');
-  if (needEnable && !tools.chkconfig && !tools.updateRcd) {
-    p.add(kpath, '`enabled` needs chkconfig or update-rc.d, and neither is on PATH');
-    return undefined;
-  }
-  return tools;
-}
-
 export type ServicesSpec = ServiceSpec[];
 
-export function validateServices(raw: unknown, spath: string, ctx: Pick<ValidationContext, 'problems' | 'system'>, opts: ServicesOptions = DEFAULTS): ServicesSpec | undefined {
+export function validateServices(raw: unknown, spath: string, ctx: Pick<ValidationContext, 'problems' | 'system'>, opts: ServiceLocations = DEFAULT_SERVICE_LOCATIONS): ServicesSpec | undefined {
   const p = ctx.problems;
   const before = p.list.length;
   const obj = expectObject(raw, spath, p);
@@ -158,62 +110,12 @@ export function validateServices(raw: unknown, spath: string, ctx: Pick<Validati
       parsed.push(svc);
     }
     if (parsed.length === 0) continue;
-    const tools = locate(kind, ctx.system, opts, parsed.some((s) => s.enabled !== undefined), kpath, p);
-    if (tools) services.push(...parsed.map((s) => ({ ...s, tools })));
+    const tools = findServiceTools(kind, ctx.system, opts, parsed.some((s) => s.enabled !== undefined));
+    if ('problem' in tools) p.add(kpath, tools.problem);
+    else services.push(...parsed.map((s) => ({ ...s, tools })));
   }
   if (p.list.length > before) return undefined;
   return services;
-}
-
-/** The commands of one init system. */
-interface Driver {
-  isRunning(ctx: RunContext): Promise<boolean>;
-  /** undefined when the unit cannot be enabled or disabled at all (systemd static units). */
-  isEnabled(ctx: RunContext): Promise<boolean | undefined>;
-  enable(on: boolean): string[][];
-  control(verb: 'start' | 'stop' | 'restart'): string[][];
-}
-
-function systemdDriver(name: string, t: SystemdTools): Driver {
-  return {
-    // is-active exits 0 only for "active"; reloading/activating count as not settled, so start.
-    isRunning: async (ctx) => (await run(ctx, [t.systemctl, 'is-active', '--quiet', name])).status === 0,
-    async isEnabled(ctx) {
-      const state = (await run(ctx, [t.systemctl, 'is-enabled', name])).stdout.trim();
-      if (['enabled', 'enabled-runtime', 'alias'].includes(state)) return true;
-      // Units without an [Install] section cannot be enabled or disabled: leave them.
-      if (['static', 'indirect', 'generated', 'transient'].includes(state)) return undefined;
-      return false;
-    },
-    enable: (on) => [[t.systemctl, on ? 'enable' : 'disable', name]],
-    control: (verb) => (verb === 'restart' ? [[t.systemctl, 'daemon-reload'], [t.systemctl, 'restart', name]] : [[t.systemctl, verb, name]]),
-  };
-}
-
-function sysvDriver(name: string, t: SysvTools, opts: ServicesOptions): Driver {
-  const script = path.join(opts.etcDir, 'init.d', name);
-  const control = (verb: string): string[] => (t.service ? [t.service, name, verb] : [script, verb]);
-  return {
-    // LSB: status exits 0 when running, 1-4 when not (or unknown).
-    isRunning: async (ctx) => (await run(ctx, control('status'))).status === 0,
-    async isEnabled(ctx) {
-      if (t.chkconfig) return (await run(ctx, [t.chkconfig, name])).status === 0;
-      // update-rc.d cannot be asked; the S links in the multi-user runlevels are the answer.
-      for (const level of ['2', '3', '4', '5']) {
-        const dir = path.join(opts.etcDir, `rc${level}.d`);
-        const links = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
-        if (links.some((l) => /^S\d\d/.test(l) && l.slice(3) === name)) return true;
-      }
-      return false;
-    },
-    enable(on) {
-      if (t.chkconfig) return [[t.chkconfig, name, on ? 'on' : 'off']];
-      const rcd = t.updateRcd as string;
-      // `enable`/`disable` only flip existing links; `defaults` creates them (a no-op when present).
-      return [[rcd, name, 'defaults'], [rcd, name, on ? 'enable' : 'disable']];
-    },
-    control: (verb) => [control(verb)],
-  };
 }
 
 function action(kind: string, name: string, what: string, commands: string[][], keyPath: string): Action {
@@ -227,20 +129,21 @@ function action(kind: string, name: string, what: string, commands: string[][], 
   };
 }
 
-export async function planServices(spec: ServicesSpec, ctx: HandlerContext, opts: ServicesOptions = DEFAULTS): Promise<Action[]> {
+export async function planServices(spec: ServicesSpec, ctx: HandlerContext, opts: ServiceLocations = DEFAULT_SERVICE_LOCATIONS): Promise<Action[]> {
   const actions: Action[] = [];
   for (const s of spec) {
     const kind = s.tools.kind;
     const keyPath = child(ctx.keyPath, kind);
-    const driver = s.tools.kind === 'systemd' ? systemdDriver(s.name, s.tools) : sysvDriver(s.name, s.tools, opts);
+    const driver = serviceDriver(s.name, s.tools, opts);
+    const runner = (argv: string[]) => run(ctx, argv);
     if (s.enabled !== undefined) {
-      const state = await driver.isEnabled(ctx);
+      const state = await driver.isEnabled(runner);
       if (state === undefined) ctx.logger.info(`${kind}: ${s.name} cannot be enabled or disabled (no [Install] section); leaving it`);
       else if (state !== s.enabled) actions.push(action(kind, s.name, `${s.enabled ? 'enable' : 'disable'} ${s.name}`, driver.enable(s.enabled), keyPath));
     }
     const reason = restartReason(s.watch, ctx.changes);
     if (s.ensureRunning === undefined && reason === undefined) continue;
-    const running = await driver.isRunning(ctx);
+    const running = await driver.isRunning(runner);
     if (s.ensureRunning === false) {
       if (reason) ctx.logger.debug(`${kind}: ${s.name}: ${reason}, but ensureRunning is false`);
       if (running) actions.push(action(kind, s.name, `stop ${s.name}`, driver.control('stop'), keyPath));
@@ -256,8 +159,8 @@ export async function planServices(spec: ServicesSpec, ctx: HandlerContext, opts
 }
 
 /** A services handler bound to other system locations (tests; chroots). */
-export function createServicesHandler(options: Partial<ServicesOptions> = {}): InitHandler<ServicesSpec> {
-  const opts = { ...DEFAULTS, ...options };
+export function createServicesHandler(options: Partial<ServiceLocations> = {}): InitHandler<ServicesSpec> {
+  const opts = { ...DEFAULT_SERVICE_LOCATIONS, ...options };
   return {
     key: 'services',
     validate: (raw, p, ctx) => validateServices(raw, p, ctx, opts),
