@@ -9,9 +9,10 @@
  * so instances never drift into each other. The first check comes within 30
  * seconds of the start (a change made while the instance booted is seen
  * soon); the second already lands on the instance's phase. A failed check
- * backs off, doubling from one interval up to four (at most an hour, never
- * below one interval), jittered, and longer if the server asked (Retry-After);
- * the next success returns to the phase. Failing instances thus ask less
+ * backs off: one interval, doubling up to four (at most an hour, never below
+ * one interval), plus up to half as much again at random so that instances
+ * that failed together come back apart, and longer if the server asked
+ * (Retry-After); the next success returns to the phase. Failing instances thus ask less
  * often, not more, and come back spread out.
  */
 import type { RetryPolicy } from '../../shared/backoff';
@@ -80,7 +81,7 @@ export function nextPassAt(s: Schedule, last: PassRecord): number {
   }
   const cap = Math.max(s.intervalMs, Math.min(4 * s.intervalMs, MAX_BACKOFF_MS));
   const ceiling = Math.min(cap, s.intervalMs * 2 ** (last.failures - 1));
-  const jittered = ceiling * (0.5 + 0.5 * unit(s.seed, 2 + last.failures + (last.atMs % 0x7fffffff)));
+  const jittered = ceiling * (1 + 0.5 * unit(s.seed, 2 + last.failures + (last.atMs % 0x7fffffff)));
   const asked = Math.min(last.retryAfterMs ?? 0, Math.max(cap, MAX_BACKOFF_MS));
   return last.endedMs + Math.floor(Math.max(jittered, asked));
 }

@@ -189,6 +189,16 @@ export class Model {
     return s.stack === stack.stackName && (!s.resources || s.resources.has(resource));
   }
 
+  /** A resource's status (UPDATE_IN_PROGRESS, ...) and, optionally, its physical id, as a stack update would leave them. */
+  setResourceStatus(stackName: string, resource: string, change: { status: string; physicalId?: string }): void {
+    const res = this.stacks.get(stackName)?.resources.get(resource);
+    if (!res) throw new Error(`no resource ${stackName}/${resource}`);
+    if (typeof change.status !== 'string' || !/^[A-Z_]+$/.test(change.status)) throw new SyntaxError('status: expected a resource status such as UPDATE_IN_PROGRESS');
+    res.status = change.status;
+    if (change.physicalId !== undefined) res.physicalId = String(change.physicalId);
+    res.lastUpdated = isoSeconds(this.now());
+  }
+
   setMetadata(stackName: string, resource: string, metadata: unknown): void {
     const res = this.stacks.get(stackName)?.resources.get(resource);
     if (!res) throw new Error(`no resource ${stackName}/${resource}`);

@@ -51,6 +51,7 @@ export interface Emulator {
   now(): number;
   state(): EmulatorState;
   setMetadata(stack: string, resource: string, metadata: unknown): void;
+  setResourceStatus(stack: string, resource: string, change: { status: string; physicalId?: string }): void;
   setFaults(faults: FaultConfig): void;
   faults(): FaultConfig;
   clearRequestLog(): void;
@@ -233,6 +234,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           if (parts.length !== 3) return jsonReply(404, { error: 'use PUT /_emulator/metadata/<stack>/<resource>' });
           model.setMetadata(parts[1], parts[2], parseBody());
           return jsonReply(200, resourceView(parts[1], parts[2]));
+        case 'PUT status':
+          if (parts.length !== 3) return jsonReply(404, { error: 'use PUT /_emulator/status/<stack>/<resource>' });
+          model.setResourceStatus(parts[1], parts[2], parseBody() as { status: string; physicalId?: string });
+          return jsonReply(200, resourceView(parts[1], parts[2]));
         case 'GET resources':
           if (parts.length !== 3) return jsonReply(404, { error: 'use GET /_emulator/resources/<stack>/<resource>' });
           return jsonReply(200, resourceView(parts[1], parts[2]));
@@ -362,6 +367,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     now,
     state,
     setMetadata: (stack, resource, metadata) => model.setMetadata(stack, resource, metadata),
+    setResourceStatus: (stack, resource, change) => model.setResourceStatus(stack, resource, change),
     setFaults: (f) => faults.set(f),
     faults: () => faults.get(),
     clearRequestLog: () => {

@@ -1,0 +1,236 @@
+/**
+ * cfn-hup from the bundle against the endpoint emulator, with the metadata
+ * changed while it runs: what fires and what does not, failing and hung
+ * actions, SIGHUP with a new hook, SIGTERM during an action, a kill in the
+ * middle, runas for real, detaching, --no-daemon and the lock.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { HupBox, SECRET_KEY, STACK } from './support';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('cfn-hup daemon against the emulator', function () {
+  this.timeout(60_000);
+  let box: HupBox;
+  beforeEach(async () => {
+    box = await HupBox.create();
+  });
+  afterEach(async () => box.close());
+
+  it('fires on add, update and remove while it runs; an unchanged value and a change of another resource fire nothing', async () => {
+    box.writeMain();
+    box.writeHook('web', box.hook('web', 'Resources.Web.Metadata.foo', 'post.add,post.update,post.remove'));
+    box.writeHook('db', box.hook('db', 'Resources.Db.Metadata', 'post.update'));
+    box.writeHook('new', box.hook('new', 'Resources.Web.Metadata.added', 'post.add'));
+    const d = box.start(['-v']);
+    await box.until('two checks', () => box.checks() >= 2);
+    assert.deepEqual([box.fired('web'), box.fired('db'), box.fired('new')], [[' -> {"v":1}'], [], []], 'a first check fires post.add only');
+
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 }, added: 'yes' });
+    await box.until('the update', () => box.fired('web').length === 2 && box.fired('new').length === 1);
+    const after = box.checks();
+    await box.until('two more checks', () => box.checks() >= after + 2);
+    assert.deepEqual(box.fired('web'), [' -> {"v":1}', '{"v":1} -> {"v":2}'], 'once per change');
+    assert.deepEqual(box.fired('new'), [' -> yes']);
+    assert.deepEqual(box.fired('db'), [], 'Db did not change (heat-cfntools fires it on every check)');
+
+    box.emulator.setMetadata(STACK, 'Web', { other: 1 });
+    await box.until('the removal', () => box.fired('web').length === 3);
+    assert.equal(box.fired('web')[2], '{"v":2} -> ');
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0, d.stderr());
+    assert.ok(!fs.existsSync(box.pidFile), 'the pid file is removed');
+    assert.ok(!box.log().includes(SECRET_KEY), 'the secret key is never logged');
+  });
+
+  it('a resource being updated is skipped until it completes; fetch failures are logged, back off and lose no change', async () => {
+    box.writeMain();
+    box.writeHook('web', box.hook('web', 'Resources.Web.Metadata.foo'));
+    const d = box.start(['-v']);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.emulator.setResourceStatus(STACK, 'Web', { status: 'UPDATE_IN_PROGRESS' });
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    let n = box.checks();
+    await box.until('two checks', () => box.checks() >= n + 2);
+    assert.deepEqual(box.fired('web'), []);
+    assert.match(box.log(), /hook web: Web is UPDATE_IN_PROGRESS; checked again next time/);
+
+    box.emulator.setFaults({ rates: [{ kind: 'error', status: 503, rate: 1 }] });
+    box.emulator.setResourceStatus(STACK, 'Web', { status: 'UPDATE_COMPLETE' });
+    n = box.checks();
+    await box.until('a failed check', () => box.checks() >= n + 1);
+    assert.match(box.log(), /ERROR .*cannot check hupstack\/Web: HTTP 503 .*its hooks wait for the next check/);
+    assert.match(box.log(), /check \d+ done \(1 failed in a row\)/);
+    assert.deepEqual(box.fired('web'), []);
+    box.emulator.setFaults({});
+    await box.until('the change after the outage', () => box.fired('web').length === 1);
+    assert.deepEqual(box.fired('web'), ['{"v":1} -> {"v":2}']);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+
+  it('a failing action is retried a bounded number of times, then given up until the next change', async () => {
+    box.writeMain('hook-retries=1\n');
+    box.writeHook('fail', `[fail]\ntriggers=post.update\npath=Resources.Web.Metadata.foo\naction=echo try >> ${box.outFile('fail')}; exit 3\n`);
+    const d = box.start(['-v']);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    await box.until('two attempts', () => box.fired('fail').length === 2, 20_000);
+    assert.match(box.log(), /ERROR .*hook fail: exited with code 3; trying again at the first check after .* \(attempt 1 of 2\)/);
+    assert.match(box.log(), /ERROR .*hook fail: exited with code 3; giving up after 2 attempt\(s\)/);
+    const n = box.checks();
+    await box.until('three more checks', () => box.checks() >= n + 3);
+    assert.equal(box.fired('fail').length, 2, 'not run again for the same change (aws-cfn-bootstrap runs it every interval forever)');
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 3 } });
+    await box.until('the next change', () => box.fired('fail').length === 3);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+
+  it('a hung action is stopped at its timeout, with what it started, and the daemon goes on', async () => {
+    box.writeMain();
+    const marker = `${Date.now() % 100000}.5`;
+    box.writeHook('hang', `[hang]\ntriggers=post.update\npath=Resources.Web.Metadata.foo\ntimeout=1\naction=sleep ${marker} & sleep ${marker}; echo never >> ${box.outFile('hang')}\n`);
+    box.writeHook('next', box.hook('next', 'Resources.Web.Metadata.foo'));
+    const d = box.start(['-v']);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    await box.until('the timeout', () => /hook hang: timed out after 1 s and was stopped/.test(box.log()));
+    await box.until('the next hook', () => box.fired('next').length === 1);
+    assert.deepEqual(box.fired('hang'), []);
+    await box.until('the sleeps are gone', () => spawnSync('pgrep', ['-f', `sleep ${marker}`]).status === 1, 10_000);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+
+  it('SIGHUP reads the configuration again: a new hook works, the state is kept; a broken file keeps the old configuration', async () => {
+    box.writeMain();
+    box.writeHook('a', box.hook('a', 'Resources.Web.Metadata.foo'));
+    const d = box.start(['-v']);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.writeHook('b', box.hook('b', 'Resources.Db.Metadata.bar'));
+    d.child.kill('SIGHUP');
+    await box.until('the reload', () => /SIGHUP: configuration read again: 2 hook\(s\)/.test(box.log()));
+    let n = box.checks();
+    await box.until('a check with the new hook', () => box.checks() >= n + 1);
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    box.emulator.setMetadata(STACK, 'Db', { bar: 2 });
+    await box.until('both hooks', () => box.fired('a').length === 1 && box.fired('b').length === 1);
+    assert.deepEqual(box.fired('a'), ['{"v":1} -> {"v":2}'], 'a kept its state across the reload');
+
+    box.writeHook('c', '[c]\ntriggers=post.sometimes\npath=Resources.Web.Metadata\naction=true\n');
+    d.child.kill('SIGHUP');
+    await box.until('the refused reload', () => /ERROR .*SIGHUP: configuration not read again: .*hooks\.d\/c: line 2: \[c\] triggers: unknown trigger "post.sometimes".*; keeping the previous one/.test(box.log()));
+    n = box.checks();
+    box.emulator.setMetadata(STACK, 'Db', { bar: 3 });
+    await box.until('b still works', () => box.fired('b').length === 2);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+
+  it('SIGTERM during an action lets it finish, then exits 0', async () => {
+    box.writeMain();
+    box.writeHook('slow', `[slow]\ntriggers=post.update\npath=Resources.Web.Metadata.foo\naction=echo started >> ${box.outFile('slow')}; sleep 2; echo done >> ${box.outFile('slow')}\n`);
+    const d = box.start(['-v']);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    await box.until('the action starts', () => box.fired('slow').length === 1);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0, d.stderr());
+    assert.deepEqual(box.fired('slow'), ['started', 'done']);
+    assert.match(box.log(), /SIGTERM: stopping once the running action \(if any\) has finished[\s\S]*hook slow: succeeded[\s\S]*cfn-hup stopped/);
+    const state = JSON.parse(fs.readFileSync(path.join(box.dir, 'state', 'metadata_db.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(state['slow|Resources.Web.Metadata.foo'], { v: 2 }, 'the finished action recorded its change');
+  });
+
+  it('killed with SIGKILL during an action, it runs the action again at the next start: the change was not recorded', async () => {
+    box.writeMain();
+    box.writeHook('slow', `[slow]\ntriggers=post.update\npath=Resources.Web.Metadata.foo\naction=echo run >> ${box.outFile('slow')}; sleep 3\n`);
+    let d = box.start(['-v']);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    await box.until('the action starts', () => box.fired('slow').length === 1);
+    d.child.kill('SIGKILL');
+    await d.exited;
+    d = box.start(['-v']);
+    await box.until('the action again', () => box.fired('slow').length === 2, 20_000);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+  });
+
+  it('runas runs the action as that user for real: uid, gid, groups, HOME', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    box.writeMain();
+    box.writeHook('who', `[who]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\nrunas=nobody\naction=echo "$(id -ru) $(id -rg) $(id -G) $HOME $USER" >> ${box.outFile('who')}\n`);
+    const r = await box.run(['--no-daemon']);
+    assert.equal(r.status, 0, r.stderr + box.log());
+    const nobody = spawnSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).stdout.trim().split(':');
+    const groups = spawnSync('id', ['-G', 'nobody'], { encoding: 'utf8' }).stdout.trim();
+    assert.deepEqual(box.fired('who'), [`${nobody[2]} ${nobody[3]} ${groups} ${nobody[5]} nobody`]);
+  });
+
+  it('detaches as aws-cfn-bootstrap does: returns 0 at once, the daemon works in its own session; a configuration error is exit 1 first', async () => {
+    box.writeMain();
+    box.writeHook('web', box.hook('web', 'Resources.Web.Metadata.foo'));
+    const r = await box.run(['--pid-file', box.pidFile, '-v']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout + r.stderr, '');
+    const pid = Number(fs.readFileSync(box.pidFile, 'utf8'));
+    try {
+      assert.ok(alive(pid));
+      const sid = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[3];
+      assert.equal(Number(sid), pid, 'a session of its own');
+      await box.until('a first check', () => box.checks() >= 1);
+      box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+      await box.until('the update', () => box.fired('web').length === 1);
+      const again = await box.run(['--pid-file', path.join(box.dir, 'other.pid')]);
+      assert.equal(again.status, 1);
+      assert.match(again.stderr, /^cfn-hup: .*cfn-hup\.lock: another cfn-hup \(pid \d+\) is running\n$/);
+    } finally {
+      process.kill(pid, 'SIGTERM');
+    }
+    await box.until('the daemon ends', () => !alive(pid));
+    assert.ok(!fs.existsSync(box.pidFile));
+
+    box.writeHook('bad', '[bad]\ntriggers=post.update\n');
+    const bad = await box.run(['--pid-file', box.pidFile]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^cfn-hup: .*hooks\.d\/bad: \[bad\] must set path\n$/);
+    assert.ok(!fs.existsSync(box.pidFile), 'nothing was started');
+  });
+
+  it('--no-daemon checks once: 0 when all went well, 1 when a resource could not be checked or an action failed; a held lock skips', async () => {
+    box.writeMain();
+    box.writeHook('ok', box.hook('ok', 'Resources.Web.Metadata.foo', 'post.add'));
+    assert.equal((await box.run(['--no-daemon'])).status, 0);
+    assert.deepEqual(box.fired('ok'), [' -> {"v":1}']);
+    assert.equal((await box.run(['-f'])).status, 0, "heat-cfntools' -f");
+    assert.equal(box.fired('ok').length, 1);
+
+    box.writeHook('missing', box.hook('missing', 'Resources.Nope.Metadata'));
+    const r = await box.run(['--no-daemon']);
+    assert.equal(r.status, 1);
+    assert.match(box.log(), /ERROR .*cannot check hupstack\/Nope: HTTP 200 InvalidParameterValue/);
+    fs.rmSync(path.join(box.etc, 'hooks.d', 'missing'));
+
+    const d = box.start(['-v']);
+    await box.until('the daemon holds the lock', () => box.checks() >= 1);
+    const skipped = await box.run(['--no-daemon']);
+    assert.equal(skipped.status, 0);
+    assert.match(skipped.stderr, /another cfn-hup \(pid \d+\) is running; this check is skipped/);
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+    await sleep(0);
+  });
+});
