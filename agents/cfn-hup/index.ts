@@ -18,6 +18,7 @@ import { describeError, handleSignalsWith, parseArgs, type ToolMain } from '../.
 import { loggingOptions } from '../../shared/cli-options';
 import { readCredentialFile } from '../../shared/credentials/file';
 import { CfnError } from '../../shared/errors';
+import { FileLogger } from '../../shared/log';
 import { hupStateDir } from '../../shared/paths';
 import { DEFAULT_ONE_SHOT_SPLAY_MS, loadConfig, locateConfig, type ConfigFiles, type HupConfig } from './config';
 import { runDaemon } from './daemon';
@@ -117,11 +118,21 @@ async function daemon(files: ConfigFiles, config: HupConfig, log: LogTarget, sta
   }
 }
 
+/** Configuration errors go to the log too, where heat-cfntools puts them. */
+function logStartupError(file: string, err: unknown): void {
+  if (file === '-') return;
+  const logger = new FileLogger({ file, level: 'INFO', fallbackLevel: 'ERROR' });
+  logger.error(describeError(TOOL, err).line.replace(`${TOOL}: `, ''));
+  logger.close();
+}
+
 export const main: ToolMain = async (argv) => {
   const detached = process.env[DETACHED_ENV] === '1';
+  let logFile: string | undefined;
   try {
     const args = parseArgs(TOOL, argv, options, USAGE, (y) => y.parserConfiguration({ 'boolean-negation': false, 'duplicate-arguments-array': false }));
     if (!args) return 0;
+    logFile = args['log-file'];
     // A plain copy without our marker: the actions inherit it.
     const env = { ...process.env };
     delete env[DETACHED_ENV];
@@ -151,6 +162,7 @@ export const main: ToolMain = async (argv) => {
     }
   } catch (err) {
     if (detached) tellParent(`error: ${describeError(TOOL, err).line}`);
+    else if (logFile !== undefined && !(err instanceof HeldLockError)) logStartupError(logFile, err);
     throw err;
   }
 };
