@@ -27,22 +27,27 @@ export const TOOLS: Record<string, ToolMain> = {
 };
 
 /**
- * libuv reads UV_THREADPOOL_SIZE once, when its thread pool starts. The
- * tools fsync whole batches of files at once (shared/durable-write.ts): with
+ * libuv reads UV_THREADPOOL_SIZE once, when its thread pool starts. cfn-init
+ * fsyncs whole batches of files at once (shared/durable-write.ts): with
  * libuv's default of 4 threads, 1,000 files take three to four times as long
- * to make durable as with 32. The variable is set only for that moment, so
- * the commands the tools run do not inherit it; a value the user set is kept.
+ * to make durable as with 32. cfn-hup, idle for minutes at a time, gets one:
+ * every thread that ever ran keeps a malloc arena of its own. The variable is
+ * set only for that moment, so the commands the tools run do not inherit it;
+ * a value the user set is kept.
  */
-function sizeThreadPool(): void {
-  if (process.env.UV_THREADPOOL_SIZE !== undefined) return;
-  process.env.UV_THREADPOOL_SIZE = '32';
+const THREAD_POOL_SIZE: Record<string, number> = { 'cfn-init': 32, 'cfn-hup': 1 };
+
+function sizeThreadPool(tool: string): void {
+  const size = THREAD_POOL_SIZE[tool];
+  if (size === undefined || process.env.UV_THREADPOOL_SIZE !== undefined) return;
+  process.env.UV_THREADPOOL_SIZE = String(size);
   fs.access('/', () => undefined); // the first request starts the pool
   delete process.env.UV_THREADPOOL_SIZE;
 }
 
 /** Run `tool` with the process arguments; used by bin/ wrappers. */
 export function run(tool: string, argv = process.argv.slice(2)): void {
-  sizeThreadPool();
+  sizeThreadPool(tool);
   const main = TOOLS[tool];
   if (!main) {
     process.stderr.write(`cfntools: unknown tool ${tool}; one of ${Object.keys(TOOLS).join(', ')}\n`);

@@ -28,6 +28,9 @@ esbuild.buildSync({
   outfile: path.join(root, 'dist', 'cfntools.cjs'),
   define: { CFNTOOLS_VERSION: JSON.stringify(require(path.join(root, 'package.json')).version) },
   legalComments: 'none',
+  charset: 'ascii',
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 if (typeErrors) {

@@ -30,6 +30,7 @@ export class ToolContext {
   readonly env: NodeJS.ProcessEnv;
   readonly credentials: CredentialProvider;
   private readonly clients = new Map<string, HttpClient>();
+  private readonly queryClients = new Map<Service, QueryClient>();
   private readonly retry?: Partial<RetryPolicy>;
   private heatFiles?: HeatFiles;
 
@@ -91,13 +92,16 @@ export class ToolContext {
     return client;
   }
 
+  /** The Query API client of `service`, made once: a daemon asks for it every check. */
   queryClient(service: Service): QueryClient {
+    const made = this.queryClients.get(service);
+    if (made) return made;
     const { QueryClient } = require('./query-api') as typeof import('./query-api');
     const { CFN_API_VERSION } = require('./cfn-api') as typeof import('./cfn-api');
     const { CLOUDWATCH_API_VERSION } = require('./cloudwatch-api') as typeof import('./cloudwatch-api');
     const endpoint = this.endpoint(service);
     this.logger.debug(`${service} endpoint ${endpoint.url} (from ${endpoint.source}), signing region ${endpoint.region}`);
-    return new QueryClient({
+    const client = new QueryClient({
       endpoint,
       credentials: this.credentials,
       http: this.http(endpoint),
@@ -105,6 +109,8 @@ export class ToolContext {
       signatureVersion: this.settings.signatureVersion,
       method: service === 'cloudformation' ? 'GET' : 'POST',
     });
+    this.queryClients.set(service, client);
+    return client;
   }
 
   close(): void {

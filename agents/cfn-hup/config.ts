@@ -85,6 +85,8 @@ export interface ConfigFiles {
   hooksConf: string;
   hooksDir: string;
   layout: 'aws' | 'heat';
+  /** CFNTOOLS_HUP_INTERVAL_MS: check this often whatever cfn-hup.conf says (benchmarks run a thousand checks). */
+  intervalMs?: number;
 }
 
 /** Keys of [main]: the peers' (multi-threaded and sqs_url belong to AWS's command service) and ours. */
@@ -99,10 +101,13 @@ const HOOK_KEYS = ['triggers', 'path', 'action', 'runas', 'singleton', 'send_res
 export function locateConfig(dir: string | undefined, env: NodeJS.ProcessEnv): ConfigFiles {
   const etc = cfnDir(env);
   const d = dir ?? etc;
+  const raw = env.CFNTOOLS_HUP_INTERVAL_MS;
+  if (raw !== undefined && !/^[1-9]\d*$/.test(raw)) throw new ConfigError(`CFNTOOLS_HUP_INTERVAL_MS: expected milliseconds (1 or more), got ${JSON.stringify(raw)}`);
+  const intervalMs = raw === undefined ? undefined : Number(raw);
   if (fs.existsSync(path.join(d, 'cfn-hup.conf')) || dir === undefined) {
-    return { main: path.join(d, 'cfn-hup.conf'), hooksConf: path.join(d, 'hooks.conf'), hooksDir: path.join(d, 'hooks.d'), layout: 'aws' };
+    return { main: path.join(d, 'cfn-hup.conf'), hooksConf: path.join(d, 'hooks.conf'), hooksDir: path.join(d, 'hooks.d'), layout: 'aws', intervalMs };
   }
-  return { main: path.join(etc, 'cfn-hup.conf'), hooksConf: path.join(etc, 'hooks.conf'), hooksDir: d, layout: 'heat' };
+  return { main: path.join(etc, 'cfn-hup.conf'), hooksConf: path.join(etc, 'hooks.conf'), hooksDir: d, layout: 'heat', intervalMs };
 }
 
 /** Files cfn-hup takes commands from must be ours or root's, and writable by nobody else. */
@@ -300,6 +305,7 @@ export function loadConfig(files: ConfigFiles): HupConfig {
   if (files.layout === 'heat') sources.unshift(mainIni);
   for (const ini of new Set([mainIni, ...sources])) warnings.push(...ini.warnings);
   const main = parseMain(mainIni, warnings);
+  if (files.intervalMs !== undefined) main.intervalMs = files.intervalMs;
   if (files.layout === 'aws') {
     for (const s of mainIni.sectionNames()) if (s !== MAIN_SECTION) warnings.push(`${files.main}: [${s}]: hooks belong in hooks.conf or hooks.d/; section ignored`);
   }

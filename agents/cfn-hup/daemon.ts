@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { handleSignalsWith } from '../../shared/cli';
 import { errorMessage } from '../../shared/errors';
 import { loadConfig, type ConfigFiles, type HupConfig } from './config';
+import { compact } from './memory';
 import { firstPassAt, nextPassAt, type PassRecord, type Schedule } from './schedule';
 import type { HupState } from './state';
 import { Watcher, type LogTarget } from './watcher';
@@ -107,6 +108,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         record = { atMs, endedMs: Date.now(), failures };
       }
       passes++;
+      compact();
       next = nextPassAt(schedule, record);
       log().debug(`check ${passes} done${failures ? ` (${failures} failed in a row)` : ''}; next at ${new Date(next).toISOString()}`);
       if (Date.now() - lastAlive >= ALIVE_EVERY_MS) {

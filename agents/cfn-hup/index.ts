@@ -23,6 +23,7 @@ import { hupStateDir } from '../../shared/paths';
 import { DEFAULT_ONE_SHOT_SPLAY_MS, loadConfig, locateConfig, type ConfigFiles, type HupConfig } from './config';
 import { runDaemon } from './daemon';
 import { HeldLockError, PidFile } from './lock';
+import { DAEMON_NODE_FLAGS } from './memory';
 import { oneShotDelayMs } from './schedule';
 import { HupState } from './state';
 import { lockFile, TOOL, Watcher, type LogTarget } from './watcher';
@@ -60,7 +61,7 @@ function tellParent(message: string): void {
 
 /** Start this same command again in a session of its own, and return once it says it is up. */
 async function detach(): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
     detached: true,
     cwd: '/',
     stdio: ['ignore', 'ignore', 'ignore', 'pipe'],

@@ -184,6 +184,9 @@ export async function runPass(config: HupConfig, deps: PassDeps): Promise<PassRe
       logger.debug(`hook ${hook.name}: ${hook.path.resource} is ${detail.resourceStatus}; checked again next time`);
       continue;
     }
+    // While Heat replaces a resource, the old copy may answer as DELETE_COMPLETE: only a hook that
+    // asks about removals takes that for an answer, the others wait for the resource that replaces it.
+    if (detail.resourceStatus === 'DELETE_COMPLETE' && !hook.triggers.includes('post.remove')) continue;
     const key = `${hook.name}|${hook.pathText}`;
     const now = extractValue(detail, hook.path);
     let old: unknown;

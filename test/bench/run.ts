@@ -2,7 +2,8 @@
  * `npm run bench`: start-up time and peak memory of the tools, signing
  * throughput, the cost of a signed DescribeStackResource round trip on
  * loopback, and cfn-init beside heat-cfntools' on 1,000 files and 100
- * commands (cfn-init-vs-peer.ts). Numbers, not pass/fail: compare runs on
+ * commands (cfn-init-vs-peer.ts), and cfn-hup's daemon memory over 1,000
+ * checks and one check beside heat-cfntools' (cfn-hup-daemon.ts). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
  * (default 7); CFNTOOLS_BENCH_EXECUTABLE measures another build of the tools
  * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle.
@@ -19,6 +20,7 @@ import { HttpClient } from '../../shared/http';
 import { resolveEndpoint } from '../../shared/endpoints';
 import { startServer } from '../support/server';
 import { compare, report, unavailable } from './cfn-init-vs-peer';
+import { hupRows } from './cfn-hup-daemon';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     const exe = process.env.CFNTOOLS_BENCH_EXECUTABLE;
     rows.push(...report(compare(runs, exe ? [exe, 'cfn-init'] : undefined), runs));
   }
+  rows.push(...(await hupRows()));
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`cfntools bench (node ${process.version}, ${os.cpus().length} cores)`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

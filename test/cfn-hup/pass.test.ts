@@ -238,6 +238,17 @@ describe('cfn-hup: one check', () => {
     assert.deepEqual(fired(), ['id']);
   });
 
+  it('a DELETE_COMPLETE answer (the old copy while Heat replaces a resource) does not reset a hook that ignores removals', async () => {
+    const c = config([hook('h', meta('Web'))]);
+    w.resources.Web = { metadata: { v: 1 } };
+    await pass(c);
+    w.resources.Web = { metadata: { v: 1 }, resourceStatus: 'DELETE_COMPLETE' };
+    await pass(c);
+    w.resources.Web = { metadata: { v: 2 }, resourceStatus: 'CREATE_COMPLETE' };
+    await pass(c);
+    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"v":1}', CFN_NEW_METADATA: '{"v":2}' } }], 'the replacement is an update');
+  });
+
   it('a value too large for the environment is not passed, with a warning; the action still runs', async () => {
     const c = config([hook('h', meta('Web'))]);
     w.resources.Web = { metadata: { v: 1 } };

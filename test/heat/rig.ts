@@ -396,6 +396,8 @@ export interface StackInfo {
   id: string;
   stack_status: string;
   stack_status_reason?: string;
+  /** Set when an update starts (null until the first one): tells one update's end from the previous one's. */
+  updated_time?: string | null;
   outputs?: Array<{ output_key: string; output_value: unknown; output_error?: string }>;
 }
 
@@ -509,6 +511,43 @@ export class HeatApi {
     return pollUntil(`stack ${ref.name} to leave *_IN_PROGRESS`, timeoutMs, async () => {
       const s = await this.stack(ref);
       return s.stack_status.endsWith('_IN_PROGRESS') ? undefined : s;
+    });
+  }
+
+  /**
+   * Start an update. With a template: PUT, the stack becomes exactly that
+   * template and those parameters (the others revert to their defaults).
+   * Without one: PATCH, Heat keeps the stored template and the parameters
+   * not named. Heat answers 202 once the update is under way.
+   */
+  async updateStack(ref: StackRef, update: { template?: string; parameters?: Record<string, unknown> }): Promise<void> {
+    const parameters = update.parameters ?? {};
+    if (update.template === undefined) await this.call('PATCH', `/stacks/${ref.name}/${ref.id}`, { parameters });
+    else await this.call('PUT', `/stacks/${ref.name}/${ref.id}`, { template: update.template, parameters, timeout_mins: 15 });
+  }
+
+  /**
+   * Update the stack and wait until that update has ended: the status
+   * alone cannot tell it, since UPDATE_COMPLETE may be the previous update's,
+   * so the stack must have been seen *_IN_PROGRESS since, or have moved
+   * `updated_time` (whole seconds: two quick updates may share one). An
+   * update that ends in anything but UPDATE_COMPLETE (failed, rolled back)
+   * ends the wait at once with Heat's reason.
+   */
+  async updateStackAndWait(ref: StackRef, update: { template?: string; parameters?: Record<string, unknown> }, timeoutMs = 2 * MINUTE): Promise<StackInfo> {
+    const before = await this.stack(ref);
+    if (before.stack_status.endsWith('_IN_PROGRESS')) throw new Error(`stack ${ref.name} is ${before.stack_status}: let it settle first (this wait could not tell which update ended)`);
+    await this.updateStack(ref, update);
+    let seenInProgress = false;
+    return pollUntil(`stack ${ref.name} to finish its update`, timeoutMs, async () => {
+      const s = await this.stack(ref);
+      if (s.stack_status.endsWith('_IN_PROGRESS')) {
+        seenInProgress = true;
+        return undefined;
+      }
+      if (!seenInProgress && (s.updated_time ?? null) === (before.updated_time ?? null)) return undefined;
+      if (s.stack_status !== 'UPDATE_COMPLETE') throw new FatalPollError(`stack ${ref.name}: update ended ${s.stack_status}: ${s.stack_status_reason ?? ''}`);
+      return s;
     });
   }
 
