@@ -14,6 +14,7 @@ describe('demo (README main command)', () => {
     assert.match(r.stdout, /commands: 10_greet, 20_list, 30_skipped \(skipped: its test failed\)/);
     assert.match(r.stdout, /0640 {2}root\/etc\/demo\/app\.conf: "greeting=hello from cfntools\\nport=8080"/);
     assert.match(r.stdout, /WaitCondition CREATE_COMPLETE \(1\/1 signals\)/);
+    assert.match(r.stdout, /post\.update fired, its cfn-init rewrote app\.conf: "greeting=hello again, after a stack update"/);
     const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cfntools-demo-'));
     assert.deepEqual(after, before, 'sandbox removed');
   });

@@ -4,6 +4,7 @@
  * throw-away sandbox (files under it, harmless commands), prints what
  * happened, stops the emulator and exits 0. Nothing is left running.
  */
+import { spawn } from 'node:child_process';
 import { runProcess, type RunResult } from '../support/cli';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,7 +23,7 @@ function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunR
 const notBuilt = (r: RunResult) => r.status === 2 && /not implemented yet/.test(r.stderr);
 
 /** The Init metadata, with paths inside the sandbox and the emulator's file URL. */
-function demoMetadata(sandbox: string, emulatorUrl: string): unknown {
+function demoMetadata(sandbox: string, emulatorUrl: string, greeting = 'hello from cfntools'): unknown {
   const out = (p: string) => path.join(sandbox, 'root', p);
   return {
     'AWS::CloudFormation::Init': {
@@ -31,7 +32,7 @@ function demoMetadata(sandbox: string, emulatorUrl: string): unknown {
         files: {
           [out('etc/demo/app.conf')]: {
             content: 'greeting={{greeting}}\nport={{port}}\n',
-            context: { greeting: 'hello from cfntools', port: 8080 },
+            context: { greeting, port: 8080 },
             mode: '000640',
           },
           [out('etc/demo/motd')]: { source: `${emulatorUrl}/files/motd.txt`, mode: '000644' },
@@ -46,7 +47,7 @@ function demoMetadata(sandbox: string, emulatorUrl: string): unknown {
         },
       },
     },
-    greeting: 'hello from cfntools',
+    greeting,
   };
 }
 
@@ -68,6 +69,51 @@ function listFiles(dir: string): string[] {
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name))
     .sort();
+}
+
+/** Poll until `check` holds or `ms` pass. */
+async function until(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/**
+ * cfn-hup watches the Init metadata with the hook real templates use (run
+ * cfn-init again); the metadata is then changed as a stack update would
+ * change it, and the new greeting reaches app.conf.
+ */
+async function watchAnUpdate(emulator: Emulator, sandbox: string, creds: string, logs: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const etc = path.join(sandbox, 'etc-cfn');
+  fs.mkdirSync(path.join(etc, 'hooks.d'), { recursive: true });
+  fs.writeFileSync(path.join(etc, 'cfn-hup.conf'), `[main]\nstack=${STACK}\ncredential-file=${creds}\ninterval=1s\nsplay=0\n`, { mode: 0o644 });
+  const cfnInit = [process.execPath, BUNDLE, 'cfn-init', '-s', STACK, '-r', 'WebServer', '-f', creds, '--log-file', path.join(logs, 'cfn-init.log'), '--cmd-log-file', path.join(logs, 'cfn-init-cmd.log')];
+  fs.writeFileSync(
+    path.join(etc, 'hooks.d', 'cfn-auto-reloader.conf'),
+    `[cfn-auto-reloader-hook]\ntriggers=post.update\npath=Resources.WebServer.Metadata.AWS::CloudFormation::Init\naction=${cfnInit.map((a) => `'${a}'`).join(' ')}\nrunas=root\n`,
+    { mode: 0o644 },
+  );
+  const hupLog = path.join(logs, 'cfn-hup.log');
+  const hupEnv = { ...env, CFNTOOLS_CFN_DIR: etc, CFNTOOLS_HUP_STATE_DIR: path.join(sandbox, 'cfn-hup') };
+  const daemon = spawn(process.execPath, [BUNDLE, 'cfn-hup', '--foreground', '-v', '--log-file', hupLog, '--pid-file', path.join(sandbox, 'cfn-hup.pid')], { env: hupEnv, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => daemon.once('close', resolve));
+  const logText = () => (fs.existsSync(hupLog) ? fs.readFileSync(hupLog, 'utf8') : '');
+  try {
+    if (!(await until(() => /check 1 done/.test(logText()), 40_000))) throw new Error(`cfn-hup made no check:\n${logText()}`);
+    emulator.setMetadata(STACK, 'WebServer', demoMetadata(sandbox, emulator.url, 'hello again, after a stack update'));
+    const conf = path.join(sandbox, 'root', 'etc/demo/app.conf');
+    if (!(await until(() => fs.readFileSync(conf, 'utf8').includes('hello again') && /hook cfn-auto-reloader-hook: succeeded/.test(logText()), 40_000))) {
+      throw new Error(`the update did not reach app.conf:\n${logText()}`);
+    }
+    return `post.update fired, its cfn-init rewrote app.conf: ${JSON.stringify(fs.readFileSync(conf, 'utf8').trim().split('\n')[0])}`;
+  } finally {
+    daemon.kill('SIGTERM');
+    const code = await exited;
+    if (code !== 0) throw new Error(`cfn-hup exited ${code} on SIGTERM:\n${logText()}`);
+  }
 }
 
 async function main(): Promise<number> {
@@ -142,6 +188,11 @@ async function main(): Promise<number> {
     else say('   -> accepted');
     const wc = emulator.resource(STACK, 'WaitCondition');
     say(`   stack: WaitCondition ${wc.status} (${wc.waitCondition?.received ?? 0}/${wc.waitCondition?.count ?? 1} signals)`);
+    say();
+
+    say('4. cfn-hup --foreground, then a stack update changes greeting');
+    const hup = await watchAnUpdate(emulator, sandbox, creds, logs, env);
+    say(`   -> ${hup}`);
     say();
 
     const requests = emulator.requestLog.filter((r) => !r.path.startsWith('/_emulator'));
