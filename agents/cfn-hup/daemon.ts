@@ -79,8 +79,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         reloadAsked = false;
         try {
           const config = loadConfig(opts.files);
+          const fresh = new Watcher(config, opts.log, opts.state, opts.env, () => stopping);
           watcher.close();
-          watcher = new Watcher(config, opts.log, opts.state, opts.env, () => stopping);
+          watcher = fresh;
           if (config.main.intervalMs !== schedule.intervalMs) {
             schedule.intervalMs = config.main.intervalMs;
             next = Math.min(next, Date.now() + config.main.intervalMs);
