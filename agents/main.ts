@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli, type ToolMain } from '../shared/cli';
-import { notImplemented } from './not-implemented';
 import { VERSION } from '../shared/version';
 
 const TOOL_NAMES = ['cfn-init', 'cfn-signal', 'cfn-hup', 'cfn-push-stats', 'cfn-get-metadata', 'cfn-create-aws-symlinks'];
@@ -21,7 +20,7 @@ export const TOOLS: Record<string, ToolMain> = {
   'cfn-init': lazy(() => (require('./cfn-init') as typeof import('./cfn-init')).main),
   'cfn-signal': lazy(() => (require('./cfn-signal') as typeof import('./cfn-signal')).main),
   'cfn-hup': lazy(() => (require('./cfn-hup') as typeof import('./cfn-hup')).main),
-  'cfn-push-stats': notImplemented('cfn-push-stats'),
+  'cfn-push-stats': lazy(() => (require('./cfn-push-stats') as typeof import('./cfn-push-stats')).main),
   'cfn-get-metadata': lazy(() => (require('./cfn-get-metadata') as typeof import('./cfn-get-metadata')).main),
   'cfn-create-aws-symlinks': lazy(() => (require('./cfn-create-aws-symlinks') as typeof import('./cfn-create-aws-symlinks')).symlinksMain(TOOL_NAMES)),
 };

@@ -3,10 +3,11 @@
 # python3-botocore (SigV4 differential, emulator checks), heat-cfntools (the
 # peer we compare with), openssl (throw-away CAs), archivers, iproute2, and
 # the package tools cfn-init is tested on: dpkg-dev, rpm, ruby (gem), venv/pip;
-# strace (the order of fsync and rename in durable writes).
+# strace (the order of fsync and rename in durable writes); haproxy (the
+# stats socket cfn-push-stats --haproxy reads).
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -37,21 +37,37 @@ export interface UniqueId {
   source: string;
 }
 
+/** Who this instance is, from the metadata service or heat-cfntools' cache. */
+export interface InstanceIdentity extends UniqueId {
+  /** Nova's server metadata (`meta`: Heat's `metering.stack`, `AutoScalingGroupName`...); empty off OpenStack. */
+  tags: Record<string, string>;
+}
+
 export const IMDS_TIMEOUT_MS = 1000;
 export const IMDS_ATTEMPTS = 2;
 
 export async function defaultUniqueId(opts: UniqueIdOptions): Promise<UniqueId> {
-  const log = opts.logger;
-  const fromService = await fromMetadataService(opts);
-  if (fromService) return fromService;
-  const cached = fromHeatCache(opts.heatDir, log);
-  if (cached) return cached;
+  const known = await instanceIdentity(opts);
+  if (known) return known;
   const id = (opts.hostname ?? os.hostname)();
-  log.warn(`could not get the instance id from the metadata service; using the host name ${id} as UniqueId`);
+  opts.logger.warn(`could not get the instance id from the metadata service; using the host name ${id} as UniqueId`);
   return { id, source: 'host name' };
 }
 
-async function fromMetadataService(opts: UniqueIdOptions): Promise<UniqueId | undefined> {
+/** Steps 1 to 3 above; undefined when none gives an id. */
+export async function instanceIdentity(opts: UniqueIdOptions): Promise<InstanceIdentity | undefined> {
+  return (await fromMetadataService(opts)) ?? fromHeatCache(opts.heatDir, opts.logger);
+}
+
+/** The string values of nova's `meta` (it holds nothing else, but the document may come from anywhere). */
+function tagsOf(meta: unknown): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return tags;
+  for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') tags[k] = v;
+  return tags;
+}
+
+async function fromMetadataService(opts: UniqueIdOptions): Promise<InstanceIdentity | undefined> {
   const log = opts.logger;
   let imds = opts.imds;
   if (!imds) {
@@ -70,7 +86,7 @@ async function fromMetadataService(opts: UniqueIdOptions): Promise<UniqueId | un
   }
   try {
     const meta = await imds.openstackMetadata();
-    if (typeof meta?.uuid === 'string' && meta.uuid.trim()) return { id: meta.uuid.trim(), source: 'nova metadata (uuid)' };
+    if (typeof meta?.uuid === 'string' && meta.uuid.trim()) return { id: meta.uuid.trim(), source: 'nova metadata (uuid)', tags: tagsOf(meta.meta) };
     log.debug('no nova meta_data.json uuid; asking for the EC2 instance-id');
   } catch (err) {
     if (!(err instanceof ImdsError)) throw err;
@@ -79,7 +95,7 @@ async function fromMetadataService(opts: UniqueIdOptions): Promise<UniqueId | un
     if (err.reason === 'unreachable' || err.reason === 'disabled') return undefined;
   }
   try {
-    return { id: await imds.instanceId(), source: 'metadata service (instance-id)' };
+    return { id: await imds.instanceId(), source: 'metadata service (instance-id)', tags: {} };
   } catch (err) {
     if (!(err instanceof ImdsError)) throw err;
     log.debug(`instance-id: ${err.message}`);
@@ -87,7 +103,7 @@ async function fromMetadataService(opts: UniqueIdOptions): Promise<UniqueId | un
   }
 }
 
-function fromHeatCache(dir: string, log: Logger): UniqueId | undefined {
+function fromHeatCache(dir: string, log: Logger): InstanceIdentity | undefined {
   const file = path.join(dir, 'nova_meta.json');
   let text: string;
   try {
@@ -97,10 +113,11 @@ function fromHeatCache(dir: string, log: Logger): UniqueId | undefined {
     return undefined;
   }
   try {
-    const uuid = (JSON.parse(text) as { uuid?: unknown } | null)?.uuid;
+    const doc = JSON.parse(text) as { uuid?: unknown; meta?: unknown } | null;
+    const uuid = doc?.uuid;
     if (typeof uuid === 'string' && uuid.trim()) {
       log.warn(`no instance id from the metadata service; using the instance uuid heat-cfntools cached in ${file}`);
-      return { id: uuid.trim(), source: file };
+      return { id: uuid.trim(), source: file, tags: tagsOf(doc?.meta) };
     }
   } catch (err) {
     // heat-cfntools caches whatever curl fetched, HTML error pages included.

@@ -11,6 +11,8 @@ export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
 export const DEFAULT_STATE_DIR = '/var/lib/cfntools/cfn-init';
 /** cfn-hup's configuration (cfn-hup.conf, hooks.conf, hooks.d/), where both peers keep it. */
 export const DEFAULT_CFN_DIR = '/etc/cfn';
+/** cfn-push-stats' last CPU sample and its cron lock. */
+export const DEFAULT_PUSH_STATS_DIR = '/var/lib/cfntools/cfn-push-stats';
 /** cfn-hup's record of the values it has seen (metadata_db.json), where aws-cfn-bootstrap keeps it. */
 export const DEFAULT_HUP_STATE_DIR = '/var/lib/cfn-hup/data';
 
@@ -32,4 +34,8 @@ export function cfnDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function hupStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CFNTOOLS_HUP_STATE_DIR || DEFAULT_HUP_STATE_DIR;
+}
+
+export function pushStatsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_PUSH_STATS_DIR || DEFAULT_PUSH_STATS_DIR;
 }

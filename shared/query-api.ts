@@ -8,7 +8,7 @@ import { heatErrorFromString } from './aws-error';
 import type { CredentialProvider } from './credentials/types';
 import type { Endpoint } from './endpoints';
 import { ApiError, ProtocolError } from './errors';
-import type { HttpClient } from './http';
+import type { HttpClient, RetryPolicy } from './http';
 import { redactUrl } from './redact';
 import type { HttpRequest, Signer } from './request';
 import { v2Signer } from './sigv2';
@@ -76,7 +76,8 @@ export class QueryClient {
     return this.opts.endpoint;
   }
 
-  async call(action: string, params: Record<string, string>): Promise<unknown> {
+  /** `retry` narrows the client's policy for this call (a deadline shared by several calls). */
+  async call(action: string, params: Record<string, string>, opts: { retry?: Partial<RetryPolicy> } = {}): Promise<unknown> {
     const all = { Action: action, Version: this.opts.apiVersion, ...params };
     const base = this.opts.endpoint.url;
     let req: HttpRequest;
@@ -90,7 +91,7 @@ export class QueryClient {
         body: encodeParams(all),
       };
     }
-    const res = await this.opts.http.request(req, { signer: this.signer });
+    const res = await this.opts.http.request(req, { signer: this.signer, retry: opts.retry });
     return decodeBody(res.body.toString('utf8'), res.headers['content-type'] ?? '', res.status, res.url);
   }
 }

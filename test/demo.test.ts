@@ -15,6 +15,8 @@ describe('demo (README main command)', () => {
     assert.match(r.stdout, /0640 {2}root\/etc\/demo\/app\.conf: "greeting=hello from cfntools\\nport=8080"/);
     assert.match(r.stdout, /WaitCondition CREATE_COMPLETE \(1\/1 signals\)/);
     assert.match(r.stdout, /post\.update fired, its cfn-init rewrote app\.conf: "greeting=hello again, after a stack update"/);
+    assert.match(r.stdout, /-> sent 4 metric\(s\) in 1 request\(s\) to http:\/\/127\.0\.0\.1:\d+\/v1\//);
+    assert.match(r.stdout, /status page http:\/\/127\.0\.0\.1:\d+\/ shows: (?=.*MemoryUtilization [\d.]+ Percent)(?=.*DiskSpaceUtilization [\d.]+ Percent)(?=.*CPUUtilization [\d.]+ Percent)(?=.*Heartbeat 1\.0 Count)/);
     const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cfntools-demo-'));
     assert.deepEqual(after, before, 'sandbox removed');
   });

@@ -22,7 +22,7 @@ import { FileLogger } from '../../shared/log';
 import { hupStateDir } from '../../shared/paths';
 import { DEFAULT_ONE_SHOT_SPLAY_MS, loadConfig, locateConfig, type ConfigFiles, type HupConfig } from './config';
 import { runDaemon } from './daemon';
-import { HeldLockError, PidFile } from './lock';
+import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { DAEMON_NODE_FLAGS } from './memory';
 import { oneShotDelayMs } from './schedule';
 import { HupState } from './state';
@@ -111,7 +111,7 @@ async function oneShot(config: HupConfig, log: LogTarget, state: HupState, probl
 
 async function daemon(files: ConfigFiles, config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, pidFile: string, env: NodeJS.ProcessEnv, detached: boolean): Promise<number> {
   process.umask(config.main.umask);
-  const pid = PidFile.acquire(pidFile);
+  const pid = PidFile.acquire(pidFile, TOOL);
   try {
     return await runDaemon({ files, config, log, state, env, startupProblems: problem ? [problem] : [], ready: detached ? () => tellParent('ready') : undefined });
   } finally {
@@ -148,7 +148,7 @@ export const main: ToolMain = async (argv) => {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     let lock: PidFile;
     try {
-      lock = PidFile.acquire(lockFile(stateDir));
+      lock = PidFile.acquire(lockFile(stateDir), TOOL);
     } catch (err) {
       if (!(err instanceof HeldLockError) || !args['no-daemon']) throw err;
       process.stderr.write(`${TOOL}: ${err.message}; this check is skipped\n`);

@@ -11,11 +11,12 @@
  * Needs root and util-linux unshare; skipped otherwise (an error in CI).
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUNDLE } from '../support/cli';
+import { namespaceMissing, pairOf, runInNamespace } from '../support/namespace';
+import { skipUnless } from '../support/skip';
 import type { DriverCase, DriverPlan, DriverResult } from './hct-driver';
 import { WIRE_SIGNATURE, WIRE_URL } from './support';
 
@@ -23,22 +24,7 @@ const HCT = '/usr/bin/cfn-signal';
 const NS_HOSTNAME = 'cfnsig-ns-test';
 const OUR_LOG = '/var/log/cfntools-cfn-signal.log';
 
-function missingPrerequisite(): string | undefined {
-  if (process.platform !== 'linux') return `needs Linux namespaces; this is ${process.platform}`;
-  if (!fs.existsSync(HCT)) return `${HCT} is not installed (Debian package heat-cfntools; scripts/install-test-deps.sh)`;
-  if (process.getuid?.() !== 0) return 'needs root for unshare -n -m -u';
-  const probe = spawnSync('unshare', ['-n', '-m', '-u', '--', 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return `unshare -n -m -u with ip does not work here: ${probe.error?.message ?? probe.stderr.trim()}`;
-  return undefined;
-}
-
-function requirePrerequisites(ctx: Mocha.Context): void {
-  const missing = missingPrerequisite();
-  if (!missing) return;
-  if (process.env.CI === 'true') throw new Error(`cfn-signal differential tests cannot run: ${missing}`);
-  console.log(`      cfn-signal differential: skipped: ${missing}`);
-  ctx.skip();
-}
+const NS_FLAGS = ['-n', '-m', '-u'];
 
 /** The flag sets compared, the last two without -i. */
 const FLAG_SETS: Array<{ name: string; args: string[] }> = [
@@ -60,7 +46,7 @@ describe('cfn-signal differential against heat-cfntools (unshare -n)', function 
   let ourLog: string;
 
   before(function () {
-    requirePrerequisites(this);
+    skipUnless(this, 'cfn-signal differential', namespaceMissing(HCT, NS_FLAGS));
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-signal-diff-'));
     try {
       const logDir = path.join(tmp, 'log');
@@ -83,13 +69,8 @@ describe('cfn-signal differential against heat-cfntools (unshare -n)', function 
       const planFile = path.join(tmp, 'plan.json');
       fs.writeFileSync(planFile, JSON.stringify(plan));
       const script = 'set -e; ip link set lo up; mount --bind "$1" /var/log; mount --bind "$2" /var/lib; hostname "$3"; shift 3; exec "$@"';
-      const r = spawnSync(
-        'unshare',
-        ['-n', '-m', '-u', '--', 'sh', '-c', script, 'sh', logDir, libDir, NS_HOSTNAME, process.execPath, path.join(__dirname, 'hct-driver.js'), planFile],
-        { encoding: 'utf8', timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
-      );
-      if (r.error || r.status !== 0) throw new Error(`driver failed (status ${r.status}): ${r.error?.message ?? ''}\n${r.stderr}`);
-      results = new Map((JSON.parse(r.stdout) as DriverResult[]).map((x) => [x.name, x]));
+      const out = runInNamespace(NS_FLAGS, script, [logDir, libDir, NS_HOSTNAME, process.execPath, path.join(__dirname, 'hct-driver.js'), planFile]);
+      results = new Map((JSON.parse(out) as DriverResult[]).map((x) => [x.name, x]));
       hctLog = fs.readFileSync(path.join(logDir, 'cfn-signal.log'), 'utf8');
       ourLog = fs.readFileSync(path.join(logDir, path.basename(OUR_LOG)), 'utf8');
     } finally {
@@ -98,10 +79,7 @@ describe('cfn-signal differential against heat-cfntools (unshare -n)', function 
   });
 
   function pair(name: string): { ours: DriverResult; hct: DriverResult } {
-    const ours = results.get(`ours ${name}`)!;
-    const hct = results.get(`hct ${name}`)!;
-    assert.equal(hct.status, 0, `heat-cfntools: ${hct.stderr}`);
-    assert.equal(ours.status, 0, `ours: ${ours.stderr}`);
+    const { ours, hct } = pairOf(results, name);
     assert.equal(hct.requests.length, 1, 'heat-cfntools sent one request');
     assert.equal(ours.requests.length, 1, `ours sent one request: ${ours.stderr}`);
     return { ours, hct };

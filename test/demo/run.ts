@@ -20,8 +20,6 @@ function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<RunR
   return runProcess([process.execPath, BUNDLE, tool, ...args], { env });
 }
 
-const notBuilt = (r: RunResult) => r.status === 2 && /not implemented yet/.test(r.stderr);
-
 /** The Init metadata, with paths inside the sandbox and the emulator's file URL. */
 function demoMetadata(sandbox: string, emulatorUrl: string, greeting = 'hello from cfntools'): unknown {
   const out = (p: string) => path.join(sandbox, 'root', p);
@@ -139,6 +137,7 @@ async function main(): Promise<number> {
       CFNTOOLS_HEAT_DIR: heat,
       CFNTOOLS_CACHE_DIR: path.join(sandbox, 'cache'),
       CFNTOOLS_STATE_DIR: path.join(sandbox, 'state'),
+      CFNTOOLS_PUSH_STATS_DIR: path.join(sandbox, 'push-stats'),
       AWS_EC2_METADATA_DISABLED: 'true',
       NO_PROXY: '127.0.0.1',
     };
@@ -159,9 +158,7 @@ async function main(): Promise<number> {
     const init = await run('cfn-init', ['-s', STACK, '-r', 'WebServer', '-f', creds, '--cmd-log-file', path.join(logs, 'cfn-init-cmd.log'), ...logArg('cfn-init')], env);
     let status = 'SUCCESS';
     let reason = 'Configuration complete';
-    if (notBuilt(init)) {
-      say('   (cfn-init is not in this build yet)');
-    } else if (init.status !== 0) {
+    if (init.status !== 0) {
       status = 'FAILURE';
       reason = `cfn-init failed: ${init.stderr.trim().split('\n').pop()}`;
       say(`   -> exit ${init.status}: ${init.stderr.trim()}`);
@@ -183,8 +180,7 @@ async function main(): Promise<number> {
     const url = emulator.signalUrls(STACK, 'WaitHandle').sigv2;
     say(`3. cfn-signal -e ${status === 'SUCCESS' ? 0 : 1} -r "${reason}" <pre-signed WaitHandle URL>`);
     const sig = await run('cfn-signal', ['-e', status === 'SUCCESS' ? '0' : '1', '-r', reason, '-i', 'demo-instance', ...logArg('cfn-signal'), url], env);
-    if (notBuilt(sig)) say('   (cfn-signal is not in this build yet)');
-    else if (sig.status !== 0) throw new Error(`cfn-signal failed: ${sig.stderr.trim()}`);
+    if (sig.status !== 0) throw new Error(`cfn-signal failed: ${sig.stderr.trim()}`);
     else say('   -> accepted');
     const wc = emulator.resource(STACK, 'WaitCondition');
     say(`   stack: WaitCondition ${wc.status} (${wc.waitCondition?.received ?? 0}/${wc.waitCondition?.count ?? 1} signals)`);
@@ -193,6 +189,16 @@ async function main(): Promise<number> {
     say('4. cfn-hup --foreground, then a stack update changes greeting');
     const hup = await watchAnUpdate(emulator, sandbox, creds, logs, env);
     say(`   -> ${hup}`);
+    say();
+
+    say('5. cfn-push-stats --mem-util --disk-space-util --cpu-util --heartbeat --url <emulator>');
+    // Heat (since 10.0) writes no CloudWatch endpoint into the instance: the emulator's is given.
+    const push = await run('cfn-push-stats', ['--mem-util', '--disk-space-util', '--cpu-util', '--heartbeat', '--url', emulator.apiUrl, '-f', creds, ...logArg('cfn-push-stats')], env);
+    if (push.status !== 0) throw new Error(`cfn-push-stats failed: ${push.stderr.trim()}`);
+    say(`   -> ${push.stdout.trim()}`);
+    const page = await (await fetch(emulator.url + '/')).text();
+    const shown = [...page.matchAll(/<tr><td>[^<]*<\/td><td>[^<]*<\/td><td>System\/Linux<\/td><td>([A-Za-z]+)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td>/g)];
+    say(`   status page ${emulator.url}/ shows: ${shown.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)} ${m[3]}`).join(', ')}`);
     say();
 
     const requests = emulator.requestLog.filter((r) => !r.path.startsWith('/_emulator'));

@@ -9,8 +9,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { startEmulator, type Emulator } from '../emulator/server';
 import { REPO, send, type Answer } from './helpers';
+import { skipUnless } from '../support/skip';
+import { botocoreMissing, PYTHON } from '../support/sigv-botocore';
 
-const PYTHON = '/usr/bin/python3';
 const SCRIPT = path.join(REPO, 'test', 'emulator-tests', 'botocore_requests.py');
 
 const PLAIN = { accessKey: 'AKIDPLAIN0000000000000001', secretKey: 'plain/secret+key=' };
@@ -66,23 +67,12 @@ function cases(): BotoCase[] {
   return out;
 }
 
-function botocoreMissing(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import botocore.auth'], { encoding: 'utf8' });
-  if (r.error) return `${PYTHON} cannot run: ${r.error.message}`;
-  if (r.status !== 0) return `${PYTHON} cannot import botocore (install the Debian package python3-botocore): ${r.stderr.trim().split('\n').pop()}`;
-  return undefined;
-}
-
 describe('emulator: signatures made by botocore', function () {
   let emu: Emulator;
   let signed: Map<string, BotoRequest>;
 
   before(async function () {
-    const missing = botocoreMissing();
-    if (missing) {
-      if (process.env.CI === 'true') throw new Error(`botocore signature tests cannot run: ${missing}`);
-      this.skip();
-    }
+    skipUnless(this, 'botocore signature tests', botocoreMissing());
     emu = await startEmulator({
       stacks: [{ name: 'teststack', resources: { WebServer: { type: 'AWS::EC2::Instance', metadata: { k: 'v' } } } }],
       credentials: [PLAIN, TOKEN],

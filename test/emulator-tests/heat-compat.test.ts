@@ -36,6 +36,8 @@ const STACK: StackSpec = {
     Denied: { type: 'AWS::EC2::Instance' },
     WaitHandle: { type: 'AWS::CloudFormation::WaitConditionHandle', ...SIGNAL },
     WaitCondition: { type: 'AWS::CloudFormation::WaitCondition', handle: 'WaitHandle', count: 1 },
+    // The alarm cfn-push-stats-heartbeat feeds (AlarmName=alarm1, its physical id as a Ref hands it over).
+    HeartbeatAlarm: { type: 'AWS::CloudWatch::Alarm', physicalId: 'alarm1' },
   },
   credentials: [{ ...BOTO, resources: ['WebServer'] }],
 };
@@ -203,6 +205,7 @@ describe('emulator: Heat compatibility', () => {
       assert.equal(point.metricName, 'Heartbeat');
       assert.equal(point.value, 1);
       assert.deepEqual(point.dimensions.map((d) => d.name), ['metering.stack', 'AutoScalingGroupName', 'InstanceId', 'AlarmName']);
+      assert.equal(point.stack, 'teststack');
     });
 
     it('cfn-signal\'s replay of Heat\'s SigV2 URL verifies and completes the wait condition (transcript cfn-signal-default)', async () => {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { canonicalQs, signV2Params, signV4Headers } from '../emulator/signing';
 
@@ -106,4 +107,34 @@ export function wireRequests(file: string): WireRequest[] {
 
 export function header(req: WireRequest, name: string): string | undefined {
   return req.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
+}
+
+const EMULATOR_MAIN = path.join(REPO, 'dist', 'test', 'emulator', 'main.js');
+
+/** `npm run emulator -- args` started; its base URL, from the first line it prints. Stop it with `child.kill()`. */
+export async function startEmulatorCli(args: string[]): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, [EMULATOR_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]);
+    });
+    child.on('exit', (code) => reject(new Error(`emulator exited ${code} before printing`)));
+  });
+  const base = /^emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first)?.[1];
+  if (!base) {
+    child.kill();
+    throw new Error(`unexpected first line: ${first}`);
+  }
+  return { child, base };
+}
+
+/** The emulator CLI run to its end with arguments it should refuse: exit code and stderr. */
+export async function failingEmulatorCli(args: string[]): Promise<{ code: number | null; err: string }> {
+  const failed = spawn(process.execPath, [EMULATOR_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  failed.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => failed.on('exit', resolve));
+  return { code, err };
 }

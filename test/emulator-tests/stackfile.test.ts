@@ -3,13 +3,12 @@
  * and the key path; the CLI starts from them and prints its URL first.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startEmulator } from '../emulator/server';
 import { loadStackFile, StackFileError } from '../emulator/stackfile';
-import { REPO, send } from './helpers';
+import { failingEmulatorCli, REPO, send, startEmulatorCli } from './helpers';
 
 const DEMO = path.join(REPO, 'test', 'emulator', 'stacks', 'demo.yaml');
 
@@ -111,31 +110,17 @@ stacks:
 
   it('the CLI prints its URL first, serves the demo, and exits 1 naming a bad file', async function () {
     this.timeout(10_000);
-    const main = path.join(REPO, 'dist', 'test', 'emulator', 'main.js');
-    const child = spawn(process.execPath, [main, '--port', '0', '--stack', DEMO, '--fault', 'latency=1', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, base } = await startEmulatorCli(['--port', '0', '--stack', DEMO, '--fault', 'latency=1', '--quiet']);
     try {
-      const first = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('\n')) resolve(out.split('\n')[0]);
-        });
-        child.on('exit', (code) => reject(new Error(`emulator exited ${code} before printing`)));
-      });
-      const m = /^emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first);
-      assert.ok(m, first);
-      const state = JSON.parse((await send(`${m[1]}/_emulator/state`)).text);
+      const state = JSON.parse((await send(`${base}/_emulator/state`)).text);
       assert.equal(state.stacks[0].name, 'teststack');
       assert.deepEqual(state.faults, { latencyMs: 1 });
-      assert.equal((await send(`${m[1]}/files/src.txt`)).text, 'downloaded content\n');
+      assert.equal((await send(`${base}/files/src.txt`)).text, 'downloaded content\n');
     } finally {
       child.kill('SIGTERM');
     }
     const bad = write('bad.yaml', 'stacks: [{name: x}]\n');
-    const failed = spawn(process.execPath, [main, '--port', '0', '--stack', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    failed.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await new Promise((resolve) => failed.on('exit', resolve));
+    const { code, err } = await failingEmulatorCli(['--port', '0', '--stack', bad]);
     assert.equal(code, 1);
     assert.equal(err.trim(), `emulator: ${bad}: stacks[0].resources: is required`);
   });

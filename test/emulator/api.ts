@@ -4,7 +4,9 @@
  * heat-api-cloudwatch PutMetricData, and AWS's SignalResource, which Heat
  * lacks. Errors follow Heat's split: a controller that *returns* an error
  * answers 200 + JSON string under ContentType=JSON and 4xx/5xx XML otherwise;
- * a *raised* one (policy, routing, missing Namespace) is always XML.
+ * a *raised* one (policy, routing, missing Namespace) is always XML. What
+ * only CloudWatch refuses (throttling, its PutMetricData limits) is answered
+ * in CloudWatch's own form.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -20,7 +22,11 @@ import {
   webobPlain,
   XML_TYPE,
 } from './heat-format';
+import { CloudWatchError, CloudWatchErrors } from './cloudwatch-format';
+import { checkPutMetricData, requestTooLarge } from './cloudwatch-limits';
+import type { MetricGate } from './metric-policy';
 import type { Credential, Datapoint, Model, ResourceState, StackState } from './model';
+import { extractParamList } from './query-params';
 import { isoSeconds } from './signing';
 import type { SignedRequest } from './sigverify';
 
@@ -33,6 +39,7 @@ export interface ApiRequest extends SignedRequest {
 export interface ApiContext {
   model: Model;
   now: () => number;
+  metricGate: MetricGate;
 }
 
 /** Heat's wsgi picks the serializer from the `ContentType` parameter alone. */
@@ -59,6 +66,7 @@ export function handleApi(req: ApiRequest, ctx: ApiContext): Reply {
     return route.handler(req, ctx);
   } catch (err) {
     if (err instanceof HeatApiError) return err.toXmlReply();
+    if (err instanceof CloudWatchError) return err.toReply();
     throw err;
   }
 }
@@ -160,33 +168,32 @@ function signalResource(req: ApiRequest, ctx: ApiContext): Reply {
   return { status: 200, headers: { 'Content-Type': XML_TYPE }, body };
 }
 
-/** Heat's parameter lists: `<prefix>.member.N.<rest>` grouped by N, in N order. */
-export function extractParamList(params: Record<string, string>, prefix: string): Array<Record<string, string>> {
-  const re = new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.member\\.([0-9]+)\\.(.*)$`);
-  const groups = new Map<number, Record<string, string>>();
-  for (const [k, v] of Object.entries(params)) {
-    const m = re.exec(k);
-    if (!m) continue;
-    const i = Number(m[1]);
-    if (!groups.has(i)) groups.set(i, {});
-    groups.get(i)![m[2]] = v;
-  }
-  return [...groups.entries()].sort(([a], [b]) => a - b).map(([, g]) => g);
-}
-
 /**
- * PutMetricData as the last heat-api-cloudwatch answered it. Heat stored
- * only the first member; the emulator keeps every datapoint so that tests
- * see exactly what a client sent.
+ * PutMetricData as the last heat-api-cloudwatch answered it, behind what the
+ * metric policy adds: the per-key rate and, under 'aws', CloudWatch's limits,
+ * both answered in CloudWatch's own error form. Heat stored only the first
+ * member; the emulator keeps every datapoint so that tests see exactly what
+ * a client sent.
  */
 function putMetricData(req: ApiRequest, ctx: ApiContext): Reply {
+  const aws = ctx.metricGate.validation === 'aws';
+  const tooLarge = aws ? requestTooLarge(req.body.length) : undefined;
+  if (tooLarge) throw tooLarge;
+  const wait = ctx.metricGate.admit(req.cred.accessKey, ctx.now());
+  if (wait !== undefined) throw CloudWatchErrors.throttling(wait);
+  // Policy comes before the parameters: a handle's key is refused whatever it sends.
+  if (req.cred.scope.kind === 'handle') throw HeatErrors.accessDenied();
+  const invalid = aws ? checkPutMetricData(req.params) : undefined;
+  if (invalid) throw invalid;
   const namespace = req.params.Namespace;
   if (namespace === undefined) throw HeatErrors.missingParameter('Namespace');
   const members = extractParamList(req.params, 'MetricData');
   if (!members.length) return returned(HeatErrors.missingParameter('MetricData list'), req);
   const receivedAt = isoSeconds(ctx.now());
+  const stack = req.cred.scope.kind === 'stack' ? req.cred.scope.stack : undefined;
   const points: Datapoint[] = members.map((m) => {
     const p: Datapoint = { receivedAt, accessKey: req.cred.accessKey, namespace, dimensions: [], extra: {} };
+    if (stack !== undefined) p.stack = stack;
     for (const [k, v] of Object.entries(m)) {
       if (k === 'MetricName') p.metricName = v;
       else if (k === 'Value') p.value = v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v;
@@ -197,6 +204,8 @@ function putMetricData(req: ApiRequest, ctx: ApiContext): Reply {
     p.dimensions = extractParamList(m, 'Dimensions').map((d) => ({ name: d.Name ?? '', value: d.Value ?? '' }));
     return p;
   });
+  const alarms = points.flatMap((p) => p.dimensions.filter((d) => d.name === 'AlarmName').map((d) => d.value));
+  if (!ctx.model.mayPutMetrics(req.cred, alarms)) throw HeatErrors.accessDenied();
   ctx.model.addMetrics(points);
   return heatResult(formatResponse('PutMetricData', { ResponseMetadata: null }), wantsJson(req));
 }

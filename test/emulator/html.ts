@@ -55,11 +55,17 @@ export function renderStatusPage(state: EmulatorState): string {
     })
     .join('\n');
   const metrics = table(
-    ['received', 'namespace', 'metric', 'value', 'unit', 'dimensions'],
+    ['received', 'stack', 'namespace', 'metric', 'value', 'unit', 'dimensions'],
     state.metrics
       .slice(-50)
       .reverse()
-      .map((m) => [esc(m.receivedAt), esc(m.namespace), esc(m.metricName ?? ''), esc(String(m.value ?? '')), esc(m.unit ?? ''), esc(m.dimensions.map((d) => `${d.name}=${d.value}`).join(', '))]),
+      .map((m) => [esc(m.receivedAt), esc(m.stack ?? ''), esc(m.namespace), esc(m.metricName ?? ''), esc(String(m.value ?? '')), esc(m.unit ?? ''), esc(m.dimensions.map((d) => `${d.name}=${d.value}`).join(', '))]),
+  );
+  const { rate, validation } = state.metricPolicy;
+  const policy = `rate ${rate ? `${esc(String(rate.perSecond))}/s, burst ${esc(String(rate.burst))}` : 'unlimited'} per access key; validation ${esc(validation)}`;
+  const throttled = table(
+    ['access key', 'throttled requests'],
+    Object.entries(state.metricThrottled).map(([key, count]) => [`<code>${esc(key)}</code>`, esc(String(count))]),
   );
   const requests = table(
     ['#', 'time', 'request', 'action', 'signature', 'status', 'fault'],
@@ -80,7 +86,8 @@ td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left
 state as JSON: <a href="/_emulator/state">/_emulator/state</a></p>
 <p>faults: <code>${esc(state.faults)}</code></p>
 ${stacks}
-<h2>recent metrics</h2>${metrics}
+<h2>recent metrics</h2><p>PutMetricData policy: ${policy}</p>${metrics}
+<h3>PutMetricData throttled</h3>${throttled}
 <h2>recent requests</h2>${requests}
 </body></html>
 `;

@@ -8,10 +8,12 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { type FaultConfig, FaultConfigError, parseFaultFlag } from './faults';
+import { MetricPolicyError, parseMetricRateFlag, validateMetricValidation } from './metric-policy';
 import { startEmulator } from './server';
 import { StackFileError } from './stackfile';
 
-const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--fault SPEC]... [--signal-url URL] [--quiet]
+const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--fault SPEC]... [--signal-url URL]
+                [--metric-rate R[/B]] [--metric-validation aws|heat] [--quiet]
 
   --port N          port on 127.0.0.1 (default 8000, Heat's; 0 picks a free one)
   --stack FILE      stack file, JSON or YAML (repeatable; default test/emulator/stacks/demo.yaml)
@@ -22,6 +24,12 @@ const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--
                       next=N:WHAT (WHAT: 503, throttle, throttle429, reset, truncate)
                     RATE is 0..1 or a percentage; append @Action or @/path/prefix to limit it
   --signal-url URL  base of the wait-condition URLs (Heat's heat_waitcondition_server_url)
+  --metric-rate R[/B]
+                    PutMetricData per access key: R requests/s sustained, bursts of B
+                    (default R rounded up); over it, CloudWatch's Throttling (default unlimited)
+  --metric-validation aws|heat
+                    PutMetricData checks: heat (default) takes what Heat took, aws
+                    enforces CloudWatch's limits (units, values, dimensions, sizes)
   --quiet           no per-request lines`;
 
 class UsageError extends Error {}
@@ -41,6 +49,8 @@ async function main(argv: string[]): Promise<void> {
         files: { type: 'string', multiple: true },
         fault: { type: 'string', multiple: true },
         'signal-url': { type: 'string' },
+        'metric-rate': { type: 'string' },
+        'metric-validation': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -58,6 +68,8 @@ async function main(argv: string[]): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${v.port}: not a port number`);
   let faults: FaultConfig = {};
   for (const f of v.fault ?? []) faults = parseFaultFlag(f, faults);
+  const metricRate = v['metric-rate'] === undefined ? null : parseMetricRateFlag(v['metric-rate']);
+  const metricValidation = v['metric-validation'] === undefined ? undefined : validateMetricValidation(v['metric-validation'], '--metric-validation');
 
   const emu = await startEmulator({
     port,
@@ -65,6 +77,8 @@ async function main(argv: string[]): Promise<void> {
     fileDirs: v.files,
     faults,
     signalBaseUrl: v['signal-url'],
+    metricRate,
+    metricValidation,
     onRequest: v.quiet
       ? undefined
       : (e) => console.log(`${e.time} ${e.method} ${e.path} -> ${e.status}${e.action ? ` ${e.action}` : ''}${e.verified ? ` [${e.signature} ${e.verified}]` : ''}${e.fault ? ` (fault: ${e.fault})` : ''}`),
@@ -101,7 +115,7 @@ if (require.main === module) {
       console.error(`emulator: ${(err as Error).message}: another process listens on that port; try --port 0`);
       process.exit(1);
     }
-    if (err instanceof StackFileError || err instanceof FaultConfigError) {
+    if (err instanceof StackFileError || err instanceof FaultConfigError || err instanceof MetricPolicyError) {
       console.error(`emulator: ${err.message}`);
       process.exit(1);
     }

@@ -70,6 +70,8 @@ export interface StackState extends StackRef {
 export interface Datapoint {
   receivedAt: string;
   accessKey: string;
+  /** A stack user's key: its stack (a project member's key belongs to none). */
+  stack?: string;
   namespace: string;
   metricName?: string;
   value?: number | string;
@@ -187,6 +189,21 @@ export class Model {
     if (s.kind === 'project') return true;
     if (s.kind === 'handle') return s.stack === stack.stackName && s.resource === resource;
     return s.stack === stack.stackName && (!s.resources || s.resources.has(resource));
+  }
+
+  /**
+   * PutMetricData as Heat scopes its users: project members put anything,
+   * handle users nothing, and a stack user only datapoints whose AlarmName
+   * dimensions name resources of its own stack (by logical name or physical
+   * id, as a template's Ref hands the alarm to the instance), so that a
+   * compromised instance can feed no other stack's alarms.
+   */
+  mayPutMetrics(cred: Credential, alarmNames: string[]): boolean {
+    const s = cred.scope;
+    if (s.kind === 'project') return true;
+    if (s.kind === 'handle') return false;
+    const own = [...(this.stacks.get(s.stack)?.resources.values() ?? [])];
+    return alarmNames.every((a) => own.some((r) => r.name === a || r.physicalId === a));
   }
 
   /** A resource's status (UPDATE_IN_PROGRESS, ...) and, optionally, its physical id, as a stack update would leave them. */

@@ -11,6 +11,7 @@ import { Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigErro
 import { serveFile } from './files';
 import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
 import { renderStatusPage } from './html';
+import { MetricGate, type MetricPolicy, MetricPolicyError, type MetricRate, type MetricValidation, validateMetricPolicy } from './metric-policy';
 import type { EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
 import { Model } from './model';
 import { heatSignedUrl, sigV4PresignedUrl } from './presign';
@@ -36,6 +37,10 @@ export interface EmulatorOptions {
   signalBaseUrl?: string;
   /** Called after each logged request (the CLI prints a line). */
   onRequest?: (entry: RequestLogEntry) => void;
+  /** PutMetricData requests per access key; default null, unlimited. */
+  metricRate?: MetricRate | null;
+  /** How strictly PutMetricData is checked: 'heat' (default, as Heat took it) or 'aws' (CloudWatch's limits). */
+  metricValidation?: MetricValidation;
 }
 
 export interface Emulator {
@@ -54,12 +59,15 @@ export interface Emulator {
   setResourceStatus(stack: string, resource: string, change: { status: string; physicalId?: string }): void;
   setFaults(faults: FaultConfig): void;
   faults(): FaultConfig;
+  /** Replaces the whole policy (a key left out takes its default) and refills every key's bucket. */
+  setMetricPolicy(policy: Partial<MetricPolicy>): void;
+  metricPolicy(): MetricPolicy;
   clearRequestLog(): void;
   /** Fresh pre-signed URLs of a wait-condition handle, signed at the emulator clock. */
   signalUrls(stack: string, handle: string): HandleUrls;
   /** A resource as the state shows it (wait-condition status, signals, Data). */
   resource(stack: string, name: string): ResourceView;
-  /** Back to the stack files: signals, metrics, metadata changes and the log dropped. */
+  /** Back to the stack files: signals, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -67,10 +75,21 @@ export interface Emulator {
 const MAX_BODY = 4 * 1024 * 1024;
 const MAX_LOG = 5000;
 const RECENT = 200;
+/** Of a PutMetricData body the log keeps this much... */
+const MAX_LOGGED_BODY = 2 * 1024 * 1024;
+/** ...and of all bodies together this much (in characters); the oldest give theirs up first. */
+const MAX_LOGGED_BODIES = 64 * 1024 * 1024;
 
-/** Query and token values never reach the log or the page. */
+const SECRET_PARAMS = 'Signature|X-Amz-Signature|X-Amz-Security-Token|SecurityToken';
+
+/** Signature and token values never reach the log or the page. */
 export function redactTarget(target: string): string {
-  return target.replace(/([?&;])(Signature|X-Amz-Signature|X-Amz-Security-Token|SecurityToken)=[^&]*/gi, '$1$2=<redacted>');
+  return target.replace(new RegExp(`([?&;])(${SECRET_PARAMS})=[^&]*`, 'gi'), '$1$2=<redacted>');
+}
+
+/** The same for a form body (a SigV2 POST carries its signature there). */
+function redactForm(body: string): string {
+  return body.replace(new RegExp(`(^|&)(${SECRET_PARAMS})=[^&]*`, 'gi'), '$1$2=<redacted>');
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
@@ -140,11 +159,39 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const now = () => baseClock() + faults.skewMs;
   const files = loadAll(opts);
   const model = new Model(files, now);
+  const metricGate = new MetricGate(validateMetricPolicy({ rate: opts.metricRate ?? null, validation: opts.metricValidation }, 'startEmulator options'));
   const fileSpecs = files.flatMap((f) => (f.files ? [f.files] : []));
   const requestLog: RequestLogEntry[] = [];
+  let loggedBodyChars = 0;
   let nextId = 1;
   let url = '';
   const signalBase = () => opts.signalBaseUrl ?? `${url}/v1/waitcondition`;
+
+  function appendLog(entry: RequestLogEntry): void {
+    requestLog.push(entry);
+    loggedBodyChars += entry.body?.length ?? 0;
+    if (requestLog.length > MAX_LOG) {
+      for (const old of requestLog.splice(0, requestLog.length - MAX_LOG)) loggedBodyChars -= old.body?.length ?? 0;
+    }
+    for (let i = 0; loggedBodyChars > MAX_LOGGED_BODIES && i < requestLog.length; i++) {
+      const old = requestLog[i];
+      if (old.body === undefined) continue;
+      loggedBodyChars -= old.body.length;
+      delete old.body;
+    }
+  }
+
+  function clearLog(): void {
+    requestLog.length = 0;
+    loggedBodyChars = 0;
+  }
+
+  /** Signals, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
+  function reset(): void {
+    model.reset();
+    metricGate.clear();
+    clearLog();
+  }
 
   function signalUrls(stackName: string, handle: string): HandleUrls {
     const stack = model.stacks.get(stackName);
@@ -200,6 +247,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         sessionToken: c.sessionToken !== undefined,
       })),
       metrics: model.metrics.slice(-RECENT),
+      metricPolicy: metricGate.get(),
+      metricThrottled: metricGate.throttledCounts(),
       requests: requestLog.slice(-RECENT),
     };
   }
@@ -215,7 +264,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         case 'GET requests':
           return jsonReply(200, requestLog);
         case 'DELETE requests':
-          requestLog.length = 0;
+          clearLog();
           return jsonReply(200, { cleared: true });
         case 'GET faults':
           return jsonReply(200, faults.get());
@@ -229,7 +278,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           return jsonReply(200, model.metrics);
         case 'DELETE metrics':
           model.metrics.length = 0;
+          metricGate.clear();
           return jsonReply(200, { cleared: true });
+        case 'GET metric-policy':
+          return jsonReply(200, metricGate.get());
+        case 'PUT metric-policy':
+          metricGate.set(validateMetricPolicy(parseBody(), 'PUT /_emulator/metric-policy'));
+          return jsonReply(200, metricGate.get());
         case 'PUT metadata':
           if (parts.length !== 3) return jsonReply(404, { error: 'use PUT /_emulator/metadata/<stack>/<resource>' });
           model.setMetadata(parts[1], parts[2], parseBody());
@@ -245,14 +300,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           if (parts.length !== 3) return jsonReply(404, { error: 'use GET /_emulator/signal-urls/<stack>/<handle>' });
           return jsonReply(200, signalUrls(parts[1], parts[2]));
         case 'POST reset':
-          model.reset();
-          requestLog.length = 0;
+          reset();
           return jsonReply(200, { reset: true });
         default:
           return jsonReply(404, { error: `no admin route ${method} /_emulator/${parts.join('/')}` });
       }
     } catch (err) {
-      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError) return jsonReply(400, { error: err.message });
+      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError || err instanceof MetricPolicyError) return jsonReply(400, { error: err.message });
       if (err instanceof Error && /^no (resource|wait-condition handle) /.test(err.message)) return jsonReply(404, { error: err.message });
       throw err;
     }
@@ -292,11 +346,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       rawPath === '/' && ((method !== 'GET' && method !== 'HEAD') || params.Action !== undefined || headers.authorization !== undefined || !!params.Signature || !!params['X-Amz-Signature']);
     const entry: RequestLogEntry = { id: nextId++, time: isoSeconds(now()), method, path: redactTarget(target), signature: 'none', status: 0, ms: 0 };
     if (isApiPath || isRootApi) entry.action = params.Action;
+    // Kept whatever the answer: a test can re-decode what a client sent, refused or not.
+    if (entry.action === 'PutMetricData' && body?.length) {
+      entry.body = redactForm(body.subarray(0, MAX_LOGGED_BODY).toString('utf8'));
+      entry.bodyBytes = body.length;
+    }
     const log = (status: number | 'reset') => {
       entry.status = status;
       entry.ms = Date.now() - started;
-      requestLog.push(entry);
-      if (requestLog.length > MAX_LOG) requestLog.splice(0, requestLog.length - MAX_LOG);
+      appendLog(entry);
       opts.onRequest?.(entry);
     };
 
@@ -333,7 +391,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const cred = model.key(verdict.accessKey)!;
     const route = rawPath === '/' ? '/' : rawPath.slice('/v1'.length) || '/';
     try {
-      return handleApi({ ...signed, route, cred }, { model, now });
+      return handleApi({ ...signed, route, cred }, { model, now, metricGate });
     } catch (err) {
       // lxml cannot carry control characters; in Heat that ends as a 500.
       if (err instanceof XmlIncompatibleError) return HeatErrors.internalFailure().toXmlReply();
@@ -370,15 +428,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setResourceStatus: (stack, resource, change) => model.setResourceStatus(stack, resource, change),
     setFaults: (f) => faults.set(f),
     faults: () => faults.get(),
-    clearRequestLog: () => {
-      requestLog.length = 0;
-    },
+    setMetricPolicy: (p) => metricGate.set(validateMetricPolicy(p, 'setMetricPolicy')),
+    metricPolicy: () => metricGate.get(),
+    clearRequestLog: clearLog,
     signalUrls,
     resource: resourceView,
-    reset: () => {
-      model.reset();
-      requestLog.length = 0;
-    },
+    reset,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -3,6 +3,7 @@
  * /_emulator/state returns and the status page renders.
  */
 import type { FaultConfig } from './faults';
+import type { MetricPolicy } from './metric-policy';
 import type { Datapoint, SignalRecord } from './model';
 import type { SigKind } from './sigverify';
 
@@ -22,6 +23,14 @@ export interface RequestLogEntry {
   status: number | 'reset';
   fault?: string;
   ms: number;
+  /**
+   * PutMetricData with a body: the form body as received (the first 2 MiB,
+   * signature and token values redacted), so that tests can re-decode what
+   * was sent. The oldest bodies are dropped once the log holds 64 MiB of them.
+   */
+  body?: string;
+  /** The body's size in bytes as received. */
+  bodyBytes?: number;
 }
 
 export interface HandleUrls {
@@ -55,5 +64,8 @@ export interface EmulatorState {
   stacks: Array<{ name: string; id: string; tenant: string; arn: string; resources: ResourceView[] }>;
   credentials: Array<{ accessKey: string; scope: string; sessionToken: boolean }>;
   metrics: Datapoint[];
+  metricPolicy: MetricPolicy;
+  /** PutMetricData requests refused over the rate, per access key. */
+  metricThrottled: Record<string, number>;
   requests: RequestLogEntry[];
 }

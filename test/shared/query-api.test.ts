@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { startServer, type TestServer, type RecordedRequest } from '../support/server';
 import { QueryClient, encodeParams } from '../../shared/query-api';
 import { describeStackResource, signalResource } from '../../shared/cfn-api';
-import { putMetricData } from '../../shared/cloudwatch-api';
+import { sendBatches, splitBatches } from '../../shared/cloudwatch-api';
+import { nullLogger } from '../../shared/log';
 import { HttpClient } from '../../shared/http';
 import { ApiError, ProtocolError } from '../../shared/errors';
 import { resolveEndpoint } from '../../shared/endpoints';
@@ -144,10 +145,10 @@ describe('Query API clients', () => {
     assert.equal(q.get('Status'), 'FAILURE');
   });
 
-  it('PutMetricData: many metrics in a form-encoded POST, batched per request', async () => {
+  it('PutMetricData: many metrics in form-encoded POSTs, split as asked', async () => {
     reply = answer(200, 'text/xml', '<PutMetricDataResponse><PutMetricDataResult><ResponseMetadata>None</ResponseMetadata></PutMetricDataResult></PutMetricDataResponse>');
     const metrics = Array.from({ length: 5 }, (_, i) => ({ name: `M${i}`, value: i + 0.5, unit: 'Percent', dimensions: [{ name: 'AlarmName', value: 'a b' }] }));
-    const requests = await putMetricData(client(4, 'POST', 'monitoring'), 'system/linux', metrics, 3);
+    const requests = await sendBatches({ client: client(4, 'POST', 'monitoring'), batches: splitBatches('system/linux', metrics, { metrics: 3, bytes: Infinity }), timeoutSeconds: 10, logger: nullLogger });
     assert.equal(requests, 2);
     const form = new URLSearchParams(server.requests[0].body.toString());
     assert.equal(server.requests[0].headers['content-type'], 'application/x-www-form-urlencoded; charset=utf-8');

@@ -1,15 +1,16 @@
 /**
- * One cfn-hup at a time per state directory: a daemon and a cron-run
- * `--no-daemon` must not run the same hook at once. The lock is a file
- * holding the owner's pid, created whole with link(2) so that no reader sees
- * it empty; one whose owner is gone (killed, rebooted) is taken over.
- * The pid file of daemon mode is written the same way.
+ * One run of a tool at a time: a cfn-hup daemon and a cron-run `--no-daemon`
+ * must not run the same hook at once, and a cron-run cfn-push-stats must not
+ * overlap the one before it. The lock is a file holding the owner's pid,
+ * created whole with link(2) so that no reader sees it empty; one whose owner
+ * is gone (killed, rebooted) is taken over. A daemon's pid file is written
+ * the same way.
  */
 import * as fs from 'node:fs';
-import { ConfigError } from '../../shared/errors';
+import { ConfigError } from './errors';
 
-/** The pid a lock or pid file names, if that process is still a cfn-hup. */
-function liveHolder(file: string): number | undefined {
+/** The pid a lock or pid file names, if that process is still a `tool`. */
+function liveHolder(file: string, tool: string): number | undefined {
   let pid: number;
   try {
     pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
@@ -19,8 +20,8 @@ function liveHolder(file: string): number | undefined {
   }
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   try {
-    // A recycled pid belongs to some other program: only a cfn-hup counts.
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cfn-hup') ? pid : undefined;
+    // A recycled pid belongs to some other program: only the same tool counts.
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tool) ? pid : undefined;
   } catch {
     return undefined; // no such process
   }
@@ -44,9 +45,10 @@ function createWhole(file: string): boolean {
 export class HeldLockError extends ConfigError {
   constructor(
     file: string,
+    readonly tool: string,
     readonly holder: number,
   ) {
-    super(`another cfn-hup (pid ${holder}) is running`, file);
+    super(`another ${tool} (pid ${holder}) is running`, file);
   }
 }
 
@@ -54,13 +56,13 @@ export class HeldLockError extends ConfigError {
 export class PidFile {
   private constructor(readonly file: string) {}
 
-  /** Take `file`; a HeldLockError when a live cfn-hup holds it. */
-  static acquire(file: string): PidFile {
+  /** Take `file` for `tool`; a HeldLockError when a live `tool` holds it. */
+  static acquire(file: string, tool: string): PidFile {
     for (let i = 0; i < 2; i++) {
       if (createWhole(file)) return new PidFile(file);
-      const holder = liveHolder(file);
-      if (holder !== undefined) throw new HeldLockError(file, holder);
-      fs.rmSync(file, { force: true }); // left by a cfn-hup that is gone
+      const holder = liveHolder(file, tool);
+      if (holder !== undefined) throw new HeldLockError(file, tool, holder);
+      fs.rmSync(file, { force: true }); // left by a run that is gone
     }
     throw new ConfigError('cannot take this lock: another process keeps recreating it', file);
   }
