@@ -82,6 +82,19 @@ describe('cfn-push-stats against the emulator', function () {
       const only = await box.run(['--mem-util', '--aggregated=only'], env);
       assert.equal(only.status, 0, only.stderr);
       assert.equal(points().filter((p) => p.dimensions.some((d) => d.name === 'InstanceId')).length, 1, '=only adds no instance series');
+
+      // On EC2: no nova document; the group from the instance's metadata tags, InstanceId from EC2's instance-id.
+      box.emulator.reset();
+      imds.config.paths = { '/latest/meta-data/instance-id': 'i-0abc', '/latest/meta-data/tags/instance/aws:autoscaling:groupName': 'web-asg' };
+      const ec2 = await box.run(['--mem-util', '--auto-scaling=only'], env);
+      assert.equal(ec2.status, 0, ec2.stderr);
+      assert.deepEqual(points().map((p) => p.dimensions.map((d) => `${d.name}=${d.value}`).join(',')), ['AutoScalingGroupName=web-asg']);
+      box.emulator.reset();
+      imds.config.paths = { '/latest/meta-data/instance-id': 'i-0abc' };
+      const none = await box.run(['--mem-util', '--auto-scaling=only'], env);
+      assert.equal(none.status, 0, none.stderr);
+      assert.equal(points().length, 0, 'no group, nothing to send with =only');
+      assert.match(box.log(), /WARNING .*--auto-scaling: this instance is in no auto-scaling group/);
     } finally {
       await imds?.close();
     }
