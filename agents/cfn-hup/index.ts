@@ -23,8 +23,8 @@ import { hupStateDir } from '../../shared/paths';
 import { DEFAULT_ONE_SHOT_SPLAY_MS, loadConfig, locateConfig, type ConfigFiles, type HupConfig } from './config';
 import { runDaemon } from './daemon';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
-import { DAEMON_NODE_FLAGS } from './memory';
-import { oneShotDelayMs } from './schedule';
+import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
+import { oneShotDelayMs } from '../../shared/poll-schedule';
 import { HupState } from './state';
 import { lockFile, TOOL, Watcher, type LogTarget } from './watcher';
 

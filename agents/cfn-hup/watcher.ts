@@ -15,7 +15,7 @@ import type { ToolSettings } from '../../shared/settings';
 import { HostSystem, type RunResult } from '../../shared/system';
 import type { HupConfig, Hook, MainConfig } from './config';
 import { runPass, stackNameOf, type PassResult } from './pass';
-import { hupRetryPolicy } from './schedule';
+import { pollRetryPolicy } from '../../shared/poll-schedule';
 import type { HupState } from './state';
 import { monitorServices } from './services';
 
@@ -52,7 +52,7 @@ export class Watcher {
     env: NodeJS.ProcessEnv,
     private readonly isStopping: () => boolean,
   ) {
-    this.ctx = new ToolContext(TOOL, settingsOf(config.main, log), { env, retry: hupRetryPolicy(config.main.intervalMs) });
+    this.ctx = new ToolContext(TOOL, settingsOf(config.main, log), { env, retry: pollRetryPolicy(config.main.intervalMs) });
     this.system = new HostSystem(this.ctx.env);
     this.cache = new MetadataCache(cacheDir(this.ctx.env));
     for (const w of config.warnings) this.ctx.logger.warn(w);

@@ -1,6 +1,6 @@
 /** cfn-hup's schedule as pure functions: first check, phase slots, backoff, Retry-After. */
 import * as assert from 'node:assert/strict';
-import { FIRST_PASS_SPLAY_MS, firstPassAt, hupRetryPolicy, MAX_BACKOFF_MS, nextPassAt, nextSlot, oneShotDelayMs, phaseMs, type Schedule } from '../../agents/cfn-hup/schedule';
+import { FIRST_PASS_SPLAY_MS, firstPassAt, pollRetryPolicy, MAX_BACKOFF_MS, nextPassAt, nextSlot, oneShotDelayMs, phaseMs, type Schedule } from '../../shared/poll-schedule';
 
 const MIN = 60_000;
 
@@ -57,8 +57,8 @@ describe('cfn-hup schedule', () => {
   });
 
   it('one check retries a blip, not an outage: 3 attempts within half an interval (a minute at most)', () => {
-    assert.deepEqual(hupRetryPolicy(MIN), { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000, deadlineMs: 30_000 });
-    assert.equal(hupRetryPolicy(15 * MIN).deadlineMs, 60_000);
+    assert.deepEqual(pollRetryPolicy(MIN), { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000, deadlineMs: 30_000 });
+    assert.equal(pollRetryPolicy(15 * MIN).deadlineMs, 60_000);
   });
 
   it('a --no-daemon run waits within its splay', () => {

@@ -1,14 +1,14 @@
 /**
  * A fleet of cfn-hup daemons on a virtual clock (`npm run fleet-sim`,
  * docs/FLEET.md). Each instance runs the daemon's real schedule
- * (agents/cfn-hup/schedule.ts) and the HTTP client's real in-check retries
- * (shared/backoff.ts planRetry with hupRetryPolicy); only the network is
+ * (shared/poll-schedule.ts) and the HTTP client's real in-check retries
+ * (shared/backoff.ts planRetry with pollRetryPolicy); only the network is
  * modelled: one DescribeStackResource per check (one watched resource), each
  * attempt answered after a fixed time, with a 503 while an outage lasts.
  * Pure and deterministic: the same options give the same result.
  */
 import { planRetry } from '../../shared/backoff';
-import { firstPassAt, hupRetryPolicy, nextPassAt, type Schedule } from '../../agents/cfn-hup/schedule';
+import { firstPassAt, nextPassAt, pollRetryPolicy, type Schedule } from '../../shared/poll-schedule';
 
 /**
  * How long an attempt takes until its answer. Round figures of a loopback
@@ -154,7 +154,7 @@ export function simulateFleet(o: FleetOptions): FleetResult {
   // A stream of its own: an outage changes how many retry draws are made, and must not change the fleet.
   const draw = prng(o.seed ^ 0x5bd1e995);
   const random = () => draw() / 2 ** 32;
-  const policy = hupRetryPolicy(o.intervalMs);
+  const policy = pollRetryPolicy(o.intervalMs);
   const result: FleetResult = { arrivals: new Int32Array(Math.ceil(o.durationMs / 1000)), requests: 0, failedChecks: 0 };
   const queue = new EventQueue(new Float64Array(o.instances));
   daemons.forEach((d, i) => queue.push(i, d.checkAtMs));

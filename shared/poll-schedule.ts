@@ -1,5 +1,5 @@
 /**
- * When cfn-hup checks, as pure functions of the start time, the interval, a
+ * When a polling daemon (cfn-hup, heat-agent) checks, as pure functions of the start time, the interval, a
  * per-instance seed and the failures so far, so that a fleet can be run on a
  * virtual clock (`npm run fleet-sim`).
  *
@@ -15,7 +15,7 @@
  * (Retry-After); the next success returns to the phase. Failing instances thus ask less
  * often, not more, and come back spread out.
  */
-import type { RetryPolicy } from '../../shared/backoff';
+import type { RetryPolicy } from './backoff';
 
 export interface Schedule {
   startMs: number;
@@ -44,7 +44,7 @@ export const MAX_BACKOFF_MS = 60 * 60_000;
  * left to the pass backoff above (cheaper for the server than retrying each
  * request five times).
  */
-export function hupRetryPolicy(intervalMs: number): RetryPolicy {
+export function pollRetryPolicy(intervalMs: number): RetryPolicy {
   return { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000, deadlineMs: Math.min(intervalMs / 2, 60_000) };
 }
 
