@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { runCli, type ToolMain } from '../shared/cli';
 import { VERSION } from '../shared/version';
 
+/** The cfn tools, which cfn-create-aws-symlinks links into /opt/aws/bin. */
 const TOOL_NAMES = ['cfn-init', 'cfn-signal', 'cfn-hup', 'cfn-push-stats', 'cfn-get-metadata', 'cfn-create-aws-symlinks'];
 
 /**
@@ -22,6 +23,7 @@ export const TOOLS: Record<string, ToolMain> = {
   'cfn-hup': lazy(() => (require('./cfn-hup') as typeof import('./cfn-hup')).main),
   'cfn-push-stats': lazy(() => (require('./cfn-push-stats') as typeof import('./cfn-push-stats')).main),
   'cfn-get-metadata': lazy(() => (require('./cfn-get-metadata') as typeof import('./cfn-get-metadata')).main),
+  'heat-agent': lazy(() => (require('./heat-agent') as typeof import('./heat-agent')).main),
   'cfn-create-aws-symlinks': lazy(() => (require('./cfn-create-aws-symlinks') as typeof import('./cfn-create-aws-symlinks')).symlinksMain(TOOL_NAMES)),
 };
 
@@ -29,12 +31,12 @@ export const TOOLS: Record<string, ToolMain> = {
  * libuv reads UV_THREADPOOL_SIZE once, when its thread pool starts. cfn-init
  * fsyncs whole batches of files at once (shared/durable-write.ts): with
  * libuv's default of 4 threads, 1,000 files take three to four times as long
- * to make durable as with 32. cfn-hup, idle for minutes at a time, gets one:
+ * to make durable as with 32. cfn-hup and heat-agent, idle for minutes at a time, get one:
  * every thread that ever ran keeps a malloc arena of its own. The variable is
  * set only for that moment, so the commands the tools run do not inherit it;
  * a value the user set is kept.
  */
-const THREAD_POOL_SIZE: Record<string, number> = { 'cfn-init': 32, 'cfn-hup': 1 };
+const THREAD_POOL_SIZE: Record<string, number> = { 'cfn-init': 32, 'cfn-hup': 1, 'heat-agent': 1 };
 
 function sizeThreadPool(tool: string): void {
   const size = THREAD_POOL_SIZE[tool];

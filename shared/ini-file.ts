@@ -29,6 +29,10 @@ const MAX_INTERPOLATION_DEPTH = 10;
 export interface IniOptions {
   /** The keys a header line may carry after `]` (see the top of this file). */
   unfoldKeys?: readonly string[];
+  /** oslo.config's files repeat keys (`collectors = ec2`, `collectors = cfn`): the last one is the value. ConfigParser refuses them. */
+  repeatedKeys?: 'refuse' | 'last';
+  /** ConfigParser's `%(key)s` and `%%`; oslo.config has neither (Heat's generated secrets may hold `%`). Default true. */
+  interpolation?: boolean;
 }
 
 interface Entry {
@@ -41,6 +45,7 @@ export class IniFile {
   readonly warnings: string[] = [];
   private readonly sections = new Map<string, Map<string, Entry>>();
   private readonly defaults = new Map<string, Entry>();
+  private readonly interpolation: boolean;
 
   constructor(
     text: string,
@@ -48,6 +53,7 @@ export class IniFile {
     readonly file: string,
     opts: IniOptions = {},
   ) {
+    this.interpolation = opts.interpolation ?? true;
     this.parse(text, opts);
   }
 
@@ -62,7 +68,7 @@ export class IniFile {
       const key = m?.[1].trim().toLowerCase();
       if (!m || !key) throw new ConfigError(`line ${lineNo}: expected "key = value", got ${JSON.stringify(raw.slice(0, 80))}`, this.file);
       if (!current) throw new ConfigError(`line ${lineNo}: "${key}" comes before any [section] header`, this.file);
-      if (current.has(key)) throw new ConfigError(`line ${lineNo}: "${key}" is set twice in [${currentName}] (first on line ${current.get(key)?.line})`, this.file);
+      if (current.has(key) && opts.repeatedKeys !== 'last') throw new ConfigError(`line ${lineNo}: "${key}" is set twice in [${currentName}] (first on line ${current.get(key)?.line})`, this.file);
       entry = { lines: [m[2].trim()], line: lineNo };
       current.set(key, entry);
       indent = lineIndent;
@@ -144,7 +150,8 @@ export class IniFile {
   value(section: string | undefined, key: string): string | undefined {
     const e = this.entry(section, key);
     if (!e || section === undefined) return undefined;
-    return this.interpolate(section, key, e.lines.join('\n').trimEnd(), 1);
+    const raw = e.lines.join('\n').trimEnd();
+    return this.interpolation ? this.interpolate(section, key, raw, 1) : raw;
   }
 
   private interpolate(section: string, key: string, raw: string, depth: number): string {

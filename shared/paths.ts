@@ -11,6 +11,8 @@ export const DEFAULT_CACHE_DIR = '/var/cache/cfntools';
 export const DEFAULT_STATE_DIR = '/var/lib/cfntools/cfn-init';
 /** cfn-hup's configuration (cfn-hup.conf, hooks.conf, hooks.d/), where both peers keep it. */
 export const DEFAULT_CFN_DIR = '/etc/cfn';
+/** heat-agent's record of the deployments it ran and signalled, and its work directory. */
+export const DEFAULT_HEAT_AGENT_DIR = '/var/lib/heat-agent';
 /** cfn-push-stats' last CPU sample and its cron lock. */
 export const DEFAULT_PUSH_STATS_DIR = '/var/lib/cfntools/cfn-push-stats';
 /** cfn-hup's record of the values it has seen (metadata_db.json), where aws-cfn-bootstrap keeps it. */
@@ -38,4 +40,8 @@ export function hupStateDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function pushStatsDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CFNTOOLS_PUSH_STATS_DIR || DEFAULT_PUSH_STATS_DIR;
+}
+
+export function heatAgentDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_HEAT_AGENT_DIR || DEFAULT_HEAT_AGENT_DIR;
 }

@@ -7,7 +7,7 @@
 const MASK = '<redacted>';
 
 /** Query/form parameters whose values are secrets. Compared case-insensitively. */
-const SECRET_PARAMS = ['signature', 'x-amz-signature', 'x-amz-security-token', 'securitytoken', 'awssecretkey', 'x-amz-credential'];
+const SECRET_PARAMS = ['signature', 'x-amz-signature', 'x-amz-security-token', 'securitytoken', 'awssecretkey', 'x-amz-credential', 'temp_url_sig'];
 
 const PARAM_RE = new RegExp(`([?&;]|^|\\s)(${SECRET_PARAMS.join('|')})=(${MASK}|[^&\\s"'<>]*)`, 'gi');
 const AUTH_HEADER_RE = /(authorization["']?\s*[:=]\s*["']?)[^\r\n"']+/gi;

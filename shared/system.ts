@@ -23,6 +23,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Keep only the last this many characters of each output (stdout, stderr, both); default: all. */
   maxOutputChars?: number;
+  /** Written to the command's stdin (a hook protocol's request); default: stdin is /dev/null. */
+  input?: string;
 }
 
 export interface RunResult {
@@ -103,16 +105,21 @@ export class HostSystem implements System {
     return new Promise((resolve, reject) => {
       const max = opts.maxOutputChars ?? Infinity;
       const timed = opts.timeoutMs !== undefined;
-      // stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
-      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, detached: timed, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Without input stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
+      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, detached: timed, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+      if (opts.input !== undefined) {
+        // A command that exits without reading all of it is not an error of ours.
+        child.stdin!.on('error', () => undefined);
+        child.stdin!.end(opts.input);
+      }
       const output = new Tail(max);
       const stdout = new Tail(max);
       const stderr = new Tail(max);
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         stdout.add(d);
         output.add(d);
       });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
         stderr.add(d);
         output.add(d);
       });
@@ -153,8 +160,8 @@ export class HostSystem implements System {
       child.on('exit', (code, signal) => {
         if (timedOut) killGroup('SIGKILL'); // what the command left of its group
         setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
+          child.stdout!.destroy();
+          child.stderr!.destroy();
           finish(code, signal);
         }, OUTPUT_GRACE_MS).unref();
       });

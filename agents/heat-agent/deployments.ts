@@ -1,0 +1,125 @@
+/**
+ * The `deployments` of a server's metadata, as Heat puts them there for
+ * OS::Heat::SoftwareDeployment: checked whole before anything runs (the
+ * metadata may come from anyone who can write it), each with a fingerprint
+ * of what would make it run again, in the order Heat created them.
+ */
+import { createHash } from 'node:crypto';
+import { ConfigError } from '../../shared/errors';
+
+export interface DeploymentInput {
+  name: string;
+  value: unknown;
+  type?: string;
+}
+
+export interface DeploymentOutput {
+  name: string;
+  /** An output that, when set, fails the deployment with its value as the reason. */
+  errorOutput: boolean;
+}
+
+export interface Deployment {
+  id: string;
+  name: string;
+  group: string;
+  /** A script's text, or a cfn-init group's Init metadata (object or JSON text). */
+  config: unknown;
+  inputs: DeploymentInput[];
+  outputs: DeploymentOutput[];
+  options: Record<string, unknown>;
+  creationTime?: string;
+  /** The item as Heat sent it: what an external hook reads on stdin. */
+  raw: Record<string, unknown>;
+  /** Changes when anything that should make it run again changes. */
+  fingerprint: string;
+}
+
+/** A hook is a file named after the group: no path separators, no dot-only names. */
+const GROUP = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
+const MAX_DEPLOYMENTS = 1000;
+const MAX_NAME = 255;
+/** Environment variable names heat-config's script hook passes inputs as. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function text(v: unknown, at: string, file: string, max = MAX_NAME): string {
+  if (typeof v !== 'string' || !v || v.length > max) throw new ConfigError(`expected a string of 1 to ${max} characters, got ${JSON.stringify(v)?.slice(0, 60)}`, file, at);
+  return v;
+}
+
+/** Stable JSON (sorted keys), for fingerprints. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
+export function parseDeployments(metadata: unknown, where: string): Deployment[] {
+  if (!isObject(metadata)) throw new ConfigError('the metadata is not a JSON object', where);
+  const list = metadata.deployments;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new ConfigError('expected a list', where, 'deployments');
+  if (list.length > MAX_DEPLOYMENTS) throw new ConfigError(`${list.length} deployments, at most ${MAX_DEPLOYMENTS}`, where, 'deployments');
+  const seen = new Set<string>();
+  const out = list.map((item, i): Deployment => {
+    const at = `deployments[${i}]`;
+    if (!isObject(item)) throw new ConfigError('expected an object', where, at);
+    const id = text(item.id, `${at}.id`, where);
+    if (seen.has(id)) throw new ConfigError(`id ${id} appears twice`, where, `${at}.id`);
+    seen.add(id);
+    const group = item.group === undefined ? 'Heat::Ungrouped' : text(item.group, `${at}.group`, where);
+    if (!GROUP.test(group) || group.includes('..')) throw new ConfigError(`not a hook name: ${JSON.stringify(group)}`, where, `${at}.group`);
+    const inputs = (item.inputs ?? []) as unknown;
+    if (!Array.isArray(inputs)) throw new ConfigError('expected a list', where, `${at}.inputs`);
+    const parsedInputs = inputs.map((x, j): DeploymentInput => {
+      if (!isObject(x)) throw new ConfigError('expected an object', where, `${at}.inputs[${j}]`);
+      const name = text(x.name, `${at}.inputs[${j}].name`, where);
+      return { name, value: x.value ?? x.default ?? null, type: typeof x.type === 'string' ? x.type : undefined };
+    });
+    const outputs = (item.outputs ?? []) as unknown;
+    if (!Array.isArray(outputs)) throw new ConfigError('expected a list', where, `${at}.outputs`);
+    const parsedOutputs = outputs.map((x, j): DeploymentOutput => {
+      if (!isObject(x)) throw new ConfigError('expected an object', where, `${at}.outputs[${j}]`);
+      return { name: text(x.name, `${at}.outputs[${j}].name`, where), errorOutput: x.error_output === true };
+    });
+    const options = item.options === undefined || item.options === null ? {} : item.options;
+    if (!isObject(options)) throw new ConfigError('expected an object', where, `${at}.options`);
+    const creationTime = typeof item.creation_time === 'string' ? item.creation_time : undefined;
+    const fingerprint = createHash('sha256')
+      .update(canonical({ group, config: item.config ?? null, inputs: parsedInputs, outputs: item.outputs ?? [], options }))
+      .digest('hex');
+    return {
+      id,
+      name: typeof item.name === 'string' ? item.name : id,
+      group,
+      config: item.config ?? null,
+      inputs: parsedInputs,
+      outputs: parsedOutputs,
+      options,
+      creationTime,
+      raw: item,
+      fingerprint,
+    };
+  });
+  // Heat's order: by creation time, the list's own order among equals.
+  return out.map((d, i) => ({ d, i })).sort((a, b) => (a.d.creationTime ?? '').localeCompare(b.d.creationTime ?? '') || a.i - b.i).map(({ d }) => d);
+}
+
+/** An input by name, as text (heat-config passes non-strings as JSON). */
+export function inputValue(d: Deployment, name: string): string | undefined {
+  const x = d.inputs.find((i) => i.name === name);
+  if (x === undefined || x.value === null || x.value === undefined) return undefined;
+  return typeof x.value === 'string' ? x.value : JSON.stringify(x.value);
+}
+
+/** The inputs a script gets as environment variables: names that can be one. */
+export function inputEnvironment(d: Deployment): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const x of d.inputs) {
+    if (!ENV_NAME.test(x.name)) continue;
+    env[x.name] = x.value === null ? '' : typeof x.value === 'string' ? x.value : JSON.stringify(x.value);
+  }
+  return env;
+}

@@ -1,0 +1,130 @@
+/**
+ * Running one deployment by its `group`, with heat-config's protocols:
+ *
+ * - `script`: the config is an executable; each input is an environment
+ *   variable, `heat_outputs_path` a path prefix: the script writes output
+ *   NAME to `<prefix>.NAME`;
+ * - `cfn-init`: the config is Init metadata, applied by our cfn-init;
+ * - any other group: the hook `<hooks dir>/<group>` gets the deployment as
+ *   JSON on stdin and answers deploy_stdout, deploy_stderr,
+ *   deploy_status_code and the outputs as JSON on stdout, so heat-agents'
+ *   ansible, puppet, docker-compose... hooks keep working.
+ *
+ * Whatever happens, the answer is a result to signal: a deployment that
+ * could not even start reports why, with a non-zero status code.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { errorMessage } from '../../shared/errors';
+import type { Logger } from '../../shared/log';
+import type { System } from '../../shared/system';
+import { inputEnvironment, type Deployment } from './deployments';
+import type { DeploymentResult } from './state';
+
+/** What each stream of a deployment keeps: the end, where a failure says why. */
+export const MAX_OUTPUT_CHARS = 1024 * 1024;
+/** Groups heat-config leaves to os-apply-config: no hook runs, nothing is signalled. */
+export const CONFIG_ONLY_GROUPS: ReadonlySet<string> = new Set(['os-apply-config', 'Heat::Ungrouped']);
+/** A name heat_outputs_path may be followed by: no way out of its directory. */
+const OUTPUT_FILE_NAME = /^[^/\0]+$/;
+
+export interface RunContext {
+  system: System;
+  env: NodeJS.ProcessEnv;
+  /** A private (0700) directory for the scripts and their outputs. */
+  workDir: string;
+  hooksDir: string;
+  /** argv that starts our cfn-init (the same executable). */
+  cfnInit: string[];
+  timeoutMs: number;
+  logger: Logger;
+}
+
+const failed = (why: string): DeploymentResult => ({ deploy_stdout: '', deploy_stderr: why, deploy_status_code: 1 });
+
+function fileKey(d: Deployment): string {
+  return createHash('sha256').update(d.id).digest('hex').slice(0, 32);
+}
+
+async function runScript(d: Deployment, c: RunContext): Promise<DeploymentResult> {
+  if (typeof d.config !== 'string') return failed(`group script: the config is not a script (${typeof d.config})`);
+  const base = path.join(c.workDir, fileKey(d));
+  fs.rmSync(`${base}.outputs`, { recursive: true, force: true });
+  fs.mkdirSync(`${base}.outputs`, { mode: 0o700 });
+  fs.writeFileSync(base, d.config, { mode: 0o700 });
+  const prefix = path.join(`${base}.outputs`, 'out');
+  try {
+    const r = await c.system.run([base], { env: { ...c.env, ...inputEnvironment(d), heat_outputs_path: prefix }, timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS, cwd: c.workDir });
+    const result: DeploymentResult = { deploy_stdout: r.stdout, deploy_stderr: r.stderr + (r.timedOut ? `\n[stopped after ${c.timeoutMs / 1000} s]` : ''), deploy_status_code: r.status };
+    for (const o of d.outputs) {
+      if (!OUTPUT_FILE_NAME.test(o.name)) continue;
+      const file = `${prefix}.${o.name}`;
+      try {
+        result[o.name] = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') c.logger.warn(`deployment ${d.name}: output ${o.name}: ${errorMessage(err)}`);
+      }
+    }
+    return result;
+  } catch (err) {
+    return failed(`group script: ${errorMessage(err)}${/ENOEXEC|exec format/i.test(errorMessage(err)) ? ' (does the config start with #!?)' : ''}`);
+  } finally {
+    fs.rmSync(base, { force: true });
+    fs.rmSync(`${base}.outputs`, { recursive: true, force: true });
+  }
+}
+
+async function runCfnInit(d: Deployment, c: RunContext): Promise<DeploymentResult> {
+  let metadata: unknown = d.config;
+  if (typeof metadata === 'string') {
+    try {
+      metadata = JSON.parse(metadata);
+    } catch (err) {
+      return failed(`group cfn-init: the config is not JSON: ${errorMessage(err)}`);
+    }
+  }
+  const file = path.join(c.workDir, `${fileKey(d)}.init.json`);
+  fs.writeFileSync(file, JSON.stringify(metadata), { mode: 0o600 });
+  try {
+    const r = await c.system.run([...c.cfnInit, file], { env: c.env, timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS });
+    return { deploy_stdout: r.stdout, deploy_stderr: r.stderr, deploy_status_code: r.status };
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+async function runHook(d: Deployment, c: RunContext): Promise<DeploymentResult | undefined> {
+  const hook = path.join(c.hooksDir, d.group);
+  if (!fs.existsSync(hook)) {
+    if (CONFIG_ONLY_GROUPS.has(d.group)) return undefined;
+    return failed(`no hook for group ${d.group} (${hook})`);
+  }
+  const r = await c.system.run([hook], { env: c.env, input: JSON.stringify(d.raw), timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS });
+  if (r.status !== 0 && !r.stdout.trim()) return { deploy_stdout: '', deploy_stderr: r.stderr, deploy_status_code: r.status };
+  let answer: unknown;
+  try {
+    answer = JSON.parse(r.stdout);
+  } catch {
+    return { deploy_stdout: r.stdout, deploy_stderr: `${r.stderr}\nhook ${hook} did not answer JSON on stdout`, deploy_status_code: r.status || 1 };
+  }
+  if (!answer || typeof answer !== 'object' || Array.isArray(answer)) return failed(`hook ${hook} answered ${JSON.stringify(answer)?.slice(0, 60)}, not an object`);
+  // The hook's stderr is its log: heat-config keeps it beside the answer's own.
+  if (r.stderr.trim()) c.logger.info(`hook ${d.group} for ${d.name}: ${r.stderr.trim().slice(-2000)}`);
+  return answer as DeploymentResult;
+}
+
+/** The result to signal, or undefined for a group nothing runs for. */
+export function runDeployment(d: Deployment, c: RunContext): Promise<DeploymentResult | undefined> {
+  if (d.group === 'script') return runScript(d, c);
+  if (d.group === 'cfn-init') return runCfnInit(d, c);
+  return runHook(d, c);
+}
+
+/** heat-config's rule: a non-zero status code, or an error output that is set, fails the deployment. */
+export function failure(d: Deployment, result: DeploymentResult): string | undefined {
+  const code = Number(result.deploy_status_code ?? 0);
+  if (code !== 0) return `status code ${code}`;
+  const err = d.outputs.find((o) => o.errorOutput && result[o.name] !== undefined && result[o.name] !== null && result[o.name] !== '');
+  return err ? `error output ${err.name}: ${String(result[err.name]).slice(0, 200)}` : undefined;
+}

@@ -1,0 +1,118 @@
+/**
+ * What heat-agent has done, per deployment id: the fingerprint it ran, the
+ * result it must report, and whether Heat accepted that report. A
+ * deployment is recorded as done only once its signal was accepted; one
+ * whose result is recorded but not accepted is signalled again, never run
+ * again. Written whole, atomically and durably, after every change: a kill
+ * at any moment leaves the old file or the new one. Heat's credentials from
+ * the metadata are kept here too (0600), so that a restart uses the latest.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DurableWriter } from '../../shared/durable-write';
+import { errorMessage } from '../../shared/errors';
+import { assertDepth, DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
+import type { Logger } from '../../shared/log';
+
+export const STATE_FILE = 'deployed.json';
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
+
+/** What a hook answers (heat-config's protocol): deploy_stdout, deploy_stderr, deploy_status_code and the outputs. */
+export type DeploymentResult = Record<string, unknown>;
+
+export interface DeploymentRecord {
+  fingerprint: string;
+  /** Heat accepted the signal (or the transport sends none). */
+  signalled: boolean;
+  /** Kept until the signal is accepted. */
+  result?: DeploymentResult;
+}
+
+export interface SavedCredentials {
+  accessKey: string;
+  secretKey: string;
+}
+
+interface StateDocument {
+  deployments: Record<string, DeploymentRecord>;
+  credentials?: SavedCredentials;
+}
+
+function isRecord(v: unknown): v is DeploymentRecord {
+  const r = v as DeploymentRecord;
+  return !!r && typeof r === 'object' && typeof r.fingerprint === 'string' && typeof r.signalled === 'boolean';
+}
+
+export class AgentState {
+  private doc: StateDocument = { deployments: {} };
+  readonly file: string;
+
+  private constructor(
+    readonly dir: string,
+    private readonly writer: DurableWriter,
+  ) {
+    this.file = path.join(dir, STATE_FILE);
+  }
+
+  /** The state in `dir`; a damaged file is set aside (said in the log), and everything counts as new. */
+  static load(dir: string, log: Logger): AgentState {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const state = new AgentState(dir, new DurableWriter(path.join(dir, 'journal'), log));
+    let text: string;
+    try {
+      const st = fs.statSync(state.file);
+      if (st.size > MAX_STATE_BYTES) throw new Error(`larger than ${MAX_STATE_BYTES} bytes`);
+      text = fs.readFileSync(state.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return state;
+      return state.setAside(errorMessage(err), log);
+    }
+    try {
+      const doc = JSON.parse(text) as StateDocument;
+      assertDepth(doc, DEFAULT_MAX_DEPTH, state.file);
+      if (!doc || typeof doc !== 'object' || !doc.deployments || typeof doc.deployments !== 'object') throw new Error('not a heat-agent state document');
+      for (const [id, r] of Object.entries(doc.deployments)) if (!isRecord(r)) throw new Error(`deployment ${id}: not a record`);
+      state.doc = doc;
+    } catch (err) {
+      return state.setAside(errorMessage(err), log);
+    }
+    return state;
+  }
+
+  private setAside(why: string, log: Logger): AgentState {
+    const aside = `${this.file}.damaged-${Date.now()}`;
+    fs.renameSync(this.file, aside);
+    log.error(`${this.file}: ${why}; set aside as ${aside}: every deployment counts as new`);
+    return this;
+  }
+
+  get(id: string): DeploymentRecord | undefined {
+    return this.doc.deployments[id];
+  }
+
+  get credentials(): SavedCredentials | undefined {
+    return this.doc.credentials;
+  }
+
+  async set(id: string, record: DeploymentRecord): Promise<void> {
+    this.doc.deployments[id] = record;
+    await this.save();
+  }
+
+  async setCredentials(c: SavedCredentials): Promise<void> {
+    this.doc.credentials = c;
+    await this.save();
+  }
+
+  /** Forget the deployments no longer in the metadata. */
+  async keepOnly(ids: ReadonlySet<string>): Promise<void> {
+    const gone = Object.keys(this.doc.deployments).filter((id) => !ids.has(id));
+    if (!gone.length) return;
+    for (const id of gone) delete this.doc.deployments[id];
+    await this.save();
+  }
+
+  private save(): Promise<void> {
+    return this.writer.writeFile(this.file, JSON.stringify(this.doc), { mode: 0o600 });
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * heat-agent as an image runs it: the server's metadata from the emulator
+ * (signed DescribeStackResource), deployments run for real (scripts, a
+ * heat-config hook, our cfn-init), signals to a loopback endpoint that
+ * records them (and fails when told to).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startEmulator, type Emulator } from '../emulator/server';
+import { runTool, toolEnv, type RunResult } from '../support/cli';
+import { startServer, type TestServer } from '../support/server';
+
+const STACK = 'agentstack';
+const KEY = { accessKey: 'AKIDAGENT000000000000000000000001', secretKey: 'agent-secret/key' };
+const ROTATED = { accessKey: 'AKIDAGENT000000000000000000000002', secretKey: 'rotated%%secret' };
+
+describe('heat-agent against the emulator', function () {
+  this.timeout(60_000);
+  let emulator: Emulator;
+  let signals: TestServer;
+  let failNext = 0;
+  let dir: string;
+
+  before(async () => {
+    emulator = await startEmulator({
+      stacks: [{ name: STACK, resources: { Server: { type: 'OS::Heat::DeployedServer', physicalId: 'srv-1', metadata: {} } }, credentials: [KEY, ROTATED] }],
+    });
+    signals = await startServer((_req, res) => {
+      if (failNext > 0) {
+        failNext--;
+        res.writeHead(503);
+        res.end('try later');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  after(async () => {
+    await emulator?.stop();
+    await signals?.close();
+  });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-heat-agent-'));
+    fs.mkdirSync(path.join(dir, 'hooks'));
+    fs.mkdirSync(path.join(dir, 'out'));
+    signals.requests.length = 0;
+    failNext = 0;
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const conf = () => {
+    const file = path.join(dir, 'os-collect-config.conf');
+    fs.writeFileSync(file, `[DEFAULT]\ncollectors = cfn\npolling_interval = 1\n\n[cfn]\nmetadata_url = ${emulator.apiUrl}\nstack_name = ${STACK}\naccess_key_id = ${KEY.accessKey}\nsecret_access_key = ${KEY.secretKey}\npath = Server.Metadata\n`, { mode: 0o600 });
+    return file;
+  };
+  const run = (extra: string[] = []): Promise<RunResult> =>
+    runTool('heat-agent', ['--config', conf(), '--one-time', '--hooks-dir', path.join(dir, 'hooks'), '--log-file', path.join(dir, 'heat-agent.log'), '-v', ...extra], {
+      env: toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state'), CFNTOOLS_STATE_DIR: path.join(dir, 'cfn-init-state'), CFNTOOLS_CACHE_DIR: path.join(dir, 'cache') }),
+    });
+  const log = () => fs.readFileSync(path.join(dir, 'heat-agent.log'), 'utf8');
+  const bodies = () => signals.requests.map((r) => ({ method: r.method, url: r.url, type: r.headers['content-type'], body: JSON.parse(r.body.toString()) as Record<string, unknown> }));
+  const runs = (name: string) => (fs.existsSync(path.join(dir, 'out', name)) ? fs.readFileSync(path.join(dir, 'out', name), 'utf8').split('\n').filter(Boolean).length : 0);
+
+  function deployment(id: string, over: Record<string, unknown> = {}) {
+    return {
+      id,
+      name: `dep-${id}`,
+      group: 'script',
+      config: `#!/bin/sh\necho "run" >> ${dir}/out/${id}\necho "hello $greeting"\necho "$greeting!" > "$heat_outputs_path.result"\n`,
+      inputs: [
+        { name: 'greeting', value: 'world', type: 'String' },
+        { name: 'deploy_signal_transport', value: 'CFN_SIGNAL' },
+        { name: 'deploy_signal_id', value: `${signals.url}/v1/signal/arn%3Aopenstack%3Aheat%3A%3At%3Astacks%2Fs%2F1%2Fresources%2F${id}?Timestamp=x&SignatureMethod=HmacSHA256&AWSAccessKeyId=k&SignatureVersion=2&Signature=SECRETSIG${id}` },
+        { name: 'deploy_signal_verb', value: 'POST' },
+        { name: 'deploy_action', value: 'CREATE' },
+      ] as Array<{ name: string; value: unknown; type?: string }>,
+      outputs: [{ name: 'result', type: 'String' }, { name: 'boom', error_output: true }],
+      options: {},
+      creation_time: `2026-12-02T01:00:0${id.length}Z`,
+      ...over,
+    };
+  }
+  const setDeployments = (deployments: unknown[], extra: Record<string, unknown> = {}) => emulator.setMetadata(STACK, 'Server', { deployments, ...extra });
+
+  it('a script deployment: run once with its inputs, its output signalled over CFN_SIGNAL; the next check runs nothing', async () => {
+    setDeployments([deployment('a')]);
+    const r = await run();
+    assert.equal(r.status, 0, r.stderr + log());
+    const [s] = bodies();
+    assert.equal(s.method, 'POST');
+    assert.equal(s.type, 'application/json');
+    assert.match(s.url, /^\/v1\/signal\/arn/);
+    assert.deepEqual(s.body, { deploy_stdout: 'hello world\n', deploy_stderr: '', deploy_status_code: 0, result: 'world!\n' });
+    assert.equal((await run()).status, 0);
+    assert.equal(runs('a'), 1, 'not run again');
+    assert.equal(signals.requests.length, 1, 'not signalled again');
+    assert.ok(!log().includes('SECRETSIGa'), 'the pre-signed URL\'s signature is not logged');
+    assert.equal(emulator.requestLog.filter((e) => e.action === 'DescribeStackResource').every((e) => e.verified === 'ok'), true);
+  });
+
+  it('a new input value runs it again and signals the new output; two deployments run in creation order', async () => {
+    setDeployments([deployment('bb'), deployment('a')]);
+    assert.equal((await run()).status, 0);
+    assert.deepEqual(bodies().map((b) => b.url.match(/resources%2F(\w+)\?/)?.[1]), ['a', 'bb']);
+    const again = deployment('a');
+    again.inputs = again.inputs.map((i) => (i.name === 'greeting' ? { ...i, value: 'again' } : i));
+    setDeployments([deployment('bb'), again]);
+    assert.equal((await run()).status, 0);
+    assert.equal(runs('a'), 2);
+    assert.equal(runs('bb'), 1);
+    assert.equal(bodies()[2].body.result, 'again!\n');
+  });
+
+  it('a failing script, and an error output, signal failure (status code, stderr); the run says so with exit 0 once signalled', async () => {
+    setDeployments([
+      deployment('f', { config: '#!/bin/sh\necho broken >&2\nexit 3\n' }),
+      deployment('e', { config: '#!/bin/sh\necho "disk full" > "$heat_outputs_path.boom"\n' }),
+    ]);
+    const r = await run();
+    assert.equal(r.status, 0, 'both results reached Heat');
+    const [f, e] = bodies().map((b) => b.body);
+    assert.deepEqual(f, { deploy_stdout: '', deploy_stderr: 'broken\n', deploy_status_code: 3 });
+    assert.equal(e.boom, 'disk full\n');
+    assert.match(log(), /deployment dep-f \(f\) failed: status code 3/);
+    assert.match(log(), /deployment dep-e \(e\) failed: error output boom: disk full/);
+  });
+
+  it('a signal Heat does not take is sent again at the next check, the deployment not run again', async () => {
+    setDeployments([deployment('s')]);
+    failNext = 100;
+    const first = await run(['--timeout', '1']);
+    assert.equal(first.status, 1, 'the signal failed');
+    assert.equal(runs('s'), 1);
+    assert.match(log(), /signal not accepted: .*503.*signalled again at the next check/);
+    failNext = 0;
+    signals.requests.length = 0;
+    assert.equal((await run()).status, 0);
+    assert.equal(runs('s'), 1, 'not run again');
+    assert.equal(signals.requests.length, 1);
+    assert.equal(bodies()[0].body.result, 'world!\n', 'the result of the first run');
+    assert.match(log(), /its result was not accepted yet; signalling again/);
+  });
+
+  it("another group: heat-config's hook protocol (the deployment on stdin, the answer on stdout); no hook: failure signalled", async () => {
+    const hook = path.join(dir, 'hooks', 'ansible');
+    fs.writeFileSync(hook, `#!/usr/bin/env python3\nimport json, sys\nd = json.load(sys.stdin)\nprint("hook ran", file=sys.stderr)\njson.dump({"deploy_stdout": "applied " + d["name"], "deploy_stderr": "", "deploy_status_code": 0, "result": d["config"]}, sys.stdout)\n`, { mode: 0o755 });
+    setDeployments([deployment('h', { group: 'ansible', config: 'playbook text' }), deployment('n', { group: 'puppet', config: 'x' }), deployment('o', { group: 'os-apply-config', config: { a: 1 } })]);
+    assert.equal((await run()).status, 0);
+    const got = Object.fromEntries(bodies().map((b) => [b.url.match(/resources%2F(\w+)\?/)?.[1], b.body]));
+    assert.deepEqual(got.h, { deploy_stdout: 'applied dep-h', deploy_stderr: '', deploy_status_code: 0, result: 'playbook text' });
+    assert.equal(got.n.deploy_status_code, 1);
+    assert.match(String(got.n.deploy_stderr), /no hook for group puppet/);
+    assert.equal(got.o, undefined, "os-apply-config's groups are not signalled, as heat-config does");
+    assert.match(log(), /hook ansible for dep-h: hook ran/);
+  });
+
+  it('group cfn-init: the config applied by our cfn-init', async () => {
+    const target = path.join(dir, 'out', 'from-cfn-init.txt');
+    setDeployments([deployment('c', { group: 'cfn-init', config: { 'AWS::CloudFormation::Init': { config: { files: { [target]: { content: 'applied\n', mode: '000644' } } } } } })]);
+    const r = await run();
+    assert.equal(r.status, 0, r.stderr + log());
+    assert.equal(fs.readFileSync(target, 'utf8'), 'applied\n');
+    assert.equal(bodies()[0].body.deploy_status_code, 0);
+  });
+
+  it('NO_SIGNAL runs and sends nothing; ZAQAR_SIGNAL is refused with a clear reason, and the run fails', async () => {
+    const only = (t: string) => deployment(t.slice(0, 1).toLowerCase(), { inputs: [{ name: 'deploy_signal_transport', value: t }, { name: 'greeting', value: 'x' }] });
+    setDeployments([only('NO_SIGNAL'), only('ZAQAR_SIGNAL')]);
+    const r = await run();
+    assert.equal(r.status, 1);
+    assert.equal(signals.requests.length, 0);
+    assert.equal(runs('n'), 1);
+    assert.match(log(), /ZAQAR_SIGNAL is not supported/);
+  });
+
+  it('hostile metadata is refused whole, naming the key path: nothing runs', async () => {
+    setDeployments([deployment('a'), deployment('x', { group: '../../../bin/sh' })]);
+    const r = await run();
+    assert.equal(r.status, 1);
+    assert.match(log(), /nothing deployed: .*deployments\[1\]\.group: not a hook name/);
+    assert.equal(runs('a'), 0);
+  });
+
+  it('new keys in the metadata\'s os-collect-config block are used from the next check', async () => {
+    setDeployments([], { 'os-collect-config': { cfn: { access_key_id: ROTATED.accessKey, secret_access_key: ROTATED.secretKey, metadata_url: emulator.apiUrl, stack_name: STACK, path: 'Server.Metadata' } } });
+    emulator.clearRequestLog();
+    assert.equal((await run()).status, 0);
+    assert.equal((await run()).status, 0);
+    const keys = emulator.requestLog.filter((e) => e.action === 'DescribeStackResource').map((e) => e.accessKey);
+    assert.deepEqual(keys, [KEY.accessKey, ROTATED.accessKey]);
+    assert.ok(!log().includes(ROTATED.secretKey), 'the secret is not logged');
+  });
+});
