@@ -13,6 +13,8 @@ export const DEFAULT_STATE_DIR = '/var/lib/cfntools/cfn-init';
 export const DEFAULT_CFN_DIR = '/etc/cfn';
 /** heat-agent's record of the deployments it ran and signalled, and its work directory. */
 export const DEFAULT_HEAT_AGENT_DIR = '/var/lib/heat-agent';
+/** heat-config's own state (deployed/<id>.json), read once when an image moves to heat-agent. */
+export const DEFAULT_HEAT_CONFIG_DIR = '/var/lib/heat-config';
 /** cfn-push-stats' last CPU sample and its cron lock. */
 export const DEFAULT_PUSH_STATS_DIR = '/var/lib/cfntools/cfn-push-stats';
 /** cfn-hup's record of the values it has seen (metadata_db.json), where aws-cfn-bootstrap keeps it. */
@@ -44,4 +46,8 @@ export function pushStatsDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function heatAgentDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CFNTOOLS_HEAT_AGENT_DIR || DEFAULT_HEAT_AGENT_DIR;
+}
+
+export function heatConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_HEAT_CONFIG_DIR || DEFAULT_HEAT_CONFIG_DIR;
 }

@@ -5,6 +5,8 @@
  * of what would make it run again, in the order Heat created them.
  */
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { ConfigError } from '../../shared/errors';
 
 export interface DeploymentInput {
@@ -122,4 +124,26 @@ export function inputEnvironment(d: Deployment): Record<string, string> {
     env[x.name] = x.value === null ? '' : typeof x.value === 'string' ? x.value : JSON.stringify(x.value);
   }
   return env;
+}
+
+/**
+ * heat-config's record of a deployment it ran (`<dir>/deployed/<id>.json`,
+ * the item as Heat sent it) matches `d`: an image moved from heat-config
+ * does not run its deployments again.
+ */
+export function deployedByHeatConfig(d: Deployment, heatConfigDir: string): boolean {
+  const file = path.join(heatConfigDir, 'deployed', `${d.id}.json`);
+  let text: string;
+  try {
+    if (fs.statSync(file).size > 64 * 1024 * 1024) return false;
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false; // no record: never deployed by heat-config
+  }
+  try {
+    const [before] = parseDeployments({ deployments: [JSON.parse(text)] }, file);
+    return before?.id === d.id && before.fingerprint === d.fingerprint;
+  } catch {
+    return false; // a record we cannot read proves nothing: the deployment runs
+  }
 }

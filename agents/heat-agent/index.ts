@@ -16,13 +16,14 @@ import { connectionOptions, credentialOptions, loggingOptions, settingsFromArgs,
 import { ToolContext } from '../../shared/context';
 import { lookup } from '../../shared/key-path';
 import { describeResource } from '../../shared/metadata-source';
-import { heatAgentDir } from '../../shared/paths';
+import { heatAgentDir, heatConfigDir } from '../../shared/paths';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { runPollDaemon, type Checker } from '../../shared/poll-daemon';
 import { pollRetryPolicy } from '../../shared/poll-schedule';
 import { selfCommand } from '../../shared/self-command';
 import { HostSystem } from '../../shared/system';
 import { readSource, type AgentSource, type SourceFlags } from './config';
+import { deployedByHeatConfig } from './deployments';
 import { runPass, type PassResult } from './pass';
 import { sendSignal } from './signal';
 import { AgentState } from './state';
@@ -101,6 +102,7 @@ class Agent {
         logger: ctx.logger,
         stopping: this.stopping,
         where: `${this.source.stack}/${this.source.resource}`,
+        deployedBefore: (d) => deployedByHeatConfig(d, heatConfigDir(this.env)),
       },
       this.state.credentials ?? (this.source.accessKey && this.source.secretKey ? { accessKey: this.source.accessKey, secretKey: this.source.secretKey } : undefined),
     );

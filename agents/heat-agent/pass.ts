@@ -23,6 +23,8 @@ export interface PassDeps {
   stopping(): boolean;
   /** Where the metadata came from, for errors. */
   where: string;
+  /** True when heat-config, before this agent, deployed exactly this (its deployed/<id>.json). */
+  deployedBefore(d: Deployment): boolean;
 }
 
 export interface PassResult {
@@ -82,6 +84,11 @@ export async function runPass(deps: PassDeps, inUse?: SavedCredentials): Promise
         await report(d, done.result, deps, out);
         continue;
       }
+    }
+    if (!done && deps.deployedBefore(d)) {
+      deps.logger.info(`deployment ${d.name} (${d.id}): heat-config deployed it before; not run again`);
+      await deps.state.set(d.id, { fingerprint: d.fingerprint, signalled: true });
+      continue;
     }
     deps.logger.info(`deployment ${d.name} (${d.id}), group ${d.group}: ${done ? 'changed' : 'new'}; running`);
     const result = await runDeployment(d, deps.run);

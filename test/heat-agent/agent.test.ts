@@ -8,8 +8,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { startEmulator, type Emulator } from '../emulator/server';
-import { runTool, toolEnv, type RunResult } from '../support/cli';
+import { BUNDLE, runTool, toolEnv, type RunResult } from '../support/cli';
 import { startServer, type TestServer } from '../support/server';
 
 const STACK = 'agentstack';
@@ -58,7 +59,7 @@ describe('heat-agent against the emulator', function () {
   };
   const run = (extra: string[] = []): Promise<RunResult> =>
     runTool('heat-agent', ['--config', conf(), '--one-time', '--hooks-dir', path.join(dir, 'hooks'), '--log-file', path.join(dir, 'heat-agent.log'), '-v', ...extra], {
-      env: toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state'), CFNTOOLS_STATE_DIR: path.join(dir, 'cfn-init-state'), CFNTOOLS_CACHE_DIR: path.join(dir, 'cache') }),
+      env: toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state'), CFNTOOLS_HEAT_CONFIG_DIR: path.join(dir, 'heat-config'), CFNTOOLS_STATE_DIR: path.join(dir, 'cfn-init-state'), CFNTOOLS_CACHE_DIR: path.join(dir, 'cache') }),
     });
   const log = () => fs.readFileSync(path.join(dir, 'heat-agent.log'), 'utf8');
   const bodies = () => signals.requests.map((r) => ({ method: r.method, url: r.url, type: r.headers['content-type'], body: JSON.parse(r.body.toString()) as Record<string, unknown> }));
@@ -176,6 +177,19 @@ describe('heat-agent against the emulator', function () {
     assert.match(log(), /ZAQAR_SIGNAL is not supported/);
   });
 
+  it("an image moved from heat-config: what heat-config deployed (deployed/<id>.json) is not run again; a changed one is", async () => {
+    fs.mkdirSync(path.join(dir, 'heat-config', 'deployed'), { recursive: true });
+    const old = deployment('m');
+    fs.writeFileSync(path.join(dir, 'heat-config', 'deployed', 'm.json'), JSON.stringify(old));
+    const changed = deployment('k');
+    fs.writeFileSync(path.join(dir, 'heat-config', 'deployed', 'k.json'), JSON.stringify({ ...changed, config: '#!/bin/sh\necho older\n' }));
+    setDeployments([old, changed]);
+    assert.equal((await run()).status, 0);
+    assert.equal(runs('m'), 0);
+    assert.equal(runs('k'), 1);
+    assert.match(log(), /deployment dep-m \(m\): heat-config deployed it before; not run again/);
+  });
+
   it('hostile metadata is refused whole, naming the key path: nothing runs', async () => {
     setDeployments([deployment('a'), deployment('x', { group: '../../../bin/sh' })]);
     const r = await run();
@@ -192,5 +206,32 @@ describe('heat-agent against the emulator', function () {
     const keys = emulator.requestLog.filter((e) => e.action === 'DescribeStackResource').map((e) => e.accessKey);
     assert.deepEqual(keys, [KEY.accessKey, ROTATED.accessKey]);
     assert.ok(!log().includes(ROTATED.secretKey), 'the secret is not logged');
+  });
+
+  it('as a daemon: picks up a deployment added while it runs, SIGHUP reads the file again, SIGTERM exits 0', async () => {
+    setDeployments([]);
+    const env = toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state') });
+    const child = spawn(process.execPath, [BUNDLE, 'heat-agent', '--config', conf(), '--hooks-dir', path.join(dir, 'hooks'), '--log-file', path.join(dir, 'heat-agent.log'), '-v'], { env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const until = async (what: string, test: () => boolean) => {
+      for (let i = 0; i < 300 && !test(); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(test(), `${what}\n${fs.existsSync(path.join(dir, 'heat-agent.log')) ? log() : ''}`);
+    };
+    try {
+      await until('started', () => fs.existsSync(path.join(dir, 'heat-agent.log')) && /heat-agent started/.test(log()));
+      setDeployments([deployment('d')]);
+      // The first check comes within the splay (at most 30 s; usually sooner), then every second.
+      await until('the new deployment ran and was signalled', () => signals.requests.length === 1);
+      assert.equal(runs('d'), 1);
+      child.kill('SIGHUP');
+      await until('SIGHUP handled', () => /SIGHUP: configuration read again/.test(log()));
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(runs('d'), 1, 'not run again by later checks');
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      assert.match(log(), /heat-agent stopped/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
