@@ -22,14 +22,11 @@ import { FileLogger, type Logger } from '../../shared/log';
 import { loadMetadata, MetadataCache, readHeatInitData } from '../../shared/metadata-source';
 import { metadataHash } from '../../shared/metadata-hash';
 import { cacheDir, stateDir } from '../../shared/paths';
-import { AUTHENTICATION_KEY, createDownloader } from './auth';
-import { parseConfigSetsFlag } from './configsets';
-import { applyRun, INIT_KEY, validateRun, type Checkpointer } from './engine';
-import { HANDLERS } from './handlers';
-import { LIMIT_NAMES, parseLimits, type Limits } from './limits';
-import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from './progress';
-import { HostSystem } from '../../shared/system';
-import { isObject, Problems } from './validation';
+import { parseConfigSetsFlag } from '../../shared/init/configsets';
+import { runInit } from '../../shared/init/apply';
+import { INIT_KEY, type Checkpointer } from '../../shared/init/engine';
+import { LIMIT_NAMES, parseLimits, type Limits } from '../../shared/init/limits';
+import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from '../../shared/init/progress';
 
 const TOOL = 'cfn-init';
 
@@ -95,15 +92,6 @@ async function loadInput(ctx: ToolContext, input: { file?: string; stack?: strin
   const injected = readHeatInitData(ctx.heat.dir, maxDepth);
   if (!injected) throw new CfnError(`no metadata: give --stack and --resource, a file, or - for stdin (${path.join(ctx.heat.dir, 'cfn-init-data')} does not exist)`);
   return { metadata: injected.metadata, source: injected.source };
-}
-
-/** The Init value; its absence is a failure (exit 1), as in heat-cfntools: a run that applies nothing must not look like success. */
-function initOf(metadata: unknown, source: string): unknown {
-  if (!isObject(metadata) || !(INIT_KEY in metadata)) {
-    const keys = isObject(metadata) ? Object.keys(metadata) : [];
-    throw new CfnError(`Could not find '${INIT_KEY}' key in the metadata from ${source}${keys.length ? ` (it has ${keys.join(', ')})` : ''}`);
-  }
-  return metadata[INIT_KEY];
 }
 
 const sameSets = (a: string[] | null, b: string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -214,33 +202,6 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
   const store = new ProgressStore(stateDir(ctx.env), writer);
   const { loaded, requested, resumeFrom, stale } = await chooseSource(ctx, store, a);
   log.info(`Metadata from ${loaded.source}`);
-  const init = initOf(loaded.metadata, loaded.source);
-
-  const problems = new Problems();
-  const system = new HostSystem(ctx.env);
-  const authMetadata = isObject(loaded.metadata) ? loaded.metadata[AUTHENTICATION_KEY] : undefined;
-  const downloader = createDownloader(authMetadata, {
-    http: () => ctx.http(),
-    problems,
-    env: ctx.env,
-    logger: log,
-    idleTimeoutMs: a.limits.downloadIdle,
-    deadlineMs: a.limits.downloadDeadline,
-  });
-  const validated = validateRun(init, { configSets: requested, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: loaded.source, limits: a.limits });
-  log.info(`Running configSets: ${(requested ?? ['default']).join(', ')}`);
-  if (validated.empty) {
-    // As aws-cfn-bootstrap: success, but a run that configures nothing is rarely what was meant.
-    const warning = `nothing was configured: the selected configs of ${INIT_KEY} in ${loaded.source} are empty`;
-    log.warn(warning);
-    process.stderr.write(`cfn-init: warning: ${warning}\n`);
-  }
-
-  if (!a.dryRun) {
-    // What a killed run left (temp files beside their targets) goes now, whatever this run writes.
-    writer.sweep();
-    if (stale) store.clear();
-  }
   const base = {
     format: CHECKPOINT_FORMAT,
     metadata: loaded.metadata,
@@ -249,20 +210,22 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
     resource: loaded.resource,
     source: resumeFrom?.source ?? loaded.source,
   };
-  const outcome = await applyRun(validated, {
-    system,
+  const outcome = await runInit(ctx, {
+    metadata: loaded.metadata,
+    source: loaded.source,
+    configSets: requested,
+    dryRun: a.dryRun,
+    limits: a.limits,
     logger: log,
     commandLog: cmdLog,
-    downloader,
-    env: ctx.env,
-    dryRun: a.dryRun,
+    writer,
     print: (line) => process.stdout.write(line + '\n'),
     resume: resumeFrom && { position: resumeFrom.position, changes: restoreChanges(resumeFrom.changes) },
     checkpoint: a.dryRun ? undefined : storeCheckpointer(store, base, resumeFrom),
-    handlers: HANDLERS,
-    writer,
-    limits: a.limits,
+    beforeApply: () => stale && store.clear(),
   });
+  // As aws-cfn-bootstrap: success, but a run that configures nothing is rarely what was meant.
+  if (outcome.empty) process.stderr.write(`cfn-init: warning: nothing was configured: the selected configs of ${INIT_KEY} in ${loaded.source} are empty\n`);
   if (a.dryRun) return 0;
 
   if (outcome.kind === 'stopped') {

@@ -4,7 +4,8 @@
  * - `script`: the config is an executable; each input is an environment
  *   variable, `heat_outputs_path` a path prefix: the script writes output
  *   NAME to `<prefix>.NAME`;
- * - `cfn-init`: the config is Init metadata, applied by our cfn-init;
+ * - `cfn-init`: the config is Init metadata, applied by our cfn-init
+ *   engine in this process;
  * - any other group: the hook `<hooks dir>/<group>` gets the deployment as
  *   JSON on stdin and answers deploy_stdout, deploy_stderr,
  *   deploy_status_code and the outputs as JSON on stdout, so heat-agents'
@@ -35,8 +36,8 @@ export interface RunContext {
   /** A private (0700) directory for the scripts and their outputs. */
   workDir: string;
   hooksDir: string;
-  /** argv that starts our cfn-init (the same executable). */
-  cfnInit: string[];
+  /** Applies Init metadata in this process (shared/init), answering as a hook would. */
+  cfnInit(metadata: unknown, source: string): Promise<DeploymentResult>;
   timeoutMs: number;
   logger: Logger;
 }
@@ -84,14 +85,7 @@ async function runCfnInit(d: Deployment, c: RunContext): Promise<DeploymentResul
       return failed(`group cfn-init: the config is not JSON: ${errorMessage(err)}`);
     }
   }
-  const file = path.join(c.workDir, `${fileKey(d)}.init.json`);
-  fs.writeFileSync(file, JSON.stringify(metadata), { mode: 0o600 });
-  try {
-    const r = await c.system.run([...c.cfnInit, file], { env: c.env, timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS });
-    return { deploy_stdout: r.stdout, deploy_stderr: r.stderr, deploy_status_code: r.status };
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
+  return c.cfnInit(metadata, `deployment ${d.name} (${d.id})`);
 }
 
 async function runHook(d: Deployment, c: RunContext): Promise<DeploymentResult | undefined> {

@@ -14,17 +14,23 @@ import * as path from 'node:path';
 import { parseArgs, type ToolMain } from '../../shared/cli';
 import { connectionOptions, credentialOptions, loggingOptions, settingsFromArgs, type CommonArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
+import { DurableWriter } from '../../shared/durable-write';
+import { errorMessage } from '../../shared/errors';
+import { runInit } from '../../shared/init/apply';
+import { DEFAULT_LIMITS } from '../../shared/init/limits';
+import { journalDir } from '../../shared/init/progress';
+import { MemoryLogger } from '../../shared/log';
 import { lookup } from '../../shared/key-path';
 import { describeResource } from '../../shared/metadata-source';
 import { heatAgentDir, heatConfigDir } from '../../shared/paths';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { runPollDaemon, type Checker } from '../../shared/poll-daemon';
 import { pollRetryPolicy } from '../../shared/poll-schedule';
-import { selfCommand } from '../../shared/self-command';
 import { HostSystem } from '../../shared/system';
 import { readSource, type AgentSource, type SourceFlags } from './config';
 import { deployedByHeatConfig } from './deployments';
 import { runPass, type PassResult } from './pass';
+import type { DeploymentResult } from './state';
 import { sendSignal } from './signal';
 import { AgentState } from './state';
 
@@ -55,6 +61,19 @@ function contextFor(args: Args, source: AgentSource, state: AgentState, env: Nod
   const keys = explicit ? {} : saved ? { 'access-key': saved.accessKey, 'secret-key': saved.secretKey } : source.accessKey ? { 'access-key': source.accessKey, 'secret-key': source.secretKey } : {};
   const settings = settingsFromArgs({ ...args, ...keys, url: args.url ?? source.url });
   return new ToolContext(TOOL, settings, { env, retry: pollRetryPolicy(source.intervalMs) });
+}
+
+/** A deployment of group cfn-init: the engine's command output is its stdout, a failure its stderr and status 1. */
+async function applyInit(ctx: ToolContext, metadata: unknown, source: string): Promise<DeploymentResult> {
+  const commands = new MemoryLogger();
+  const stdout = () => commands.lines.map((l) => l.replace(/^[A-Z]+ /, '')).join('\n');
+  try {
+    const r = await runInit(ctx, { metadata, source, limits: { ...DEFAULT_LIMITS }, logger: ctx.logger, commandLog: commands, writer: new DurableWriter(journalDir(ctx.env), ctx.logger) });
+    const note = r.kind === 'stopped' ? `\nstopped after ${r.at} (waitAfterCompletion: forever): the rest is not applied` : '';
+    return { deploy_stdout: stdout() + note, deploy_stderr: '', deploy_status_code: 0 };
+  } catch (err) {
+    return { deploy_stdout: stdout(), deploy_stderr: errorMessage(err), deploy_status_code: 1 };
+  }
 }
 
 class Agent {
@@ -94,7 +113,7 @@ class Agent {
           env: ctx.env,
           workDir: this.workDir,
           hooksDir: this.args['hooks-dir'],
-          cfnInit: selfCommand('cfn-init'),
+          cfnInit: (metadata, source) => applyInit(ctx, metadata, source),
           timeoutMs: this.args['deployment-timeout'] * 1000,
           logger: ctx.logger,
         },

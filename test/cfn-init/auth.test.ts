@@ -13,12 +13,12 @@ import {
   parseUriPattern,
   type DownloaderDeps,
   type UriPattern,
-} from '../../agents/cfn-init/auth';
+} from '../../shared/init/auth';
 import { ImdsClient } from '../../shared/credentials/imds';
 import { HttpClient } from '../../shared/http';
 import { MemoryLogger } from '../../shared/log';
 import { redact } from '../../shared/redact';
-import { Problems } from '../../agents/cfn-init/validation';
+import { Problems } from '../../shared/init/validation';
 import { roleDocument, ROLE_PATH, startFakeImds, type FakeImds } from '../support/imds-server';
 import { startServer, type RecordedRequest, type TestServer } from '../support/server';
 import { tempDir } from './support/handler-harness';

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { diskView, MAX_LINK_HOPS, resolveBeneath, type Node, type View } from '../../agents/cfn-init/beneath';
+import { diskView, MAX_LINK_HOPS, resolveBeneath, type Node, type View } from '../../shared/init/beneath';
 
 /** A tree from `path → node`; anything not listed is missing. */
 const virtual = (nodes: Record<string, Node>): View => (parts) => nodes[parts.join('/')] ?? { kind: 'missing' };

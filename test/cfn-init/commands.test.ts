@@ -8,16 +8,16 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CommandError } from '../../agents/cfn-init/handlers/command';
-import { CommandAction, commandsHandler, compareCodePoints, type CommandSpec } from '../../agents/cfn-init/handlers/commands';
-import { ChangeSet, type HandlerContext, type ValidationContext } from '../../agents/cfn-init/handlers/types';
+import { CommandError } from '../../shared/init/handlers/command';
+import { CommandAction, commandsHandler, compareCodePoints, type CommandSpec } from '../../shared/init/handlers/commands';
+import { ChangeSet, type HandlerContext, type ValidationContext } from '../../shared/init/handlers/types';
 import { HostSystem } from '../../shared/system';
-import { Problems } from '../../agents/cfn-init/validation';
+import { Problems } from '../../shared/init/validation';
 import { CfnError } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
 import { MemoryLogger } from '../../shared/log';
-import { principalDirectory, UnknownPrincipalError } from '../../agents/cfn-init/principals';
-import { DEFAULT_LIMITS } from '../../agents/cfn-init/limits';
+import { principalDirectory, UnknownPrincipalError } from '../../shared/init/principals';
+import { DEFAULT_LIMITS } from '../../shared/init/limits';
 
 const system = new HostSystem();
 

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { configPath, parseConfigSetsFlag, selectConfigs } from '../../agents/cfn-init/configsets';
-import { Problems, type JsonObject } from '../../agents/cfn-init/validation';
+import { configPath, parseConfigSetsFlag, selectConfigs } from '../../shared/init/configsets';
+import { Problems, type JsonObject } from '../../shared/init/validation';
 import { UsageError } from '../../shared/errors';
 
 interface Case {

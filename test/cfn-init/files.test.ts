@@ -1,11 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createDownloader } from '../../agents/cfn-init/auth';
-import { decodeBase64, filesHandler, FileError, type FilesSpec } from '../../agents/cfn-init/handlers/files';
-import { ChangeSet } from '../../agents/cfn-init/handlers/types';
-import { UnknownPrincipalError } from '../../agents/cfn-init/principals';
-import { Problems } from '../../agents/cfn-init/validation';
+import { createDownloader } from '../../shared/init/auth';
+import { decodeBase64, filesHandler, FileError, type FilesSpec } from '../../shared/init/handlers/files';
+import { ChangeSet } from '../../shared/init/handlers/types';
+import { UnknownPrincipalError } from '../../shared/init/principals';
+import { Problems } from '../../shared/init/validation';
 import { HttpClient } from '../../shared/http';
 import { startServer, type TestServer } from '../support/server';
 import { applyKey, handlerContext, mapDownloader, tempDir, TestSystem, validate, validationContext } from './support/handler-harness';

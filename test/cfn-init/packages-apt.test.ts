@@ -5,8 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { packagesHandler } from '../../agents/cfn-init/handlers/packages';
-import { HandlerError } from '../../agents/cfn-init/handlers/command';
+import { packagesHandler } from '../../shared/init/handlers/packages';
+import { HandlerError } from '../../shared/init/handlers/command';
 import { dpkgVersion, makeAptRepo, purgeDeb, type AptRepo } from './support/deb-repo';
 import { applyKey, handlerContext, tempDir, uniqueName } from './support/handler-harness';
 

@@ -6,8 +6,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { packagesHandler } from '../../agents/cfn-init/handlers/packages';
-import { HandlerError } from '../../agents/cfn-init/handlers/command';
+import { packagesHandler } from '../../shared/init/handlers/packages';
+import { HandlerError } from '../../shared/init/handlers/command';
 import { applyKey, handlerContext, mapDownloader, tempDir, TestSystem, uniqueName } from './support/handler-harness';
 import { makeRpmWorld, writeYumStandIn, type RpmWorld } from './support/rpm-build';
 

@@ -6,9 +6,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CommandError } from '../../agents/cfn-init/handlers/command';
-import { createServicesHandler, restartReason, servicesHandler } from '../../agents/cfn-init/handlers/services';
-import { ChangeSet } from '../../agents/cfn-init/handlers/types';
+import { CommandError } from '../../shared/init/handlers/command';
+import { createServicesHandler, restartReason, servicesHandler } from '../../shared/init/handlers/services';
+import { ChangeSet } from '../../shared/init/handlers/types';
 import { applyKey, handlerContext, tempDir, TestSystem, uniqueName, validate, validationContext } from './support/handler-harness';
 import { installInitScript, sysvEnabled, writeSystemctl, type InitScript, type Systemctl } from './support/service-standins';
 

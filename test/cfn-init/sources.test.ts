@@ -1,10 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createDownloader } from '../../agents/cfn-init/auth';
-import { isGitHubArchiveUrl, SourceError, sourcesHandler, type SourcesSpec } from '../../agents/cfn-init/handlers/sources';
-import type { Downloader } from '../../agents/cfn-init/handlers/types';
-import { Problems } from '../../agents/cfn-init/validation';
+import { createDownloader } from '../../shared/init/auth';
+import { isGitHubArchiveUrl, SourceError, sourcesHandler, type SourcesSpec } from '../../shared/init/handlers/sources';
+import type { Downloader } from '../../shared/init/handlers/types';
+import { Problems } from '../../shared/init/validation';
 import { HttpClient } from '../../shared/http';
 import { startServer, type TestServer } from '../support/server';
 import { listTree, makeTree, pyTar, tarOf, zipOf } from './support/archives';

@@ -5,10 +5,10 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { groupsHandler } from '../../agents/cfn-init/handlers/groups';
-import { usersHandler } from '../../agents/cfn-init/handlers/users';
+import { groupsHandler } from '../../shared/init/handlers/groups';
+import { usersHandler } from '../../shared/init/handlers/users';
 import { HostSystem } from '../../shared/system';
-import { MachineConflictError } from '../../agents/cfn-init/validation';
+import { MachineConflictError } from '../../shared/init/validation';
 import { applyKey, handlerContext, TestSystem, uniqueName, validate, validationContext } from './support/handler-harness';
 
 const host = new HostSystem();

@@ -158,13 +158,22 @@ describe('heat-agent against the emulator', function () {
     assert.match(log(), /hook ansible for dep-h: hook ran/);
   });
 
-  it('group cfn-init: the config applied by our cfn-init', async () => {
+  it('group cfn-init: the config applied by our engine in this process; its command output is deploy_stdout; a bad config fails naming the key', async () => {
     const target = path.join(dir, 'out', 'from-cfn-init.txt');
-    setDeployments([deployment('c', { group: 'cfn-init', config: { 'AWS::CloudFormation::Init': { config: { files: { [target]: { content: 'applied\n', mode: '000644' } } } } } })]);
+    const init = { config: { files: { [target]: { content: 'applied\n', mode: '000644' } }, commands: { '10_say': { command: 'echo said-by-a-command' } } } };
+    setDeployments([
+      deployment('c', { group: 'cfn-init', config: { 'AWS::CloudFormation::Init': init } }),
+      deployment('cc', { group: 'cfn-init', config: JSON.stringify({ 'AWS::CloudFormation::Init': { config: { files: { '/x': { mode: 'rwx' } } } } }) }),
+    ]);
     const r = await run();
     assert.equal(r.status, 0, r.stderr + log());
     assert.equal(fs.readFileSync(target, 'utf8'), 'applied\n');
-    assert.equal(bodies()[0].body.deploy_status_code, 0);
+    const [good, bad] = bodies().map((b) => b.body);
+    assert.equal(good.deploy_status_code, 0);
+    assert.match(String(good.deploy_stdout), /said-by-a-command/);
+    assert.equal(bad.deploy_status_code, 1);
+    assert.match(String(bad.deploy_stderr), /config\.files\.\/x\.mode/);
+    assert.match(log(), /Running configSets: default/, "the engine's log is the agent's");
   });
 
   it('NO_SIGNAL runs and sends nothing; ZAQAR_SIGNAL is refused with a clear reason, and the run fails', async () => {

@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DurableWriter } from '../../../shared/durable-write';
 import { MemoryLogger } from '../../../shared/log';
-import { principalDirectory } from '../../../agents/cfn-init/principals';
-import { DEFAULT_LIMITS } from '../../../agents/cfn-init/limits';
+import { principalDirectory } from '../../../shared/init/principals';
+import { DEFAULT_LIMITS } from '../../../shared/init/limits';
 import { HostSystem } from '../../../shared/system';
-import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../agents/cfn-init/handlers/types';
-import { Problems } from '../../../agents/cfn-init/validation';
+import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../shared/init/handlers/types';
+import { Problems } from '../../../shared/init/validation';
 
 /** `cfntest-<8 hex>`: unique per call, short enough for user and group names. */
 export const uniqueName = (prefix = 'cfntest'): string => `${prefix}-${crypto.randomBytes(4).toString('hex')}`;

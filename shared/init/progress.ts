@@ -10,10 +10,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DurableWriter } from '../../shared/durable-write';
-import { ConfigError } from '../../shared/errors';
-import { metadataHash } from '../../shared/metadata-hash';
-import { stateDir } from '../../shared/paths';
+import type { DurableWriter } from '../durable-write';
+import { ConfigError } from '../errors';
+import { metadataHash } from '../metadata-hash';
+import { stateDir } from '../paths';
 import { ChangeSet } from './handlers/types';
 
 export const PROGRESS_FILE = 'progress.json';

@@ -5,8 +5,8 @@
  * small instance; `--limit NAME=VALUE` (repeatable) moves one. The metadata
  * cannot: a hostile document must not be able to lift its own bounds.
  */
-import { UsageError } from '../../shared/errors';
-import { DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
+import { UsageError } from '../errors';
+import { DEFAULT_MAX_DEPTH } from '../json-depth';
 
 export interface Limits {
   /** Nesting depth of the metadata document. */

@@ -13,7 +13,7 @@
  * next run when a killed one left them.
  */
 import * as fs from 'node:fs';
-import type { System } from '../../../../shared/system';
+import type { System } from '../../../system';
 import { limitName } from '../../limits';
 import { child, type Problems } from '../../validation';
 import type { HandlerContext } from '../types';

@@ -8,15 +8,15 @@
  * previous keys left it. The first failure stops the run and the log says
  * what was done before it and what was not run.
  */
-import type { DurableWriter } from '../../shared/durable-write';
-import { CfnError, errorMessage } from '../../shared/errors';
-import type { Logger } from '../../shared/log';
+import type { DurableWriter } from '../durable-write';
+import { CfnError, errorMessage } from '../errors';
+import type { Logger } from '../log';
 import { configPath, selectConfigs, type SelectedConfig } from './configsets';
 import { ChangeSet, INIT_KEYS, type Action, type ActionResult, type Downloader, type HandlerContext, type InitHandler, type InitKey, type ValidationContext } from './handlers/types';
 import type { Limits } from './limits';
 import { principalDirectory } from './principals';
 import { serializeChanges, type Position, type SerializedChanges } from './progress';
-import type { System } from '../../shared/system';
+import type { System } from '../system';
 import { child, describe, InitValidationError, isObject, Problems } from './validation';
 
 export const INIT_KEY = 'AWS::CloudFormation::Init';

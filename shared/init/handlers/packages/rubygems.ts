@@ -5,7 +5,7 @@
  * version is passed to `-v` as written, so requirements such as `~> 4.0`
  * work as well as exact versions.
  */
-import type { System } from '../../../../shared/system';
+import type { System } from '../../../system';
 import type { HandlerContext } from '../types';
 import { CommandError, run, runOrThrow } from '../command';
 import { child } from '../../validation';

@@ -3,7 +3,7 @@
  * are collected (not thrown one by one) so a user sees every mistake at once,
  * each with its key path: `configSets.default[1] -> config2.files./etc/app.conf.mode`.
  */
-import { CfnError, ConfigError } from '../../shared/errors';
+import { CfnError, ConfigError } from '../errors';
 
 export interface Problem {
   path: string;

@@ -1,5 +1,5 @@
 /** Shapes shared by the package-manager modules. */
-import type { System } from '../../../../shared/system';
+import type { System } from '../../../system';
 import type { Problems } from '../../validation';
 import type { Action, Change, HandlerContext } from '../types';
 

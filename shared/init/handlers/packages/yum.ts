@@ -9,7 +9,7 @@
  * `yum` on a machine that only has dnf (Fedora, RHEL 9 minimal) uses dnf,
  * and `dnf` on one that only has yum uses yum: they take the same commands.
  */
-import type { System } from '../../../../shared/system';
+import type { System } from '../../../system';
 import type { HandlerContext } from '../types';
 import { HandlerError, run, runOrThrow } from '../command';
 import { compareEvr, highest } from './rpmver';

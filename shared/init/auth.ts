@@ -16,15 +16,15 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { credentialProvider } from '../../shared/credentials/resolve';
-import type { ImdsClient } from '../../shared/credentials/imds';
-import type { CredentialProvider } from '../../shared/credentials/types';
-import { ApiError, CfnError, errorMessage, LimitError, NetworkError } from '../../shared/errors';
-import type { HttpClient } from '../../shared/http';
-import { nullLogger, type Logger } from '../../shared/log';
-import { redactUrl, registerSecret } from '../../shared/redact';
-import type { HttpRequest, Signer } from '../../shared/request';
-import { signV4 } from '../../shared/sigv4';
+import { credentialProvider } from '../credentials/resolve';
+import type { ImdsClient } from '../credentials/imds';
+import type { CredentialProvider } from '../credentials/types';
+import { ApiError, CfnError, errorMessage, LimitError, NetworkError } from '../errors';
+import type { HttpClient } from '../http';
+import { nullLogger, type Logger } from '../log';
+import { redactUrl, registerSecret } from '../redact';
+import type { HttpRequest, Signer } from '../request';
+import { signV4 } from '../sigv4';
 import type { Downloader, DownloadOptions } from './handlers/types';
 import { checkKeys, child, expectObject, expectString, expectStringList, isObject, type Problems } from './validation';
 
@@ -424,7 +424,7 @@ export class AuthDownloader implements Downloader {
     let p = this.providers.get(block.name);
     if (!p) {
       if (block.roleName !== undefined) {
-        this.imds ??= new ((require('../../shared/credentials/imds') as typeof import('../../shared/credentials/imds')).ImdsClient)({ env: this.deps.env, logger: this.deps.logger });
+        this.imds ??= new ((require('../credentials/imds') as typeof import('../credentials/imds')).ImdsClient)({ env: this.deps.env, logger: this.deps.logger });
         p = credentialProvider({ role: block.roleName, imds: this.imds, env: this.deps.env ?? process.env, logger: this.deps.logger });
       } else {
         const creds = { accessKeyId: block.accessKeyId!, secretAccessKey: block.secretKey!, source: `${AUTHENTICATION_KEY} ${block.name}` };

@@ -6,7 +6,7 @@
  * exit status and carries on).
  */
 import { checkKeys, child, describe, expectObject, MachineConflictError, Problems } from '../validation';
-import type { System } from '../../../shared/system';
+import type { System } from '../../system';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { commandAction } from './command';
 

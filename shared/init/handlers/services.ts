@@ -20,7 +20,7 @@
  * where systemd is not running (no /run/systemd/system, sd_booted()) is a
  * validation problem, not a late crash.
  */
-import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, serviceDriver, type ServiceLocations, type ServiceTools } from '../../../shared/service-control';
+import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, serviceDriver, type ServiceLocations, type ServiceTools } from '../../service-control';
 import { checkKeys, child, expectBoolean, expectObject, expectStringList, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import { checkManagerNames } from './packages';
 import { run, runOrThrow } from './command';

@@ -4,11 +4,11 @@
  * machine, plan concrete actions from the machine's current state, then the
  * engine applies them in order and records what changed.
  */
-import type { DurableWriter } from '../../../shared/durable-write';
+import type { DurableWriter } from '../../durable-write';
 import type { Limits } from '../limits';
-import type { Logger } from '../../../shared/log';
+import type { Logger } from '../../log';
 import type { PrincipalDirectory } from '../principals';
-import type { System } from '../../../shared/system';
+import type { System } from '../../system';
 import type { Problems } from '../validation';
 
 /** The Init keys, in the order AWS documents and runs them. */

@@ -3,8 +3,8 @@
  * that packages/groups/users/services run): a non-zero exit becomes a typed error
  * that names the key path, the command and the end of its output.
  */
-import { CfnError } from '../../../shared/errors';
-import type { RunOptions, RunResult } from '../../../shared/system';
+import { CfnError } from '../../errors';
+import type { RunOptions, RunResult } from '../../system';
 import type { Action, Change, HandlerContext } from './types';
 
 /** What a command run needs from the handler context. */

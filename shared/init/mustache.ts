@@ -9,7 +9,7 @@
  */
 // require(), not import: esbuild would pick the package's ESM build, which only has a default export.
 import Mustache = require('mustache');
-import { CfnError, errorMessage, LimitError } from '../../shared/errors';
+import { CfnError, errorMessage, LimitError } from '../errors';
 
 export class TemplateError extends CfnError {}
 

@@ -9,7 +9,7 @@
  * Problems list with key paths (`configSets.default[1]`); only a malformed
  * `-c` flag is thrown, as a usage error.
  */
-import { UsageError } from '../../shared/errors';
+import { UsageError } from '../errors';
 import { child, describe, isObject, item, type Json, type JsonObject, type Problems } from './validation';
 
 export const CONFIGSETS_KEY = 'configSets';

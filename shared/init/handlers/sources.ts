@@ -12,8 +12,8 @@
  * fail the whole source before anything is written (archive.ts).
  */
 import * as fs from 'node:fs';
-import { CfnError, errorMessage } from '../../../shared/errors';
-import { redactUrl } from '../../../shared/redact';
+import { CfnError, errorMessage } from '../../errors';
+import { redactUrl } from '../../redact';
 import { isRemote } from '../auth';
 import { extractArchive } from '../archive';
 import { limitName } from '../limits';

@@ -30,8 +30,8 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadEntry } from 'tar';
 import type * as Yauzl from 'yauzl';
-import { FileWriteError, sameContent, type DurableWriter, type WriteBatch } from '../../shared/durable-write';
-import { CfnError, errorMessage, LimitError } from '../../shared/errors';
+import { FileWriteError, sameContent, type DurableWriter, type WriteBatch } from '../durable-write';
+import { CfnError, errorMessage, LimitError } from '../errors';
 import { diskView, resolveBeneath, type Node, type View } from './beneath';
 import { DEFAULT_LIMITS, limitName, type Limits } from './limits';
 

@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CfnError } from '../../../shared/errors';
-import { CommandNotFoundError, type RunResult, type System } from '../../../shared/system';
+import { CfnError } from '../../errors';
+import { CommandNotFoundError, type RunResult, type System } from '../../system';
 import { CommandError } from './command';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalRef } from '../principals';
 import { checkKeys, child, describe, expectBoolean, expectObject, isWindowsPath, type Problems, WINDOWS_UNSUPPORTED } from '../validation';

@@ -12,7 +12,7 @@
  * --break-system-packages behind the user's back; the refusal becomes an
  * error that says what to do instead.
  */
-import type { System } from '../../../../shared/system';
+import type { System } from '../../../system';
 import { child, type Problems } from '../../validation';
 import type { HandlerContext } from '../types';
 import { CommandError, HandlerError, run, tail } from '../command';

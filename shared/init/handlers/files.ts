@@ -23,14 +23,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileWriteError, sameContent, type WriteBatch } from '../../../shared/durable-write';
+import { FileWriteError, sameContent, type WriteBatch } from '../../durable-write';
 import { limitName } from '../limits';
-import { CfnError, errorMessage } from '../../../shared/errors';
-import { pythonJsonDumps } from '../../../shared/pyjson';
-import { redactUrl } from '../../../shared/redact';
+import { CfnError, errorMessage } from '../../errors';
+import { pythonJsonDumps } from '../../pyjson';
+import { redactUrl } from '../../redact';
 import { renderTemplate, TemplateError, TemplateTooLargeError } from '../mustache';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalKind, type PrincipalRef } from '../principals';
-import type { System } from '../../../shared/system';
+import type { System } from '../../system';
 import {
   checkKeys,
   child,

@@ -10,8 +10,8 @@
  * naming its key path, raised before the thing that needed it is touched.
  * With no earlier step that could create it, validation refuses it.
  */
-import { CfnError } from '../../shared/errors';
-import type { System } from '../../shared/system';
+import { CfnError } from '../errors';
+import type { System } from '../system';
 import type { Problems } from './validation';
 
 export type PrincipalKind = 'user' | 'group';

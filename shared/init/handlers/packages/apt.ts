@@ -9,7 +9,7 @@
  * from the lists, once per batch, then look again: an image with current
  * lists never touches the network, a fresh one works.
  */
-import type { System } from '../../../../shared/system';
+import type { System } from '../../../system';
 import type { HandlerContext } from '../types';
 import { HandlerError, run, runOrThrow, type RunContext } from '../command';
 import { debvercmp } from './debver';
