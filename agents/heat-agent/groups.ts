@@ -4,8 +4,8 @@
  * - `script`: the config is an executable; each input is an environment
  *   variable, `heat_outputs_path` a path prefix: the script writes output
  *   NAME to `<prefix>.NAME`;
- * - `cfn-init`: the config is Init metadata, applied by our cfn-init
- *   engine in this process;
+ * - `cfn-init`: the config is the value of AWS::CloudFormation::Init
+ *   (configSets, configs), applied by our cfn-init engine in this process;
  * - any other group: the hook `<hooks dir>/<group>` gets the deployment as
  *   JSON on stdin and answers deploy_stdout, deploy_stderr,
  *   deploy_status_code and the outputs as JSON on stdout, so heat-agents'
@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
+import { INIT_KEY } from '../../shared/init/engine';
 import type { Logger } from '../../shared/log';
 import type { System } from '../../shared/system';
 import { inputEnvironment, type Deployment } from './deployments';
@@ -85,7 +86,9 @@ async function runCfnInit(d: Deployment, c: RunContext): Promise<DeploymentResul
       return failed(`group cfn-init: the config is not JSON: ${errorMessage(err)}`);
     }
   }
-  return c.cfnInit(metadata, `deployment ${d.name} (${d.id})`);
+  // Heat's config is the Init value itself; heat-agents' hook puts it under the Init key, as cfn-init reads it.
+  const wrapped = metadata && typeof metadata === 'object' && INIT_KEY in metadata ? metadata : { [INIT_KEY]: metadata };
+  return c.cfnInit(wrapped, `deployment ${d.name} (${d.id})`);
 }
 
 async function runHook(d: Deployment, c: RunContext): Promise<DeploymentResult | undefined> {

@@ -82,10 +82,11 @@ async function keystoneToken(http: HttpClient, d: Deployment): Promise<KeystoneT
   } catch {
     throw new SignalError(`keystone at ${authUrl}: the token answer is not JSON`);
   }
-  const services = Array.isArray(catalog) ? (catalog as Array<{ type?: string; endpoints?: Array<{ interface?: string; url?: string; region?: string }> }>) : [];
-  const heat = services.find((s) => s.type === 'orchestration');
-  const endpoint = heat?.endpoints?.find((e) => e.interface === 'public') ?? heat?.endpoints?.[0];
-  if (!endpoint?.url) throw new SignalError(`keystone at ${authUrl}: no orchestration endpoint in the token's catalog`);
+  const services = Array.isArray(catalog) ? (catalog as Array<{ type?: string; endpoints?: Array<{ interface?: string; url?: string; region?: string; region_id?: string }> }>) : [];
+  const region = inputValue(d, 'deploy_region_name');
+  const inRegion = (services.find((s) => s.type === 'orchestration')?.endpoints ?? []).filter((e) => !region || e.region === region || e.region_id === region);
+  const endpoint = inRegion.find((e) => e.interface === 'public') ?? inRegion[0];
+  if (!endpoint?.url) throw new SignalError(`keystone at ${authUrl}: no orchestration endpoint${region ? ` in region ${region}` : ''} in the token's catalog`);
   return { token, heatUrl: endpoint.url.replace(/\/+$/, '') };
 }
 

@@ -162,8 +162,9 @@ describe('heat-agent against the emulator', function () {
     const target = path.join(dir, 'out', 'from-cfn-init.txt');
     const init = { config: { files: { [target]: { content: 'applied\n', mode: '000644' } }, commands: { '10_say': { command: 'echo said-by-a-command' } } } };
     setDeployments([
-      deployment('c', { group: 'cfn-init', config: { 'AWS::CloudFormation::Init': init } }),
-      deployment('cc', { group: 'cfn-init', config: JSON.stringify({ 'AWS::CloudFormation::Init': { config: { files: { '/x': { mode: 'rwx' } } } } }) }),
+      // Heat's form: the Init value, as JSON text.
+      deployment('c', { group: 'cfn-init', config: JSON.stringify(init) }),
+      deployment('cc', { group: 'cfn-init', config: { 'AWS::CloudFormation::Init': { config: { files: { '/x': { mode: 'rwx' } } } } } }),
     ]);
     const r = await run();
     assert.equal(r.status, 0, r.stderr + log());
