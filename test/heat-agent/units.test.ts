@@ -77,6 +77,22 @@ describe('heat-agent: the metadata\'s deployments', () => {
   });
 });
 
+describe("heat-agent: the metadata real Heat 19 wrote (test/fixtures/heat-deployments)", () => {
+  const dir = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'heat-deployments');
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    it(`${file}: every deployment read, with its transport and keys`, () => {
+      const metadata = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+      const ds = parseDeployments(metadata, file);
+      assert.ok(ds.length >= 1);
+      for (const d of ds) {
+        assert.match(d.id, /^[0-9a-f-]{36}$/);
+        assert.ok(['CFN_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL'].includes(transportOf(d)), transportOf(d));
+      }
+      assert.ok(credentialsIn(metadata), 'the os-collect-config block holds the cfn keys');
+    });
+  }
+});
+
 describe('heat-agent: signal bodies within Heat\'s limit', () => {
   it('a small body is heat-config\'s JSON as it is', () => {
     const r = { deploy_stdout: 'out', deploy_stderr: '', deploy_status_code: 0, result: 'v' };
