@@ -110,8 +110,8 @@ describe('emulator: API', () => {
 
     it('checks signatures before routing, like Heat\'s pipeline; unknown paths are webob 404s', async () => {
       assert.equal((await send(`${emu.url}/v1/signal/arn`, { method: 'POST', body: '{}' })).status, 400);
-      const signed = signV2Params({ ...PROJECT, method: 'POST', url: `${emu.url}/v1/signal/x`, params: {}, time: Date.now() });
-      const r = await send(`${emu.url}/v1/signal/x?${encodeForm(signed)}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      const signed = signV2Params({ ...PROJECT, method: 'POST', url: `${emu.url}/v1/elsewhere/x`, params: {}, time: Date.now() });
+      const r = await send(`${emu.url}/v1/elsewhere/x?${encodeForm(signed)}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
       assert.equal(r.status, 404);
       assert.equal(r.text, webobPlain(404).body);
       assert.equal((await send(`${emu.url}/elsewhere`)).status, 404);

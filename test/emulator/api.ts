@@ -1,8 +1,8 @@
 /**
  * The signed API under /v1/: heat-api-cfn's Action routing and answers
- * (heat/api/cfn/v1), the wait-condition PUT (signal.py), the old
- * heat-api-cloudwatch PutMetricData, and AWS's SignalResource, which Heat
- * lacks. Errors follow Heat's split: a controller that *returns* an error
+ * (heat/api/cfn/v1), the wait-condition PUT and the resource-signal POST
+ * (signal.py), the old heat-api-cloudwatch PutMetricData, and AWS's
+ * SignalResource, which Heat lacks. Errors follow Heat's split: a controller that *returns* an error
  * answers 200 + JSON string under ContentType=JSON and 4xx/5xx XML otherwise;
  * a *raised* one (policy, routing, missing Namespace) is always XML. What
  * only CloudWatch refuses (throttling, its PutMetricData limits) is answered
@@ -26,6 +26,7 @@ import { CloudWatchError, CloudWatchErrors } from './cloudwatch-format';
 import { checkPutMetricData, requestTooLarge } from './cloudwatch-limits';
 import type { MetricGate } from './metric-policy';
 import type { Credential, Datapoint, Model, ResourceState, StackState } from './model';
+import { jsonBody } from './json-body';
 import { extractParamList } from './query-params';
 import { isoSeconds } from './signing';
 import type { SignedRequest } from './sigverify';
@@ -49,14 +50,11 @@ function wantsJson(req: ApiRequest): boolean {
 
 type RouteHandler = (req: ApiRequest, ctx: ApiContext) => Reply;
 
-/**
- * Routes under /v1 as heat/api/cfn/v1/__init__.py maps them. Heat's native
- * `POST /signal/{arn}` (token or signed-URL signals of OS::Heat resources)
- * is not served yet; it would be one more entry here.
- */
+/** Routes under /v1 as heat/api/cfn/v1/__init__.py maps them. */
 const ROUTES: Array<{ method?: string; match: (route: string) => boolean; handler: RouteHandler }> = [
   { match: (r) => r === '/' || r === '', handler: dispatchAction },
   { method: 'PUT', match: (r) => r.startsWith('/waitcondition/'), handler: updateWaitCondition },
+  { method: 'POST', match: (r) => r.startsWith('/signal/'), handler: signal },
 ];
 
 export function handleApi(req: ApiRequest, ctx: ApiContext): Reply {
@@ -109,7 +107,7 @@ function describeStackResource(req: ApiRequest, ctx: ApiContext): Reply {
     Description: res.description,
     LastUpdatedTimestamp: res.lastUpdated,
     LogicalResourceId: res.name,
-    Metadata: ctx.model.metadataOf(res),
+    Metadata: ctx.model.metadataOf(stack, res),
     PhysicalResourceId: res.physicalId,
     ResourceStatusReason: reason,
     ResourceType: res.type,
@@ -210,45 +208,58 @@ function putMetricData(req: ApiRequest, ctx: ApiContext): Reply {
   return heatResult(formatResponse('PutMetricData', { ResponseMetadata: null }), wantsJson(req));
 }
 
-/** Which Content-Type of a PUT makes Heat parse the body as JSON at all. */
-function bodyIsJson(req: ApiRequest): boolean {
-  let type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  // bug 1887882: a missing, empty or text/plain type counts as JSON (cfn-signal sends none).
-  if (!type || type.startsWith('text/plain')) type = 'application/json';
-  return (type === 'json' || type === 'application/json') && req.body.length > 0 && req.body[0] === 0x7b;
-}
-
-const MAX_JSON_BODY = 1048576;
-
-/** `PUT /waitcondition/<arn>`: SignalController.update_waitcondition. */
-function updateWaitCondition(req: ApiRequest, ctx: ApiContext): Reply {
+/** The stack and resource a signal path's ARN names, as the signal controller finds them. */
+function signalTarget(req: ApiRequest, ctx: ApiContext, prefix: string): { stack: StackState; res: ResourceState } | { refused: Reply } {
   // Routes match webob's decoded path_info.
-  const arn = percentDecode(req.route.slice('/waitcondition/'.length)).toString('utf8');
+  const arn = percentDecode(req.route.slice(prefix.length)).toString('utf8');
   const m = /^arn:openstack:heat::([^:]*):stacks\/([^/]+)\/([^/]+)\/resources\/([^/]+)$/.exec(arn);
   // ResourceIdentifier.from_arn raises outside the controller's try: an internal error.
   if (!m) throw HeatErrors.internalFailure();
-  // Without a body the controller misses its argument; webob's 400 escapes the app.
-  if (!bodyIsJson(req)) return webobPlain(400, 'The server could not comply with the request since it is either malformed or otherwise incorrect.');
-  if (req.body.length > MAX_JSON_BODY) return webobPlain(400, `Request limit exceeded: JSON body size (${req.body.length} bytes) exceeds maximum allowed size (${MAX_JSON_BODY} bytes).`);
-  let body: unknown;
-  try {
-    body = JSON.parse(req.body.toString('utf8'));
-  } catch (err) {
-    return webobPlain(400, (err as Error).message);
-  }
   const [, tenant, stackName, stackId, resourceName] = m.map((p) => percentDecode(p).toString('utf8'));
   const stack = ctx.model.findStack(`arn:openstack:heat::${tenant}:stacks/${stackName}/${stackId}`, req.cred);
   const res: ResourceState | undefined = stack?.resources.get(resourceName);
-  if (!stack || !res) return returned(HeatErrors.invalidParameterValue(), req);
-  if (!ctx.model.maySignal(req.cred, stack, res.name)) return returned(HeatErrors.accessDenied(), req);
+  if (!stack || !res) return { refused: returned(HeatErrors.invalidParameterValue(), req) };
+  if (!ctx.model.maySignal(req.cred, stack, res.name)) return { refused: returned(HeatErrors.accessDenied(), req) };
+  return { stack, res };
+}
+
+/** `PUT /waitcondition/<arn>`: SignalController.update_waitcondition. */
+function updateWaitCondition(req: ApiRequest, ctx: ApiContext): Reply {
+  const body = jsonBody(req.headers, req.body);
+  // Without a body the controller misses its argument; webob's 400 escapes the app.
+  if (!body) return webobPlain(400, 'The server could not comply with the request since it is either malformed or otherwise incorrect.');
+  if ('refused' in body) return webobPlain(400, body.message);
+  const target = signalTarget(req, ctx, '/waitcondition/');
+  if ('refused' in target) return target.refused;
+  const { stack, res } = target;
   try {
-    ctx.model.signalHandle(stack, res, body, req.cred.accessKey);
+    ctx.model.signalHandle(stack, res, body.value, req.cred.accessKey);
   } catch (err) {
     if (err instanceof HeatApiError) return returned(err, req);
     throw err;
   }
-  const result = { resource: res.name, metadata: ctx.model.metadataOf(res) };
+  const result = { resource: res.name, metadata: ctx.model.metadataOf(stack, res) };
   // The XML serializer keeps only the first key: `<resource>NAME</resource>`.
   if (wantsJson(req)) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: pyJsonDumps(result) };
   return { status: 200, headers: { 'Content-Type': XML_TYPE }, body: heatXml(result) };
+}
+
+/**
+ * `POST /signal/<arn>`: SignalController.signal, a CFN_SIGNAL deployment's
+ * outputs. No body is a signal without details. The engine handles it after
+ * answering, so the answer is empty (webob's default page for a controller
+ * that returns nothing; JSON `null` under ContentType=JSON) whatever the
+ * deployment makes of it. Resources without a signal handler are Heat's
+ * ResourceActionNotSupported: InvalidParameterValue.
+ */
+function signal(req: ApiRequest, ctx: ApiContext): Reply {
+  const body = jsonBody(req.headers, req.body);
+  if (body && 'refused' in body) return webobPlain(400, body.message);
+  const target = signalTarget(req, ctx, '/signal/');
+  if ('refused' in target) return target.refused;
+  const deployment = ctx.model.software.of(target.stack, target.res.name);
+  if (!deployment) return returned(HeatErrors.invalidParameterValue(), req);
+  ctx.model.software.signal(deployment, body?.value, 'CFN_SIGNAL');
+  if (wantsJson(req)) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: 'null' };
+  return { status: 200, headers: { 'Content-Type': 'text/html; charset=UTF-8' }, body: '' };
 }

@@ -83,13 +83,45 @@ export function pyJsonDumps(value: unknown): string {
   throw new TypeError(`cannot serialise a ${typeof value} as JSON`);
 }
 
-/** Python's str() of a JSON value (what lxml gets as element text). */
+/** Python's str() of a JSON value (what lxml gets as element text, what `%s` formats). */
 export function pyStr(value: unknown): string {
   if (value === null || value === undefined) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';
   if (typeof value === 'number') return pyNumber(value);
+  if (typeof value === 'object') return pyRepr(value);
   return String(value);
+}
+
+/** Python's repr() of a str: single quotes unless only double quotes avoid escaping. */
+function pyReprString(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === '\\' || ch === quote) out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0)) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** Python's repr() of a JSON value: how str() prints a list or a dict. */
+function pyRepr(value: unknown): string {
+  if (typeof value === 'string') return pyReprString(value);
+  if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${pyReprString(k)}: ${pyRepr(v)}`).join(', ')}}`;
+  }
+  return pyStr(value);
+}
+
+/** A JSON object: what Python sees as a dict. */
+export function isMapping(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Python truthiness of a JSON value (`if value:` in Heat's serializer). */

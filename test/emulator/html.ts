@@ -48,10 +48,28 @@ export function renderStatusPage(state: EmulatorState): string {
 <p><small>signed at ${esc(h.generatedAt)}; keystone refuses them 15 minutes later, reload for fresh ones</small></p>`;
         })
         .join('\n');
+      const deployments = table(
+        ['deployment', 'server', 'transport', 'status', 'deployment row', 'outputs', 'signals', 'metadata item'],
+        s.deployments.map((d) => {
+          const row = d.softwareDeployment;
+          const item = d.metadata;
+          return [
+            `${esc(d.name)}${d.deleted ? ' <small>(deleted)</small>' : ''}`,
+            esc(d.server),
+            esc(d.signalTransport),
+            `${esc(d.status)}<br><small>${esc(d.statusReason)}</small>`,
+            row ? `${esc(`${row.action} ${row.status}`)}<br><small>${esc(row.status_reason)}</small>` : '<span class="none">none</span>',
+            row?.output_values ? pre(row.output_values) : '<span class="none">none yet</span>',
+            esc(String(d.signalCount)),
+            item ? `<code>${esc(item.id)}</code><br><small>${esc(item.name)}, created ${esc(item.creation_time)}</small>` : '<span class="none">none</span>',
+          ];
+        }),
+      );
       return `<section><h2>stack ${esc(s.name)}</h2><p><code>${esc(s.arn)}</code></p>
 <h3>resources</h3>${resources}
 <h3>wait conditions</h3>${waits || '<p class="none">none</p>'}
-<h3>wait-condition handle URLs</h3>${handles || '<p class="none">none</p>'}</section>`;
+<h3>wait-condition handle URLs</h3>${handles || '<p class="none">none</p>'}
+<h3>software deployments</h3>${deployments}</section>`;
     })
     .join('\n');
   const metrics = table(

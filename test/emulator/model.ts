@@ -1,14 +1,18 @@
 /**
  * The running state behind the API: stacks and resources with their
  * metadata, who may read or signal what, wait-condition signals and the
- * status they imply, and the metrics pushed. Signal validation and the
- * completion rules are Heat's, for its native and its AWS wait conditions.
+ * status they imply, software deployments (deployments.ts), and the metrics
+ * pushed. Signal validation and the completion rules are Heat's, for its
+ * native and its AWS wait conditions.
  */
+import { type Endpoints, type MetadataEnv, serverMetadata } from './deployment-metadata';
+import { Software } from './deployments';
 import { HeatErrors, percentDecode, pyJsonDumps, pyStr } from './heat-format';
 import { stackArn, type StackRef } from './presign';
 import type { KeyInfo } from './sigverify';
 import { isoSeconds } from './signing';
 import { randomKeyPair, stableUuid, type StackFile, type StackSpec, WAIT_CONDITION, WAIT_HANDLE } from './stackfile';
+import { DEPLOYMENT_TYPES, type DeploymentProperties, SERVER_TYPES } from './stackfile-software';
 
 export type SignalStatus = 'SUCCESS' | 'FAILURE';
 
@@ -60,6 +64,12 @@ export interface ResourceState {
   completion?: Completion;
   /** Wait-condition handles: the key pair their URLs are signed with. */
   handleKeys?: { accessKey: string; secretKey: string };
+  /**
+   * Servers with a key pair: it reads only this resource (Heat's server
+   * stack user). `composed` when deployments target the server: its
+   * Metadata is then composed with theirs (deployment-metadata.ts).
+   */
+  server?: { keys: { accessKey: string; secretKey: string }; composed: boolean };
 }
 
 export interface StackState extends StackRef {
@@ -84,20 +94,44 @@ export interface Datapoint {
 
 const MAX_METRICS = 10_000;
 
+/** Where the deployments' signals go, for the URLs and credentials they are handed. */
+export interface SoftwareEnv {
+  endpoints: () => Endpoints;
+  /** The Swift account's Temp-URL-Key. */
+  tempUrlKey: string;
+}
+
 export class Model {
   readonly stacks = new Map<string, StackState>();
   readonly credentials = new Map<string, Credential>();
   readonly metrics: Datapoint[] = [];
   private startedAt: number;
-  /** Generated handle key pairs survive reset(): URLs handed out before stay valid. */
-  private readonly generatedKeys = new Map<string, { accessKey: string; secretKey: string }>();
+  /** Generated key pairs and passwords survive reset(): URLs and credentials handed out before stay valid. */
+  private readonly generated = new Map<string, unknown>();
+  private deployments!: Software;
 
   constructor(
     private readonly files: StackFile[],
     private readonly now: () => number,
+    private readonly env: SoftwareEnv,
   ) {
     this.startedAt = now();
     this.load();
+  }
+
+  /** The software deployments of every stack, as loaded (and recreated by reset()). */
+  get software(): Software {
+    return this.deployments;
+  }
+
+  /** What the deployments' metadata is composed with: where the emulator listens, the Swift key. */
+  metadataEnv(): MetadataEnv {
+    return { endpoints: this.env.endpoints(), tempUrlKey: this.env.tempUrlKey };
+  }
+
+  private secret<T>(id: string, make: () => T): T {
+    if (!this.generated.has(id)) this.generated.set(id, make());
+    return this.generated.get(id) as T;
   }
 
   /** Back to the stack files' state: signals, metrics and metadata changes dropped, timeouts restarted. */
@@ -110,6 +144,12 @@ export class Model {
   }
 
   private load(): void {
+    this.deployments = new Software({
+      now: this.now,
+      secret: (id, make) => this.secret(id, make),
+      addKey: (accessKey, secretKey, scope) => this.addKey(accessKey, secretKey, undefined, scope),
+      removeKey: (accessKey) => this.credentials.delete(accessKey),
+    });
     for (const file of this.files) {
       for (const c of file.credentials ?? []) this.addKey(c.accessKey, c.secretKey, c.sessionToken, { kind: 'project' });
       for (const spec of file.stacks) this.loadStack(spec);
@@ -125,6 +165,7 @@ export class Model {
   private loadStack(spec: StackSpec): void {
     const ref: StackRef = { tenant: spec.tenant ?? 'tenant0', stackName: spec.name, stackId: spec.id ?? stableUuid(spec.name) };
     const stack: StackState = { ...ref, arn: stackArn(ref), resources: new Map() };
+    const targeted = new Set(Object.values(spec.resources).flatMap((r) => (DEPLOYMENT_TYPES.includes(r.type) ? [(r.properties as DeploymentProperties).server] : [])));
     for (const [name, r] of Object.entries(spec.resources)) {
       const res: ResourceState = {
         name,
@@ -137,11 +178,14 @@ export class Model {
         lastUpdated: r.lastUpdated ? isoSeconds(Date.parse(r.lastUpdated)) : isoSeconds(this.startedAt),
         signals: new Map(),
       };
+      const keys = () => (r.accessKey && r.secretKey ? { accessKey: r.accessKey, secretKey: r.secretKey } : this.secret(`keys/${spec.name}/${name}`, randomKeyPair));
       if (r.type === WAIT_HANDLE) {
-        const id = `${spec.name}/${name}`;
-        if (!this.generatedKeys.has(id)) this.generatedKeys.set(id, randomKeyPair());
-        res.handleKeys = r.accessKey && r.secretKey ? { accessKey: r.accessKey, secretKey: r.secretKey } : this.generatedKeys.get(id)!;
+        res.handleKeys = keys();
         this.addKey(res.handleKeys.accessKey, res.handleKeys.secretKey, undefined, { kind: 'handle', stack: spec.name, resource: name });
+      }
+      if (SERVER_TYPES.includes(r.type) && (targeted.has(name) || r.accessKey)) {
+        res.server = { keys: keys(), composed: targeted.has(name) };
+        this.addKey(res.server.keys.accessKey, res.server.keys.secretKey, undefined, { kind: 'stack', stack: spec.name, resources: new Set([name]) });
       }
       if (r.type === WAIT_CONDITION) res.completion = { count: r.count ?? 1, timeoutSeconds: r.timeout, handle: r.handle };
       else if (r.creationPolicy) res.completion = { count: r.creationPolicy.count ?? 1, timeoutSeconds: r.creationPolicy.timeout };
@@ -152,6 +196,7 @@ export class Model {
       this.addKey(c.accessKey, c.secretKey, c.sessionToken, { kind: 'stack', stack: spec.name, resources: c.resources ? new Set(c.resources) : undefined });
     }
     this.stacks.set(spec.name, stack);
+    this.deployments.load(stack, spec);
   }
 
   key(accessKey: string): Credential | undefined {
@@ -225,9 +270,11 @@ export class Model {
 
   /**
    * The Metadata Heat serves: a handle's is its signals,
-   * `{UniqueId: {Status, Reason, Data}}` in the key order sent.
+   * `{UniqueId: {Status, Reason, Data}}` in the key order sent; a server with
+   * deployments has theirs composed into its own.
    */
-  metadataOf(res: ResourceState): unknown {
+  metadataOf(stack: StackState, res: ResourceState): unknown {
+    if (res.server?.composed) return serverMetadata(stack, res, this.deployments.all(), this.metadataEnv());
     if (res.type !== WAIT_HANDLE) return res.metadata;
     const out: Record<string, unknown> = {};
     for (const s of res.signals.values()) out[s.uniqueId] = s.entry;

@@ -1,7 +1,9 @@
 /**
- * Wait-condition handle URLs. The SigV2 form is what Heat's signal
- * responder hands out, rebuilt step by step so that the same keys, ARN and time give the same URL. The
- * SigV4 form is an AWS-style query-presigned URL for the same PUT.
+ * Pre-signed signal URLs. The SigV2 form is what Heat's signal responder
+ * hands out (PUT to `/waitcondition/<arn>` for a handle, POST to
+ * `/signal/<arn>` for a CFN_SIGNAL deployment), rebuilt step by step so that
+ * the same keys, ARN and time give the same URL. The SigV4 form is an
+ * AWS-style query-presigned URL for a handle's PUT.
  */
 import { percentDecode, pyQuote, pyQuotePlus } from './heat-format';
 import { amzDate, canonicalQs, isoSeconds, keystonePath, sigV2, sigV4, type SignKeys, UNSIGNED_PAYLOAD } from './signing';
@@ -34,6 +36,8 @@ export interface HeatUrlInput extends SignKeys {
   time: number;
   /** Heat drops Timestamp only for alarm URLs, never for wait-condition handles. */
   neverExpire?: boolean;
+  /** The verb signed: PUT for `/waitcondition` (default), POST for `/signal`. */
+  verb?: 'PUT' | 'POST';
 }
 
 export function heatSignedUrl(input: HeatUrlInput): string {
@@ -43,7 +47,7 @@ export function heatSignedUrl(input: HeatUrlInput): string {
   const unquotedPath = percentDecode(base.pathname + path).toString('utf8');
   const params: Record<string, string> = { SignatureMethod: 'HmacSHA256', SignatureVersion: '2', AWSAccessKeyId: input.accessKey };
   if (!input.neverExpire) params.Timestamp = isoSeconds(input.time);
-  params.Signature = sigV2(input.secretKey, 'PUT', base.host.toLowerCase(), unquotedPath, params);
+  params.Signature = sigV2(input.secretKey, input.verb ?? 'PUT', base.host.toLowerCase(), unquotedPath, params);
   // urlencode() keeps the dict's insertion order and quotes with quote_plus.
   const qs = Object.entries(params)
     .map(([k, v]) => `${pyQuotePlus(k)}=${pyQuotePlus(v)}`)

@@ -1,23 +1,30 @@
 /**
  * The endpoint emulator: one loopback HTTP server that plays heat-api-cfn
- * (and the old heat-api-cloudwatch) for the tools, with fault injection, a
- * request log, an admin API under /_emulator/ and a status page at `/`.
- * `startEmulator` is the programmatic entry point for tests and the demo.
+ * (and the old heat-api-cloudwatch) for the tools, plus what software
+ * deployments signal through (keystone, heat-api's resource signal, Swift
+ * temp URLs), with fault injection, a request log, an admin API under
+ * /_emulator/ and a status page at `/`. `startEmulator` is the programmatic
+ * entry point for tests and the demo.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleApi } from './api';
+import { deploymentView } from './deployment-view';
+import { DeploymentError } from './deployments';
 import { Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigError, validateFaults } from './faults';
 import { serveFile } from './files';
 import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
 import { renderStatusPage } from './html';
+import { Keystone } from './keystone';
 import { MetricGate, type MetricPolicy, MetricPolicyError, type MetricRate, type MetricValidation, validateMetricPolicy } from './metric-policy';
-import type { EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
+import { signalEndpoint } from './signal-endpoints';
+import type { DeploymentView, EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
 import { Model } from './model';
 import { heatSignedUrl, sigV4PresignedUrl } from './presign';
 import { isoSeconds } from './signing';
 import { type SignedRequest, verifySignature } from './sigverify';
 import { type CredentialSpec, type FilesSpec, loadStackFile, type StackFile, type StackSpec, validateStackFile } from './stackfile';
+import { newTempUrlKey } from './swift-tempurl';
 
 export interface EmulatorOptions {
   /** 0 (default) picks a free port. The emulator only ever listens on 127.0.0.1. */
@@ -41,6 +48,8 @@ export interface EmulatorOptions {
   metricRate?: MetricRate | null;
   /** How strictly PutMetricData is checked: 'heat' (default, as Heat took it) or 'aws' (CloudWatch's limits). */
   metricValidation?: MetricValidation;
+  /** The Swift account's Temp-URL-Key that TEMP_URL_SIGNAL URLs are signed with; default generated. */
+  tempUrlKey?: string;
 }
 
 export interface Emulator {
@@ -67,7 +76,22 @@ export interface Emulator {
   signalUrls(stack: string, handle: string): HandleUrls;
   /** A resource as the state shows it (wait-condition status, signals, Data). */
   resource(stack: string, name: string): ResourceView;
-  /** Back to the stack files: signals, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
+  /** An OS::Heat::SoftwareDeployment as the state shows it (deleted ones too). */
+  deployment(stack: string, name: string): DeploymentView;
+  /**
+   * A stack update giving the deployment new `input_values`: its UPDATE action
+   * runs (a new config in the server's metadata, deploy_action UPDATE, the
+   * resource UPDATE_IN_PROGRESS until signalled) if listed in its actions. A
+   * failed deployment is replaced instead, as Heat replaces it; while an
+   * action waits for its signal the update is queued until it is over.
+   */
+  updateDeployment(stack: string, name: string, inputValues: Record<string, unknown>): DeploymentView;
+  /**
+   * A stack update without the deployment: with DELETE in its actions its
+   * metadata item becomes a DELETE config until signalled, else it goes at once.
+   */
+  deleteDeployment(stack: string, name: string): DeploymentView;
+  /** Back to the stack files: signals, deployment changes, tokens, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
   reset(): void;
   stop(): Promise<void>;
 }
@@ -158,14 +182,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const faults = new Faults(opts.faults ?? {});
   const now = () => baseClock() + faults.skewMs;
   const files = loadAll(opts);
-  const model = new Model(files, now);
+  let url = '';
+  const signalBase = () => opts.signalBaseUrl ?? `${url}/v1/waitcondition`;
+  const tempUrlKey = opts.tempUrlKey ?? newTempUrlKey();
+  const model = new Model(files, now, { endpoints: () => ({ url, signalBase: signalBase() }), tempUrlKey });
+  const keystone = new Keystone((id) => model.software.user(id), now);
   const metricGate = new MetricGate(validateMetricPolicy({ rate: opts.metricRate ?? null, validation: opts.metricValidation }, 'startEmulator options'));
   const fileSpecs = files.flatMap((f) => (f.files ? [f.files] : []));
   const requestLog: RequestLogEntry[] = [];
   let loggedBodyChars = 0;
   let nextId = 1;
-  let url = '';
-  const signalBase = () => opts.signalBaseUrl ?? `${url}/v1/waitcondition`;
 
   function appendLog(entry: RequestLogEntry): void {
     requestLog.push(entry);
@@ -186,9 +212,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     loggedBodyChars = 0;
   }
 
-  /** Signals, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
+  /** Signals, deployment changes, tokens, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
   function reset(): void {
     model.reset();
+    keystone.clear();
     metricGate.clear();
     clearLog();
   }
@@ -215,7 +242,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       physicalId: r.physicalId,
       description: r.description,
       lastUpdated: r.lastUpdated,
-      metadata: model.metadataOf(r),
+      metadata: model.metadataOf(stack, r),
       signals: model.signalsFor(stack, r),
     };
     if (r.completion) {
@@ -226,6 +253,26 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
     if (r.handleKeys) view.handle = signalUrls(stackName, name);
     return view;
+  }
+
+  function deployment(stackName: string, name: string): DeploymentView {
+    return deploymentView(model.software.find(stackName, name), model.metadataEnv());
+  }
+
+  /** A copy of the input values, which must be a mapping. */
+  function inputValuesOf(v: unknown, what: string): Record<string, unknown> {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new SyntaxError(`${what}: expected a mapping of input values`);
+    return JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+  }
+
+  function updateDeployment(stackName: string, name: string, inputValues: Record<string, unknown>): DeploymentView {
+    model.software.update(model.software.find(stackName, name), inputValuesOf(inputValues, 'input_values'));
+    return deployment(stackName, name);
+  }
+
+  function deleteDeployment(stackName: string, name: string): DeploymentView {
+    model.software.delete(model.software.find(stackName, name));
+    return deployment(stackName, name);
   }
 
   function state(): EmulatorState {
@@ -240,6 +287,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         tenant: s.tenant,
         arn: s.arn,
         resources: [...s.resources.keys()].map((r) => resourceView(s.stackName, r)),
+        deployments: model.software
+          .all()
+          .filter((d) => d.stack === s)
+          .map((d) => deploymentView(d, model.metadataEnv())),
       })),
       credentials: [...model.credentials.values()].map((c) => ({
         accessKey: c.accessKey,
@@ -296,6 +347,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         case 'GET resources':
           if (parts.length !== 3) return jsonReply(404, { error: 'use GET /_emulator/resources/<stack>/<resource>' });
           return jsonReply(200, resourceView(parts[1], parts[2]));
+        case 'GET deployments':
+        case 'PUT deployments':
+        case 'DELETE deployments': {
+          if (parts.length !== 3) return jsonReply(404, { error: `use ${method} /_emulator/deployments/<stack>/<deployment>` });
+          if (method === 'GET') return jsonReply(200, deployment(parts[1], parts[2]));
+          if (method === 'DELETE') return jsonReply(200, deleteDeployment(parts[1], parts[2]));
+          const change = parseBody();
+          if (change === null || typeof change !== 'object' || Array.isArray(change) || Object.keys(change).some((k) => k !== 'input_values')) {
+            throw new SyntaxError('expected {"input_values": {...}}');
+          }
+          // updateDeployment checks the values: a mapping, or a 400.
+          return jsonReply(200, updateDeployment(parts[1], parts[2], (change as { input_values: Record<string, unknown> }).input_values));
+        }
         case 'GET signal-urls':
           if (parts.length !== 3) return jsonReply(404, { error: 'use GET /_emulator/signal-urls/<stack>/<handle>' });
           return jsonReply(200, signalUrls(parts[1], parts[2]));
@@ -307,6 +371,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
     } catch (err) {
       if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError || err instanceof MetricPolicyError) return jsonReply(400, { error: err.message });
+      if (err instanceof DeploymentError) return jsonReply(err.status, { error: err.message });
       if (err instanceof Error && /^no (resource|wait-condition handle) /.test(err.message)) return jsonReply(404, { error: err.message });
       throw err;
     }
@@ -372,8 +437,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     else if (fault?.kind === 'error' || fault?.kind === 'throttle') reply = faultReply(fault);
     else if (rawPath.startsWith('/files/')) reply = serveFile(fileSpecs, rawPath, headers.authorization);
     else if (rawPath === '/' && !isRootApi) reply = { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: renderStatusPage(state()) };
-    else if (isApiPath || isRootApi) reply = api(method, rawPath, params, headers, body, entry);
-    else reply = webobPlain(404);
+    else {
+      const signalled = signalEndpoint({ method, rawPath, rawQuery, headers, body }, { model, keystone, url, tempUrlKey, now }, entry);
+      if (signalled) reply = signalled;
+      else if (isApiPath || isRootApi) reply = api(method, rawPath, params, headers, body, entry);
+      else reply = webobPlain(404);
+    }
     send(req, res, reply, fault?.kind === 'truncate');
     log(reply.status);
   }
@@ -433,6 +502,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clearRequestLog: clearLog,
     signalUrls,
     resource: resourceView,
+    deployment,
+    updateDeployment,
+    deleteDeployment,
     reset,
     stop: () =>
       new Promise<void>((resolve, reject) => {

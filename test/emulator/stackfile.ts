@@ -7,6 +7,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { Checker, join, StackFileError } from './stackfile-check';
+import {
+  checkConfigProperties,
+  checkDeploymentProperties,
+  checkDeploymentReferences,
+  CONFIG_TYPES,
+  DEPLOYMENT_TYPES,
+  type DeploymentProperties,
+  SERVER_TYPES,
+  type SoftwareConfigProperties,
+} from './stackfile-software';
+
+export { StackFileError } from './stackfile-check';
 
 export interface CredentialSpec {
   accessKey: string;
@@ -34,7 +47,11 @@ export interface ResourceSpec {
   description?: string;
   /** ISO time; default the emulator's start. */
   lastUpdated?: string;
-  /** AWS::CloudFormation::WaitConditionHandle: the handle's own key pair (default: generated). */
+  /**
+   * AWS::CloudFormation::WaitConditionHandle: the handle's own key pair.
+   * OS::Heat::DeployedServer, OS::Nova::Server: the server's stack-user key
+   * pair (its os-collect-config `cfn` keys). Default: generated.
+   */
   accessKey?: string;
   secretKey?: string;
   /** AWS::CloudFormation::WaitCondition: the logical id of its handle. */
@@ -43,6 +60,8 @@ export interface ResourceSpec {
   timeout?: number;
   /** Any other resource: completed by SignalResource, like a CreationPolicy. */
   creationPolicy?: CreationPolicySpec;
+  /** Config and deployment resources (OS::Heat::SoftwareConfig...): Heat's properties (stackfile-software.ts). */
+  properties?: SoftwareConfigProperties | DeploymentProperties;
 }
 
 export interface StackSpec {
@@ -75,17 +94,6 @@ export interface StackFile {
 export const WAIT_CONDITION = 'AWS::CloudFormation::WaitCondition';
 export const WAIT_HANDLE = 'AWS::CloudFormation::WaitConditionHandle';
 
-export class StackFileError extends Error {
-  constructor(
-    readonly detail: string,
-    readonly file: string,
-    readonly keyPath: string,
-  ) {
-    super(`${file}: ${keyPath || '(top level)'}: ${detail}`);
-    this.name = 'StackFileError';
-  }
-}
-
 /** A UUID (v4 layout) derived from `seed`, so that defaults are stable across runs. */
 export function stableUuid(seed: string): string {
   const h = createHash('sha1').update(seed).digest('hex');
@@ -98,56 +106,6 @@ export function randomKeyPair(): { accessKey: string; secretKey: string } {
 
 const NAME_RE = /^[a-zA-Z][a-zA-Z0-9_.-]*$/;
 const STATUS_RE = /^(INIT|CREATE|DELETE|UPDATE|ROLLBACK|SUSPEND|RESUME|ADOPT|SNAPSHOT|CHECK)_(IN_PROGRESS|FAILED|COMPLETE)$/;
-
-class Checker {
-  constructor(readonly source: string) {}
-
-  fail(at: string, detail: string): never {
-    throw new StackFileError(detail, this.source, at);
-  }
-
-  mapping(v: unknown, at: string, allowed: readonly string[]): Record<string, unknown> {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(at, `must be a mapping, not ${describe(v)}`);
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
-      if (!allowed.includes(k)) this.fail(join(at, k), `unknown key (expected one of: ${allowed.join(', ')})`);
-    }
-    return o;
-  }
-
-  string(v: unknown, at: string, opts: { optional?: boolean; empty?: boolean; re?: RegExp; what?: string } = {}): string | undefined {
-    if (v === undefined && opts.optional) return undefined;
-    if (v === undefined) this.fail(at, 'is required');
-    if (typeof v !== 'string') this.fail(at, `must be a string, not ${describe(v)}`);
-    if (!opts.empty && v === '') this.fail(at, 'must not be empty');
-    if (opts.re && !opts.re.test(v)) this.fail(at, `${JSON.stringify(v)} is not ${opts.what ?? `of the form ${opts.re}`}`);
-    return v;
-  }
-
-  positive(v: unknown, at: string, integer: boolean): number | undefined {
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !(v > 0) || (integer && !Number.isInteger(v))) this.fail(at, `must be a positive ${integer ? 'integer' : 'number'}, not ${describe(v)}`);
-    return v;
-  }
-
-  list(v: unknown, at: string): unknown[] {
-    if (!Array.isArray(v)) this.fail(at, `must be a list, not ${describe(v)}`);
-    return v;
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-function join(at: string, key: string | number): string {
-  if (typeof key === 'number') return `${at}[${key}]`;
-  return at ? `${at}.${key}` : key;
-}
 
 function checkCredentials(c: Checker, v: unknown, at: string, scoped: boolean): CredentialSpec[] {
   return c.list(v, at).map((item, i) => {
@@ -164,7 +122,7 @@ function checkCredentials(c: Checker, v: unknown, at: string, scoped: boolean): 
 function checkResource(c: Checker, v: unknown, at: string): ResourceSpec {
   const o = c.mapping(v, at, [
     'type', 'metadata', 'status', 'statusReason', 'physicalId', 'description', 'lastUpdated',
-    'accessKey', 'secretKey', 'handle', 'count', 'timeout', 'creationPolicy',
+    'accessKey', 'secretKey', 'handle', 'count', 'timeout', 'creationPolicy', 'properties',
   ]);
   const type = c.string(o.type, join(at, 'type'))!;
   const r: ResourceSpec = { type };
@@ -180,12 +138,20 @@ function checkResource(c: Checker, v: unknown, at: string): ResourceSpec {
     if (Number.isNaN(Date.parse(updated))) c.fail(join(at, 'lastUpdated'), `${JSON.stringify(updated)} is not an ISO 8601 time`);
     r.lastUpdated = updated;
   }
-  const only = (keys: readonly string[], forType: string) => {
-    for (const k of keys) if (o[k] !== undefined && type !== forType) c.fail(join(at, k), `only allowed on ${forType} resources`);
+  const only = (keys: readonly string[], forTypes: readonly string[]) => {
+    const names = forTypes.length > 1 ? `${forTypes.slice(0, -1).join(', ')} or ${forTypes.at(-1)}` : forTypes[0];
+    for (const k of keys) if (o[k] !== undefined && !forTypes.includes(type)) c.fail(join(at, k), `only allowed on ${names} resources`);
   };
-  only(['accessKey', 'secretKey'], WAIT_HANDLE);
-  only(['handle', 'count', 'timeout'], WAIT_CONDITION);
-  if (type === WAIT_HANDLE) {
+  const keyed = [WAIT_HANDLE, ...SERVER_TYPES];
+  only(['accessKey', 'secretKey'], keyed);
+  only(['handle', 'count', 'timeout'], [WAIT_CONDITION]);
+  only(['properties'], [...CONFIG_TYPES, ...DEPLOYMENT_TYPES]);
+  if (CONFIG_TYPES.includes(type) && o.properties !== undefined) r.properties = checkConfigProperties(c, type, o.properties, join(at, 'properties'));
+  if (DEPLOYMENT_TYPES.includes(type)) {
+    for (const k of ['status', 'statusReason'] as const) if (o[k] !== undefined) c.fail(join(at, k), "a deployment's status comes from its actions and signals");
+    r.properties = checkDeploymentProperties(c, type, o.properties ?? c.fail(join(at, 'properties'), 'is required (at least server)'), join(at, 'properties'));
+  }
+  if (keyed.includes(type)) {
     const ak = c.string(o.accessKey, join(at, 'accessKey'), { optional: true });
     const sk = c.string(o.secretKey, join(at, 'secretKey'), { optional: true });
     if ((ak === undefined) !== (sk === undefined)) c.fail(join(at, ak === undefined ? 'accessKey' : 'secretKey'), 'accessKey and secretKey go together');
@@ -224,7 +190,9 @@ function checkStack(c: Checker, v: unknown, at: string): StackSpec {
     if (!NAME_RE.test(rname)) c.fail(join(resAt, rname), 'a logical resource id must start with a letter and hold only letters, digits, _ . -');
     stack.resources[rname] = checkResource(c, spec, join(resAt, rname));
   }
+  const types = Object.fromEntries(Object.entries(stack.resources).map(([rname, r]) => [rname, r.type]));
   for (const [rname, r] of Object.entries(stack.resources)) {
+    if (DEPLOYMENT_TYPES.includes(r.type)) checkDeploymentReferences(c, r.properties as DeploymentProperties, types, join(join(resAt, rname), 'properties'));
     if (r.type !== WAIT_CONDITION) continue;
     const target = stack.resources[r.handle!];
     if (!target) c.fail(join(join(resAt, rname), 'handle'), `no resource ${JSON.stringify(r.handle)} in this stack`);

@@ -1,11 +1,14 @@
 /**
  * What the emulator shows of itself: the request log, and the state that
- * /_emulator/state returns and the status page renders.
+ * /_emulator/state returns and the status page renders (software
+ * deployments included).
  */
+import type { DeploymentSignal } from './deployments';
 import type { FaultConfig } from './faults';
 import type { MetricPolicy } from './metric-policy';
 import type { Datapoint, SignalRecord } from './model';
 import type { SigKind } from './sigverify';
+import type { DeployAction, SignalTransport } from './stackfile-software';
 
 export interface RequestLogEntry {
   id: number;
@@ -15,9 +18,13 @@ export interface RequestLogEntry {
   /** Path and query, signature and token values redacted. */
   path: string;
   action?: string;
-  /** How the request was signed; `none` for unsigned (files, page). */
-  signature: SigKind | 'none';
-  /** `ok`, or Heat's error code and the real reason (`AccessDenied: request expired...`). */
+  /**
+   * How the request was authenticated: a signature kind, a Swift temp URL,
+   * a keystone token (heat-api), a password (keystone); `none` for the rest
+   * (files, page).
+   */
+  signature: SigKind | 'temp-url' | 'token' | 'password' | 'none';
+  /** `ok`, or the refusal and its real reason (`AccessDenied: request expired...`). */
   verified?: string;
   accessKey?: string;
   status: number | 'reset';
@@ -56,12 +63,52 @@ export interface ResourceView {
   handle?: HandleUrls;
 }
 
+/** Heat's software deployment as its API shows it (`openstack software deployment show`). */
+export interface SoftwareDeploymentView {
+  id: string;
+  server_id: string;
+  config_id: string;
+  input_values: Record<string, unknown>;
+  /** The outputs signalled, deploy_stdout, deploy_stderr and deploy_status_code among them; null before a signal. */
+  output_values: Record<string, unknown> | null;
+  action: DeployAction;
+  /** IN_PROGRESS until signalled, then COMPLETE or FAILED. */
+  status: string;
+  status_reason: string;
+  creation_time: string;
+  updated_time?: string;
+}
+
+export interface DeploymentView {
+  stack: string;
+  name: string;
+  server: string;
+  /** The SoftwareConfig resource it deploys. */
+  config?: string;
+  signalTransport: SignalTransport;
+  actions: DeployAction[];
+  /** The resource: CREATE_IN_PROGRESS until signalled, then CREATE_COMPLETE or CREATE_FAILED (UPDATE_*, DELETE_* likewise). */
+  status: string;
+  statusReason: string;
+  /** Heat's deployment; null before an action it takes part in ran, and once deleted. */
+  softwareDeployment: SoftwareDeploymentView | null;
+  /** Its item in the server's metadata `deployments`, as served; null when it has none. */
+  metadata: Record<string, unknown> | null;
+  /** A stack update waiting for the running action's signal (Heat runs it after): an update or a delete. */
+  queued: 'update' | 'delete' | null;
+  /** Signals that reached it (dropped ones included). */
+  signalCount: number;
+  signals: DeploymentSignal[];
+  /** Deleted: gone from the stack and the server's metadata. */
+  deleted: boolean;
+}
+
 export interface EmulatorState {
   url: string;
   now: string;
   clockSkewSeconds: number;
   faults: FaultConfig;
-  stacks: Array<{ name: string; id: string; tenant: string; arn: string; resources: ResourceView[] }>;
+  stacks: Array<{ name: string; id: string; tenant: string; arn: string; resources: ResourceView[]; deployments: DeploymentView[] }>;
   credentials: Array<{ accessKey: string; scope: string; sessionToken: boolean }>;
   metrics: Datapoint[];
   metricPolicy: MetricPolicy;
