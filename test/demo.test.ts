@@ -17,6 +17,8 @@ describe('demo (README main command)', () => {
     assert.match(r.stdout, /post\.update fired, its cfn-init rewrote app\.conf: "greeting=hello again, after a stack update"/);
     assert.match(r.stdout, /-> sent 4 metric\(s\) in 1 request\(s\) to http:\/\/127\.0\.0\.1:\d+\/v1\//);
     assert.match(r.stdout, /status page http:\/\/127\.0\.0\.1:\d+\/ shows: (?=.*MemoryUtilization [\d.]+ Percent)(?=.*DiskSpaceUtilization [\d.]+ Percent)(?=.*CPUUtilization [\d.]+ Percent)(?=.*Heartbeat 1\.0 Count)/);
+    assert.match(r.stdout, /root\/srv\/deployed\.txt: "deployed with hello from heat-agent\\n"/);
+    assert.match(r.stdout, /stack: Deploy CREATE_COMPLETE, output result "hello from heat-agent" \(1 signal\)/);
     const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cfntools-demo-'));
     assert.deepEqual(after, before, 'sandbox removed');
   });

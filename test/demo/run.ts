@@ -61,6 +61,30 @@ function stackSpec(): StackSpec {
   };
 }
 
+const DEPLOY_STACK = 'deploystack';
+const SERVER_KEY = { accessKey: 'AKIDDEMOSERVER000000000000000001', secretKey: 'demo-server-secret' };
+
+/** The OS:: way: a server, a script config, and a deployment of it signalled over CFN_SIGNAL. */
+function deploymentStackSpec(sandbox: string): StackSpec {
+  const out = path.join(sandbox, 'root', 'srv', 'deployed.txt');
+  return {
+    name: DEPLOY_STACK,
+    resources: {
+      Server: { type: 'OS::Heat::DeployedServer', ...SERVER_KEY },
+      Script: {
+        type: 'OS::Heat::SoftwareConfig',
+        properties: {
+          group: 'script',
+          config: `#!/bin/sh\nmkdir -p "$(dirname ${out})"\necho "deployed with $greeting" > ${out}\nprintf '%s' "$greeting" > "$heat_outputs_path.result"\n`,
+          inputs: [{ name: 'greeting', type: 'String' }],
+          outputs: [{ name: 'result' }],
+        },
+      },
+      Deploy: { type: 'OS::Heat::SoftwareDeployment', properties: { config: 'Script', server: 'Server', input_values: { greeting: 'hello from heat-agent' }, signal_transport: 'CFN_SIGNAL' } },
+    },
+  };
+}
+
 function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -119,7 +143,7 @@ async function main(): Promise<number> {
   let emulator: Emulator | undefined;
   const say = (line = '') => process.stdout.write(line + '\n');
   try {
-    emulator = await startEmulator({ port: 0, stacks: [stackSpec()], files: { inline: { 'motd.txt': 'Welcome to the cfntools demo instance.\n' } } });
+    emulator = await startEmulator({ port: 0, stacks: [stackSpec(), deploymentStackSpec(sandbox)], files: { inline: { 'motd.txt': 'Welcome to the cfntools demo instance.\n' } } });
     emulator.setMetadata(STACK, 'WebServer', demoMetadata(sandbox, emulator.url));
 
     // What Heat injects into an instance, pointed at the emulator.
@@ -201,9 +225,19 @@ async function main(): Promise<number> {
     say(`   status page ${emulator.url}/ shows: ${shown.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)} ${m[3]}`).join(', ')}`);
     say();
 
+    say('6. heat-agent --one-time (the OS:: way: a SoftwareDeployment of a script, over CFN_SIGNAL)');
+    const agentConf = path.join(sandbox, 'os-collect-config.conf');
+    fs.writeFileSync(agentConf, `[cfn]\nmetadata_url = ${emulator.apiUrl}\nstack_name = ${DEPLOY_STACK}\naccess_key_id = ${SERVER_KEY.accessKey}\nsecret_access_key = ${SERVER_KEY.secretKey}\npath = Server.Metadata\n`, { mode: 0o600 });
+    const agent = await run('heat-agent', ['--one-time', '--config', agentConf, ...logArg('heat-agent')], { ...env, CFNTOOLS_HEAT_AGENT_DIR: path.join(sandbox, 'heat-agent'), CFNTOOLS_HEAT_CONFIG_DIR: path.join(sandbox, 'heat-config') });
+    if (agent.status !== 0) throw new Error(`heat-agent failed: ${agent.stderr.trim()}`);
+    const deployed = emulator.deployment(DEPLOY_STACK, 'Deploy');
+    say(`   -> ${path.relative(sandbox, path.join(sandbox, 'root', 'srv', 'deployed.txt'))}: ${JSON.stringify(fs.readFileSync(path.join(sandbox, 'root', 'srv', 'deployed.txt'), 'utf8'))}`);
+    say(`   stack: Deploy ${deployed.status}, output result ${JSON.stringify(deployed.softwareDeployment?.output_values?.result)} (${deployed.signalCount} signal)`);
+    say();
+
     const requests = emulator.requestLog.filter((r) => !r.path.startsWith('/_emulator'));
     const label = (r: (typeof requests)[number]) =>
-      r.action ?? (r.path.includes('/waitcondition/') ? 'wait-condition signal' : `${r.method} ${r.path.split('?')[0]}`);
+      r.action ?? (r.path.includes('/waitcondition/') ? 'wait-condition signal' : r.path.includes('/signal/') ? 'deployment signal' : `${r.method} ${r.path.split('?')[0]}`);
     say(`emulator saw ${requests.length} requests: ${[...new Set(requests.map(label))].join(', ')}`);
     return status === 'SUCCESS' && wc.status === 'CREATE_COMPLETE' ? 0 : 1;
   } finally {
