@@ -31,7 +31,7 @@ import { readSource, type AgentSource, type SourceFlags } from './config';
 import { deployedByHeatConfig } from './deployments';
 import { runPass, type PassResult } from './pass';
 import type { DeploymentResult } from './state';
-import { sendSignal } from './signal';
+import { sendSignal, SIGNAL_RETRY } from './signal';
 import { AgentState } from './state';
 
 const TOOL = 'heat-agent';
@@ -107,7 +107,7 @@ class Agent {
           const below = lookup(detail.metadata ?? null, this.source.subPath);
           return below.found ? below.value : undefined;
         },
-        signal: (d, result) => sendSignal(ctx.http(), d, result),
+        signal: (d, result) => sendSignal(ctx.http(), d, result, this.args.timeout !== undefined ? { ...SIGNAL_RETRY, deadlineMs: this.args.timeout * 1000 } : SIGNAL_RETRY),
         run: {
           system: this.system,
           env: ctx.env,

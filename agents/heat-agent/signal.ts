@@ -7,7 +7,7 @@
  * deploy_status_code and the outputs, trimmed to fit Heat's request limit.
  */
 import { CfnError } from '../../shared/errors';
-import type { HttpClient } from '../../shared/http';
+import type { HttpClient, RetryPolicy } from '../../shared/http';
 import { registerSecret } from '../../shared/redact';
 import { inputValue, type Deployment } from './deployments';
 import type { DeploymentResult } from './state';
@@ -16,6 +16,13 @@ import type { DeploymentResult } from './state';
 export const MAX_SIGNAL_BYTES = 950_000;
 
 export class SignalError extends CfnError {}
+
+/**
+ * A signal's own retries, not the polls': a deployment that ran must reach
+ * Heat if Heat can be reached at all within a couple of minutes (the
+ * result is kept and sent again at the next check after that).
+ */
+export const SIGNAL_RETRY: Readonly<Partial<RetryPolicy>> = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 10_000, deadlineMs: 120_000 };
 
 export type Transport = 'CFN_SIGNAL' | 'TEMP_URL_SIGNAL' | 'HEAT_SIGNAL' | 'NO_SIGNAL' | 'ZAQAR_SIGNAL';
 const TRANSPORTS: readonly Transport[] = ['CFN_SIGNAL', 'TEMP_URL_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL', 'ZAQAR_SIGNAL'];
@@ -57,7 +64,7 @@ interface KeystoneToken {
   heatUrl: string;
 }
 
-async function keystoneToken(http: HttpClient, d: Deployment): Promise<KeystoneToken> {
+async function keystoneToken(http: HttpClient, d: Deployment, retry: Partial<RetryPolicy>): Promise<KeystoneToken> {
   const need = (name: string) => {
     const v = inputValue(d, name);
     if (!v) throw new SignalError(`deployment ${d.name}: HEAT_SIGNAL without ${name}`);
@@ -72,7 +79,7 @@ async function keystoneToken(http: HttpClient, d: Deployment): Promise<KeystoneT
       scope: { project: { id: need('deploy_project_id') } },
     },
   });
-  const res = await http.request({ method: 'POST', url: `${authUrl}/auth/tokens`, headers: { 'Content-Type': 'application/json' }, body });
+  const res = await http.request({ method: 'POST', url: `${authUrl}/auth/tokens`, headers: { 'Content-Type': 'application/json' }, body }, { retry });
   const token = res.headers['x-subject-token'];
   if (!token) throw new SignalError(`keystone at ${authUrl} gave no X-Subject-Token`);
   registerSecret(token);
@@ -91,25 +98,25 @@ async function keystoneToken(http: HttpClient, d: Deployment): Promise<KeystoneT
 }
 
 /** Sends the result; resolves once Heat accepted it. Nothing is sent for NO_SIGNAL. */
-export async function sendSignal(http: HttpClient, d: Deployment, result: DeploymentResult): Promise<Transport> {
+export async function sendSignal(http: HttpClient, d: Deployment, result: DeploymentResult, retry: Partial<RetryPolicy> = SIGNAL_RETRY): Promise<Transport> {
   const transport = transportOf(d);
   if (transport === 'NO_SIGNAL') return transport;
   if (transport === 'ZAQAR_SIGNAL') throw new SignalError(`deployment ${d.name}: ZAQAR_SIGNAL is not supported (no Zaqar client here): use CFN_SIGNAL, TEMP_URL_SIGNAL or HEAT_SIGNAL`);
   const body = signalBody(result);
   const headers = { 'Content-Type': 'application/json' };
   if (transport === 'HEAT_SIGNAL') {
-    const { token, heatUrl } = await keystoneToken(http, d);
+    const { token, heatUrl } = await keystoneToken(http, d, retry);
     const stack = inputValue(d, 'deploy_stack_id');
     const resource = inputValue(d, 'deploy_resource_name');
     if (!stack || !resource) throw new SignalError(`deployment ${d.name}: HEAT_SIGNAL without deploy_stack_id or deploy_resource_name`);
     const url = `${heatUrl}/stacks/${stack.split('/').map(encodeURIComponent).join('/')}/resources/${encodeURIComponent(resource)}/signal`;
-    await http.request({ method: 'POST', url, headers: { ...headers, 'X-Auth-Token': token }, body });
+    await http.request({ method: 'POST', url, headers: { ...headers, 'X-Auth-Token': token }, body }, { retry });
     return transport;
   }
   const url = inputValue(d, 'deploy_signal_id');
   if (!url) throw new SignalError(`deployment ${d.name}: ${transport} without deploy_signal_id`);
   const verb = (inputValue(d, 'deploy_signal_verb') ?? (transport === 'TEMP_URL_SIGNAL' ? 'PUT' : 'POST')).toUpperCase();
   if (verb !== 'POST' && verb !== 'PUT') throw new SignalError(`deployment ${d.name}: deploy_signal_verb ${verb}: expected POST or PUT`);
-  await http.request({ method: verb, url, headers, body });
+  await http.request({ method: verb, url, headers, body }, { retry });
   return transport;
 }

@@ -74,6 +74,8 @@ export const TEMPLATES = {
   two: 'heat-agent-two.json',
   /** cfn-init group: a SoftwareConfig (config a JSON string) and a StructuredConfig (config a map). */
   cfnInit: 'heat-agent-cfn-init.json',
+  /** a failing script and a deployment of a group only a heat-config hook runs. */
+  failAndHook: 'heat-agent-fail-hook.json',
 } as const;
 
 export type SignalTransport = 'CFN_SIGNAL' | 'HEAT_SIGNAL' | 'NO_SIGNAL';

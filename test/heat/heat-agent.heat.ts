@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUNDLE, runProcess, toolEnv, type RunResult } from '../support/cli';
-import { settledStack, stackOutputs, TEMPLATES, useDeploymentStack, waitForDeployments, type CfnCollector } from './deployments';
+import { settledStack, softwareDeployment, stackOutputs, TEMPLATES, useDeploymentStack, waitForDeployments, type CfnCollector } from './deployments';
 
 const MINUTE = 60_000;
 
@@ -143,5 +143,39 @@ describe('heat-agent against real Heat: cfn-init group deployments', function ()
     assert.equal(fs.readFileSync(path.join(box.srv, 'cfntools-heat-agent', 'init.txt'), 'utf8'), 'written by cfn-init\n');
     assert.ok(fs.existsSync(path.join(box.srv, 'cfntools-heat-agent', 'init-done')), "the config's command ran");
     assert.equal(fs.readFileSync(path.join(box.srv, 'cfntools-heat-agent', 'greeting.txt'), 'utf8'), 'hello');
+  });
+});
+
+describe('heat-agent against real Heat: a failing script, and a group run by a heat-config hook', function () {
+  this.timeout(5 * MINUTE);
+  const stack = useDeploymentStack('ha-fail', TEMPLATES.failAndHook);
+  let box: AgentBox;
+  before(function () {
+    needsRootNamespaces(this);
+    box = new AgentBox();
+    fs.mkdirSync(path.join(box.dir, 'hooks'));
+    // heat-config's protocol: the deployment on stdin, the answer on stdout.
+    const hook = `#!/usr/bin/env python3\nimport json, sys\nd = json.load(sys.stdin)\nwho = [i["value"] for i in d["inputs"] if i["name"] == "who"][0]\njson.dump({"deploy_stdout": "hooked " + d["config"], "deploy_stderr": "", "deploy_status_code": 0, "answer": "hello from " + who}, sys.stdout)\n`;
+    fs.writeFileSync(path.join(box.dir, 'hooks', 'cfntools-test-hook'), hook, { mode: 0o755 });
+  });
+  after(() => box?.close());
+
+  it('the failing script fails its deployment with its status code; the hook\'s deployment completes with the hook\'s answer', async () => {
+    const { rig, ref } = stack();
+    const { cfn } = await waitForDeployments(rig, ref, { count: 2 });
+    box.configure(cfn);
+    const r = await box.run();
+    assert.equal(r.status, 0, 'both results reached Heat: ' + r.stderr + box.log());
+    const s = await settledStack(rig, ref);
+    assert.equal(s.stack_status, 'CREATE_FAILED');
+    const out = await stackOutputs(rig, ref);
+    const failing = await softwareDeployment(rig, String(out.failing_id));
+    assert.equal(failing.status, 'FAILED');
+    assert.match(failing.status_reason, /non-zero status code: 3/);
+    assert.equal(failing.output_values?.deploy_stderr, 'about to fail\n');
+    const hooked = await softwareDeployment(rig, String(out.hooked_id));
+    assert.equal(hooked.status, 'COMPLETE', hooked.status_reason);
+    assert.equal(hooked.output_values?.answer, 'hello from the hook');
+    assert.equal(hooked.output_values?.deploy_stdout, 'hooked a config only the hook understands');
   });
 });
