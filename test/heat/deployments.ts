@@ -49,15 +49,13 @@ import { HttpClient } from '../../shared/http';
 import { QueryClient } from '../../shared/query-api';
 import {
   FatalPollError,
-  STACK_HOOK_TIMEOUT_MS,
   assertLoopback,
-  noteFailure,
   pollUntil,
   rawRequest,
   readTemplate,
   repoRoot,
   uniqueStackName,
-  useRealHeat,
+  useStack,
   type RawResponse,
   type RealHeat,
   type ResourceInfo,
@@ -228,39 +226,16 @@ export interface DeploymentStack {
 }
 
 /**
- * Register hooks for one stack in the current `describe`: `before` starts the
- * rig (or skips) and starts the stack's create (without waiting: its
- * deployments stay IN_PROGRESS until signalled); `after` deletes the stack
- * and waits until it is gone, also after failures.
+ * One deployment stack for the current `describe` (useStack): created
+ * without waiting, since its deployments stay IN_PROGRESS until signalled;
+ * deleted after, also after failures.
  */
 export function useDeploymentStack(prefix: string, template: string = TEMPLATES.single, parameters: Record<string, unknown> = {}): () => DeploymentStack {
-  let stack: DeploymentStack | undefined;
-  before(async function () {
-    const rig = await useRealHeat(this);
-    this.timeout(STACK_HOOK_TIMEOUT_MS);
-    try {
-      stack = { rig, ref: await createDeploymentStack(rig, prefix, template, parameters) };
-    } catch (err) {
-      noteFailure();
-      throw err;
-    }
+  return useStack(`deployment stack ${prefix}`, async (rig, created) => {
+    const ref = await createDeploymentStack(rig, prefix, template, parameters);
+    created(ref);
+    return { rig, ref };
   });
-  after(async function () {
-    if (!stack) return;
-    this.timeout(STACK_HOOK_TIMEOUT_MS);
-    const { rig, ref } = stack;
-    stack = undefined;
-    try {
-      await rig.heat.deleteStack(ref);
-    } catch (err) {
-      noteFailure();
-      throw err;
-    }
-  });
-  return () => {
-    if (!stack) throw new Error(`deployment stack ${prefix}: not created (its before hook failed or was skipped)`);
-    return stack;
-  };
 }
 
 export async function resource(rig: RealHeat, ref: StackRef, name: string): Promise<ResourceInfo> {

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUNDLE, runProcess, toolEnv, type RunResult } from '../support/cli';
+import { skipUnless } from '../support/skip';
 import { settledStack, softwareDeployment, stackOutputs, TEMPLATES, useDeploymentStack, waitForDeployments, type CfnCollector } from './deployments';
 
 const MINUTE = 60_000;
@@ -43,25 +44,26 @@ class AgentBox {
   }
 }
 
-function needsRootNamespaces(ctx: Mocha.Context): void {
-  if (process.getuid?.() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0) {
-    if (process.env.CI === 'true') throw new Error('heat-agent real-Heat tests need root and unshare -m');
-    ctx.skip();
-  }
+/** A box for the current `describe` (root and unshare -m needed: /srv is bound to it); `prepare` adds hooks. */
+function useAgentBox(prepare: (box: AgentBox) => void = () => undefined): () => AgentBox {
+  let box: AgentBox | undefined;
+  before(function () {
+    skipUnless(this, 'heat-agent against real Heat', process.getuid?.() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0 ? 'needs root and unshare -m' : undefined);
+    box = new AgentBox();
+    prepare(box);
+  });
+  after(() => box?.close());
+  return () => box!;
 }
 
 describe('heat-agent against real Heat: a script deployment over CFN_SIGNAL, then a stack update', function () {
   this.timeout(5 * MINUTE);
   const stack = useDeploymentStack('ha-cfn', TEMPLATES.single, { greeting: 'bonjour', signal_transport: 'CFN_SIGNAL' });
-  let box: AgentBox;
-  before(function () {
-    needsRootNamespaces(this);
-    box = new AgentBox();
-  });
-  after(() => box?.close());
+  const agentBox = useAgentBox();
 
   it('runs the script with its input and signals its output: the stack completes with it', async () => {
     const { rig, ref } = stack();
+    const box = agentBox();
     const { cfn } = await waitForDeployments(rig, ref);
     box.configure(cfn);
     const r = await box.run();
@@ -77,6 +79,7 @@ describe('heat-agent against real Heat: a script deployment over CFN_SIGNAL, the
   });
 
   it('a second check runs nothing', async () => {
+    const box = agentBox();
     const r = await box.run();
     assert.equal(r.status, 0, r.stderr + box.log());
     assert.equal((box.log().match(/group script: new; running/g) ?? []).length, 1);
@@ -84,6 +87,7 @@ describe('heat-agent against real Heat: a script deployment over CFN_SIGNAL, the
 
   it('a stack update with a new input value runs it again and signals the new output', async () => {
     const { rig, ref } = stack();
+    const box = agentBox();
     await rig.heat.updateStack(ref, { parameters: { greeting: 'hola' } });
     await waitForDeployments(rig, ref, { until: (m) => m.deployments.some((d) => d.inputs.some((i) => i.name === 'greeting' && i.value === 'hola')) });
     const r = await box.run();
@@ -97,15 +101,11 @@ describe('heat-agent against real Heat: a script deployment over CFN_SIGNAL, the
 describe('heat-agent against real Heat: HEAT_SIGNAL (keystone password auth, then the resource signal)', function () {
   this.timeout(5 * MINUTE);
   const stack = useDeploymentStack('ha-heat', TEMPLATES.single, { greeting: 'ciao', signal_transport: 'HEAT_SIGNAL' });
-  let box: AgentBox;
-  before(function () {
-    needsRootNamespaces(this);
-    box = new AgentBox();
-  });
-  after(() => box?.close());
+  const agentBox = useAgentBox();
 
   it('signals through keystone and heat-api: the stack completes with the output', async () => {
     const { rig, ref } = stack();
+    const box = agentBox();
     const { cfn, metadata } = await waitForDeployments(rig, ref);
     box.configure(cfn);
     const r = await box.run();
@@ -122,15 +122,11 @@ describe('heat-agent against real Heat: HEAT_SIGNAL (keystone password auth, the
 describe('heat-agent against real Heat: cfn-init group deployments', function () {
   this.timeout(5 * MINUTE);
   const stack = useDeploymentStack('ha-init', TEMPLATES.cfnInit);
-  let box: AgentBox;
-  before(function () {
-    needsRootNamespaces(this);
-    box = new AgentBox();
-  });
-  after(() => box?.close());
+  const agentBox = useAgentBox();
 
   it('applies both configs with our engine in the agent and signals success', async () => {
     const { rig, ref } = stack();
+    const box = agentBox();
     const { cfn } = await waitForDeployments(rig, ref, { count: 2 });
     box.configure(cfn);
     const r = await box.run();
@@ -149,19 +145,16 @@ describe('heat-agent against real Heat: cfn-init group deployments', function ()
 describe('heat-agent against real Heat: a failing script, and a group run by a heat-config hook', function () {
   this.timeout(5 * MINUTE);
   const stack = useDeploymentStack('ha-fail', TEMPLATES.failAndHook);
-  let box: AgentBox;
-  before(function () {
-    needsRootNamespaces(this);
-    box = new AgentBox();
+  const agentBox = useAgentBox((box) => {
     fs.mkdirSync(path.join(box.dir, 'hooks'));
     // heat-config's protocol: the deployment on stdin, the answer on stdout.
     const hook = `#!/usr/bin/env python3\nimport json, sys\nd = json.load(sys.stdin)\nwho = [i["value"] for i in d["inputs"] if i["name"] == "who"][0]\njson.dump({"deploy_stdout": "hooked " + d["config"], "deploy_stderr": "", "deploy_status_code": 0, "answer": "hello from " + who}, sys.stdout)\n`;
     fs.writeFileSync(path.join(box.dir, 'hooks', 'cfntools-test-hook'), hook, { mode: 0o755 });
   });
-  after(() => box?.close());
 
   it('the failing script fails its deployment with its status code; the hook\'s deployment completes with the hook\'s answer', async () => {
     const { rig, ref } = stack();
+    const box = agentBox();
     const { cfn } = await waitForDeployments(rig, ref, { count: 2 });
     box.configure(cfn);
     const r = await box.run();

@@ -613,32 +613,43 @@ function stringOutput(outputs: Record<string, unknown>, key: string, ref: StackR
  * tests.
  */
 export function useScenarioStack(prefix: string, template = 'scenario.json', parameters: Record<string, unknown> = {}): () => ScenarioStack {
-  let scenario: ScenarioStack | undefined;
-  let created: { rig: RealHeat; ref: StackRef } | undefined;
+  return useStack(`scenario ${prefix}`, async (rig, created) => {
+    const ref = await rig.heat.createStack(uniqueStackName(prefix), readTemplate(template), parameters);
+    created(ref);
+    await rig.heat.waitForResources(ref);
+    const outputs = await rig.heat.outputs(ref);
+    const scenario = {
+      rig,
+      ref,
+      outputs,
+      accessKey: stringOutput(outputs, 'access_key', ref),
+      secretKey: stringOutput(outputs, 'secret_key', ref),
+      waitHandleUrl: stringOutput(outputs, 'wait_handle_url', ref),
+    };
+    assertLoopback(scenario.waitHandleUrl);
+    return scenario;
+  });
+}
 
+/**
+ * One stack for the current `describe`: `before` starts the rig (or skips)
+ * and runs `make`, which calls `created` as soon as the stack exists;
+ * `after` deletes it and waits until it is gone, also when a test or `make`
+ * failed. Read what `make` returned through the getter inside tests.
+ */
+export function useStack<T>(what: string, make: (rig: RealHeat, created: (ref: StackRef) => void) => Promise<T>): () => T {
+  let value: T | undefined;
+  let created: { rig: RealHeat; ref: StackRef } | undefined;
   before(async function () {
     const rig = await useRealHeat(this);
     this.timeout(STACK_HOOK_TIMEOUT_MS);
     try {
-      const ref = await rig.heat.createStack(uniqueStackName(prefix), readTemplate(template), parameters);
-      created = { rig, ref };
-      await rig.heat.waitForResources(ref);
-      const outputs = await rig.heat.outputs(ref);
-      scenario = {
-        rig,
-        ref,
-        outputs,
-        accessKey: stringOutput(outputs, 'access_key', ref),
-        secretKey: stringOutput(outputs, 'secret_key', ref),
-        waitHandleUrl: stringOutput(outputs, 'wait_handle_url', ref),
-      };
-      assertLoopback(scenario.waitHandleUrl);
+      value = await make(rig, (ref) => (created = { rig, ref }));
     } catch (err) {
       noteFailure();
       throw err;
     }
   });
-
   after(async function () {
     if (!created) return;
     this.timeout(STACK_HOOK_TIMEOUT_MS);
@@ -651,10 +662,9 @@ export function useScenarioStack(prefix: string, template = 'scenario.json', par
       throw err;
     }
   });
-
   return () => {
-    if (!scenario) throw new Error(`scenario ${prefix}: the stack is not ready (its before hook failed or was skipped)`);
-    return scenario;
+    if (value === undefined) throw new Error(`${what}: the stack is not ready (its before hook failed or was skipped)`);
+    return value;
   };
 }
 
