@@ -87,6 +87,8 @@ describe('cfn-hup daemon against the emulator', function () {
     await box.until('a first check', () => box.checks() >= 1);
     box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
     await box.until('two attempts', () => box.fired('fail').length === 2, 20_000);
+    // The action's output comes before the daemon has logged its exit: wait for the line, not only the output.
+    await box.until('the second failure logged', () => /giving up after 2 attempt/.test(box.log()));
     assert.match(box.log(), /ERROR .*hook fail: exited with code 3; trying again at the first check after .* \(attempt 1 of 2\)/);
     assert.match(box.log(), /ERROR .*hook fail: exited with code 3; giving up after 2 attempt\(s\)/);
     const n = box.checks();
