@@ -52,6 +52,19 @@ async function track(emulator: Emulator, counted: () => number, mode: 'detached'
     const child = spawn(process.execPath, [...args, '--foreground'], { env, stdio: 'ignore' });
     pid = child.pid as number;
   }
+  // A bench stopped by a signal must not leave the detached daemon polling for ever.
+  const stopDaemon = () => {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: gone already
+    }
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    stopDaemon();
+    process.kill(process.pid, sig);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('exit', stopDaemon);
   const samples: string[] = [];
   try {
     for (const at of CHECKPOINTS) {
@@ -60,7 +73,8 @@ async function track(emulator: Emulator, counted: () => number, mode: 'detached'
       samples.push(`${at}: ${(privateKiB(pid) / 1024).toFixed(1)}`);
     }
   } finally {
-    process.kill(pid, 'SIGTERM');
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', stopDaemon);
+    stopDaemon();
     while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')) await new Promise((r) => setTimeout(r, 20));
   }
   if (fs.existsSync(path.join(dir, 'fired'))) throw new Error('a hook fired: the daemon was not idle');
