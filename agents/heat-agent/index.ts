@@ -15,7 +15,7 @@ import { parseArgs, type ToolMain } from '../../shared/cli';
 import { connectionOptions, credentialOptions, loggingOptions, settingsFromArgs, type CommonArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { DurableWriter } from '../../shared/durable-write';
-import { errorMessage } from '../../shared/errors';
+import { errorMessage, UsageError } from '../../shared/errors';
 import { runInit } from '../../shared/init/apply';
 import { DEFAULT_LIMITS } from '../../shared/init/limits';
 import { journalDir } from '../../shared/init/progress';
@@ -154,6 +154,8 @@ function checkerOf(agent: Agent): Checker {
 export const main: ToolMain = async (argv) => {
   const args = parseArgs(TOOL, argv, options, '$0 [--config FILE | --url URL --stack S --resource R] [--one-time]') as Args | undefined;
   if (!args) return 0;
+  const t = args['deployment-timeout'];
+  if (!Number.isFinite(t) || t <= 0) throw new UsageError(`--deployment-timeout: expected seconds above 0, got ${t}`);
   const env = { ...process.env };
   const source = readSource(args, env);
   const dir = heatAgentDir(env);

@@ -8,7 +8,8 @@
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { lookup } from '../../shared/key-path';
-import { parseDeployments, type Deployment } from './deployments';
+import { registerSecret } from '../../shared/redact';
+import { inputValue, parseDeployments, type Deployment } from './deployments';
 import { failure, runDeployment, type RunContext } from './groups';
 import { sendSignal } from './signal';
 import type { AgentState, DeploymentResult, SavedCredentials } from './state';
@@ -74,6 +75,8 @@ export async function runPass(deps: PassDeps, inUse?: SavedCredentials): Promise
     deps.logger.error(`nothing deployed: ${errorMessage(err)}`);
     return { ...out, failures: 1 };
   }
+  // Masked from the start: a script or hook may print its inputs, and its output reaches the log.
+  for (const d of deployments) registerSecret(inputValue(d, 'deploy_password'));
   for (const d of deployments) {
     if (deps.stopping()) break;
     const done = deps.state.get(d.id);

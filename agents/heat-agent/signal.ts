@@ -72,7 +72,6 @@ async function keystoneToken(http: HttpClient, d: Deployment, retry: Partial<Ret
   };
   const authUrl = need('deploy_auth_url').replace(/\/+$/, '');
   const password = need('deploy_password');
-  registerSecret(password);
   const body = JSON.stringify({
     auth: {
       identity: { methods: ['password'], password: { user: { id: need('deploy_user_id'), password } } },

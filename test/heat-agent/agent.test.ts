@@ -147,15 +147,18 @@ describe('heat-agent against the emulator', function () {
 
   it("another group: heat-config's hook protocol (the deployment on stdin, the answer on stdout); no hook: failure signalled", async () => {
     const hook = path.join(dir, 'hooks', 'ansible');
-    fs.writeFileSync(hook, `#!/usr/bin/env python3\nimport json, sys\nd = json.load(sys.stdin)\nprint("hook ran", file=sys.stderr)\njson.dump({"deploy_stdout": "applied " + d["name"], "deploy_stderr": "", "deploy_status_code": 0, "result": d["config"]}, sys.stdout)\n`, { mode: 0o755 });
-    setDeployments([deployment('h', { group: 'ansible', config: 'playbook text' }), deployment('n', { group: 'puppet', config: 'x' }), deployment('o', { group: 'os-apply-config', config: { a: 1 } })]);
+    fs.writeFileSync(hook, `#!/usr/bin/env python3\nimport json, sys\nd = json.load(sys.stdin)\nprint("hook ran with " + [i["value"] for i in d["inputs"] if i["name"] == "deploy_password"][0], file=sys.stderr)\njson.dump({"deploy_stdout": "applied " + d["name"], "deploy_stderr": "", "deploy_status_code": 0, "result": d["config"]}, sys.stdout)\n`, { mode: 0o755 });
+    const hooked = deployment('h', { group: 'ansible', config: 'playbook text' });
+    hooked.inputs.push({ name: 'deploy_password', value: 'Hook-Pa55word!' });
+    setDeployments([hooked, deployment('n', { group: 'puppet', config: 'x' }), deployment('o', { group: 'os-apply-config', config: { a: 1 } })]);
     assert.equal((await run()).status, 0);
     const got = Object.fromEntries(bodies().map((b) => [b.url.match(/resources%2F(\w+)\?/)?.[1], b.body]));
     assert.deepEqual(got.h, { deploy_stdout: 'applied dep-h', deploy_stderr: '', deploy_status_code: 0, result: 'playbook text' });
     assert.equal(got.n.deploy_status_code, 1);
     assert.match(String(got.n.deploy_stderr), /no hook for group puppet/);
     assert.equal(got.o, undefined, "os-apply-config's groups are not signalled, as heat-config does");
-    assert.match(log(), /hook ansible for dep-h: hook ran/);
+    assert.match(log(), /hook ansible for dep-h: hook ran with <redacted>/);
+    assert.ok(!log().includes('Hook-Pa55word!'), 'a deployment password the hook prints is masked');
   });
 
   it('group cfn-init: the config applied by our engine in this process; its command output is deploy_stdout; a bad config fails naming the key', async () => {
@@ -198,6 +201,12 @@ describe('heat-agent against the emulator', function () {
     assert.equal(runs('m'), 0);
     assert.equal(runs('k'), 1);
     assert.match(log(), /deployment dep-m \(m\): heat-config deployed it before; not run again/);
+  });
+
+  it('a deployment timeout that is no time is a usage error, before anything is read', async () => {
+    const r = await run(['--deployment-timeout', '0']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^heat-agent: --deployment-timeout: expected seconds above 0, got 0\n$/);
   });
 
   it('hostile metadata is refused whole, naming the key path: nothing runs', async () => {

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUNDLE, runProcess, toolEnv, type RunResult } from '../support/cli';
 import { skipUnless } from '../support/skip';
-import { settledStack, softwareDeployment, stackOutputs, TEMPLATES, useDeploymentStack, waitForDeployments, type CfnCollector } from './deployments';
+import { settledStack, softwareDeployment, stackOutputs, TEMPLATES, useDeploymentStack, waitForDeployments, type CfnCollector, type DeploymentStack, type ServerMetadata } from './deployments';
 
 const MINUTE = 60_000;
 
@@ -32,6 +32,14 @@ class AgentBox {
     const argv = [process.execPath, BUNDLE, 'heat-agent', '--one-time', '--config', path.join(this.dir, 'os-collect-config.conf'), '--log-file', this.logFile, '-v', '--hooks-dir', path.join(this.dir, 'hooks')];
     const sandboxed = ['unshare', '-m', '--propagation', 'private', '/bin/sh', '-c', 'mount --bind "$1" /srv && shift && exec "$@"', 'sandbox', this.srv, ...argv];
     return runProcess(sandboxed, { env: toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(this.dir, 'state'), CFNTOOLS_HEAT_CONFIG_DIR: path.join(this.dir, 'heat-config'), CFNTOOLS_STATE_DIR: path.join(this.dir, 'cfn-init') }) });
+  }
+  /** Waits for `count` deployments in the server's metadata, writes the file from its keys, runs one check (which must succeed). */
+  async checkOnce(stack: DeploymentStack, count = 1): Promise<{ cfn: CfnCollector; metadata: ServerMetadata }> {
+    const found = await waitForDeployments(stack.rig, stack.ref, { count });
+    this.configure(found.cfn);
+    const r = await this.run();
+    assert.equal(r.status, 0, r.stderr + this.log());
+    return found;
   }
   get logFile(): string {
     return path.join(this.dir, 'heat-agent.log');
@@ -64,10 +72,7 @@ describe('heat-agent against real Heat: a script deployment over CFN_SIGNAL, the
   it('runs the script with its input and signals its output: the stack completes with it', async () => {
     const { rig, ref } = stack();
     const box = agentBox();
-    const { cfn } = await waitForDeployments(rig, ref);
-    box.configure(cfn);
-    const r = await box.run();
-    assert.equal(r.status, 0, r.stderr + box.log());
+    const { cfn } = await box.checkOnce(stack());
     const s = await settledStack(rig, ref);
     assert.equal(s.stack_status, 'CREATE_COMPLETE', s.stack_status_reason);
     const out = await stackOutputs(rig, ref);
@@ -106,10 +111,7 @@ describe('heat-agent against real Heat: HEAT_SIGNAL (keystone password auth, the
   it('signals through keystone and heat-api: the stack completes with the output', async () => {
     const { rig, ref } = stack();
     const box = agentBox();
-    const { cfn, metadata } = await waitForDeployments(rig, ref);
-    box.configure(cfn);
-    const r = await box.run();
-    assert.equal(r.status, 0, r.stderr + box.log());
+    const { metadata } = await box.checkOnce(stack());
     assert.match(box.log(), /signalled over HEAT_SIGNAL/);
     const s = await settledStack(rig, ref);
     assert.equal(s.stack_status, 'CREATE_COMPLETE', s.stack_status_reason);
@@ -127,10 +129,7 @@ describe('heat-agent against real Heat: cfn-init group deployments', function ()
   it('applies both configs with our engine in the agent and signals success', async () => {
     const { rig, ref } = stack();
     const box = agentBox();
-    const { cfn } = await waitForDeployments(rig, ref, { count: 2 });
-    box.configure(cfn);
-    const r = await box.run();
-    assert.equal(r.status, 0, r.stderr + box.log());
+    await box.checkOnce(stack(), 2);
     const s = await settledStack(rig, ref);
     assert.equal(s.stack_status, 'CREATE_COMPLETE', s.stack_status_reason);
     const out = await stackOutputs(rig, ref);
@@ -155,10 +154,8 @@ describe('heat-agent against real Heat: a failing script, and a group run by a h
   it('the failing script fails its deployment with its status code; the hook\'s deployment completes with the hook\'s answer', async () => {
     const { rig, ref } = stack();
     const box = agentBox();
-    const { cfn } = await waitForDeployments(rig, ref, { count: 2 });
-    box.configure(cfn);
-    const r = await box.run();
-    assert.equal(r.status, 0, 'both results reached Heat: ' + r.stderr + box.log());
+    // Exit 0: both results reached Heat, the failure too.
+    await box.checkOnce(stack(), 2);
     const s = await settledStack(rig, ref);
     assert.equal(s.stack_status, 'CREATE_FAILED');
     const out = await stackOutputs(rig, ref);
