@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Type-check and compile everything to dist/ (tests run from there), then
 // bundle the tools into one CommonJS file, dist/cfntools.cjs, which the bin/
-// wrappers and the single executable (packaging/) run.
+// wrappers run (the single executable is built from the same sources by
+// scripts/package.js).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const fs = require('node:fs');
 
-const root = path.resolve(__dirname, '..');
+const { root, bundleOptions } = require('./bundle-options');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 let typeErrors = false;
 try {
@@ -19,20 +20,10 @@ try {
 
 const esbuild = require('esbuild');
 fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
-esbuild.buildSync({
+esbuild.buildSync(bundleOptions({
   entryPoints: [path.join(root, 'agents', 'main.ts')],
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
   outfile: path.join(root, 'dist', 'cfntools.cjs'),
-  define: { CFNTOOLS_VERSION: JSON.stringify(require(path.join(root, 'package.json')).version) },
-  legalComments: 'none',
-  charset: 'ascii',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-});
+}));
 if (typeErrors) {
   console.error('build: type errors (above)');
   process.exitCode = 1;

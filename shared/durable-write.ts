@@ -28,11 +28,13 @@
  * dead writer's token, and only when the journal's process is gone (boot id,
  * pid and start time), so two writers at once never remove each other's.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnError, errorMessage } from './errors';
 import type { Logger } from './log';
+
+/** node:crypto is loaded at the first write, not by every tool that loads the CLI layer (which imports abandonAll). */
+const randomHex = (): string => (require('node:crypto') as typeof import('node:crypto')).randomBytes(4).toString('hex');
 
 export class FileWriteError extends CfnError {
   constructor(
@@ -180,7 +182,7 @@ export class DurableWriter {
     this.sweepOnce();
     fs.mkdirSync(this.journalDir, { recursive: true, mode: 0o700 });
     const id = identity();
-    const file = path.join(this.journalDir, `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}.${what.replace(/[^a-z0-9]/gi, '')}`);
+    const file = path.join(this.journalDir, `${id.boot}-${id.pid}-${id.start}-${randomHex()}.${what.replace(/[^a-z0-9]/gi, '')}`);
     scratchFiles.add(file);
     return file;
   }
@@ -334,7 +336,7 @@ export class WriteBatch {
     private readonly scope?: Scope,
   ) {
     const id = identity();
-    this.token = `${id.boot}-${id.pid}-${id.start}-${randomBytes(4).toString('hex')}`;
+    this.token = `${id.boot}-${id.pid}-${id.start}-${randomHex()}`;
     liveBatches.add(this);
   }
 

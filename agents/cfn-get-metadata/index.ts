@@ -1,14 +1,10 @@
 /** cfn-get-metadata: print a resource's metadata, or one key of it, as JSON. */
 import { parseArgs, type ToolMain } from '../../shared/cli';
-import { connectionOptions, credentialOptions, endpointOptions, loggingOptions, settingsFromArgs } from '../../shared/cli-options';
-import { ToolContext } from '../../shared/context';
-import { CfnError, UsageError } from '../../shared/errors';
-import { loadMetadata, MetadataCache } from '../../shared/metadata-source';
-import { cacheDir } from '../../shared/paths';
-import { pythonJsonDumps } from '../../shared/pyjson';
-import { lookup, parseKeyPath } from '../../shared/key-path';
+import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
+import { UsageError } from '../../shared/errors';
+import { parseKeyPath } from '../../shared/key-path';
 
-const TOOL = 'cfn-get-metadata';
+export const TOOL = 'cfn-get-metadata';
 
 const options = {
   stack: { alias: 's', type: 'string', demandOption: true, describe: 'stack name or id' },
@@ -27,15 +23,6 @@ export const main: ToolMain = async (argv) => {
   if (!args.resource.trim()) throw new UsageError('--resource must not be empty');
   const segments = args.key === undefined ? [] : parseKeyPath(args.key);
 
-  const ctx = new ToolContext(TOOL, settingsFromArgs(args));
-  try {
-    const result = await loadMetadata(ctx, args.stack, args.resource, new MetadataCache(cacheDir(ctx.env)));
-    ctx.logger.debug(`metadata of ${args.stack}/${args.resource} from ${result.source}`);
-    const found = lookup(result.metadata ?? null, segments);
-    if (!found.found) throw new CfnError(`key ${found.missing} not found in the metadata of ${args.stack}/${args.resource}`);
-    process.stdout.write(pythonJsonDumps(found.value) + '\n');
-    return 0;
-  } finally {
-    ctx.close();
-  }
+  // Signing, HTTP and the local fallbacks are loaded only for a run that fetches.
+  return (require('./run') as typeof import('./run')).printMetadata(args, segments);
 };

@@ -10,29 +10,10 @@
  *   systemd timers; exit 1 when a resource could not be checked or an
  *   action failed.
  */
-import { spawn } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import * as fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, handleSignalsWith, parseArgs, type ToolMain } from '../../shared/cli';
+import { parseArgs, type ToolMain } from '../../shared/cli';
 import { loggingOptions } from '../../shared/cli-options';
-import { readCredentialFile } from '../../shared/credentials/file';
-import { CfnError } from '../../shared/errors';
-import { FileLogger } from '../../shared/log';
-import { hupStateDir } from '../../shared/paths';
-import { DEFAULT_ONE_SHOT_SPLAY_MS, loadConfig, locateConfig, type ConfigFiles, type HupConfig } from './config';
-import { runDaemon } from './daemon';
-import { HeldLockError, PidFile } from '../../shared/pid-lock';
-import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
-import { oneShotDelayMs } from '../../shared/poll-schedule';
-import { HupState } from './state';
-import { lockFile, TOOL, Watcher, type LogTarget } from './watcher';
 
-/** Set in the environment of the detached daemon, which reports on fd 3 that it is up. */
-const DETACHED_ENV = 'CFNTOOLS_HUP_DETACHED';
-const READY_FD = 3;
-/** How long the starting cfn-hup waits for its detached daemon to say it is up. */
-const DETACH_TIMEOUT_MS = 30_000;
+export const TOOL = 'cfn-hup';
 export const DEFAULT_PID_FILE = '/var/run/cfn-hup.pid';
 
 const options = {
@@ -45,125 +26,11 @@ const options = {
 
 const USAGE = '$0 [-c DIR] [--no-daemon | --foreground] [-v]';
 
-/** Started by systemd (which sets INVOCATION_ID) or by PID 1 directly: stay in the foreground. */
-function supervised(env: NodeJS.ProcessEnv): boolean {
-  return env.INVOCATION_ID !== undefined || env.NOTIFY_SOCKET !== undefined || process.ppid === 1;
-}
-
-function tellParent(message: string): void {
-  try {
-    fs.writeSync(READY_FD, `${message}\n`);
-    fs.closeSync(READY_FD);
-  } catch {
-    // The parent gave up waiting and went: nobody to tell.
-  }
-}
-
-/** Start this same command again in a session of its own, and return once it says it is up. */
-async function detach(): Promise<number> {
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
-    detached: true,
-    cwd: '/',
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
-    env: { ...process.env, [DETACHED_ENV]: '1' },
-  });
-  const pipe = child.stdio[READY_FD] as NodeJS.ReadableStream;
-  let said = '';
-  const outcome = await new Promise<string>((resolve) => {
-    const timer = setTimeout(() => resolve(`error: the daemon did not report within ${DETACH_TIMEOUT_MS / 1000} s`), DETACH_TIMEOUT_MS);
-    pipe.on('data', (d: Buffer) => (said += d.toString()));
-    pipe.on('end', () => {
-      clearTimeout(timer);
-      resolve(said.trim() || 'error: the daemon exited before it was up');
-    });
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve(`error: cannot start the daemon: ${err.message}`);
-    });
-  });
-  (pipe as unknown as { destroy(): void }).destroy();
-  child.unref();
-  if (outcome === 'ready') return 0;
-  throw new CfnError(outcome.replace(/^error: (cfn-hup: )?/, ''));
-}
-
-async function oneShot(config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
-  let stopping = false;
-  const unhandle = handleSignalsWith({ stop: () => (stopping = true) });
-  const watcher = new Watcher(config, log, state, env, () => stopping);
-  try {
-    if (problem) watcher.ctx.logger.error(problem);
-    const interactive = process.stdin.isTTY || process.stderr.isTTY;
-    const splay = config.main.splayMs ?? (interactive ? 0 : DEFAULT_ONE_SHOT_SPLAY_MS);
-    const delay = oneShotDelayMs(randomInt(2 ** 32), splay);
-    if (delay) {
-      watcher.ctx.logger.debug(`waiting ${delay} ms first (splay), so that a fleet run from cron does not check in the same second`);
-      await sleep(delay);
-    }
-    if (stopping) return 0;
-    const r = await watcher.pass();
-    return r.fetchFailures || r.actionsFailed ? 1 : 0;
-  } finally {
-    unhandle();
-    watcher.close();
-  }
-}
-
-async function daemon(files: ConfigFiles, config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, pidFile: string, env: NodeJS.ProcessEnv, detached: boolean): Promise<number> {
-  process.umask(config.main.umask);
-  const pid = PidFile.acquire(pidFile, TOOL);
-  try {
-    return await runDaemon({ files, config, log, state, env, startupProblems: problem ? [problem] : [], ready: detached ? () => tellParent('ready') : undefined });
-  } finally {
-    pid.release();
-  }
-}
-
-/** Configuration errors go to the log too, where heat-cfntools puts them. */
-function logStartupError(file: string, err: unknown): void {
-  if (file === '-') return;
-  const logger = new FileLogger({ file, level: 'INFO', fallbackLevel: 'ERROR' });
-  logger.error(describeError(TOOL, err).line.replace(`${TOOL}: `, ''));
-  logger.close();
-}
+export type HupArgs = NonNullable<ReturnType<typeof parseArgs<typeof options>>>;
 
 export const main: ToolMain = async (argv) => {
-  const detached = process.env[DETACHED_ENV] === '1';
-  let logFile: string | undefined;
-  try {
-    const args = parseArgs(TOOL, argv, options, USAGE, (y) => y.parserConfiguration({ 'boolean-negation': false, 'duplicate-arguments-array': false }));
-    if (!args) return 0;
-    logFile = args['log-file'];
-    // A plain copy without our marker: the actions inherit it.
-    const env = { ...process.env };
-    delete env[DETACHED_ENV];
-    const files = locateConfig(args.config, env);
-    const config = loadConfig(files);
-    // Found now, with exit 1, rather than at the first check in the background.
-    if (config.main.credentialFile && !config.main.role) readCredentialFile(config.main.credentialFile);
-    const log: LogTarget = { file: args['log-file'], verbose: args.verbose ?? false };
-    if (!args['no-daemon'] && !args.foreground && !detached && !supervised(env)) return await detach();
-
-    const stateDir = hupStateDir(env);
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    let lock: PidFile;
-    try {
-      lock = PidFile.acquire(lockFile(stateDir), TOOL);
-    } catch (err) {
-      if (!(err instanceof HeldLockError) || !args['no-daemon']) throw err;
-      process.stderr.write(`${TOOL}: ${err.message}; this check is skipped\n`);
-      return 0;
-    }
-    try {
-      const { state, problem } = HupState.load(stateDir);
-      if (args['no-daemon']) return await oneShot(config, log, state, problem, env);
-      return await daemon(files, config, log, state, problem, args['pid-file'], env, detached);
-    } finally {
-      lock.release();
-    }
-  } catch (err) {
-    if (detached) tellParent(`error: ${describeError(TOOL, err).line}`);
-    else if (logFile !== undefined && !(err instanceof HeldLockError)) logStartupError(logFile, err);
-    throw err;
-  }
+  const args = parseArgs(TOOL, argv, options, USAGE, (y) => y.parserConfiguration({ 'boolean-negation': false, 'duplicate-arguments-array': false }));
+  if (!args) return 0;
+  // The daemon's machinery (HTTP, signing, the watcher) is loaded only for a run that checks.
+  return (require('./run') as typeof import('./run')).hupRun(args, argv);
 };

@@ -18,8 +18,8 @@ import { runPass, stackNameOf, type PassResult } from './pass';
 import { pollRetryPolicy } from '../../shared/poll-schedule';
 import type { HupState } from './state';
 import { monitorServices } from './services';
+import { TOOL } from './index';
 
-export const TOOL = 'cfn-hup';
 /** The most output of one action kept for the log. */
 export const MAX_ACTION_OUTPUT_CHARS = 64 * 1024;
 

@@ -9,8 +9,6 @@ import * as net from 'node:net';
 import { CfnError } from '../../shared/errors';
 import type { Reading } from './readings';
 
-/** heat-cfntools' socket path (its LoadBalancer template configures haproxy with it). */
-export const DEFAULT_HAPROXY_SOCKET = '/tmp/.haproxy-stats';
 const MAX_STATS_BYTES = 16 * 1024 * 1024;
 const STATS_TIMEOUT_MS = 5000;
 

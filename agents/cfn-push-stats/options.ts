@@ -4,10 +4,9 @@
  * flags to what a run measures and sends. Everything a flag can get wrong
  * is found here, before anything is read or sent.
  */
-import type { Options } from 'yargs';
+import type { InferredOptionTypes, Options } from 'yargs';
 import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
 import { UsageError } from '../../shared/errors';
-import { DEFAULT_HAPROXY_SOCKET } from './haproxy';
 import type { Dimension } from './series';
 import { parseSizeUnit, parseUnit, type SizeUnit, type StandardUnit } from './units';
 
@@ -18,6 +17,9 @@ export const HAPROXY_NAMESPACE = 'AWS/ELB';
 export const DEFAULT_TIMEOUT_SECONDS = 60;
 
 const flag = (describe: string) => ({ type: 'boolean', describe }) as const;
+
+/** heat-cfntools' socket path (its LoadBalancer template configures haproxy with it). */
+export const DEFAULT_HAPROXY_SOCKET = '/tmp/.haproxy-stats';
 
 export const options = {
   'mem-util': flag('MemoryUtilization (Percent): memory not available, of all'),
@@ -61,6 +63,8 @@ export const options = {
   timeout: { ...connectionOptions.timeout, default: DEFAULT_TIMEOUT_SECONDS, describe: 'seconds to keep trying to deliver (throttling and transient failures are retried within them)' },
   ...loggingOptions(TOOL),
 } as const satisfies Record<string, Options>;
+
+export type PushArgs = InferredOptionTypes<typeof options> & { _: (string | number)[] };
 
 export interface ParsedFlags {
   'mem-util'?: boolean;

@@ -13,12 +13,6 @@ import { redactUrl } from '../../shared/redact';
 import type { HttpRequest, HttpResponse } from '../../shared/request';
 import { explainExpiry } from './handle-url';
 
-/**
- * Default --timeout: long enough to ride out an API restart, well inside the
- * 15 minutes a Heat handle URL stays valid.
- */
-export const DEFAULT_TIMEOUT_SECONDS = 300;
-
 /** The signal was refused, or could not be delivered before --timeout. Exit 1. */
 export class SignalNotAcceptedError extends CfnError {}
 

@@ -6,13 +6,18 @@
  * the same letters mean stack and resource; --stack and --resource have no
  * short forms.
  */
-import type { Options } from 'yargs';
+import type { InferredOptionTypes, Options } from 'yargs';
 import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
 import { DEFAULT_DATA, DEFAULT_REASON } from './body';
-import { DEFAULT_TIMEOUT_SECONDS } from './deliver';
 import { AUTH_TOKEN_ENV } from './native';
 
 export const TOOL = 'cfn-signal';
+
+/**
+ * Default --timeout: long enough to ride out an API restart, well inside the
+ * 15 minutes a Heat handle URL stays valid.
+ */
+export const DEFAULT_TIMEOUT_SECONDS = 300;
 
 export const USAGE = '$0 [options] <wait condition handle URL, or its base64 encoding>';
 
@@ -46,3 +51,5 @@ export const options = {
   ...loggingOptions(TOOL),
   verbose: { alias: 'v', type: 'boolean', describe: 'also print the log (DEBUG) on stderr' },
 } as const satisfies Record<string, Options>;
+
+export type SignalArgs = InferredOptionTypes<typeof options> & { _: (string | number)[] };

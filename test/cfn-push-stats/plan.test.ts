@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { metricParams, type MetricDatum } from '../../shared/cloudwatch-api';
 import { MemoryLogger } from '../../shared/log';
 import { encodeParams } from '../../shared/query-api';
-import { cronDelayMs, CRON_SPREAD_MS } from '../../agents/cfn-push-stats';
+import { cronDelayMs, CRON_SPREAD_MS } from '../../agents/cfn-push-stats/run';
 import { planFromFlags, type ParsedFlags } from '../../agents/cfn-push-stats/options';
 import { buildSeries, checkDatum, usableTags } from '../../agents/cfn-push-stats/series';
 import { DeliveryTimeoutError, memberBytes, sendBatches, splitBatches, ThrottledError } from '../../shared/cloudwatch-api';
