@@ -4,7 +4,9 @@
  * loopback, and cfn-init beside heat-cfntools' on 1,000 files and 100
  * commands (cfn-init-vs-peer.ts), and cfn-hup's daemon memory over 1,000
  * checks and one check beside heat-cfntools' (cfn-hup-daemon.ts), and one cron run of cfn-push-stats beside
- * heat-cfntools' (cfn-push-stats-vs-peer.ts). Numbers, not pass/fail: compare runs on
+ * heat-cfntools' (cfn-push-stats-vs-peer.ts), and the single executable's start-up beside
+ * a trivial executable and heat-cfntools' (executable.ts; CFNTOOLS_BENCH_STARTUP_RUNS
+ * runs each, default 15). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
  * (default 7); CFNTOOLS_BENCH_EXECUTABLE measures another build of the tools
  * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle.
@@ -23,6 +25,7 @@ import { startServer } from '../support/server';
 import { compare, report, unavailable } from './cfn-init-vs-peer';
 import { hupRows } from './cfn-hup-daemon';
 import { pushRows } from './cfn-push-stats-vs-peer';
+import { executableRows } from './executable';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
   }
   rows.push(...(await hupRows()));
   rows.push(...pushRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
+  rows.push(...executableRows(Number(process.env.CFNTOOLS_BENCH_STARTUP_RUNS ?? 15)));
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`cfntools bench (node ${process.version}, ${os.cpus().length} cores)`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
