@@ -4,23 +4,30 @@
 # peer we compare with), openssl (throw-away CAs), archivers, iproute2, and
 # the package tools cfn-init is tested on: dpkg-dev, rpm, ruby (gem), venv/pip;
 # strace (the order of fsync and rename in durable writes); haproxy (the
-# stats socket cfn-push-stats --haproxy reads).
+# stats socket cfn-push-stats --haproxy reads); for the packages: cpio (the
+# rpm's payload), logrotate (its file checked), systemd (systemd-analyze
+# verify), debootstrap and the minimal Debian root the .deb is installed into
+# (scripts/make-test-root.sh, the only step besides apt that uses the network).
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "test dependencies: all present"
-  exit 0
-fi
-if [ "$(id -u)" -ne 0 ]; then
+elif [ "$(id -u)" -ne 0 ]; then
   echo "test dependencies missing (${missing[*]}); run this script as root (sudo) to install them" >&2
   exit 1
+else
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ "$(id -u)" -eq 0 ]; then
+  bash "$(dirname "$0")/make-test-root.sh"
+else
+  echo "not root: no minimal Debian root made; the packaging tests that install the .deb into it will skip"
+fi

@@ -1,6 +1,6 @@
 /**
  * Where a run stopped for a reboot (`waitAfterCompletion: forever`), so that
- * `cfn-init --resume` (run at boot by packaging/cfn-init-resume.service)
+ * `cfn-init --resume` (run at boot by packaging/systemd/cfn-init-resume.service)
  * continues right after that command instead of starting over: repeating the
  * command that reboots would reboot forever.
  *

@@ -74,8 +74,8 @@ describe('cfn-init progress (resume state)', () => {
     assert.deepEqual([...(c.packages.get('apt') ?? [])], ['nginx']);
   });
 
-  it('packaging/cfn-init-resume.service runs `cfn-init --resume` only when this progress file exists, and is a valid unit', () => {
-    const unit = path.resolve(__dirname, '..', '..', '..', 'packaging', 'cfn-init-resume.service');
+  it('packaging/systemd/cfn-init-resume.service runs `cfn-init --resume` only when this progress file exists, and is a valid unit', () => {
+    const unit = path.resolve(__dirname, '..', '..', '..', 'packaging', 'systemd', 'cfn-init-resume.service');
     const text = fs.readFileSync(unit, 'utf8');
     assert.match(text, new RegExp(`^ConditionPathExists=${path.join(DEFAULT_STATE_DIR, PROGRESS_FILE)}$`, 'm'));
     assert.match(text, /^Type=oneshot$/m);

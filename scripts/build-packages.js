@@ -1,0 +1,322 @@
+#!/usr/bin/env node
+// `node scripts/build-packages.js` (the last step of `npm run package`): from
+// the single executable packaging/out/cfntools, the three things a guest image
+// is built from, in packaging/out/:
+//   cfntools-<version>-linux-x64.tar.gz   bin/, systemd/, logrotate/ and install.sh
+//   cfntools_<version>_amd64.deb          dpkg-deb, xz -9 extreme
+//   cfntools-<version>-1.x86_64.rpm       rpmbuild with packaging/rpm/cfntools.spec
+// and SHA256SUMS over them. File times are SOURCE_DATE_EPOCH (else the last
+// commit's time), owners root, entries sorted: rebuilding the same commit
+// gives the same tarball and the same file set.
+//   --only tar,deb,rpm   build only these
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const PACKAGING = path.join(root, 'packaging');
+const OUT = path.join(PACKAGING, 'out');
+const EXE = path.join(OUT, 'cfntools');
+const pkg = require(path.join(root, 'package.json'));
+const VERSION = pkg.version;
+// Every tool, by the name it is started under (the links beside the executable).
+const TOOLS = Object.keys(pkg.bin).sort();
+const UNITS = fs.readdirSync(path.join(PACKAGING, 'systemd')).filter((f) => /\.(service|timer)$/.test(f)).sort();
+const MAINTAINER = process.env.CFNTOOLS_MAINTAINER || 'cfntools maintainers <cfntools@localhost>';
+
+class BuildError extends Error {}
+
+function fail(message) {
+  throw new BuildError(message);
+}
+
+/** A program's output, or a BuildError with it; not blocking: the three compressors share the cores. */
+function runAsync(file, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', (err) => reject(new BuildError(`${file}: ${err.code === 'ENOENT' ? 'not installed' : err.message}`)));
+    child.on('close', (status) => {
+      if (status === 0) resolve(out);
+      else reject(new BuildError(`${file} ${args.join(' ')} failed (status ${status}):\n${out}`.trim()));
+    });
+  });
+}
+
+function need(tool, debianPackage) {
+  const r = spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { encoding: 'utf8' });
+  if (r.status !== 0) fail(`${tool} is not installed (Debian package ${debianPackage})`);
+}
+
+/** SOURCE_DATE_EPOCH, else the last commit's time, else now (a tree without git history). */
+function sourceDateEpoch() {
+  if (/^\d+$/.test(process.env.SOURCE_DATE_EPOCH || '')) return Number(process.env.SOURCE_DATE_EPOCH);
+  const r = spawnSync('git', ['-C', root, 'log', '-1', '--format=%ct'], { encoding: 'utf8' });
+  if (r.status === 0 && /^\d+$/.test(r.stdout.trim())) return Number(r.stdout.trim());
+  return Math.floor(Date.now() / 1000);
+}
+
+function mkdir(dir) {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+}
+
+function copy(src, dst, mode) {
+  mkdir(path.dirname(dst));
+  fs.copyFileSync(src, dst);
+  fs.chmodSync(dst, mode);
+}
+
+/** Every entry below dir (dir included) gets time `epoch`; links themselves, not their targets. */
+function setTimes(dir, epoch) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) setTimes(p, epoch);
+    else fs.lutimesSync(p, epoch, epoch);
+  }
+  fs.utimesSync(dir, epoch, epoch);
+}
+
+/** Installed-Size in KiB, as dpkg-gencontrol counts it: each file rounded up, each other entry 1. */
+function installedSizeKiB(dir) {
+  let kib = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'DEBIAN') continue;
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) kib += 1 + installedSizeKiB(p);
+    else if (entry.isFile()) kib += Math.ceil(fs.statSync(p).size / 1024);
+    else kib += 1;
+  }
+  return kib;
+}
+
+/**
+ * The installed file set under `dir`: the executable and a relative link per
+ * tool in /usr/bin, the units in `unitDir`, the logrotate file, /etc/cfn/hooks.d.
+ */
+function stageSystem(dir, exe, unitDir) {
+  mkdir(dir);
+  copy(exe, path.join(dir, 'usr/bin/cfntools'), 0o755);
+  for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(dir, 'usr/bin', t));
+  for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(dir, unitDir.slice(1), u), 0o644);
+  copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(dir, 'etc/logrotate.d/cfntools'), 0o644);
+  mkdir(path.join(dir, 'etc/cfn/hooks.d'));
+}
+
+async function buildTarball(work, exe, epoch) {
+  const name = `cfntools-${VERSION}-linux-x64`;
+  const top = path.join(work, 'tar', name);
+  mkdir(top);
+  copy(exe, path.join(top, 'bin', 'cfntools'), 0o755);
+  for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(top, 'bin', t));
+  for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(top, 'systemd', u), 0o644);
+  copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(top, 'logrotate', 'cfntools'), 0o644);
+  copy(path.join(PACKAGING, 'install.sh'), path.join(top, 'install.sh'), 0o755);
+  setTimes(path.dirname(top), epoch);
+  const out = path.join(OUT, `${name}.tar.gz`);
+  const tmp = `${out}.tmp`;
+  // gzip -n: no name or time in the gzip header either.
+  await runAsync('sh', ['-c', 'set -e; tar -C "$1" --sort=name --format=gnu --owner=0 --group=0 --numeric-owner --mtime="@$2" -cf - "$3" | gzip -9n >"$4"', 'sh', path.dirname(top), String(epoch), name, tmp]);
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+const DEB_POSTINST = `#!/bin/sh
+# Tells a running systemd about the units and restarts the daemons that were
+# running, so that they run the new executable; enables nothing (the image
+# builder or the stack's user data picks cfn-hup.service or cfn-hup.timer).
+set -e
+case "$1" in
+configure | abort-upgrade | abort-remove | abort-deconfigure)
+	if [ -d /run/systemd/system ]; then
+		systemctl daemon-reload || true
+		if [ -n "$2" ]; then
+			systemctl try-restart cfn-hup.service heat-agent.service || true
+		fi
+	fi
+	;;
+esac
+exit 0
+`;
+
+const DEB_PRERM = `#!/bin/sh
+# On removal the daemons and the timer stop before their executable goes; an
+# upgrade leaves them running (postinst restarts them).
+set -e
+case "$1" in
+remove | deconfigure)
+	if [ -d /run/systemd/system ]; then
+		systemctl stop cfn-hup.timer cfn-hup-pass.service cfn-hup.service heat-agent.service || true
+	fi
+	;;
+esac
+exit 0
+`;
+
+const DEB_POSTRM = `#!/bin/sh
+# After removal systemd forgets the units; a purge also drops the links an
+# administrator's systemctl enable left, which would now point nowhere.
+set -e
+case "$1" in
+purge)
+	for unit in ${UNITS.join(' ')}; do
+		for link in /etc/systemd/system/*.wants/"$unit" /etc/systemd/system/*.requires/"$unit"; do
+			if [ -L "$link" ] && [ ! -e "$link" ]; then rm -f "$link"; fi
+		done
+	done
+	;;
+esac
+case "$1" in
+remove | purge)
+	if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+	;;
+esac
+exit 0
+`;
+
+function debDescription() {
+  return [
+    `Description: ${pkg.description.split(':')[0]}`,
+    ' The in-instance tools of CloudFormation-style orchestration for OpenStack',
+    ' Heat and AWS: cfn-init, cfn-signal, cfn-hup, cfn-push-stats,',
+    ' cfn-get-metadata, cfn-create-aws-symlinks and heat-agent, as one',
+    ' self-contained executable that needs no Node.js or Python on the guest.',
+    ' A drop-in replacement for heat-cfntools and aws-cfn-bootstrap.',
+  ].join('\n');
+}
+
+async function buildDeb(work, exe, epoch) {
+  need('dpkg-deb', 'dpkg');
+  const dir = path.join(work, 'deb');
+  // mkdtemp-style 0700 would become the package's ./ and every path below it unreadable.
+  stageSystem(dir, exe, '/lib/systemd/system');
+  mkdir(path.join(dir, 'DEBIAN'));
+  const control = [
+    'Package: cfntools',
+    `Version: ${VERSION}`,
+    'Architecture: amd64',
+    `Maintainer: ${MAINTAINER}`,
+    `Installed-Size: ${installedSizeKiB(dir)}`,
+    // What the executable links (ldd): glibc >= 2.28 (its newest GLIBC_ symbol version), libstdc++, libgcc_s
+    // (libgcc1 is Debian 10's name), and libatomic, which Node 22+'s official binaries need and minbase lacks.
+    'Depends: libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1, libatomic1',
+    // Both ship /usr/bin/cfn-init, cfn-signal, cfn-hup, ...; cfntools takes their place.
+    'Conflicts: heat-cfntools',
+    'Replaces: heat-cfntools',
+    'Provides: heat-cfntools',
+    'Section: admin',
+    'Priority: optional',
+    debDescription(),
+    '',
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'DEBIAN', 'control'), control);
+  fs.writeFileSync(path.join(dir, 'DEBIAN', 'conffiles'), '/etc/logrotate.d/cfntools\n');
+  for (const [name, text] of [['postinst', DEB_POSTINST], ['prerm', DEB_PRERM], ['postrm', DEB_POSTRM]]) {
+    fs.writeFileSync(path.join(dir, 'DEBIAN', name), text, { mode: 0o755 });
+    fs.chmodSync(path.join(dir, 'DEBIAN', name), 0o755);
+  }
+  fs.chmodSync(path.join(dir, 'DEBIAN', 'control'), 0o644);
+  fs.chmodSync(path.join(dir, 'DEBIAN', 'conffiles'), 0o644);
+  setTimes(dir, epoch);
+  const out = path.join(OUT, `cfntools_${VERSION}_amd64.deb`);
+  const tmp = path.join(OUT, `.cfntools_${VERSION}_amd64.deb.tmp`);
+  await runAsync('dpkg-deb', ['--root-owner-group', '-Zxz', '-z9', '-Sextreme', '--build', dir, tmp], { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+async function buildRpm(work, exe, epoch) {
+  need('rpmbuild', 'rpm');
+  const unitDir = '/usr/lib/systemd/system';
+  const stage = path.join(work, 'rpm-stage');
+  stageSystem(stage, exe, unitDir);
+  setTimes(stage, epoch);
+  const fileList = [
+    '%attr(0755,root,root) /usr/bin/cfntools',
+    ...TOOLS.map((t) => `/usr/bin/${t}`),
+    ...UNITS.map((u) => `%attr(0644,root,root) ${unitDir}/${u}`),
+    '%config(noreplace) %attr(0644,root,root) /etc/logrotate.d/cfntools',
+    '%dir %attr(0755,root,root) /etc/cfn',
+    '%dir %attr(0755,root,root) /etc/cfn/hooks.d',
+  ];
+  const list = path.join(work, 'rpm-files.txt');
+  fs.writeFileSync(list, fileList.join('\n') + '\n');
+  const topdir = path.join(work, 'rpmbuild');
+  mkdir(topdir);
+  await runAsync('rpmbuild', [
+    '-bb', '--quiet', '--target', 'x86_64',
+    '--define', `_topdir ${topdir}`,
+    '--define', `_rpmdir ${path.join(topdir, 'RPMS')}`,
+    '--define', `_tmppath ${path.join(topdir, 'tmp')}`,
+    '--define', `cfntools_version ${VERSION}`,
+    '--define', `cfntools_stage ${stage}`,
+    '--define', `cfntools_filelist ${list}`,
+    '--define', `cfntools_units ${UNITS.join(' ')}`,
+    '--define', `cfntools_description ${pkg.description.split(':')[0]}`,
+    path.join(PACKAGING, 'rpm', 'cfntools.spec'),
+  ], { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
+  const built = path.join(topdir, 'RPMS', 'x86_64', `cfntools-${VERSION}-1.x86_64.rpm`);
+  if (!fs.existsSync(built)) fail(`rpmbuild did not write ${built}`);
+  const out = path.join(OUT, path.basename(built));
+  fs.copyFileSync(built, `${out}.tmp`);
+  fs.renameSync(`${out}.tmp`, out);
+  return out;
+}
+
+function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+async function main(argv) {
+  let only = ['tar', 'deb', 'rpm'];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--only' && argv[i + 1]) only = argv[++i].split(',');
+    else if (argv[i].startsWith('--only=')) only = argv[i].slice(7).split(',');
+    else if (argv[i] === '-h' || argv[i] === '--help') {
+      console.log('usage: node scripts/build-packages.js [--only tar,deb,rpm]\nwrites the tarball, .deb and .rpm of packaging/out/cfntools into packaging/out/');
+      return;
+    } else fail(`unknown argument ${argv[i]} (--only tar,deb,rpm, --help)`);
+  }
+  for (const o of only) if (!['tar', 'deb', 'rpm'].includes(o)) fail(`--only: unknown kind ${o} (tar, deb, rpm)`);
+  if (!fs.existsSync(EXE)) fail(`${path.relative(root, EXE)} is missing: run npm run package`);
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-packages-'));
+  try {
+    // One snapshot for all three: the executable may be rebuilt while we work.
+    const exe = path.join(work, 'cfntools');
+    fs.copyFileSync(EXE, exe);
+    fs.chmodSync(exe, 0o755);
+    const said = spawnSync(exe, ['--version'], { encoding: 'utf8', timeout: 60_000 });
+    if (said.status !== 0) fail(`${path.relative(root, EXE)} --version failed (status ${said.status ?? said.signal}): ${(said.stderr || said.error?.message || '').trim()}; run npm run package`);
+    if (said.stdout.trim() !== `cfntools ${VERSION}`) fail(`${path.relative(root, EXE)} says "${said.stdout.trim()}", package.json is ${VERSION}: run npm run package`);
+    const epoch = sourceDateEpoch();
+    const t0 = Date.now();
+    const step = async (kind, build) => {
+      const file = await build(work, exe, epoch);
+      const size = fs.statSync(file).size;
+      console.log(`build-packages: ${path.relative(root, file)} ${(size / 1e6).toFixed(1)} MB (${size} bytes, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return file;
+    };
+    const builders = { tar: buildTarball, deb: buildDeb, rpm: buildRpm };
+    const settled = await Promise.allSettled(Object.keys(builders).filter((k) => only.includes(k)).map((k) => step(k, builders[k])));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    // Over every package present (an --only run keeps the others' lines true), and the executable as packaged.
+    const packages = [`cfntools-${VERSION}-linux-x64.tar.gz`, `cfntools_${VERSION}_amd64.deb`, `cfntools-${VERSION}-1.x86_64.rpm`].filter((f) => fs.existsSync(path.join(OUT, f)));
+    const sums = [`${sha256(exe)}  cfntools\n`, ...packages.map((f) => `${sha256(path.join(OUT, f))}  ${f}\n`)].join('');
+    fs.writeFileSync(path.join(OUT, 'SHA256SUMS'), sums);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (!(err instanceof BuildError)) throw err;
+  console.error(`build-packages: ${err.message}`);
+  process.exitCode = 1;
+});

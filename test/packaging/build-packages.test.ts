@@ -1,0 +1,37 @@
+/**
+ * scripts/build-packages.js itself, where it needs no executable: without
+ * packaging/out/cfntools it stops at once with one line saying what to run.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PACKAGING, REPO, removeTemp, run, tempDir } from './artifacts';
+
+describe('packaging: scripts/build-packages.js', function () {
+  let dir: string | undefined;
+  afterEach(() => {
+    removeTemp(dir);
+    dir = undefined;
+  });
+
+  it('without packaging/out/cfntools: exit 1 and one line, "run npm run package"', () => {
+    // A copy of the repository's packaging inputs, with no executable built.
+    dir = tempDir('build-packages');
+    fs.mkdirSync(path.join(dir, 'scripts'));
+    fs.copyFileSync(path.join(REPO, 'scripts', 'build-packages.js'), path.join(dir, 'scripts', 'build-packages.js'));
+    fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
+    fs.cpSync(path.join(PACKAGING, 'systemd'), path.join(dir, 'packaging', 'systemd'), { recursive: true });
+    fs.cpSync(path.join(PACKAGING, 'logrotate'), path.join(dir, 'packaging', 'logrotate'), { recursive: true });
+    const r = run(process.execPath, [path.join(dir, 'scripts', 'build-packages.js')], { cwd: dir });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'build-packages: packaging/out/cfntools is missing: run npm run package\n');
+    assert.ok(!fs.existsSync(path.join(dir, 'packaging', 'out')), 'wrote into packaging/out anyway');
+  });
+
+  it('refuses an unknown argument with one line', () => {
+    const r = run(process.execPath, [path.join(REPO, 'scripts', 'build-packages.js'), '--only', 'zip']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'build-packages: --only: unknown kind zip (tar, deb, rpm)\n');
+  });
+});

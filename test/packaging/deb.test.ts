@@ -1,0 +1,271 @@
+/**
+ * The .deb: its contents and control fields, maintainer scripts that enable
+ * nothing, and an install into a Debian minbase root (no node, no python3;
+ * scripts/make-test-root.sh prepares it) where the tools run: cfn-init applies
+ * a metadata file, cfn-get-metadata and cfn-signal reach the endpoint emulator
+ * on loopback, and dpkg --purge takes it all away; then the tarball's
+ * install.sh installs the same tools there.
+ *
+ * The root itself is never changed: each run mounts an overlay over it with
+ * its changes on a tmpfs, inside `unshare -m -n -p` (a mount namespace that
+ * disappears with the run, only `lo` for a network, and a pid namespace whose
+ * end kills the emulator and anything else left running).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { namespaceMissing, runInNamespace } from '../support/namespace';
+import { skipUnless } from '../support/skip';
+import {
+  DEB, EXE, LOGROTATE_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
+  arMembers, artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
+} from './artifacts';
+
+const TEST_ROOT = process.env.CFNTOOLS_TEST_ROOT || '/var/cache/cfntools-test/minbase-bookworm';
+const EMULATOR = path.join(REPO, 'dist', 'test', 'emulator', 'main.js');
+const DEMO_STACK = path.join(REPO, 'test', 'emulator', 'stacks', 'demo.yaml');
+
+describe('packaging: .deb', function () {
+  let dir: string | undefined;
+
+  before(function () {
+    skipUnless(this, 'the .deb tests', artifactMissing(DEB) ?? commandMissing('dpkg-deb', 'dpkg'));
+  });
+  afterEach(() => {
+    removeTemp(dir);
+    dir = undefined;
+  });
+
+  const field = (name: string) => runOk('dpkg-deb', ['-f', DEB, name]).trim();
+
+  it('dpkg-deb -c: the executable, a relative link per tool, units in /lib/systemd/system, logrotate, /etc/cfn/hooks.d; all root-owned, ./ mode 0755', () => {
+    const lines = runOk('dpkg-deb', ['-c', DEB]).trim().split('\n');
+    const entries = new Map(lines.map((l) => {
+      const m = /^(\S+) (\S+)\s+\d+ \S+ \S+ \.(\/\S*)(?: -> (\S+))?$/.exec(l);
+      assert.ok(m, `unexpected dpkg-deb -c line: ${l}`);
+      assert.equal(m[2], 'root/root', l);
+      return [m[3]!, { mode: m[1]!, target: m[4] }] as const;
+    }));
+    const expected = [
+      '/', '/etc/', '/etc/cfn/', '/etc/cfn/hooks.d/', '/etc/logrotate.d/', '/etc/logrotate.d/cfntools',
+      '/lib/', '/lib/systemd/', '/lib/systemd/system/', ...UNITS.map((u) => `/lib/systemd/system/${u}`),
+      '/usr/', '/usr/bin/', '/usr/bin/cfntools', ...TOOLS.map((t) => `/usr/bin/${t}`),
+    ].sort();
+    assert.deepEqual([...entries.keys()].sort(), expected);
+    assert.equal(entries.get('/')!.mode, 'drwxr-xr-x');
+    for (const [p, e] of entries) if (p.endsWith('/')) assert.equal(e.mode, 'drwxr-xr-x', p);
+    assert.equal(entries.get('/usr/bin/cfntools')!.mode, '-rwxr-xr-x');
+    for (const t of TOOLS) assert.deepEqual(entries.get(`/usr/bin/${t}`), { mode: 'lrwxrwxrwx', target: 'cfntools' });
+    for (const u of UNITS) assert.equal(entries.get(`/lib/systemd/system/${u}`)!.mode, '-rw-r--r--');
+  });
+
+  it('control: name, version, amd64, the real library floor, and it takes heat-cfntools\' place', () => {
+    assert.equal(field('Package'), 'cfntools');
+    assert.equal(field('Version'), VERSION);
+    assert.equal(field('Architecture'), 'amd64');
+    assert.equal(field('Depends'), 'libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1, libatomic1');
+    for (const f of ['Conflicts', 'Replaces', 'Provides']) assert.equal(field(f), 'heat-cfntools', f);
+    assert.ok(Number(field('Installed-Size')) * 1024 >= fs.statSync(DEB).size, 'Installed-Size smaller than the package');
+    assert.match(field('Description'), /\S/);
+    assert.match(field('Maintainer'), /<.+@.+>/);
+  });
+
+  it('Depends names the package of every library the executable links (ldd, dpkg -S on this host)', function () {
+    skipUnless(this, 'ldd of packaging/out/cfntools', artifactMissing(EXE) ?? commandMissing('ldd', 'libc-bin'));
+    const depends = field('Depends').split(',').flatMap((d) => d.split('|')).map((d) => d.trim().replace(/ \(.*\)$/, ''));
+    const libs = [...runOk('ldd', [EXE]).matchAll(/=> (\/\S+)/g)].map((m) => m[1]!);
+    assert.ok(libs.length > 0);
+    for (const lib of libs) {
+      // Merged /usr: dpkg knows a library by one of its two paths.
+      const found = [lib, fs.realpathSync(lib)].map((p) => run('dpkg', ['-S', p])).find((r) => r.status === 0);
+      assert.ok(found, `no package owns ${lib}`);
+      const owner = found.stdout.split(':')[0]!;
+      assert.ok(depends.includes(owner), `${lib} is in ${owner}, which Depends does not name: ${depends.join(', ')}`);
+    }
+  });
+
+  it('compressed with xz (data.tar.xz)', () => {
+    assert.deepEqual(arMembers(DEB), ['debian-binary', 'control.tar.xz', 'data.tar.xz']);
+  });
+
+  it('maintainer scripts: valid sh, daemon-reload only under a running systemd, stop on removal, enable nothing; the logrotate file is a conffile', () => {
+    dir = tempDir('deb-control');
+    runOk('dpkg-deb', ['-e', DEB, path.join(dir, 'DEBIAN')]);
+    const read = (f: string) => fs.readFileSync(path.join(dir!, 'DEBIAN', f), 'utf8');
+    for (const s of ['postinst', 'prerm', 'postrm']) {
+      runOk('sh', ['-n', path.join(dir, 'DEBIAN', s)]);
+      assert.equal(fs.statSync(path.join(dir, 'DEBIAN', s)).mode & 0o777, 0o755, s);
+      const text = read(s).split('\n').filter((l) => !l.trim().startsWith('#')).join('\n');
+      assert.doesNotMatch(text, /systemctl (--[a-z-]+ )*(enable|preset|start)\b|deb-systemd-helper|deb-systemd-invoke start/, s);
+      for (const line of text.split('\n').filter((l) => /systemctl /.test(l) && !l.trim().startsWith('#'))) {
+        // Each systemctl call is inside an `if [ -d /run/systemd/system ]` block.
+        if (line.includes('[ -d /run/systemd/system ]')) continue;
+        const before = text.slice(0, text.indexOf(line));
+        assert.ok(before.lastIndexOf('[ -d /run/systemd/system ]') > before.lastIndexOf('\tfi\n'), `${s}: unguarded ${line.trim()}`);
+      }
+    }
+    assert.match(read('prerm'), /remove \| deconfigure\)[\s\S]*systemctl stop cfn-hup\.timer cfn-hup-pass\.service cfn-hup\.service heat-agent\.service/);
+    assert.match(read('postinst'), /daemon-reload/);
+    assert.equal(read('conffiles'), '/etc/logrotate.d/cfntools\n');
+  });
+
+  it('its files are packaging/out/cfntools and packaging/{systemd,logrotate}, byte for byte', function () {
+    skipUnless(this, 'comparing with packaging/out/cfntools', artifactMissing(EXE) ?? staleness(DEB));
+    dir = tempDir('deb-x');
+    runOk('dpkg-deb', ['-x', DEB, dir]);
+    assert.ok(fs.readFileSync(path.join(dir, 'usr/bin/cfntools')).equals(fs.readFileSync(EXE)));
+    for (const u of UNITS) assert.equal(fs.readFileSync(path.join(dir, 'lib/systemd/system', u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), u);
+    assert.equal(fs.readFileSync(path.join(dir, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));
+  });
+});
+
+/** The driver run inside the namespace: every step's exit code, stdout and stderr, into $RES/<step>.{rc,out,err}. */
+const DRIVER = String.raw`
+set -eu
+ROOT=$1 T=$2 RES=$3 DEB=$4 NODE=$5 EMULATOR=$6 STACK=$7 META=$8 TARBALL=$9
+shift 9
+ip link set lo up
+mount -t tmpfs -o size=2g,mode=0755 cfntools-test "$T"
+mkdir "$T/upper" "$T/work" "$T/root"
+M=$T/root
+if ! mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$T/upper,workdir=$T/work" "$M" 2>"$RES/overlay.err"; then
+	cp -a "$ROOT/." "$M/"    # no overlayfs here: a copy, on the same tmpfs
+fi
+mount -t proc proc "$M/proc"
+mount --rbind /dev "$M/dev"
+cp "$DEB" "$M/tmp/cfntools.deb"
+cp "$META" "$M/tmp/metadata.json"
+
+in_root() { chroot "$M" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"; }
+step() {
+	name=$1; shift
+	set +e
+	"$@" >"$RES/$name.out" 2>"$RES/$name.err" </dev/null
+	echo $? >"$RES/$name.rc"
+	set -e
+}
+
+step absent in_root sh -c 'for p in node nodejs python3 python; do command -v "$p"; done; exit 0'
+# With the dependencies minbase lacks (scripts/make-test-root.sh keeps their .debs), as apt would.
+step install in_root sh -c 'dpkg -i /var/cache/cfntools-test-debs/*.deb /tmp/cfntools.deb'
+step ldd in_root ldd /usr/bin/cfntools
+step status in_root dpkg-query -W -f '${'$'}{Status} ${'$'}{Version}' cfntools
+step version in_root cfn-init --version
+step versions in_root sh -c 'for t in "$@"; do "$t" --version || exit 1; done' sh "$@"
+step init in_root cfn-init /tmp/metadata.json
+step applied in_root sh -c 'stat -c "%a %U %G" /etc/cfntools-test/hello.txt; cat /etc/cfntools-test/hello.txt; cat /etc/cfntools-test/command.txt; stat -c %a /var/log/cfn-init.log'
+
+"$NODE" "$EMULATOR" --port 0 --stack "$STACK" --quiet >"$RES/emulator.out" 2>"$RES/emulator.err" &
+i=0
+until grep -q '/resources/WaitHandle?' "$RES/emulator.out"; do
+	i=$((i + 1))
+	[ $i -lt 200 ] || { echo "the emulator did not start: $(cat "$RES/emulator.err")" >&2; exit 1; }
+	sleep 0.1
+done
+BASE=$(sed -n 's/^emulator listening on //p' "$RES/emulator.out" | head -n 1)
+URL=$(grep -m 1 '^ *http.*/resources/WaitHandle?' "$RES/emulator.out" | tr -d ' ')
+echo "$BASE" >"$RES/base.txt"
+# The demo stack's project key (test/emulator/stacks/demo.yaml, README.md).
+step metadata in_root cfn-get-metadata -s teststack -r WebServer -u "$BASE/v1/" --access-key AKIDEXAMPLE0000000000000000000001 --secret-key 'SeCrEt/Key+With=Chars!' -k foo.bar
+step signal in_root cfn-signal -e 0 -r 'installed from the .deb' -i deb-test -d 'minbase' "$URL"
+"$NODE" -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))' "$BASE/_emulator/resources/teststack/WaitCondition" >"$RES/wait.json"
+
+step purge in_root dpkg --purge cfntools
+step gone in_root sh -c 'for f in /usr/bin/cfntools /usr/bin/cfn-init /lib/systemd/system/cfn-hup.service /etc/logrotate.d/cfntools; do [ ! -e "$f" ] || echo "$f"; done'
+
+# The tarball on the same system, the way an image builder runs it (no --root; dash, minbase's tools).
+cp "$TARBALL" "$M/tmp/cfntools.tar.gz"
+step tar-install in_root sh -c 'cd /tmp && tar -xzf cfntools.tar.gz && ./cfntools-*/install.sh'
+step tar-again in_root sh -c '/tmp/cfntools-*/install.sh'
+step tar-run in_root sh -c '/opt/aws/bin/cfn-init --version && /usr/local/bin/heat-agent --version && grep "^ExecStart=" /usr/local/lib/systemd/system/cfn-hup.service'
+`;
+
+describe('packaging: .deb in a Debian minbase root (no node, no python3), network only on loopback', function () {
+  let work: string | undefined;
+  let res: string;
+  const step = (name: string) => ({
+    rc: Number(fs.readFileSync(path.join(res, `${name}.rc`), 'utf8')),
+    out: fs.readFileSync(path.join(res, `${name}.out`), 'utf8'),
+    err: fs.readFileSync(path.join(res, `${name}.err`), 'utf8'),
+  });
+  const ok = (name: string) => {
+    const s = step(name);
+    assert.equal(s.rc, 0, `${name}: exit ${s.rc}\n${s.err}${s.out}`);
+    return s;
+  };
+
+  before(function () {
+    this.timeout(10 * 60_000);
+    const rootMissing = fs.existsSync(path.join(TEST_ROOT, 'usr/bin/dpkg')) && fs.existsSync(path.join(TEST_ROOT, 'var/cache/cfntools-test-debs'))
+      ? undefined
+      : `no test root at ${TEST_ROOT} (or one without var/cache/cfntools-test-debs): run bash scripts/make-test-root.sh (as root; it needs the network once)`;
+    skipUnless(this, 'the minbase .deb tests', artifactMissing(DEB) ?? artifactMissing(TARBALL) ?? rootMissing ?? namespaceMissing(TEST_ROOT, ['-m', '-n', '-p', '-f', '--mount-proc']) ?? (fs.existsSync(EMULATOR) ? undefined : `${EMULATOR} is missing: run npm run build`));
+    work = tempDir('minbase');
+    res = path.join(work, 'results');
+    fs.mkdirSync(res);
+    fs.mkdirSync(path.join(work, 'mnt'));
+    const meta = path.join(work, 'metadata.json');
+    fs.writeFileSync(meta, JSON.stringify({
+      'AWS::CloudFormation::Init': {
+        config: {
+          files: { '/etc/cfntools-test/hello.txt': { content: 'hello from the .deb\n', mode: '000640', owner: 'root', group: 'root' } },
+          commands: { '10_mark': { command: 'echo command ran > /etc/cfntools-test/command.txt' } },
+        },
+      },
+    }));
+    runInNamespace(['-m', '-n', '-p', '-f', '--mount-proc'], DRIVER, [TEST_ROOT, path.join(work, 'mnt'), res, DEB, process.execPath, EMULATOR, DEMO_STACK, meta, TARBALL, ...TOOLS], 8 * 60_000);
+  });
+  after(() => {
+    // The namespace took its mounts and processes with it; only files remain.
+    removeTemp(work);
+  });
+
+  it('has neither node nor python3', () => {
+    assert.equal(ok('absent').out, '', 'found in the root');
+  });
+
+  it('dpkg -i installs the .deb beside the one dependency minbase lacks (libatomic1, kept by make-test-root.sh)', () => {
+    ok('install');
+    assert.equal(ok('status').out, `install ok installed ${VERSION}`);
+  });
+
+  it('every library the executable links is there (ldd: nothing "not found")', () => {
+    const out = ok('ldd').out;
+    assert.doesNotMatch(out, /not found/, out);
+  });
+
+  it('cfn-init --version runs there, and so does every tool by its link', () => {
+    assert.equal(ok('version').out.trim(), `cfn-init (cfntools) ${VERSION}`);
+    assert.deepEqual(ok('versions').out.trim().split('\n'), TOOLS.map((t) => `${t} (cfntools) ${VERSION}`));
+  });
+
+  it('cfn-init applies a metadata file: a file with its content and mode, a command; its log is 0600', () => {
+    ok('init');
+    assert.deepEqual(ok('applied').out.split('\n'), ['640 root root', 'hello from the .deb', 'command ran', '600', '']);
+  });
+
+  it('cfn-get-metadata fetches a key, signed, from the emulator on loopback', () => {
+    assert.equal(JSON.parse(ok('metadata').out), 'baz');
+  });
+
+  it('cfn-signal reaches the emulator on loopback, which completes the wait condition with our data', () => {
+    ok('signal');
+    const wait = JSON.parse(fs.readFileSync(path.join(res, 'wait.json'), 'utf8')) as { status: string; waitCondition?: { data?: Record<string, string> } };
+    assert.equal(wait.status, 'CREATE_COMPLETE', JSON.stringify(wait));
+    assert.deepEqual(wait.waitCondition?.data, { 'deb-test': 'minbase' });
+  });
+
+  it('dpkg --purge removes it without systemd (the maintainer scripts cope)', () => {
+    ok('purge');
+    assert.equal(ok('gone').out, '', 'left behind');
+  });
+
+  it('then the tarball\'s install.sh installs there under /usr/local with minbase\'s tools, twice, and the tools run from /opt/aws/bin', () => {
+    assert.match(ok('tar-install').out, /^linked {2}\/opt\/aws\/bin\/cfn-init -> \/usr\/local\/bin\/cfn-init$/m);
+    for (const line of ok('tar-again').out.trim().split('\n').slice(0, -1)) assert.match(line, /^unchanged {2}/);
+    assert.deepEqual(ok('tar-run').out.trim().split('\n'), [
+      `cfn-init (cfntools) ${VERSION}`, `heat-agent (cfntools) ${VERSION}`,
+      'ExecStart=/usr/local/bin/cfn-hup "--node-options=--max-semi-space-size=1 --v8-pool-size=1" --foreground',
+    ]);
+  });
+});

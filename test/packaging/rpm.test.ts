@@ -1,0 +1,91 @@
+/**
+ * The .rpm: its file list, its declared dependencies (the real floor, none
+ * generated), scriptlets that enable nothing, and a payload whose executable
+ * is packaging/out/cfntools byte for byte (rpmbuild strips by default, which
+ * would break it) and runs.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { skipUnless } from '../support/skip';
+import {
+  EXE, LOGROTATE_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
+  artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
+} from './artifacts';
+
+const UNIT_DIR = '/usr/lib/systemd/system';
+
+describe('packaging: .rpm', function () {
+  let dir: string | undefined;
+
+  before(function () {
+    skipUnless(this, 'the .rpm tests', artifactMissing(RPM) ?? commandMissing('rpm', 'rpm'));
+  });
+  afterEach(() => {
+    removeTemp(dir);
+    dir = undefined;
+  });
+
+  const query = (...args: string[]) => runOk('rpm', ['-qp', ...args, RPM]).trim().split('\n').filter(Boolean);
+
+  it('rpm -qlp lists the executable, a link per tool, the units in /usr/lib/systemd/system, logrotate and /etc/cfn/hooks.d', () => {
+    const expected = [
+      '/etc/cfn', '/etc/cfn/hooks.d', '/etc/logrotate.d/cfntools', '/usr/bin/cfntools',
+      ...TOOLS.map((t) => `/usr/bin/${t}`), ...UNITS.map((u) => `${UNIT_DIR}/${u}`),
+    ].sort();
+    assert.deepEqual(runOk('rpm', ['-qlp', RPM]).trim().split('\n').sort(), expected);
+    const verbose = runOk('rpm', ['-qlvp', RPM]).trim().split('\n');
+    for (const line of verbose) assert.match(line, /^\S+\s+\d+\s+root\s+root\s/, `not root-owned: ${line}`);
+    for (const t of TOOLS) assert.ok(verbose.some((l) => l.startsWith('l') && l.endsWith(`/usr/bin/${t} -> cfntools`)), `${t} is no link to cfntools`);
+    assert.ok(verbose.some((l) => /^-rwxr-xr-x .* \/usr\/bin\/cfntools$/.test(l)));
+    assert.deepEqual(query('--configfiles'), ['/etc/logrotate.d/cfntools']);
+  });
+
+  it('name, version, arch; requires only glibc >= 2.28, libstdc++, libatomic (nothing generated); conflicts with and provides heat-cfntools', () => {
+    assert.deepEqual(query('--queryformat', '%{NAME} %{VERSION} %{RELEASE} %{ARCH}\\n'), [`cfntools ${VERSION} 1 x86_64`]);
+    const requires = query('--requires').filter((r) => !r.startsWith('rpmlib(') && r !== '/bin/sh');
+    assert.deepEqual(requires.sort(), ['glibc >= 2.28', 'libatomic', 'libstdc++']);
+    assert.deepEqual(query('--conflicts'), ['heat-cfntools']);
+    assert.ok(query('--provides').includes('heat-cfntools'));
+  });
+
+  it('Requires covers every library the executable links (ldd)', function () {
+    skipUnless(this, 'ldd of packaging/out/cfntools', artifactMissing(EXE) ?? commandMissing('ldd', 'libc-bin'));
+    // The EL/Fedora package of each soname; libgcc comes with libstdc++, which requires it.
+    const rpmOf: Record<string, string> = {
+      'libc.so.6': 'glibc', 'libm.so.6': 'glibc', 'libdl.so.2': 'glibc', 'libpthread.so.0': 'glibc', 'librt.so.1': 'glibc',
+      'ld-linux-x86-64.so.2': 'glibc', 'libstdc++.so.6': 'libstdc++', 'libgcc_s.so.1': 'libstdc++', 'libatomic.so.1': 'libatomic',
+    };
+    const requires = query('--requires').map((r) => r.split(' ')[0]!);
+    const sonames = [...runOk('ldd', [EXE]).matchAll(/^\s*(\S+\.so[.\d]*)\s/gm)].map((m) => path.basename(m[1]!)).filter((s) => s !== 'linux-vdso.so.1');
+    assert.ok(sonames.length > 0);
+    for (const so of sonames) {
+      const name = rpmOf[so];
+      assert.ok(name, `${so}: which rpm has it? add it to the spec's Requires and to this table`);
+      assert.ok(requires.includes(name), `${so} needs Requires: ${name}`);
+    }
+  });
+
+  it('the scriptlets reload systemd only when it runs, stop the units only on removal, and enable nothing', () => {
+    const scripts = runOk('rpm', ['-qp', '--scripts', RPM]);
+    assert.doesNotMatch(scripts, /\benable\b|preset/);
+    assert.match(scripts, /\[ -d \/run\/systemd\/system \][^\n]*\n?[^\n]*daemon-reload/);
+    assert.match(scripts, /preuninstall[\s\S]*"\$1" -eq 0[\s\S]*systemctl stop cfn-hup\.timer cfn-hup-pass\.service cfn-hup\.service heat-agent\.service/);
+  });
+
+  it('the payload (rpm2cpio | cpio) holds packaging/out/cfntools byte for byte, and it runs', function () {
+    skipUnless(this, 'extracting the payload', commandMissing('rpm2cpio', 'rpm2cpio') ?? commandMissing('cpio', 'cpio') ?? artifactMissing(EXE) ?? staleness(RPM));
+    dir = tempDir('rpm');
+    runOk('sh', ['-c', 'rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet --no-absolute-filenames)', 'sh', RPM, dir]);
+    const exe = path.join(dir, 'usr/bin/cfntools');
+    assert.ok(fs.readFileSync(exe).equals(fs.readFileSync(EXE)), 'the executable in the rpm differs from packaging/out/cfntools (stripped?)');
+    for (const t of TOOLS) assert.equal(fs.readlinkSync(path.join(dir, 'usr/bin', t)), 'cfntools');
+    for (const u of UNITS) assert.equal(fs.readFileSync(path.join(dir, UNIT_DIR.slice(1), u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'));
+    assert.equal(fs.readFileSync(path.join(dir, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));
+    assert.ok(!fs.existsSync(path.join(dir, 'usr/lib/.build-id')), 'build-id links shipped');
+    const r = run(path.join(dir, 'usr/bin/cfn-hup'), ['--version']);
+    assert.equal(r.status, 0, `${r.signal ?? ''} ${r.stderr}`);
+    assert.equal(r.stdout.trim(), `cfn-hup (cfntools) ${VERSION}`);
+    assert.equal(runOk(exe, ['--version']).trim(), `cfntools ${VERSION}`);
+  });
+});
