@@ -88,4 +88,22 @@ describe('packaging: .rpm', function () {
     assert.equal(r.stdout.trim(), `cfn-hup (cfntools) ${VERSION}`);
     assert.equal(runOk(exe, ['--version']).trim(), `cfntools ${VERSION}`);
   });
+
+  it('rpm -i into a scratch root and database installs it whole (rpm -V clean, the tools run), rpm -e removes every file', function () {
+    skipUnless(this, 'installing the rpm', artifactMissing(EXE) ?? staleness(RPM));
+    dir = tempDir('rpm-root');
+    // No glibc rpm in a scratch database, and no shell inside the root for scriptlets (checked above).
+    const rpmIn = (...args: string[]) => runOk('rpm', ['--root', dir!, '--dbpath', '/var/lib/rpm', ...args]);
+    rpmIn('--initdb');
+    rpmIn('-i', '--nodeps', '--noscripts', RPM);
+    assert.equal(rpmIn('-q', 'cfntools').trim(), `cfntools-${VERSION}-1.x86_64`);
+    assert.equal(run('rpm', ['--root', dir, '--dbpath', '/var/lib/rpm', '-V', '--nodeps', '--noscripts', 'cfntools']).stdout, '');
+    for (const t of TOOLS) {
+      const r = run(path.join(dir, 'usr/bin', t), ['--version']);
+      assert.equal(r.stdout.trim(), `${t} (cfntools) ${VERSION}`, `${t}: ${r.stderr}`);
+    }
+    rpmIn('-e', '--noscripts', 'cfntools');
+    const left = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => !f.startsWith('var/lib/rpm') && fs.lstatSync(path.join(dir!, f)).isFile());
+    assert.deepEqual(left, []);
+  });
 });
