@@ -109,18 +109,35 @@ function executable(tc) {
   console.log(`package: ${path.relative(root, exe)} (${(fs.statSync(exe).size / 1e6).toFixed(1)} MB), links: ${TOOLS.join(' ')}`);
 }
 
+/** The command line: nothing, --executable-only, or --floor OUT; anything else is refused. */
+function parseCommandLine(args) {
+  if (args.length === 0) return { packages: true };
+  if (args.length === 1 && args[0] === '--executable-only') return { packages: false };
+  if (args.length === 2 && args[0] === '--floor' && args[1] && !args[1].startsWith('-')) return { floor: path.resolve(args[1]) };
+  return undefined;
+}
+
 function main() {
-  const args = process.argv.slice(2);
+  const cmd = parseCommandLine(process.argv.slice(2));
+  if (!cmd) {
+    console.error(`package: expected no argument, --executable-only, or --floor OUT; got: ${process.argv.slice(2).join(' ')}`);
+    process.exitCode = 2;
+    return;
+  }
   const tc = toolchain();
   fs.mkdirSync(OUT, { recursive: true });
-  const floor = args.indexOf('--floor');
-  if (floor >= 0) {
-    const output = path.resolve(args[floor + 1]);
-    buildSea(tc, path.join(root, 'test', 'bench', 'floor-main.cjs'), {}, output);
+  if (cmd.floor) {
+    buildSea(tc, path.join(root, 'test', 'bench', 'floor-main.cjs'), {}, cmd.floor);
     return;
   }
   executable(tc);
-  if (!args.includes('--executable-only')) sh(process.execPath, [path.join(__dirname, 'build-packages.js')], { stdio: 'inherit' });
+  if (cmd.packages) sh(process.execPath, [path.join(__dirname, 'build-packages.js')], { stdio: 'inherit' });
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  // A failed step has printed its own output above; this names the step.
+  console.error(`package: ${String(err.message).split('\n')[0]}`);
+  process.exitCode = 1;
+}

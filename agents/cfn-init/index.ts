@@ -15,7 +15,7 @@ import { connectionOptions, credentialOptions, endpointOptions, loggingOptions }
 import { UsageError } from '../../shared/errors';
 import { LIMIT_NAMES } from '../../shared/init/limits';
 
-const TOOL = 'cfn-init';
+export const TOOL = 'cfn-init';
 
 const options = {
   stack: { alias: 's', type: 'string', describe: 'stack name or id' },

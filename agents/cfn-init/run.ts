@@ -15,7 +15,7 @@ import { runInit } from '../../shared/init/apply';
 import { INIT_KEY, type Checkpointer } from '../../shared/init/engine';
 import { parseLimits, type Limits } from '../../shared/init/limits';
 import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from '../../shared/init/progress';
-import type { InitArgs } from './index';
+import { TOOL, type InitArgs } from './index';
 
 interface Loaded {
   metadata: unknown;
@@ -87,7 +87,7 @@ export async function initRun(args: InitArgs, file: string | undefined): Promise
   const dryRun = args['dry-run'] ?? false;
   const limits = parseLimits(args.limit);
 
-  const ctx = new ToolContext('cfn-init', settingsFromArgs(args));
+  const ctx = new ToolContext(TOOL, settingsFromArgs(args));
   const log = ctx.logger;
   const logFile = ctx.settings.log.file;
   const cmdLog = new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });

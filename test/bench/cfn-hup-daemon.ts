@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sandboxUnavailable } from './sandbox-measure';
 import { startEmulator, type Emulator } from '../emulator/server';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
@@ -131,8 +132,8 @@ function peerBase(): string {
 
 export function peerUnavailable(): string | undefined {
   if (!fs.existsSync(PEER)) return `${PEER} (heat-cfntools) is not installed`;
-  if (process.getuid?.() !== 0) return 'needs root (mount namespaces)';
-  if (spawnSync('unshare', ['-m', '-n', 'true']).status !== 0) return 'unshare -m -n does not work here';
+  const why = sandboxUnavailable();
+  if (why) return why;
   if (!fs.existsSync('/etc/cfn')) fs.mkdirSync('/etc/cfn', { recursive: true });
   return undefined;
 }

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { sandboxUnavailable } from './sandbox-measure';
 
 const PEER = '/usr/bin/cfn-init';
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
@@ -59,8 +60,8 @@ function metadata(w: Workload): unknown {
 
 export function unavailable(): string | undefined {
   if (!fs.existsSync(PEER)) return `${PEER} (heat-cfntools) is not installed`;
-  if (process.getuid?.() !== 0) return 'needs root (mount namespaces)';
-  if (spawnSync('unshare', ['-m', '-n', 'true']).status !== 0) return 'unshare -m -n does not work here';
+  const why = sandboxUnavailable();
+  if (why) return why;
   if (spawnSync('python3', ['-c', 'import os; os.wait4']).status !== 0) return 'python3 (for wait4) is missing';
   if (!fs.existsSync('/srv')) return '/srv is missing';
   return undefined;

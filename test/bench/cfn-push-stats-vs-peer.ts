@@ -6,20 +6,17 @@
  * both in one private network and mount namespace with the emulator on
  * 127.0.0.1:8003, where heat-cfntools posts.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuOf, DEMO_KEY, measureInSandbox, rssMiBOf } from './sandbox-measure';
+import { cpuOf, DEMO_KEY, sandboxUnavailable, measureInSandbox, rssMiBOf } from './sandbox-measure';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 const PEER = '/usr/bin/cfn-push-stats';
 
 export function pushPeerUnavailable(): string | undefined {
   if (!fs.existsSync(PEER)) return `${PEER} (heat-cfntools) is not installed`;
-  if (process.getuid?.() !== 0) return 'needs root (namespaces)';
-  if (spawnSync('unshare', ['-m', '-n', 'true']).status !== 0) return 'unshare -m -n does not work here';
-  return undefined;
+  return sandboxUnavailable();
 }
 
 export function pushRows(runs: number): Array<[string, string]> {

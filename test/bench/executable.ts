@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TOOL_NAMES } from '../../shared/tool-names';
-import { cpuOf, DEMO_KEY, inSandbox, measureInSandbox, rssMiBOf, type Sample } from './sandbox-measure';
+import { cpuOf, DEMO_KEY, sandboxUnavailable, inSandbox, measureInSandbox, rssMiBOf, type Sample } from './sandbox-measure';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUT = path.join(ROOT, 'packaging', 'out');
@@ -24,9 +24,7 @@ const PORT = 8000;
 
 export function executableUnavailable(): string | undefined {
   if (!fs.existsSync(EXE)) return `${path.relative(ROOT, EXE)} is missing: run npm run package`;
-  if (process.getuid?.() !== 0) return 'needs root (namespaces)';
-  if (spawnSync('unshare', ['-m', '-n', 'true']).status !== 0) return 'unshare -m -n does not work here';
-  return undefined;
+  return sandboxUnavailable();
 }
 
 /** The floor is rebuilt whenever the executable is newer: both on the same Node binary. */

@@ -37,6 +37,13 @@ for round in range(runs + 1):
 print(json.dumps(out))
 `;
 
+/** Why nothing can be measured in namespaces here, or undefined when it can. */
+export function sandboxUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (namespaces)';
+  if (spawnSync('unshare', ['-m', '-n', 'true']).status !== 0) return 'unshare -m -n does not work here';
+  return undefined;
+}
+
 export interface Sample {
   cpuMs: number;
   rssKiB: number;

@@ -35,3 +35,14 @@ describe('packaging: scripts/build-packages.js', function () {
     assert.equal(r.stderr, 'build-packages: --only: unknown kind zip (tar, deb, rpm)\n');
   });
 });
+
+describe('packaging: scripts/package.js', function () {
+  it('refuses a command line it does not know with exit 2 and one line, before building anything', () => {
+    for (const args of [['--bogus'], ['--floor'], ['--floor', '--executable-only'], ['--executable-only', 'extra']]) {
+      const r = run(process.execPath, [path.join(REPO, 'scripts', 'package.js'), ...args]);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.equal(r.stderr, `package: expected no argument, --executable-only, or --floor OUT; got: ${args.join(' ')}\n`);
+      assert.equal(r.stdout, '');
+    }
+  });
+});

@@ -59,6 +59,17 @@ describe('packaging: the executable', function () {
     assert.match(r.stderr, /^usage: cfntools <cfn-init\|.*heat-agent> \[options\]\n$/);
   });
 
+  it('cfn-create-aws-symlinks links from the executable\'s own directory by default, however it was started', () => {
+    dir = tempDir('aws-links');
+    const target = path.join(dir, 'opt-aws-bin');
+    // Through PATH, with a cwd elsewhere: the name as typed says nothing of where the links are.
+    const r = run('cfn-create-aws-symlinks', ['-t', target], { cwd: dir, env: { ...isolatedEnv(dir), PATH: `${OUT}:${process.env.PATH}` } });
+    assert.equal(r.status, 0, r.stderr);
+    const real = path.dirname(fs.realpathSync(EXE));
+    for (const tool of TOOLS.filter((t) => t !== 'heat-agent')) assert.equal(fs.readlinkSync(path.join(target, tool)), path.join(real, tool), tool);
+    assert.ok(!fs.existsSync(path.join(target, 'heat-agent')), 'heat-agent is no /opt/aws/bin tool');
+  });
+
   it('cfn-hup started plainly detaches: the daemon is the executable again, with the daemon flags', async function () {
     dir = tempDir('detach');
     const conf = path.join(dir, 'etc-cfn');
