@@ -35,9 +35,11 @@ export function decodeMetadata(raw: unknown, what: string): unknown {
   }
 }
 
+// Parameters are listed in aws-cfn-bootstrap's order: a CFN_V1 request keeps it on the wire (formParams).
+
 export async function describeStackResource(client: QueryClient, stack: string, resource: string): Promise<StackResourceDetail> {
   const what = `DescribeStackResource ${stack}/${resource}`;
-  const body = await client.call('DescribeStackResource', { StackName: stack, LogicalResourceId: resource, ContentType: 'JSON' });
+  const body = await client.call('DescribeStackResource', { LogicalResourceId: resource, ContentType: 'JSON', StackName: stack });
   const d = dig(body, ['DescribeStackResourceResponse', 'DescribeStackResourceResult', 'StackResourceDetail'], what) as Record<string, unknown>;
   if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new ProtocolError(`${what}: StackResourceDetail is not an object`);
   const metadata = decodeMetadata(d.Metadata, what);
@@ -63,8 +65,8 @@ export async function signalResource(
   args: { stack: string; resource: string; uniqueId: string; status: SignalStatus },
 ): Promise<void> {
   await client.call('SignalResource', {
-    StackName: args.stack,
     LogicalResourceId: args.resource,
+    StackName: args.stack,
     UniqueId: args.uniqueId,
     Status: args.status,
     ContentType: 'JSON',

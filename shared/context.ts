@@ -7,8 +7,8 @@
  * parser) are loaded when a client is first asked for: cfn-init applying a
  * local file never pays for them, at start-up or in memory.
  */
-import { credentialProvider } from './credentials/resolve';
-import type { CredentialProvider } from './credentials/types';
+import { credentialProvider, lazyImds, signingIdentityProvider, type CredentialOptions } from './credentials/resolve';
+import type { CredentialProvider, SigningIdentityProvider } from './credentials/types';
 import { resolveEndpoint, type Endpoint, type Service } from './endpoints';
 import { readHeatFiles, type HeatFiles } from './heat-files';
 import { heatDir } from './paths';
@@ -28,7 +28,10 @@ export interface ContextOptions {
 export class ToolContext {
   readonly logger: FileLogger;
   readonly env: NodeJS.ProcessEnv;
+  /** Keys, for any service. */
   readonly credentials: CredentialProvider;
+  /** CloudFormation's: keys, or the instance identity (CFN_V1) where nothing was named. */
+  readonly cloudFormationIdentity: SigningIdentityProvider;
   private readonly clients = new Map<string, HttpClient>();
   private readonly queryClients = new Map<Service, QueryClient>();
   private readonly retry?: Partial<RetryPolicy>;
@@ -47,7 +50,7 @@ export class ToolContext {
     // Known secrets are masked in every log line and error from the start, whether or not this run uses them:
     // a command run from a local file may print the environment.
     for (const secret of [c.secretKey, c.sessionToken, this.env.AWS_SECRET_ACCESS_KEY, this.env.AWS_SESSION_TOKEN]) registerSecret(secret?.trim());
-    this.credentials = credentialProvider({
+    const credentialOptions: CredentialOptions = {
       accessKey: c.accessKey,
       secretKey: c.secretKey,
       sessionToken: c.sessionToken,
@@ -55,7 +58,10 @@ export class ToolContext {
       role: c.role,
       env: this.env,
       logger: this.logger,
-    });
+    };
+    const imds = lazyImds(credentialOptions);
+    this.credentials = credentialProvider(credentialOptions, imds);
+    this.cloudFormationIdentity = signingIdentityProvider(credentialOptions, imds);
   }
 
   /** Heat's injected files, read when first needed (a tool given a full URL never needs them). */
@@ -104,6 +110,7 @@ export class ToolContext {
     const client = new QueryClient({
       endpoint,
       credentials: this.credentials,
+      ...(service === 'cloudformation' ? { identity: this.cloudFormationIdentity } : {}),
       http: this.http(endpoint),
       apiVersion: service === 'cloudformation' ? CFN_API_VERSION : CLOUDWATCH_API_VERSION,
       signatureVersion: this.settings.signatureVersion,

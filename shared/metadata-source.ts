@@ -97,7 +97,7 @@ async function fetchMetadata(ctx: ToolContext, stack: string, resource: string, 
     return c && { metadata: c.metadata, source: `${c.file} (cached ${c.mtime.toISOString()})`, local: true };
   };
   try {
-    await ctx.credentials.get();
+    await ctx.cloudFormationIdentity.get();
   } catch (err) {
     if (!(err instanceof NoCredentialsError)) throw err;
     const local = cached() ?? readHeatInitData(ctx.heat.dir);

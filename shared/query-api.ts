@@ -5,7 +5,8 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { heatErrorFromString } from './aws-error';
-import type { CredentialProvider } from './credentials/types';
+import { cfnV1Signer } from './credentials/instance-identity';
+import type { CredentialProvider, SigningIdentityProvider } from './credentials/types';
 import type { Endpoint } from './endpoints';
 import { ApiError, ProtocolError } from './errors';
 import type { HttpClient, RetryPolicy } from './http';
@@ -19,11 +20,27 @@ export type SignatureVersion = 2 | 4;
 export interface QueryClientOptions {
   endpoint: Endpoint;
   credentials: CredentialProvider;
+  /**
+   * CloudFormation: what to sign with, which may be the instance identity
+   * (CFN_V1) instead of keys. Default: `credentials`.
+   */
+  identity?: SigningIdentityProvider;
   http: HttpClient;
   apiVersion: string;
   signatureVersion?: SignatureVersion;
   /** GET puts parameters in the query string (what the cfn tools send); POST in a form body. */
   method?: 'GET' | 'POST';
+}
+
+/**
+ * As aws-cfn-bootstrap puts CFN_V1 requests on the wire (nothing signs the
+ * query there): in the caller's order, form-encoded (space as `+`).
+ */
+export function formParams(params: Record<string, string>): string {
+  const enc = (s: string) => uriEncode(s).replace(/%20/g, '+');
+  return Object.entries(params)
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+    .join('&');
 }
 
 export function encodeParams(params: Record<string, string>): string {
@@ -66,7 +83,16 @@ export class QueryClient {
   private readonly signer: Signer;
 
   constructor(private readonly opts: QueryClientOptions) {
-    const { endpoint, credentials } = opts;
+    const { endpoint, identity } = opts;
+    const credentials: CredentialProvider = identity
+      ? {
+          async get() {
+            const id = await identity.get();
+            if (id.kind !== 'keys') throw new Error('unreachable: an instance identity where keys were resolved');
+            return id.credentials;
+          },
+        }
+      : opts.credentials;
     this.signer = (opts.signatureVersion ?? 4) === 2
       ? v2Signer(credentials)
       : v4Signer(credentials, { region: endpoint.region, service: endpoint.service });
@@ -78,10 +104,15 @@ export class QueryClient {
 
   /** `retry` narrows the client's policy for this call (a deadline shared by several calls). */
   async call(action: string, params: Record<string, string>, opts: { retry?: Partial<RetryPolicy> } = {}): Promise<unknown> {
-    const all = { Action: action, Version: this.opts.apiVersion, ...params };
+    const all = { Action: action, ...params, Version: this.opts.apiVersion };
     const base = this.opts.endpoint.url;
+    const id = await this.opts.identity?.get();
     let req: HttpRequest;
-    if ((this.opts.method ?? 'GET') === 'GET') {
+    let signer = this.signer;
+    if (id?.kind === 'instance-identity') {
+      req = { method: 'GET', url: `${base}?${formParams(all)}`, headers: { Accept: 'application/json' } };
+      signer = cfnV1Signer(id.identity);
+    } else if ((this.opts.method ?? 'GET') === 'GET') {
       req = { method: 'GET', url: `${base}?${encodeParams(all)}`, headers: { Accept: 'application/json' } };
     } else {
       req = {
@@ -91,7 +122,7 @@ export class QueryClient {
         body: encodeParams(all),
       };
     }
-    const res = await this.opts.http.request(req, { signer: this.signer, retry: opts.retry });
+    const res = await this.opts.http.request(req, { signer, retry: opts.retry });
     return decodeBody(res.body.toString('utf8'), res.headers['content-type'] ?? '', res.status, res.url);
   }
 }

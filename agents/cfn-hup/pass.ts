@@ -26,6 +26,7 @@ import { ApiError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { lookup } from '../../shared/key-path';
 import { jsonEqual } from '../../shared/metadata-hash';
+import { pythonJsonDumps } from '../../shared/pyjson';
 import type { RunResult } from '../../shared/system';
 import { parseRetryAfter } from '../../shared/backoff';
 import type { Hook, HookPath, HupConfig, Trigger } from './config';
@@ -89,13 +90,13 @@ export function extractValue(detail: StackResourceDetail, p: HookPath): unknown 
 
 const ENV_NAMES: Record<HookPath['kind'], string> = { metadata: 'METADATA', 'physical-id': 'PHYSICAL_RESOURCE_ID', 'last-updated': 'LAST_UPDATED' };
 
-/** CFN_OLD_<KIND> and CFN_NEW_<KIND>, as aws-cfn-bootstrap sets them: strings as they are, other values as JSON, none when empty. */
+/** CFN_OLD_<KIND> and CFN_NEW_<KIND>, as aws-cfn-bootstrap sets them: strings as they are, other values as Python's json.dumps, none when empty. */
 export function actionEnv(hook: Hook, old: unknown, now: unknown, logger: Logger): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [side, value] of [['OLD', old], ['NEW', now]] as const) {
     if (!hasValue(value)) continue;
     const name = `CFN_${side}_${ENV_NAMES[hook.path.kind]}`;
-    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    const text = typeof value === 'string' ? value : pythonJsonDumps(value);
     if (text.length > MAX_ENV_VALUE_CHARS) logger.warn(`hook ${hook.name}: ${name} not set: the value is ${text.length} characters, more than the ${MAX_ENV_VALUE_CHARS} passed`);
     else env[name] = text;
   }

@@ -7,7 +7,8 @@
  *   2. a credential file (-f/--credential-file, cfn-hup credential-file=)
  *   3. a named instance role (--role, cfn-hup role=)
  *   4. AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN]
- *   5. the role attached to the instance, from the metadata service
+ *   5. CloudFormation only: the instance identity document (CFN_V1)
+ *   6. the role attached to the instance, from the metadata service
  *
  * A source the user named that does not work is an error, never a silent
  * step to the next one; half a key pair is an error too.
@@ -17,7 +18,7 @@ import { nullLogger, type Logger } from '../log';
 import { registerSecret } from '../redact';
 import { readCredentialFile } from './file';
 import type { ImdsClient } from './imds';
-import type { CredentialProvider, Credentials } from './types';
+import type { CredentialProvider, Credentials, SigningIdentity, SigningIdentityProvider } from './types';
 
 export interface CredentialOptions {
   accessKey?: string;
@@ -69,37 +70,38 @@ function envKeys(env: NodeJS.ProcessEnv): Credentials | undefined {
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), source: 'env' };
 }
 
-/** Resolve once, without caching. `imds` is only used (and only built) when a role is needed. */
-export async function resolveCredentials(opts: CredentialOptions, imds: () => ImdsClient = defaultImds(opts)): Promise<Credentials> {
+/**
+ * Steps 1-4: what the user named, then the environment; undefined when none
+ * of them is there. `imds` is only used (and only built) for a named role.
+ */
+async function namedCredentials(opts: CredentialOptions, imds: () => ImdsClient): Promise<Credentials | undefined> {
   const log = opts.logger ?? nullLogger;
-  const use = (c: Credentials): Credentials => {
-    log.debug(`using credentials from ${c.source} (access key ${c.accessKeyId})`);
-    return c;
-  };
-
   const explicit = explicitKeys(opts);
   if (explicit) {
     if (opts.credentialFile || opts.role) log.debug('--access-key given: ignoring the credential file and role');
-    return use(explicit);
+    return explicit;
   }
   if (opts.credentialFile) {
     if (opts.role) log.debug(`credential file ${opts.credentialFile} given: ignoring role ${opts.role}`);
-    return use(readCredentialFile(opts.credentialFile, log));
+    return readCredentialFile(opts.credentialFile, log);
   }
   if (opts.role) {
     try {
-      return use(await imds().roleCredentials(opts.role));
+      return await imds().roleCredentials(opts.role);
     } catch (err) {
       if (err instanceof imdsModule().ImdsError) throw new CredentialError(`cannot get credentials of instance role ${opts.role}: ${err.message}`, { cause: err });
       throw err;
     }
   }
-  const fromEnv = envKeys(opts.env ?? process.env);
-  if (fromEnv) return use(fromEnv);
+  return envKeys(opts.env ?? process.env);
+}
 
-  const tried = ['--access-key/--secret-key (not given)', 'credential file (not given)', 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set)'];
+const NAMED_TRIED = ['--access-key/--secret-key (not given)', 'credential file (not given)', 'AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set)'];
+
+/** The last step: the role attached to the instance. `tried` says what came before, for the error. */
+async function attachedRole(imds: () => ImdsClient, tried: string[]): Promise<Credentials> {
   try {
-    return use(await imds().roleCredentials());
+    return await imds().roleCredentials();
   } catch (err) {
     if (err instanceof imdsModule().ImdsError || err instanceof CredentialError) {
       throw new NoCredentialsError([...tried, `instance role (${err.message})`], { cause: err });
@@ -108,37 +110,80 @@ export async function resolveCredentials(opts: CredentialOptions, imds: () => Im
   }
 }
 
+function logUse(opts: CredentialOptions, c: Credentials): Credentials {
+  (opts.logger ?? nullLogger).debug(`using credentials from ${c.source} (access key ${c.accessKeyId})`);
+  return c;
+}
+
+/** Keys for any service: steps 1-4, then the attached role. Resolved once, without caching. */
+export async function resolveCredentials(opts: CredentialOptions, imds: () => ImdsClient = lazyImds(opts)): Promise<Credentials> {
+  return logUse(opts, (await namedCredentials(opts, imds)) ?? (await attachedRole(imds, NAMED_TRIED)));
+}
+
+/**
+ * What a CloudFormation request is signed with: steps 1-4, then the
+ * instance identity (CFN_V1), then the attached role. The identity comes
+ * before the role because CloudFormation accepts it without any IAM
+ * permission, which an attached role often lacks. Where the metadata
+ * service has no identity document (OpenStack), the role is next; where
+ * there is no metadata service at all, the role is not asked again.
+ */
+export async function resolveSigningIdentity(opts: CredentialOptions, imds: () => ImdsClient = lazyImds(opts)): Promise<SigningIdentity> {
+  const log = opts.logger ?? nullLogger;
+  const named = await namedCredentials(opts, imds);
+  if (named) return { kind: 'keys', credentials: logUse(opts, named) };
+  const { fetchInstanceIdentity } = require('./instance-identity') as typeof import('./instance-identity');
+  const { ImdsError } = imdsModule();
+  try {
+    const identity = await fetchInstanceIdentity(imds());
+    log.debug(`signing CloudFormation requests with the ${identity.source} (CFN_V1)`);
+    return { kind: 'instance-identity', identity };
+  } catch (err) {
+    if (!(err instanceof ImdsError) && !(err instanceof CredentialError)) throw err;
+    const tried = [...NAMED_TRIED, `instance identity document (${err.message})`];
+    if (err instanceof ImdsError && (err.reason === 'unreachable' || err.reason === 'disabled')) {
+      throw new NoCredentialsError([...tried, 'instance role (same metadata service)'], { cause: err });
+    }
+    if (err instanceof CredentialError) log.warn(`${err.message}; not signing with the instance identity`);
+    return { kind: 'keys', credentials: logUse(opts, await attachedRole(imds, tried)) };
+  }
+}
+
 /** The metadata service client's module (node:http) is loaded only when a role is needed. */
 const imdsModule = () => require('./imds') as typeof import('./imds');
 
-function defaultImds(opts: CredentialOptions): () => ImdsClient {
+/** One metadata service client, made on first use, for every provider of a run. */
+export function lazyImds(opts: CredentialOptions): () => ImdsClient {
   let client = opts.imds;
   return () => (client ??= new (imdsModule().ImdsClient)({ env: opts.env, logger: opts.logger, now: opts.now }));
 }
 
 /**
- * A provider that resolves on first use and then caches: static keys for
- * good, role credentials until REFRESH_BEFORE_EXPIRY_MS before Expiration.
- * If a refresh fails while the old credentials are still valid, they are
- * used (with a warning) rather than failing a request that would succeed.
+ * Resolves on first use and then caches: static values for good, temporary
+ * ones until REFRESH_BEFORE_EXPIRY_MS before they expire. If a refresh fails
+ * while the old value is still valid, it is used (with a warning) rather
+ * than failing a request that would succeed.
  */
-export function credentialProvider(opts: CredentialOptions): CredentialProvider {
+function cachingProvider<T>(opts: CredentialOptions, resolve: () => Promise<T>, expiration: (value: T) => Date | undefined, source: (value: T) => string): { get(): Promise<T> } {
   const now = opts.now ?? Date.now;
   const log = opts.logger ?? nullLogger;
-  const imds = defaultImds(opts);
-  let current: Credentials | undefined;
-  let inflight: Promise<Credentials> | undefined;
+  let current: T | undefined;
+  let inflight: Promise<T> | undefined;
 
-  const fresh = (c: Credentials) => !c.expiration || now() < c.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS;
+  const fresh = (v: T) => {
+    const exp = expiration(v);
+    return !exp || now() < exp.getTime() - REFRESH_BEFORE_EXPIRY_MS;
+  };
 
-  async function refresh(): Promise<Credentials> {
+  async function refresh(): Promise<T> {
     try {
-      current = await resolveCredentials(opts, imds);
+      current = await resolve();
       return current;
     } catch (err) {
       const old = current;
-      if (old?.expiration && now() < old.expiration.getTime()) {
-        log.warn(`cannot refresh credentials (${errorMessage(err)}); using those from ${old.source} until they expire at ${old.expiration.toISOString()}`);
+      const exp = old === undefined ? undefined : expiration(old);
+      if (old !== undefined && exp && now() < exp.getTime()) {
+        log.warn(`cannot refresh credentials (${errorMessage(err)}); using those from ${source(old)} until they expire at ${exp.toISOString()}`);
         return old;
       }
       throw err;
@@ -146,8 +191,8 @@ export function credentialProvider(opts: CredentialOptions): CredentialProvider 
   }
 
   return {
-    get(): Promise<Credentials> {
-      if (current && fresh(current)) return Promise.resolve(current);
+    get(): Promise<T> {
+      if (current !== undefined && fresh(current)) return Promise.resolve(current);
       // Concurrent requests share one resolution.
       inflight ??= refresh().finally(() => {
         inflight = undefined;
@@ -155,4 +200,24 @@ export function credentialProvider(opts: CredentialOptions): CredentialProvider 
       return inflight;
     },
   };
+}
+
+/** Keys for any service (resolveCredentials), cached. */
+export function credentialProvider(opts: CredentialOptions, imds: () => ImdsClient = lazyImds(opts)): CredentialProvider {
+  return cachingProvider(opts, () => resolveCredentials(opts, imds), (c) => c.expiration, (c) => c.source);
+}
+
+/** CloudFormation's signing identity (resolveSigningIdentity), cached. */
+export function signingIdentityProvider(opts: CredentialOptions, imds: () => ImdsClient = lazyImds(opts)): SigningIdentityProvider {
+  return cachingProvider(
+    opts,
+    () => resolveSigningIdentity(opts, imds),
+    (i) => (i.kind === 'keys' ? i.credentials.expiration : undefined),
+    (i) => (i.kind === 'keys' ? i.credentials.source : i.identity.source),
+  );
+}
+
+/** Keys as a signing identity: for services that know no other (CloudWatch). */
+export function keysOnly(credentials: CredentialProvider): SigningIdentityProvider {
+  return { get: async () => ({ kind: 'keys', credentials: await credentials.get() }) };
 }

@@ -35,19 +35,19 @@ describe('cfn-hup daemon against the emulator', function () {
     box.writeHook('new', box.hook('new', 'Resources.Web.Metadata.added', 'post.add'));
     const d = box.start(['-v']);
     await box.until('two checks', () => box.checks() >= 2);
-    assert.deepEqual([box.fired('web'), box.fired('db'), box.fired('new')], [[' -> {"v":1}'], [], []], 'a first check fires post.add only');
+    assert.deepEqual([box.fired('web'), box.fired('db'), box.fired('new')], [[' -> {"v": 1}'], [], []], 'a first check fires post.add only');
 
     box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 }, added: 'yes' });
     await box.until('the update', () => box.fired('web').length === 2 && box.fired('new').length === 1);
     const after = box.checks();
     await box.until('two more checks', () => box.checks() >= after + 2);
-    assert.deepEqual(box.fired('web'), [' -> {"v":1}', '{"v":1} -> {"v":2}'], 'once per change');
+    assert.deepEqual(box.fired('web'), [' -> {"v": 1}', '{"v": 1} -> {"v": 2}'], 'once per change');
     assert.deepEqual(box.fired('new'), [' -> yes']);
     assert.deepEqual(box.fired('db'), [], 'Db did not change (heat-cfntools fires it on every check)');
 
     box.emulator.setMetadata(STACK, 'Web', { other: 1 });
     await box.until('the removal', () => box.fired('web').length === 3);
-    assert.equal(box.fired('web')[2], '{"v":2} -> ');
+    assert.equal(box.fired('web')[2], '{"v": 2} -> ');
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0, d.stderr());
     assert.ok(!fs.existsSync(box.pidFile), 'the pid file is removed');
@@ -75,7 +75,7 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.deepEqual(box.fired('web'), []);
     box.emulator.setFaults({});
     await box.until('the change after the outage', () => box.fired('web').length === 1);
-    assert.deepEqual(box.fired('web'), ['{"v":1} -> {"v":2}']);
+    assert.deepEqual(box.fired('web'), ['{"v": 1} -> {"v": 2}']);
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);
   });
@@ -129,7 +129,7 @@ describe('cfn-hup daemon against the emulator', function () {
     box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
     box.emulator.setMetadata(STACK, 'Db', { bar: 2 });
     await box.until('both hooks', () => box.fired('a').length === 1 && box.fired('b').length === 1);
-    assert.deepEqual(box.fired('a'), ['{"v":1} -> {"v":2}'], 'a kept its state across the reload');
+    assert.deepEqual(box.fired('a'), ['{"v": 1} -> {"v": 2}'], 'a kept its state across the reload');
 
     box.writeHook('c', '[c]\ntriggers=post.sometimes\npath=Resources.Web.Metadata\naction=true\n');
     d.child.kill('SIGHUP');
@@ -216,7 +216,7 @@ describe('cfn-hup daemon against the emulator', function () {
     box.writeMain();
     box.writeHook('ok', box.hook('ok', 'Resources.Web.Metadata.foo', 'post.add'));
     assert.equal((await box.run(['--no-daemon'])).status, 0);
-    assert.deepEqual(box.fired('ok'), [' -> {"v":1}']);
+    assert.deepEqual(box.fired('ok'), [' -> {"v": 1}']);
     assert.equal((await box.run(['-f'])).status, 0, "heat-cfntools' -f");
     assert.equal(box.fired('ok').length, 1);
 

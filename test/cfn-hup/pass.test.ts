@@ -95,14 +95,14 @@ describe('cfn-hup: one check', () => {
     assert.deepEqual(reloaded().get('upd|Resources.Web.Metadata#upd'), { a: 1 }, 'recorded in the state file');
   });
 
-  it('a change fires post.update with CFN_OLD_METADATA and CFN_NEW_METADATA (compact JSON; strings as they are)', async () => {
+  it('a change fires post.update with CFN_OLD_METADATA and CFN_NEW_METADATA (JSON as Python json.dumps writes it; strings as they are)', async () => {
     const c = config([hook('h', meta('Web', 'foo')), hook('s', meta('Web', 'name'))]);
     w.resources.Web = { metadata: { foo: { v: 1 }, name: 'old' } };
     await pass(c);
     w.resources.Web = { metadata: { foo: { v: 2 }, name: 'new' } };
     await pass(c);
     assert.deepEqual(w.runs, [
-      { hook: 'h', env: { CFN_OLD_METADATA: '{"v":1}', CFN_NEW_METADATA: '{"v":2}' } },
+      { hook: 'h', env: { CFN_OLD_METADATA: '{"v": 1}', CFN_NEW_METADATA: '{"v": 2}' } },
       { hook: 's', env: { CFN_OLD_METADATA: 'old', CFN_NEW_METADATA: 'new' } },
     ]);
   });
@@ -116,7 +116,7 @@ describe('cfn-hup: one check', () => {
     assert.deepEqual(fired(), []);
     w.resources.Web = { metadata: { other: 2 } };
     await pass(c);
-    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"config":{}}' } }]);
+    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"config": {}}' } }]);
   });
 
   it('two watched resources: each fetched once per check, and neither fires for the other (heat-cfntools fires on every check)', async () => {
@@ -214,7 +214,7 @@ describe('cfn-hup: one check', () => {
     state = reloaded();
     w.resources.Web = { metadata: { 'AWS::CloudFormation::Init': { config: { v: 2 } } } };
     await pass(c);
-    assert.deepEqual(w.runs, [{ hook: 'init', env: { CFN_OLD_METADATA: '{"config":{"v":1}}', CFN_NEW_METADATA: '{"config":{"v":2}}' } }], 'changed since cfn-init applied it');
+    assert.deepEqual(w.runs, [{ hook: 'init', env: { CFN_OLD_METADATA: '{"config": {"v": 1}}', CFN_NEW_METADATA: '{"config": {"v": 2}}' } }], 'changed since cfn-init applied it');
   });
 
   it('PhysicalResourceId and the bare resource (LastUpdatedTimestamp, compared as instants); DELETE_COMPLETE means no value', async () => {
@@ -246,7 +246,7 @@ describe('cfn-hup: one check', () => {
     await pass(c);
     w.resources.Web = { metadata: { v: 2 }, resourceStatus: 'CREATE_COMPLETE' };
     await pass(c);
-    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"v":1}', CFN_NEW_METADATA: '{"v":2}' } }], 'the replacement is an update');
+    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"v": 1}', CFN_NEW_METADATA: '{"v": 2}' } }], 'the replacement is an update');
   });
 
   it('a value too large for the environment is not passed, with a warning; the action still runs', async () => {
@@ -255,7 +255,7 @@ describe('cfn-hup: one check', () => {
     await pass(c);
     w.resources.Web = { metadata: { v: 'x'.repeat(MAX_ENV_VALUE_CHARS) } };
     await pass(c);
-    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"v":1}' } }]);
+    assert.deepEqual(w.runs, [{ hook: 'h', env: { CFN_OLD_METADATA: '{"v": 1}' } }]);
     assert.ok(w.logger.lines.some((l) => /^WARNING hook h: CFN_NEW_METADATA not set: the value is \d+ characters/.test(l)));
   });
 

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTool, toolEnv, type RunResult } from '../support/cli';
 import { startServer, type Handler, type TestServer } from '../support/server';
+import { shellWords } from '../support/shell-words';
 import { HEAT_WIRE } from '../support/sigv-transcript';
 
 /** The handle URL of every heat-wire cfn-signal transcript (Heat 19 signed it; heat-wire/README.md 2). */
@@ -23,34 +24,6 @@ export const WIRE_UUID = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
 export function atOrigin(url: string, origin: string): string {
   const u = new URL(url);
   return origin + u.pathname + u.search;
-}
-
-/** Split a POSIX shell command line as the transcripts print it (backslash escapes, '' and "" quotes). */
-export function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let cur: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === '\\') {
-      cur = (cur ?? '') + (line[++i] ?? '');
-    } else if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) throw new Error(`unterminated ' in ${line}`);
-      cur = (cur ?? '') + line.slice(i + 1, end);
-      i = end;
-    } else if (c === '"') {
-      let s = '';
-      for (i++; i < line.length && line[i] !== '"'; i++) s += line[i] === '\\' && /["\\$`]/.test(line[i + 1] ?? '') ? line[++i] : line[i];
-      cur = (cur ?? '') + s;
-    } else if (c === ' ') {
-      if (cur !== undefined) words.push(cur);
-      cur = undefined;
-    } else {
-      cur = (cur ?? '') + c;
-    }
-  }
-  if (cur !== undefined) words.push(cur);
-  return words;
 }
 
 export interface WireScenario {
