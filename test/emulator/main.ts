@@ -35,7 +35,7 @@ const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--
                     enforces CloudWatch's limits (units, values, dimensions, sizes)
   --ec2             EC2 mode (also a stack file's ec2: section): an instance metadata
                     service, AWS's answers and instance identity (CFN_V1) callers
-  --imds-port N     EC2 mode: the metadata service's port (default 0, a free one)
+  --imds-port N     EC2 mode: the metadata service's port (default 0, a free one; implies --ec2)
   --imds-tokens optional|required
                     EC2 mode: whether GETs need an IMDSv2 token (implies --ec2)
   --quiet           no per-request lines`;
@@ -90,7 +90,8 @@ async function main(argv: string[]): Promise<void> {
   if (imdsPort !== undefined && (!Number.isInteger(imdsPort) || imdsPort < 0 || imdsPort > 65535)) throw new UsageError(`--imds-port ${v['imds-port']}: not a port number`);
   const tokens = v['imds-tokens'];
   if (tokens !== undefined && tokens !== 'optional' && tokens !== 'required') throw new UsageError(`--imds-tokens ${tokens}: expected optional or required`);
-  const ec2: Ec2Spec | undefined = v.ec2 || tokens !== undefined ? (tokens === undefined ? {} : { imdsTokens: tokens }) : undefined;
+  // Either IMDS flag means EC2 mode, as --ec2 does; without them a stack file's ec2: section decides.
+  const ec2: Ec2Spec | undefined = v.ec2 || tokens !== undefined || imdsPort !== undefined ? (tokens === undefined ? {} : { imdsTokens: tokens }) : undefined;
 
   const emu = await startEmulator({
     port,
