@@ -36,7 +36,8 @@ export interface Ec2View {
   identityPublicKeyPem: string;
 }
 
-export class Ec2ChangeError extends Error {}
+/** A change EC2 mode refuses, or EC2 mode asked for while it is off. */
+export class Ec2ModeError extends Error {}
 
 export class Ec2Mode {
   readonly signer = new IdentitySigner();
@@ -88,14 +89,14 @@ export class Ec2Mode {
   }
 
   change(change: unknown): void {
-    if (change === null || typeof change !== 'object' || Array.isArray(change)) throw new Ec2ChangeError('expected {"instanceId": "i-...", "imdsTokens": "optional" | "required"}');
+    if (change === null || typeof change !== 'object' || Array.isArray(change)) throw new Ec2ModeError('expected {"instanceId": "i-...", "imdsTokens": "optional" | "required"}');
     const { instanceId, imdsTokens, ...rest } = change as Record<string, unknown>;
     const unknown = Object.keys(rest);
-    if (unknown.length) throw new Ec2ChangeError(`${unknown[0]}: unknown key (expected instanceId, imdsTokens)`);
+    if (unknown.length) throw new Ec2ModeError(`${unknown[0]}: unknown key (expected instanceId, imdsTokens)`);
     if (instanceId !== undefined && (typeof instanceId !== 'string' || !INSTANCE_ID_RE.test(instanceId))) {
-      throw new Ec2ChangeError(`instanceId: expected an EC2 instance id like i-0123456789abcdef0, got ${JSON.stringify(instanceId)}`);
+      throw new Ec2ModeError(`instanceId: expected an EC2 instance id like i-0123456789abcdef0, got ${JSON.stringify(instanceId)}`);
     }
-    if (imdsTokens !== undefined && imdsTokens !== 'optional' && imdsTokens !== 'required') throw new Ec2ChangeError(`imdsTokens: expected optional or required, got ${JSON.stringify(imdsTokens)}`);
+    if (imdsTokens !== undefined && imdsTokens !== 'optional' && imdsTokens !== 'required') throw new Ec2ModeError(`imdsTokens: expected optional or required, got ${JSON.stringify(imdsTokens)}`);
     if (instanceId !== undefined) this.instanceId = instanceId;
     if (imdsTokens !== undefined) this.imdsTokens = imdsTokens;
   }

@@ -14,14 +14,14 @@ import { handleApi } from './api';
 import { AWS_ACTIONS, handleAwsApi } from './aws-api';
 import { AwsError } from './aws-format';
 import { isCfnV1, verifyCfnV1 } from './cfn-v1';
-import { type Ec2Change, Ec2ChangeError, Ec2Mode, type Ec2View } from './ec2-mode';
-import { type Imds, type ImdsLogEntry, startImds } from './imds';
 import { deploymentView } from './deployment-view';
 import { DeploymentError } from './deployments';
+import { type Ec2Change, Ec2Mode, Ec2ModeError, type Ec2View } from './ec2-mode';
 import { awsFaultReply, Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigError, validateFaults } from './faults';
 import { serveFile } from './files';
 import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
 import { renderStatusPage } from './html';
+import { type Imds, type ImdsLogEntry, startImds } from './imds';
 import { Keystone } from './keystone';
 import { MetricGate, type MetricPolicy, MetricPolicyError, type MetricRate, type MetricValidation, validateMetricPolicy } from './metric-policy';
 import { signalEndpoint } from './signal-endpoints';
@@ -280,7 +280,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   }
 
   function ec2View(): Ec2View {
-    if (!ec2 || !imds) throw new Ec2ChangeError(EC2_OFF);
+    if (!ec2 || !imds) throw new Ec2ModeError(EC2_OFF);
     return ec2.view(imds.url);
   }
 
@@ -446,7 +446,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           return jsonReply(404, { error: `no admin route ${method} /_emulator/${parts.join('/')}` });
       }
     } catch (err) {
-      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError || err instanceof MetricPolicyError || err instanceof Ec2ChangeError) {
+      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError || err instanceof MetricPolicyError || err instanceof Ec2ModeError) {
         return jsonReply(400, { error: err.message });
       }
       if (err instanceof DeploymentError) return jsonReply(err.status, { error: err.message });
