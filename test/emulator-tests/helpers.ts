@@ -111,23 +111,35 @@ export function header(req: WireRequest, name: string): string | undefined {
 
 const EMULATOR_MAIN = path.join(REPO, 'dist', 'test', 'emulator', 'main.js');
 
-/** `npm run emulator -- args` started; its base URL, from the first line it prints. Stop it with `child.kill()`. */
-export async function startEmulatorCli(args: string[]): Promise<{ child: ChildProcess; base: string }> {
+/**
+ * `npm run emulator -- args` started; its base URL, from the first line it
+ * prints, and `waitFor(re)`, which resolves with all it printed once that
+ * matches. Stop it with `child.kill()`.
+ */
+export async function startEmulatorCli(args: string[]): Promise<{ child: ChildProcess; base: string; waitFor(re: RegExp): Promise<string> }> {
   const child = spawn(process.execPath, [EMULATOR_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const first = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0]);
-    });
-    child.on('exit', (code) => reject(new Error(`emulator exited ${code} before printing`)));
+  let out = '';
+  const waiting: Array<{ re: RegExp; resolve: (text: string) => void }> = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiting.filter((x) => x.re.test(out))) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(out);
+    }
   });
+  const waitFor = (re: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      if (re.test(out)) return resolve(out);
+      waiting.push({ re, resolve });
+      child.once('exit', (code) => reject(new Error(`emulator exited ${code}; it printed: ${out}`)));
+    });
+  const first = (await waitFor(/\n/)).split('\n')[0];
   const base = /^emulator listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first)?.[1];
   if (!base) {
     child.kill();
     throw new Error(`unexpected first line: ${first}`);
   }
-  return { child, base };
+  return { child, base, waitFor };
 }
 
 /** The emulator CLI run to its end with arguments it should refuse: exit code and stderr. */

@@ -57,7 +57,7 @@ stacks:
     ['secret missing', good.replace(', secretKey: sk1', ''), /stacks\[0\]\.credentials\[0\]\.secretKey: is required/],
     ['bad stack name', good.replace('name: s1', 'name: 1abc'), /stacks\[0\]\.name: "1abc" is not a Heat stack name/],
     ['no stacks', 'credentials: []\n', /: stacks: is required/],
-    ['top-level typo', `${good}\nfile: {}\n`, /: file: unknown key \(expected one of: stacks, credentials, files\)/],
+    ['top-level typo', `${good}\nfile: {}\n`, /: file: unknown key \(expected one of: stacks, credentials, files, ec2\)/],
     ['handle key on an EC2 instance', good.replace('metadata: {a: 1}', 'accessKey: x'), /stacks\[0\]\.resources\.Web\.accessKey: only allowed on AWS::CloudFormation::WaitConditionHandle, OS::Heat::DeployedServer or OS::Nova::Server resources/],
     ['files dir missing', `${good}\nfiles: {dir: nowhere}\n`, /files\.dir: .*nowhere is not a directory/],
     ['invalid YAML', 'stacks: [\n', /not valid YAML/],

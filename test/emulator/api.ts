@@ -159,7 +159,7 @@ function signalResource(req: ApiRequest, ctx: ApiContext): Reply {
   const res = stack.resources.get(req.params.LogicalResourceId);
   if (!res) return returned(HeatErrors.invalidParameterValue(), req);
   if (!ctx.model.maySignal(req.cred, stack, res.name)) return returned(HeatErrors.accessDenied(), req);
-  ctx.model.signalResource(stack, res, req.params.UniqueId, status, req.cred.accessKey);
+  ctx.model.signalResource(stack, res, req.params.UniqueId, status, { accessKey: req.cred.accessKey });
   const requestId = randomUUID();
   if (wantsJson(req)) return { status: 200, headers: { 'Content-Type': JSON_TYPE }, body: pyJsonDumps({ SignalResourceResponse: { ResponseMetadata: { RequestId: requestId } } }) };
   const body = `<SignalResourceResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></SignalResourceResponse>`;

@@ -5,18 +5,10 @@
  * it exactly as from Heat's un-namespaced form.
  */
 import { randomUUID } from 'node:crypto';
+import { xmlText } from './aws-format';
 import type { Reply } from './heat-format';
 
 export const CLOUDWATCH_XMLNS = 'http://monitoring.amazonaws.com/doc/2010-08-01/';
-
-/** Escaped for XML text; characters XML 1.0 cannot carry become U+FFFD (messages quote what clients sent). */
-function xmlText(s: string): string {
-  return s
-    .replace(/[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, '\ufffd')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
-}
 
 export class CloudWatchError extends Error {
   constructor(

@@ -4,6 +4,7 @@
  * stay deterministic. Faults apply to every request except the /_emulator/
  * admin API (tests must always be able to clear them).
  */
+import { AwsError } from './aws-format';
 import { HeatApiError, HeatErrors, type Reply } from './heat-format';
 
 export type FaultAction =
@@ -132,13 +133,9 @@ function actionOf(f: FaultAction): FaultAction {
 }
 
 /** The answer of an `error` or `throttle` fault. */
-export function faultReply(action: FaultAction): Reply {
-  if (action.kind === 'throttle') {
-    const err = HeatErrors.throttling();
-    const reply = err.toXmlReply();
-    if (action.status === 429) return { ...reply, status: 429, reason: 'Too Many Requests', headers: { ...reply.headers, 'Retry-After': '1' } };
-    return reply;
-  }
+/** The error an `error` or `throttle` fault answers with. */
+function faultError(action: FaultAction): HeatApiError {
+  if (action.kind === 'throttle') return HeatErrors.throttling();
   if (action.kind !== 'error') throw new Error(`fault ${action.kind} has no reply`);
   const known: Record<number, () => HeatApiError> = {
     400: HeatErrors.invalidParameterValue,
@@ -146,8 +143,23 @@ export function faultReply(action: FaultAction): Reply {
     500: HeatErrors.internalFailure,
     503: HeatErrors.serviceUnavailable,
   };
-  const err = known[action.status]?.() ?? new HeatApiError(action.status, 'InjectedFault', `injected HTTP ${action.status}`, action.status >= 500 ? 'Server' : 'Sender');
-  return err.toXmlReply();
+  return known[action.status]?.() ?? new HeatApiError(action.status, 'InjectedFault', `injected HTTP ${action.status}`, action.status >= 500 ? 'Server' : 'Sender');
+}
+
+/** A `throttle` fault's 429 variant: the same body, 429 and Retry-After. */
+function withThrottleStatus(action: FaultAction, reply: Reply): Reply {
+  if (action.kind !== 'throttle' || action.status !== 429) return reply;
+  return { ...reply, status: 429, reason: 'Too Many Requests', headers: { ...reply.headers, 'Retry-After': '1' } };
+}
+
+/** A fault's answer in Heat's XML form. */
+export function faultReply(action: FaultAction): Reply {
+  return withThrottleStatus(action, faultError(action).toXmlReply());
+}
+
+/** A fault's answer in AWS's form (EC2 mode's CloudFormation actions): JSON under ContentType=JSON, else XML. */
+export function awsFaultReply(action: FaultAction, json: boolean): Reply {
+  return withThrottleStatus(action, AwsError.fromHeat(faultError(action)).toReply(json));
 }
 
 // ---------------------------------------------------------------------------

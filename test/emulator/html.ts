@@ -85,12 +85,28 @@ export function renderStatusPage(state: EmulatorState): string {
     ['access key', 'throttled requests'],
     Object.entries(state.metricThrottled).map(([key, count]) => [`<code>${esc(key)}</code>`, esc(String(count))]),
   );
+  const ec2 = state.ec2;
+  const ec2Section = ec2
+    ? `<h2>EC2 mode</h2><p>account <code>${esc(ec2.accountId)}</code> in <code>${esc(ec2.region)}</code> (${esc(ec2.availabilityZone)});
+metadata service <code>${esc(ec2.imdsUrl)}</code> (IMDSv2 tokens ${esc(ec2.imdsTokens)}) plays <code>${esc(ec2.instanceId)}</code>,
+${ec2.instanceStack ? `a member of stack ${esc(ec2.instanceStack)}` : 'a member of no stack'};
+role ${ec2.role ? `<code>${esc(ec2.role.name)}</code> (key <code>${esc(ec2.role.accessKey)}</code>, permissions: ${esc(ec2.role.scope)})` : 'none'}</p>
+${table(['stack', 'member instances'], Object.entries(ec2.members).map(([stack, ids]) => [esc(stack), esc(ids.join(', '))]))}`
+    : '';
   const requests = table(
     ['#', 'time', 'request', 'action', 'signature', 'status', 'fault'],
     state.requests
       .slice(-50)
       .reverse()
-      .map((r) => [String(r.id), esc(r.time), `<code>${esc(`${r.method} ${r.path}`)}</code>`, esc(r.action ?? ''), esc(`${r.signature}${r.verified ? ` ${r.verified}` : ''}`), esc(String(r.status)), esc(r.fault ?? '')]),
+      .map((r) => [
+        String(r.id),
+        esc(r.time),
+        `<code>${esc(`${r.service === 'imds' ? 'IMDS ' : ''}${r.method} ${r.path}`)}</code>`,
+        esc(r.action ?? ''),
+        esc(`${r.signature}${r.instanceId ? ` ${r.instanceId}` : ''}${r.verified ? ` ${r.verified}` : ''}`),
+        esc(String(r.status)),
+        esc(r.fault ?? ''),
+      ]),
   );
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>cfntools endpoint emulator</title>
@@ -103,6 +119,7 @@ td,th{border:1px solid #ccc;padding:.2em .5em;vertical-align:top;text-align:left
 <p>API <code>${esc(state.url)}/v1/</code>; emulator clock ${esc(state.now)}${state.clockSkewSeconds ? ` (skewed ${esc(String(state.clockSkewSeconds))} s)` : ''};
 state as JSON: <a href="/_emulator/state">/_emulator/state</a></p>
 <p>faults: <code>${esc(state.faults)}</code></p>
+${ec2Section}
 ${stacks}
 <h2>recent metrics</h2><p>PutMetricData policy: ${policy}</p>${metrics}
 <h3>PutMetricData throttled</h3>${throttled}

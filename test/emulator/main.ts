@@ -10,10 +10,13 @@ import { parseArgs } from 'node:util';
 import { type FaultConfig, FaultConfigError, parseFaultFlag } from './faults';
 import { MetricPolicyError, parseMetricRateFlag, validateMetricValidation } from './metric-policy';
 import { startEmulator } from './server';
+import type { RequestLogEntry } from './state-view';
 import { StackFileError } from './stackfile';
+import type { Ec2Spec } from './stackfile-ec2';
 
 const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--fault SPEC]... [--signal-url URL]
-                [--metric-rate R[/B]] [--metric-validation aws|heat] [--quiet]
+                [--metric-rate R[/B]] [--metric-validation aws|heat]
+                [--ec2] [--imds-port N] [--imds-tokens optional|required] [--quiet]
 
   --port N          port on 127.0.0.1 (default 8000, Heat's; 0 picks a free one)
   --stack FILE      stack file, JSON or YAML (repeatable; default test/emulator/stacks/demo.yaml)
@@ -30,6 +33,11 @@ const USAGE = `usage: emulator [--port N] [--stack FILE]... [--files DIR]... [--
   --metric-validation aws|heat
                     PutMetricData checks: heat (default) takes what Heat took, aws
                     enforces CloudWatch's limits (units, values, dimensions, sizes)
+  --ec2             EC2 mode (also a stack file's ec2: section): an instance metadata
+                    service, AWS's answers and instance identity (CFN_V1) callers
+  --imds-port N     EC2 mode: the metadata service's port (default 0, a free one; implies --ec2)
+  --imds-tokens optional|required
+                    EC2 mode: whether GETs need an IMDSv2 token (implies --ec2)
   --quiet           no per-request lines`;
 
 class UsageError extends Error {}
@@ -37,6 +45,11 @@ class UsageError extends Error {}
 /** The repository root, from dist/test/emulator/ or test/emulator/. */
 const ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../../..' : '../..');
 export const DEMO_STACK = path.join(ROOT, 'test', 'emulator', 'stacks', 'demo.yaml');
+
+function requestLine(e: RequestLogEntry): string {
+  const auth = e.verified ? ` [${e.signature}${e.instanceId ? ` ${e.instanceId}` : ''} ${e.verified}]` : '';
+  return `${e.time} ${e.service === 'imds' ? 'IMDS ' : ''}${e.method} ${e.path} -> ${e.status}${e.action ? ` ${e.action}` : ''}${auth}${e.fault ? ` (fault: ${e.fault})` : ''}`;
+}
 
 async function main(argv: string[]): Promise<void> {
   let parsed;
@@ -51,6 +64,9 @@ async function main(argv: string[]): Promise<void> {
         'signal-url': { type: 'string' },
         'metric-rate': { type: 'string' },
         'metric-validation': { type: 'string' },
+        ec2: { type: 'boolean' },
+        'imds-port': { type: 'string' },
+        'imds-tokens': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -70,6 +86,12 @@ async function main(argv: string[]): Promise<void> {
   for (const f of v.fault ?? []) faults = parseFaultFlag(f, faults);
   const metricRate = v['metric-rate'] === undefined ? null : parseMetricRateFlag(v['metric-rate']);
   const metricValidation = v['metric-validation'] === undefined ? undefined : validateMetricValidation(v['metric-validation'], '--metric-validation');
+  const imdsPort = v['imds-port'] === undefined ? undefined : Number(v['imds-port']);
+  if (imdsPort !== undefined && (!Number.isInteger(imdsPort) || imdsPort < 0 || imdsPort > 65535)) throw new UsageError(`--imds-port ${v['imds-port']}: not a port number`);
+  const tokens = v['imds-tokens'];
+  if (tokens !== undefined && tokens !== 'optional' && tokens !== 'required') throw new UsageError(`--imds-tokens ${tokens}: expected optional or required`);
+  // Either IMDS flag means EC2 mode, as --ec2 does; without them a stack file's ec2: section decides.
+  const ec2: Ec2Spec | undefined = v.ec2 || tokens !== undefined || imdsPort !== undefined ? (tokens === undefined ? {} : { imdsTokens: tokens }) : undefined;
 
   const emu = await startEmulator({
     port,
@@ -79,12 +101,17 @@ async function main(argv: string[]): Promise<void> {
     signalBaseUrl: v['signal-url'],
     metricRate,
     metricValidation,
-    onRequest: v.quiet
-      ? undefined
-      : (e) => console.log(`${e.time} ${e.method} ${e.path} -> ${e.status}${e.action ? ` ${e.action}` : ''}${e.verified ? ` [${e.signature} ${e.verified}]` : ''}${e.fault ? ` (fault: ${e.fault})` : ''}`),
+    ec2,
+    imdsPort,
+    onRequest: v.quiet ? undefined : (e) => console.log(requestLine(e)),
   });
   console.log(`emulator listening on ${emu.url}`);
   console.log(`  API (cfn-metadata-server): ${emu.apiUrl}   status page: ${emu.url}/   state: ${emu.url}/_emulator/state`);
+  if (emu.imdsUrl) {
+    const e = emu.ec2();
+    console.log(`  EC2 mode: account ${e.accountId}, region ${e.region}; instance metadata service (AWS_EC2_METADATA_SERVICE_ENDPOINT): ${emu.imdsUrl}`);
+    console.log(`    it plays ${e.instanceId} (${e.instanceStack ? `member of stack ${e.instanceStack}` : 'member of no stack'}); IMDSv2 tokens ${e.imdsTokens}${e.role ? `; role ${e.role.name}` : ''}`);
+  }
   for (const s of emu.model.stacks.values()) {
     for (const r of s.resources.values()) {
       if (!r.handleKeys) continue;

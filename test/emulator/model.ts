@@ -12,6 +12,7 @@ import { stackArn, type StackRef } from './presign';
 import type { KeyInfo } from './sigverify';
 import { isoSeconds } from './signing';
 import { randomKeyPair, stableUuid, type StackFile, type StackSpec, WAIT_CONDITION, WAIT_HANDLE } from './stackfile';
+import { type Ec2Settings, stableInstanceId } from './stackfile-ec2';
 import { DEPLOYMENT_TYPES, type DeploymentProperties, SERVER_TYPES } from './stackfile-software';
 
 export type SignalStatus = 'SUCCESS' | 'FAILURE';
@@ -24,6 +25,8 @@ export interface SignalRecord {
   receivedAt: string;
   via: 'waitcondition' | 'SignalResource';
   accessKey?: string;
+  /** EC2 mode: the instance that signalled with its instance identity (CFN_V1). */
+  instanceId?: string;
   /** What Heat stores in the handle's metadata under the UniqueId: the body without UniqueId, keys in the order sent. */
   entry: Record<string, unknown>;
 }
@@ -32,7 +35,9 @@ export interface SignalRecord {
 export type CredentialScope =
   | { kind: 'project' }
   | { kind: 'stack'; stack: string; resources?: ReadonlySet<string> }
-  | { kind: 'handle'; stack: string; resource: string };
+  | { kind: 'handle'; stack: string; resource: string }
+  /** EC2 mode: an instance role without CloudFormation permissions; a valid key that may do nothing. */
+  | { kind: 'none'; role: string };
 
 export interface Credential extends KeyInfo {
   accessKey: string;
@@ -94,6 +99,11 @@ export interface Datapoint {
 
 const MAX_METRICS = 10_000;
 
+export const EC2_INSTANCE = 'AWS::EC2::Instance';
+
+/** Who sent a SignalResource: a key, or (EC2 mode) an instance by its identity. */
+export type Signaller = { accessKey: string } | { instanceId: string };
+
 /** Where the deployments' signals go, for the URLs and credentials they are handed. */
 export interface SoftwareEnv {
   endpoints: () => Endpoints;
@@ -110,12 +120,18 @@ export class Model {
   private readonly generated = new Map<string, unknown>();
   private deployments!: Software;
 
+  /** A settled resource's reason, and a resource's that waits for its signals: Heat's, or (EC2 mode) AWS's. */
+  private readonly reasons: { settled: string; waiting: string };
+
   constructor(
     private readonly files: StackFile[],
     private readonly now: () => number,
     private readonly env: SoftwareEnv,
+    /** EC2 mode: instances get `i-` physical ids, reasons are AWS's, the role's key is loaded. */
+    private readonly ec2?: Ec2Settings,
   ) {
     this.startedAt = now();
+    this.reasons = ec2 ? { settled: '', waiting: 'Resource creation Initiated' } : { settled: 'state changed', waiting: 'state changed' };
     this.load();
   }
 
@@ -154,6 +170,8 @@ export class Model {
       for (const c of file.credentials ?? []) this.addKey(c.accessKey, c.secretKey, c.sessionToken, { kind: 'project' });
       for (const spec of file.stacks) this.loadStack(spec);
     }
+    const role = this.ec2?.role;
+    if (role) this.addKey(role.accessKey, role.secretKey, role.sessionToken, role.scope === 'project' ? { kind: 'project' } : { kind: 'none', role: role.name });
   }
 
   private addKey(accessKey: string, secretKey: string, sessionToken: string | undefined, scope: CredentialScope): void {
@@ -172,8 +190,8 @@ export class Model {
         type: r.type,
         metadata: r.metadata ?? {},
         status: r.status ?? 'CREATE_COMPLETE',
-        statusReason: r.statusReason ?? 'state changed',
-        physicalId: r.physicalId ?? stableUuid(`${ref.stackId}/${name}`),
+        statusReason: r.statusReason ?? this.reasons.settled,
+        physicalId: r.physicalId ?? (this.ec2 && r.type === EC2_INSTANCE ? stableInstanceId(`${ref.stackId}/${name}`) : stableUuid(`${ref.stackId}/${name}`)),
         description: r.description ?? '',
         lastUpdated: r.lastUpdated ? isoSeconds(Date.parse(r.lastUpdated)) : isoSeconds(this.startedAt),
         signals: new Map(),
@@ -189,7 +207,10 @@ export class Model {
       }
       if (r.type === WAIT_CONDITION) res.completion = { count: r.count ?? 1, timeoutSeconds: r.timeout, handle: r.handle };
       else if (r.creationPolicy) res.completion = { count: r.creationPolicy.count ?? 1, timeoutSeconds: r.creationPolicy.timeout };
-      if (res.completion && r.status === undefined) res.status = 'CREATE_IN_PROGRESS';
+      if (res.completion && r.status === undefined) {
+        res.status = 'CREATE_IN_PROGRESS';
+        if (r.statusReason === undefined) res.statusReason = this.reasons.waiting;
+      }
       stack.resources.set(name, res);
     }
     for (const c of spec.credentials ?? []) {
@@ -217,21 +238,22 @@ export class Model {
     } else {
       stack = this.stacks.get(nameOrArn) ?? [...this.stacks.values()].find((s) => s.stackId === nameOrArn);
     }
-    if (stack && cred && cred.scope.kind !== 'project' && cred.scope.stack !== stack.stackName) return undefined;
-    return stack;
+    if (!stack || !cred || cred.scope.kind === 'project') return stack;
+    return cred.scope.kind !== 'none' && cred.scope.stack === stack.stackName ? stack : undefined;
   }
 
   /** Heat's `_authorize_stack_user` for DescribeStackResource. */
   mayDescribe(cred: Credential, stack: StackState, resource: string): boolean {
     const s = cred.scope;
     if (s.kind === 'project') return true;
-    if (s.kind === 'handle') return false;
+    if (s.kind === 'handle' || s.kind === 'none') return false;
     return s.stack === stack.stackName && (!s.resources || s.resources.has(resource));
   }
 
   maySignal(cred: Credential, stack: StackState, resource: string): boolean {
     const s = cred.scope;
     if (s.kind === 'project') return true;
+    if (s.kind === 'none') return false;
     if (s.kind === 'handle') return s.stack === stack.stackName && s.resource === resource;
     return s.stack === stack.stackName && (!s.resources || s.resources.has(resource));
   }
@@ -246,17 +268,23 @@ export class Model {
   mayPutMetrics(cred: Credential, alarmNames: string[]): boolean {
     const s = cred.scope;
     if (s.kind === 'project') return true;
-    if (s.kind === 'handle') return false;
+    if (s.kind === 'handle' || s.kind === 'none') return false;
     const own = [...(this.stacks.get(s.stack)?.resources.values() ?? [])];
     return alarmNames.every((a) => own.some((r) => r.name === a || r.physicalId === a));
   }
 
-  /** A resource's status (UPDATE_IN_PROGRESS, ...) and, optionally, its physical id, as a stack update would leave them. */
+  /**
+   * A resource's status (UPDATE_IN_PROGRESS, ...) and, optionally, its
+   * physical id, as a stack update would leave them. On a resource completed
+   * by signals (wait condition, creation policy) the status is pinned: it
+   * stays until the next change, whatever signals come.
+   */
   setResourceStatus(stackName: string, resource: string, change: { status: string; physicalId?: string }): void {
     const res = this.stacks.get(stackName)?.resources.get(resource);
     if (!res) throw new Error(`no resource ${stackName}/${resource}`);
     if (typeof change.status !== 'string' || !/^[A-Z_]+$/.test(change.status)) throw new SyntaxError('status: expected a resource status such as UPDATE_IN_PROGRESS');
     res.status = change.status;
+    if (res.completion) res.completion.final = { status: res.status, reason: res.statusReason };
     if (change.physicalId !== undefined) res.physicalId = String(change.physicalId);
     res.lastUpdated = isoSeconds(this.now());
   }
@@ -298,11 +326,11 @@ export class Model {
   }
 
   /** SignalResource: on a WaitCondition it counts like a handle signal; on other resources like a CreationPolicy signal. */
-  signalResource(stack: StackState, res: ResourceState, uniqueId: string, status: SignalStatus, accessKey: string): void {
+  signalResource(stack: StackState, res: ResourceState, uniqueId: string, status: SignalStatus, by: Signaller): void {
     const target = res.completion?.handle ? stack.resources.get(res.completion.handle) : undefined;
     const reason = `Signal ${status} received via SignalResource`;
     const entry = { Status: status, Reason: reason, Data: null };
-    this.record(stack, target ?? res, { uniqueId, status, reason, data: null, via: 'SignalResource', accessKey, entry });
+    this.record(stack, target ?? res, { uniqueId, status, reason, data: null, via: 'SignalResource', ...by, entry });
   }
 
   private record(stack: StackState, res: ResourceState, s: Omit<SignalRecord, 'receivedAt'>): void {
@@ -339,7 +367,7 @@ export class Model {
       res.status = 'CREATE_FAILED';
       return { status: res.status, reason: res.statusReason };
     } else if (signals.length >= c.count) {
-      c.final = { status: 'CREATE_COMPLETE', reason: 'state changed' };
+      c.final = { status: 'CREATE_COMPLETE', reason: this.reasons.settled };
     }
     if (c.final) {
       res.status = c.final.status;

@@ -3,27 +3,35 @@
  * (and the old heat-api-cloudwatch) for the tools, plus what software
  * deployments signal through (keystone, heat-api's resource signal, Swift
  * temp URLs), with fault injection, a request log, an admin API under
- * /_emulator/ and a status page at `/`. `startEmulator` is the programmatic
- * entry point for tests and the demo.
+ * /_emulator/ and a status page at `/`. In EC2 mode a second one plays the
+ * instance metadata service, and the first answers the CloudFormation
+ * actions the tools call as AWS does, instance identities included.
+ * `startEmulator` is the programmatic entry point for tests and the demo.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleApi } from './api';
+import { AWS_ACTIONS, handleAwsApi } from './aws-api';
+import { AwsError } from './aws-format';
+import { isCfnV1, verifyCfnV1 } from './cfn-v1';
 import { deploymentView } from './deployment-view';
 import { DeploymentError } from './deployments';
-import { Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigError, validateFaults } from './faults';
+import { type Ec2Change, Ec2Mode, Ec2ModeError, type Ec2View } from './ec2-mode';
+import { awsFaultReply, Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigError, validateFaults } from './faults';
 import { serveFile } from './files';
 import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
 import { renderStatusPage } from './html';
+import { type Imds, type ImdsLogEntry, startImds } from './imds';
 import { Keystone } from './keystone';
 import { MetricGate, type MetricPolicy, MetricPolicyError, type MetricRate, type MetricValidation, validateMetricPolicy } from './metric-policy';
 import { signalEndpoint } from './signal-endpoints';
 import type { DeploymentView, EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
-import { Model } from './model';
+import { type CredentialScope, Model } from './model';
 import { heatSignedUrl, sigV4PresignedUrl } from './presign';
 import { isoSeconds } from './signing';
 import { type SignedRequest, verifySignature } from './sigverify';
 import { type CredentialSpec, type FilesSpec, loadStackFile, type StackFile, type StackSpec, validateStackFile } from './stackfile';
+import { type Ec2Settings, type Ec2Source, type Ec2Spec, resolveEc2 } from './stackfile-ec2';
 import { newTempUrlKey } from './swift-tempurl';
 
 export interface EmulatorOptions {
@@ -50,6 +58,10 @@ export interface EmulatorOptions {
   metricValidation?: MetricValidation;
   /** The Swift account's Temp-URL-Key that TEMP_URL_SIGNAL URLs are signed with; default generated. */
   tempUrlKey?: string;
+  /** EC2 mode (stackfile-ec2.ts); its keys win over a stack file's `ec2:` section, `{}` turns the mode on. */
+  ec2?: Ec2Spec;
+  /** EC2 mode: the metadata service's port on 127.0.0.1; 0 (default) picks a free one. */
+  imdsPort?: number;
 }
 
 export interface Emulator {
@@ -91,8 +103,21 @@ export interface Emulator {
    * metadata item becomes a DELETE config until signalled, else it goes at once.
    */
   deleteDeployment(stack: string, name: string): DeploymentView;
-  /** Back to the stack files: signals, deployment changes, tokens, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
+  /**
+   * Back to the stack files: signals, deployment changes, tokens, metrics,
+   * metadata changes, throttle counts and the log dropped, and in EC2 mode
+   * the instance played, the token mode and the IMDSv2 tokens; faults and
+   * the metric policy stay.
+   */
   reset(): void;
+  /** EC2 mode: the metadata service, `http://127.0.0.1:PORT` (AWS_EC2_METADATA_SERVICE_ENDPOINT); undefined otherwise. */
+  readonly imdsUrl?: string;
+  /** EC2 mode: the public key (SPKI PEM) the identity documents' `/signature` verifies with; undefined otherwise. */
+  readonly identityPublicKeyPem?: string;
+  /** EC2 mode: its settings and state (GET /_emulator/ec2); throws when the mode is off. */
+  ec2(): Ec2View;
+  /** EC2 mode: play another instance, require or stop requiring IMDSv2 tokens (PUT /_emulator/ec2). */
+  setEc2(change: Ec2Change): Ec2View;
   stop(): Promise<void>;
 }
 
@@ -103,6 +128,8 @@ const RECENT = 200;
 const MAX_LOGGED_BODY = 2 * 1024 * 1024;
 /** ...and of all bodies together this much (in characters); the oldest give theirs up first. */
 const MAX_LOGGED_BODIES = 64 * 1024 * 1024;
+
+const EC2_OFF = "EC2 mode is off (a stack file's ec2: section or the emulator's --ec2 turns it on)";
 
 const SECRET_PARAMS = 'Signature|X-Amz-Signature|X-Amz-Security-Token|SecurityToken';
 
@@ -155,17 +182,37 @@ function jsonReply(status: number, value: unknown): Reply {
   return { status, headers: { 'Content-Type': 'application/json' }, body: `${JSON.stringify(value, null, 2)}\n` };
 }
 
+function scopeText(scope: CredentialScope): string {
+  switch (scope.kind) {
+    case 'project':
+      return 'project';
+    case 'stack':
+      return `stack ${scope.stack}${scope.resources ? ` (${[...scope.resources].join(', ')})` : ''}`;
+    case 'handle':
+      return `handle ${scope.stack}/${scope.resource}`;
+    case 'none':
+      return `role ${scope.role}, no permissions`;
+  }
+}
+
 function describeFault(f: FaultAction): string {
   return f.kind === 'error' || f.kind === 'throttle' ? `${f.kind} ${f.status}` : f.kind;
 }
 
-/** Everything from option specs and files, checked together so that duplicates across them are found. */
-function loadAll(opts: EmulatorOptions): StackFile[] {
+/**
+ * Everything from option specs and files, checked together so that
+ * duplicates across them are found; the EC2 settings from the files'
+ * sections and the options.
+ */
+function loadAll(opts: EmulatorOptions): { files: StackFile[]; ec2?: Ec2Settings } {
   const files: StackFile[] = [];
+  const sources = new Map<StackFile, string>();
   const specs: StackSpec[] = [];
   for (const s of opts.stacks ?? []) {
-    if (typeof s === 'string') files.push(loadStackFile(s, files));
-    else specs.push(s);
+    if (typeof s === 'string') {
+      files.push(loadStackFile(s, files));
+      sources.set(files.at(-1)!, s);
+    } else specs.push(s);
   }
   if (specs.length || opts.credentials || opts.files) {
     const doc: Record<string, unknown> = { stacks: specs };
@@ -174,18 +221,28 @@ function loadAll(opts: EmulatorOptions): StackFile[] {
     files.push(validateStackFile(JSON.parse(JSON.stringify(doc)), '<startEmulator options>', process.cwd(), files));
   }
   for (const dir of opts.fileDirs ?? []) files.push(validateStackFile({ stacks: [], files: { dir } }, `<file dir ${dir}>`, process.cwd(), files));
-  return files;
+  const fromFiles: Ec2Source[] = files.flatMap((f) => (f.ec2 ? [{ spec: f.ec2, source: sources.get(f) ?? '<startEmulator options>' }] : []));
+  let fromOptions: Ec2Source | undefined;
+  if (opts.ec2) {
+    const source = '<startEmulator options: ec2>';
+    fromOptions = { spec: validateStackFile(JSON.parse(JSON.stringify({ stacks: [], ec2: opts.ec2 })), source, process.cwd(), files).ec2!, source };
+  }
+  const stackNames = new Set(files.flatMap((f) => f.stacks.map((s) => s.name)));
+  return { files, ec2: resolveEc2(fromFiles, fromOptions, stackNames) };
 }
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const baseClock = opts.now ?? Date.now;
   const faults = new Faults(opts.faults ?? {});
   const now = () => baseClock() + faults.skewMs;
-  const files = loadAll(opts);
+  const { files, ec2: ec2Settings } = loadAll(opts);
   let url = '';
   const signalBase = () => opts.signalBaseUrl ?? `${url}/v1/waitcondition`;
   const tempUrlKey = opts.tempUrlKey ?? newTempUrlKey();
-  const model = new Model(files, now, { endpoints: () => ({ url, signalBase: signalBase() }), tempUrlKey });
+  const model = new Model(files, now, { endpoints: () => ({ url, signalBase: signalBase() }), tempUrlKey }, ec2Settings);
+  const launchedAt = now();
+  const ec2 = ec2Settings ? new Ec2Mode(ec2Settings, model, launchedAt) : undefined;
+  let imds: Imds | undefined;
   const keystone = new Keystone((id) => model.software.user(id), now);
   const metricGate = new MetricGate(validateMetricPolicy({ rate: opts.metricRate ?? null, validation: opts.metricValidation }, 'startEmulator options'));
   const fileSpecs = files.flatMap((f) => (f.files ? [f.files] : []));
@@ -218,6 +275,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     keystone.clear();
     metricGate.clear();
     clearLog();
+    ec2?.reset();
+    imds?.clearTokens();
+  }
+
+  function ec2View(): Ec2View {
+    if (!ec2 || !imds) throw new Ec2ModeError(EC2_OFF);
+    return ec2.view(imds.url);
+  }
+
+  function setEc2(change: Ec2Change): Ec2View {
+    ec2View();
+    ec2!.change(change);
+    return ec2View();
   }
 
   function signalUrls(stackName: string, handle: string): HandleUrls {
@@ -294,13 +364,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       })),
       credentials: [...model.credentials.values()].map((c) => ({
         accessKey: c.accessKey,
-        scope: c.scope.kind === 'project' ? 'project' : c.scope.kind === 'stack' ? `stack ${c.scope.stack}${c.scope.resources ? ` (${[...c.scope.resources].join(', ')})` : ''}` : `handle ${c.scope.stack}/${c.scope.resource}`,
+        scope: scopeText(c.scope),
         sessionToken: c.sessionToken !== undefined,
       })),
       metrics: model.metrics.slice(-RECENT),
       metricPolicy: metricGate.get(),
       metricThrottled: metricGate.throttledCounts(),
       requests: requestLog.slice(-RECENT),
+      ...(ec2 && imds ? { ec2: ec2.view(imds.url) } : {}),
     };
   }
 
@@ -366,11 +437,18 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         case 'POST reset':
           reset();
           return jsonReply(200, { reset: true });
+        case 'GET ec2':
+        case 'PUT ec2':
+          if (parts.length !== 1) return jsonReply(404, { error: `use ${method} /_emulator/ec2` });
+          if (!ec2) return jsonReply(404, { error: EC2_OFF });
+          return jsonReply(200, method === 'GET' ? ec2View() : setEc2(parseBody() as Ec2Change));
         default:
           return jsonReply(404, { error: `no admin route ${method} /_emulator/${parts.join('/')}` });
       }
     } catch (err) {
-      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError || err instanceof MetricPolicyError) return jsonReply(400, { error: err.message });
+      if (err instanceof SyntaxError || err instanceof URIError || err instanceof FaultConfigError || err instanceof MetricPolicyError || err instanceof Ec2ModeError) {
+        return jsonReply(400, { error: err.message });
+      }
       if (err instanceof DeploymentError) return jsonReply(err.status, { error: err.message });
       if (err instanceof Error && /^no (resource|wait-condition handle) /.test(err.message)) return jsonReply(404, { error: err.message });
       throw err;
@@ -423,6 +501,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       opts.onRequest?.(entry);
     };
 
+    // EC2 mode's CloudFormation requests are answered in AWS's form, faults included.
+    const aws = (isApiPath || isRootApi) && playsAws(rawPath, params, headers);
     const fault = faults.pick({ method, path: rawPath, action: entry.action });
     if (fault) entry.fault = describeFault(fault);
     if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
@@ -434,17 +514,54 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
 
     let reply: Reply;
     if (!body) reply = webobPlain(413);
-    else if (fault?.kind === 'error' || fault?.kind === 'throttle') reply = faultReply(fault);
+    else if (fault?.kind === 'error' || fault?.kind === 'throttle') reply = aws ? awsFaultReply(fault, params.ContentType === 'JSON') : faultReply(fault);
     else if (rawPath.startsWith('/files/')) reply = serveFile(fileSpecs, rawPath, headers.authorization);
     else if (rawPath === '/' && !isRootApi) reply = { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: renderStatusPage(state()) };
     else {
       const signalled = signalEndpoint({ method, rawPath, rawQuery, headers, body }, { model, keystone, url, tempUrlKey, now }, entry);
       if (signalled) reply = signalled;
-      else if (isApiPath || isRootApi) reply = api(method, rawPath, params, headers, body, entry);
+      else if (isApiPath || isRootApi) reply = aws ? awsApi(method, rawPath, params, headers, body, entry) : api(method, rawPath, params, headers, body, entry);
       else reply = webobPlain(404);
     }
     send(req, res, reply, fault?.kind === 'truncate');
     log(reply.status);
+  }
+
+  /** The Query API's route below `/v1` (or at `/`). */
+  function apiRoute(rawPath: string): string {
+    return rawPath === '/' ? '/' : rawPath.slice('/v1'.length) || '/';
+  }
+
+  /** EC2 mode and a request of CloudFormation's: one of the actions it answers, or any with an instance identity. */
+  function playsAws(rawPath: string, params: Record<string, string>, headers: Record<string, string>): boolean {
+    return ec2 !== undefined && apiRoute(rawPath) === '/' && (AWS_ACTIONS.has(params.Action ?? '') || isCfnV1(headers.authorization));
+  }
+
+  /** EC2 mode's CloudFormation: an instance identity, or a key checked as in Heat mode; AWS's answers and refusals. */
+  function awsApi(method: string, rawPath: string, params: Record<string, string>, headers: Record<string, string>, body: Buffer, entry: RequestLogEntry): Reply {
+    const json = params.ContentType === 'JSON';
+    const ctx = { model, ec2: ec2! };
+    if (isCfnV1(headers.authorization)) {
+      entry.signature = 'cfn-v1';
+      const verdict = verifyCfnV1(headers.authorization!, ec2!.signer, ec2!.settings);
+      if (!verdict.ok) {
+        entry.verified = `${verdict.error.code}: ${verdict.reason}`;
+        return verdict.error.toReply(json);
+      }
+      entry.verified = 'ok';
+      entry.instanceId = verdict.identity.instanceId;
+      return handleAwsApi(params, { kind: 'instance', instanceId: verdict.identity.instanceId }, ctx);
+    }
+    const signed: SignedRequest = { method, rawPath, params, headers, body, host: headers.host ?? url.replace(/^http:\/\//, '') };
+    const verdict = verifySignature(signed, (ak) => model.key(ak), now());
+    if (verdict.kind) entry.signature = verdict.kind;
+    if (verdict.accessKey) entry.accessKey = verdict.accessKey;
+    if (!verdict.ok) {
+      entry.verified = `${verdict.error.code}: ${verdict.reason}`;
+      return AwsError.fromHeat(verdict.error).toReply(json);
+    }
+    entry.verified = 'ok';
+    return handleAwsApi(params, { kind: 'key', cred: model.key(verdict.accessKey)! }, ctx);
   }
 
   function api(method: string, rawPath: string, params: Record<string, string>, headers: Record<string, string>, body: Buffer, entry: RequestLogEntry): Reply {
@@ -458,7 +575,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
     entry.verified = 'ok';
     const cred = model.key(verdict.accessKey)!;
-    const route = rawPath === '/' ? '/' : rawPath.slice('/v1'.length) || '/';
+    const route = apiRoute(rawPath);
     try {
       return handleApi({ ...signed, route, cred }, { model, now, metricGate });
     } catch (err) {
@@ -484,6 +601,24 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   });
   const port = (server.address() as AddressInfo).port;
   url = `http://127.0.0.1:${port}`;
+  if (ec2) {
+    try {
+      imds = await startImds(
+        { tokens: () => ec2.tokens, instance: () => ec2.instance, identity: () => ec2.identity(), role: () => ec2.settings.role, now, launchedAt },
+        { port: opts.imdsPort, onRequest: logImds },
+      );
+    } catch (err) {
+      server.close();
+      throw err;
+    }
+  }
+
+  function logImds(e: ImdsLogEntry): void {
+    const entry: RequestLogEntry = { id: nextId++, time: isoSeconds(now()), service: 'imds', method: e.method, path: e.path, signature: e.token === 'none' ? 'none' : 'imds-token', status: e.status, ms: e.ms };
+    if (e.token === 'invalid') entry.verified = 'unknown or expired token';
+    appendLog(entry);
+    opts.onRequest?.(entry);
+  }
 
   return {
     url,
@@ -506,10 +641,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     updateDeployment,
     deleteDeployment,
     reset,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    imdsUrl: imds?.url,
+    identityPublicKeyPem: ec2?.signer.publicKeyPem,
+    ec2: ec2View,
+    setEc2,
+    stop: async () => {
+      await imds?.stop();
+      await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
-      }),
+      });
+    },
   };
 }

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { Checker, join, StackFileError } from './stackfile-check';
+import { checkEc2, type Ec2Spec } from './stackfile-ec2';
 import {
   checkConfigProperties,
   checkDeploymentProperties,
@@ -89,6 +90,8 @@ export interface StackFile {
   /** Project-wide keys: every stack, every action (Heat's non-stack users). */
   credentials?: CredentialSpec[];
   files?: FilesSpec;
+  /** EC2 mode (stackfile-ec2.ts): an instance metadata service, and CloudFormation's answers and instance-identity callers. */
+  ec2?: Ec2Spec;
 }
 
 export const WAIT_CONDITION = 'AWS::CloudFormation::WaitCondition';
@@ -216,7 +219,7 @@ function checkStack(c: Checker, v: unknown, at: string): StackSpec {
  */
 export function validateStackFile(doc: unknown, source: string, baseDir: string, known: StackFile[] = []): StackFile {
   const c = new Checker(source);
-  const o = c.mapping(doc, '', ['stacks', 'credentials', 'files']);
+  const o = c.mapping(doc, '', ['stacks', 'credentials', 'files', 'ec2']);
   const stacks = c.list(o.stacks ?? c.fail('stacks', 'is required'), 'stacks');
   const out: StackFile = { stacks: stacks.map((s, i) => checkStack(c, s, join('stacks', i))) };
   if (o.credentials !== undefined) out.credentials = checkCredentials(c, o.credentials, 'credentials', false);
@@ -242,6 +245,8 @@ export function validateStackFile(doc: unknown, source: string, baseDir: string,
       }
     }
   }
+  // `ec2:` alone (YAML null) turns EC2 mode on with its defaults.
+  if ('ec2' in o) out.ec2 = checkEc2(c, o.ec2, 'ec2');
   checkUnique(c, out, known);
   return out;
 }
@@ -269,6 +274,7 @@ function allKeys(file: StackFile): Array<[string, string]> {
     (s.credentials ?? []).forEach((cr, j) => out.push([cr.accessKey, `stacks[${i}].credentials[${j}].accessKey`]));
     for (const [name, r] of Object.entries(s.resources)) if (r.accessKey) out.push([r.accessKey, `stacks[${i}].resources.${name}.accessKey`]);
   });
+  if (file.ec2?.role?.accessKey) out.push([file.ec2.role.accessKey, 'ec2.role.accessKey']);
   return out;
 }
 

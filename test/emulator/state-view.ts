@@ -4,6 +4,7 @@
  * deployments included).
  */
 import type { DeploymentSignal } from './deployments';
+import type { Ec2View } from './ec2-mode';
 import type { FaultConfig } from './faults';
 import type { MetricPolicy } from './metric-policy';
 import type { Datapoint, SignalRecord } from './model';
@@ -18,15 +19,20 @@ export interface RequestLogEntry {
   /** Path and query, signature and token values redacted. */
   path: string;
   action?: string;
+  /** EC2 mode: `imds` for a request to the instance metadata service; absent for the emulator's own port. */
+  service?: 'imds';
   /**
-   * How the request was authenticated: a signature kind, a Swift temp URL,
-   * a keystone token (heat-api), a password (keystone); `none` for the rest
-   * (files, page).
+   * How the request was authenticated: a signature kind, an instance
+   * identity (`cfn-v1`, EC2 mode), a Swift temp URL, a keystone token
+   * (heat-api), a password (keystone), an IMDSv2 token (`imds-token`);
+   * `none` for the rest (files, page, IMDSv1).
    */
-  signature: SigKind | 'temp-url' | 'token' | 'password' | 'none';
+  signature: SigKind | 'cfn-v1' | 'temp-url' | 'token' | 'password' | 'imds-token' | 'none';
   /** `ok`, or the refusal and its real reason (`AccessDenied: request expired...`). */
   verified?: string;
   accessKey?: string;
+  /** A CFN_V1 request whose identity verified: the instance it names. */
+  instanceId?: string;
   status: number | 'reset';
   fault?: string;
   ms: number;
@@ -115,4 +121,6 @@ export interface EmulatorState {
   /** PutMetricData requests refused over the rate, per access key. */
   metricThrottled: Record<string, number>;
   requests: RequestLogEntry[];
+  /** EC2 mode only. */
+  ec2?: Ec2View;
 }
