@@ -17,7 +17,7 @@ export const credentialOptions = {
 export const connectionOptions = {
   'http-proxy': { type: 'string', describe: 'proxy for http URLs: [scheme://][user:password@]host:port' },
   'https-proxy': { type: 'string', describe: 'proxy for https URLs: [scheme://][user:password@]host:port' },
-  'ca-bundle': { type: 'string', describe: 'PEM file of CA certificates to trust (also AWS_CA_BUNDLE)' },
+  'ca-bundle': { type: 'string', describe: 'PEM file of CA certificates to trust besides the system\'s (also AWS_CA_BUNDLE); without either, CA_OVERRIDE or /etc/cfn/ca-override.pem replaces the trust store' },
   insecure: { type: 'boolean', describe: 'do not verify TLS certificates' },
   'signature-version': { type: 'number', choices: [2, 4], default: 4, describe: 'request signing: SigV4 (default) or SigV2 HmacSHA256' },
   timeout: { type: 'number', describe: 'seconds to keep retrying a failing request' },

@@ -5,6 +5,7 @@
  */
 import { ConfigError } from './errors';
 import type { HeatFiles } from './heat-files';
+import { partitionOf, regionInDomain, splitAwsHost } from './partitions';
 
 export type Service = 'cloudformation' | 'monitoring';
 
@@ -33,9 +34,9 @@ export interface EndpointOptions {
 const HEAT_PORT: Record<Service, number> = { cloudformation: 8000, monitoring: 8003 };
 const DEFAULT_REGION = 'us-east-1';
 
+/** `https://<service>.<region>.<the region's partition's domain>/`. */
 export function awsEndpoint(service: Service, region: string): string {
-  const suffix = region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return `https://${service}.${region}.${suffix}/`;
+  return `https://${service}.${region}.${partitionOf(region).dnsSuffix}/`;
 }
 
 /** Parse and normalise a base URL: http(s) only, path ending in `/`. */
@@ -55,10 +56,14 @@ export function normaliseBaseUrl(raw: string, what: string): string {
   return u.toString();
 }
 
-/** `cloudformation.eu-west-1.amazonaws.com` → `eu-west-1`. */
+/**
+ * `cloudformation.eu-west-1.amazonaws.com` → `eu-west-1`, in any partition;
+ * undefined when the region is not one of that domain's (`….us-iso-east-1.amazonaws.com`).
+ */
 export function regionFromAwsHost(host: string): string | undefined {
-  const m = /^(?:cloudformation|monitoring)(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/i.exec(host);
-  return m?.[1];
+  const split = splitAwsHost(host);
+  const m = split && /^(?:cloudformation|monitoring)(?:-fips)?\.([a-z0-9-]+)$/.exec(split.label);
+  return m && regionInDomain(m[1], split.partition) ? m[1] : undefined;
 }
 
 export function resolveEndpoint(opts: EndpointOptions): Endpoint {

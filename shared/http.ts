@@ -87,6 +87,8 @@ export class HttpClient {
   private readonly timeoutMs: number;
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
+  /** The CA override file when it is the whole trust store, for certificate errors. */
+  private readonly caOverride?: string;
 
   /** Throws ConfigError for an unreadable CA bundle or a malformed proxy setting. */
   constructor(opts: HttpClientOptions = {}) {
@@ -104,6 +106,8 @@ export class HttpClient {
     if (!tlsSettings.rejectUnauthorized) {
       this.logger.warn('TLS certificate verification is disabled (--insecure): the server is not authenticated');
     }
+    if (tlsSettings.override) this.logger.debug(`trusting only the CAs of the CA override ${tlsSettings.override}`);
+    this.caOverride = tlsSettings.override;
     this.agents = new AgentPool(transport, tlsSettings);
   }
 
@@ -235,7 +239,7 @@ export class HttpClient {
     const { agent, proxy } = this.agents.agentFor(url);
     // Set once the headers are in, so any failure after that can say how much of the body arrived.
     let bodyProgress: (() => string) | undefined;
-    const fail = (err: unknown) => (err instanceof LimitError ? err : toNetworkError(err, req, { signal, timeoutMs, idleMs: limits.idled ? limits.idleMs : undefined, proxy, bodyProgress: bodyProgress?.() }));
+    const fail = (err: unknown) => (err instanceof LimitError ? err : toNetworkError(err, req, { signal, timeoutMs, idleMs: limits.idled ? limits.idleMs : undefined, proxy, bodyProgress: bodyProgress?.(), caOverride: this.caOverride }));
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       let fd: number | undefined;
@@ -347,7 +351,7 @@ const NETWORK_REASONS: Record<string, string> = {
 function toNetworkError(
   err: unknown,
   req: HttpRequest,
-  ctx: { signal: AbortSignal; timeoutMs: number; idleMs?: number; proxy?: string; bodyProgress?: string },
+  ctx: { signal: AbortSignal; timeoutMs: number; idleMs?: number; proxy?: string; bodyProgress?: string; caOverride?: string },
 ): NetworkError {
   const url = redactUrl(req.url);
   const via = ctx.proxy ? ` via proxy ${ctx.proxy}` : '';
@@ -365,7 +369,7 @@ function toNetworkError(
     code = 'ERR_STREAM_PREMATURE_CLOSE';
     reason = `connection closed after ${ctx.bodyProgress}`;
   } else if (isCertificateError(code)) {
-    reason = describeCertificateError(code!, detail);
+    reason = describeCertificateError(code!, detail, ctx.caOverride);
   } else {
     reason = (code && NETWORK_REASONS[code]) ?? detail;
     if (reason !== detail && code !== 'ECONNREFUSED') reason += ` (${detail})`;

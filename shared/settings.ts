@@ -20,7 +20,7 @@ export interface TransportSettings {
   httpProxy?: string;
   /** --https-proxy, likewise. */
   httpsProxy?: string;
-  /** A PEM file to trust: --ca-bundle, else env AWS_CA_BUNDLE. */
+  /** A PEM file to trust besides the system's: --ca-bundle; over AWS_CA_BUNDLE and the CA override (shared/tls.ts). */
   caBundle?: string;
   /** --insecure: no certificate verification (only when asked). */
   insecure?: boolean;

@@ -9,6 +9,7 @@ import { settingsFromArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import type { Endpoint } from '../../shared/endpoints';
 import { ConfigError } from '../../shared/errors';
+import { splitAwsHost } from '../../shared/partitions';
 import { cfnDir, pushStatsDir } from '../../shared/paths';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { collectReadings } from './collect';
@@ -63,7 +64,7 @@ async function push(plan: PushPlan, ctx: ToolContext, print: (line: string) => v
   let total = 0;
   for (const [namespace, readings] of groups) {
     if (!readings.length) continue;
-    if (namespace.startsWith('AWS/') && /\.amazonaws\.com(\.cn)?$/.test(new URL(endpoint.url).hostname)) {
+    if (namespace.startsWith('AWS/') && splitAwsHost(new URL(endpoint.url).hostname)) {
       throw new ConfigError(`namespace ${namespace} is reserved for AWS's own services there; give --namespace`, undefined, endpoint.url);
     }
     const metrics = buildSeries(readings, { ...who, timestamp });

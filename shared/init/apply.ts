@@ -6,6 +6,7 @@
  */
 import type { ToolContext } from '../context';
 import type { DurableWriter } from '../durable-write';
+import { loadEndpointTable } from '../endpoint-table';
 import { CfnError } from '../errors';
 import type { Logger } from '../log';
 import { HostSystem } from '../system';
@@ -48,11 +49,15 @@ export async function runInit(ctx: ToolContext, o: InitRunOptions): Promise<RunO
   const init = initOf(o.metadata, o.source);
   const problems = new Problems();
   const system = new HostSystem(ctx.env);
+  // Read before validating: a broken override file stops the run before anything changes.
+  const endpoints = loadEndpointTable(ctx.env);
+  if (endpoints.source !== 'built-in') log.debug(`S3 host names from ${endpoints.source}`);
   const downloader = createDownloader(isObject(o.metadata) ? o.metadata[AUTHENTICATION_KEY] : undefined, {
     http: () => ctx.http(),
     problems,
     env: ctx.env,
     logger: log,
+    s3Hosts: endpoints.s3,
     idleTimeoutMs: o.limits.downloadIdle,
     deadlineMs: o.limits.downloadDeadline,
   });

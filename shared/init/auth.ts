@@ -19,9 +19,11 @@ import * as fs from 'node:fs';
 import { credentialProvider } from '../credentials/resolve';
 import type { ImdsClient } from '../credentials/imds';
 import type { CredentialProvider } from '../credentials/types';
+import { builtInEndpointTable, type TableHost } from '../endpoint-table';
 import { ApiError, CfnError, errorMessage, LimitError, NetworkError } from '../errors';
 import type { HttpClient } from '../http';
 import { nullLogger, type Logger } from '../log';
+import { regionInDomain, splitAwsHost } from '../partitions';
 import { redactUrl, registerSecret } from '../redact';
 import type { HttpRequest, Signer } from '../request';
 import { signV4 } from '../sigv4';
@@ -209,13 +211,6 @@ export function matchUri(pattern: UriPattern, url: URL): number {
 
 // ---------------------------------------------------------------- S3 URLs
 
-/** An S3-compatible endpoint besides AWS's own host names (tests, private clouds). */
-export interface S3Endpoint {
-  /** Origin of path-style URLs, e.g. `http://127.0.0.1:9000`; `<bucket>.<host>` is its virtual-host style. */
-  url: string;
-  region: string;
-}
-
 export interface S3Location {
   /** Undefined for the service root (`https://s3.amazonaws.com/`). */
   bucket?: string;
@@ -224,17 +219,25 @@ export interface S3Location {
   style: 'virtual' | 'path';
 }
 
-const REGION = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d+';
+/** A region label in any partition: `us-east-1`, `us-gov-west-1`, `eu-isoe-west-1`, `eusc-de-east-1`. */
+const REGION = '[a-z]{2,4}(?:-[a-z]+)+-\\d+';
 /**
- * The part of an AWS host name before `.amazonaws.com[.cn]`:
+ * The part of an AWS host name before its partition's domain:
  * `[bucket.]s3[-fips][.dualstack][.region]`, legacy `[bucket.]s3-region`, `s3-external-1`.
  */
 const S3_HOST_RE = new RegExp(
   `^(?:(?<bucket>.+)\\.)?(?:s3-external-1|s3-(?<legacy>${REGION})|s3(?:-fips)?(?:\\.dualstack)?(?:\\.(?<region>${REGION}))?)$`,
 );
 
-/** Where an S3 URL points, or undefined when the URL is not S3. */
-export function parseS3Url(raw: string, extra: readonly S3Endpoint[] = []): S3Location | undefined {
+/**
+ * Where an S3 URL points, or undefined when the URL is not S3. The endpoint
+ * table's hosts (shared/endpoint-table.ts: aws-cfn-bootstrap's, or the
+ * override file's) come first, matched on the URL's host[:port] with or
+ * without a bucket label in front, whatever the scheme, as aws-cfn-bootstrap
+ * matches them; then S3's own host names in every partition, whose region
+ * must belong to the domain it is named under.
+ */
+export function parseS3Url(raw: string, hosts: readonly TableHost[] = builtInEndpointTable().s3): S3Location | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -242,27 +245,25 @@ export function parseS3Url(raw: string, extra: readonly S3Endpoint[] = []): S3Lo
     return undefined;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  const host = url.hostname.toLowerCase();
   const segments = url.pathname.split('/').slice(1).map(decodeSegment);
   const pathStyle = (region: string): S3Location => {
     const [bucket, ...rest] = segments;
     return bucket ? { bucket, key: rest.join('/'), region, style: 'path' } : { key: '', region, style: 'path' };
   };
-  for (const ep of extra) {
-    const e = new URL(ep.url);
-    if (e.protocol !== url.protocol || e.port !== url.port) continue;
-    if (e.hostname.toLowerCase() === host) return pathStyle(ep.region);
-    const suffix = `.${e.hostname.toLowerCase()}`;
-    if (host.endsWith(suffix)) return { bucket: host.slice(0, -suffix.length), key: segments.join('/'), region: ep.region, style: 'virtual' };
+  const virtual = (bucket: string, region: string): S3Location => ({ bucket, key: segments.join('/'), region, style: 'virtual' });
+  const authority = url.host.toLowerCase();
+  for (const h of hosts) {
+    if (authority === h.hostname) return pathStyle(h.region);
+    if (authority.endsWith(`.${h.hostname}`)) return virtual(authority.slice(0, -h.hostname.length - 1), h.region);
   }
-  const base = host.endsWith('.amazonaws.com') ? host.slice(0, -'.amazonaws.com'.length) : host.endsWith('.amazonaws.com.cn') ? host.slice(0, -'.amazonaws.com.cn'.length) : undefined;
-  if (base === undefined) return undefined;
-  const m = S3_HOST_RE.exec(base);
-  if (!m?.groups) return undefined;
-  // The global endpoint signs as us-east-1; S3 answers a wrong region with a hint (see fetch).
-  const region = m.groups.region ?? m.groups.legacy ?? (host.endsWith('.cn') ? 'cn-north-1' : 'us-east-1');
-  if (m.groups.bucket) return { bucket: m.groups.bucket, key: segments.join('/'), region, style: 'virtual' };
-  return pathStyle(region);
+  const split = splitAwsHost(url.hostname);
+  const m = split && S3_HOST_RE.exec(split.label);
+  if (!split || !m?.groups) return undefined;
+  const named = m.groups.region ?? m.groups.legacy;
+  if (named !== undefined && !regionInDomain(named, split.partition)) return undefined;
+  // A host naming no region signs for its partition's global region; S3 answers a wrong one with a hint (see fetch).
+  const region = named ?? split.partition.globalRegion;
+  return m.groups.bucket ? virtual(m.groups.bucket, region) : pathStyle(region);
 }
 
 function decodeSegment(s: string): string {
@@ -287,8 +288,8 @@ export interface DownloaderDeps {
   /** AWS_EC2_METADATA_SERVICE_ENDPOINT / AWS_EC2_METADATA_DISABLED for the default ImdsClient; default process.env. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
-  /** S3-compatible endpoints recognised besides AWS's host names. */
-  s3Endpoints?: readonly S3Endpoint[];
+  /** The endpoint table's S3 hosts (S3-compatible stores, VPC endpoints); default the built-in table's. */
+  s3Hosts?: readonly TableHost[];
   /** Per attempt, body included; default 300000 (archives can be large). */
   timeoutMs?: number;
   /** An attempt during which no byte arrives for this long fails (and is retried); default 30000. */
@@ -346,7 +347,7 @@ export class AuthDownloader implements Downloader {
       throw new DownloadError(`cannot download ${shown}: unsupported URL scheme ${url.protocol} (expected http or https)`, shown);
     }
     const block = this.blockFor(url, opts.authentication);
-    const s3 = parseS3Url(source, this.deps.s3Endpoints);
+    const s3 = parseS3Url(source, this.deps.s3Hosts);
     let region = s3?.region;
     if (block?.type === 'S3' && !s3) {
       throw new DownloadError(
@@ -395,7 +396,7 @@ export class AuthDownloader implements Downloader {
       if (!b) throw new DownloadError(`no ${AUTHENTICATION_KEY} block named ${JSON.stringify(name)}`, redactUrl(url.href));
       return b;
     }
-    const s3 = parseS3Url(url.href, this.deps.s3Endpoints);
+    const s3 = parseS3Url(url.href, this.deps.s3Hosts);
     if (s3?.bucket) {
       for (const b of this.blocks.values()) if (b.type === 'S3' && b.buckets.includes(s3.bucket)) return b;
     }

@@ -174,6 +174,17 @@ describe('AWS::CloudFormation::Authentication', () => {
       ['https://s3.cn-north-1.amazonaws.com.cn/my-bucket/k', { bucket: 'my-bucket', key: 'k', region: 'cn-north-1', style: 'path' }],
       ['https://my-bucket.s3.cn-northwest-1.amazonaws.com.cn/k', { bucket: 'my-bucket', key: 'k', region: 'cn-northwest-1', style: 'virtual' }],
       ['https://s3.amazonaws.com/', { key: '', region: 'us-east-1', style: 'path' }],
+      ['https://s3-external-2.amazonaws.com/b/k', { bucket: 'b', key: 'k', region: 'us-east-1', style: 'path' }],
+      ['https://b.s3.us-gov-east-1.amazonaws.com/k', { bucket: 'b', key: 'k', region: 'us-gov-east-1', style: 'virtual' }],
+      ['https://b.s3.us-iso-east-1.c2s.ic.gov/k', { bucket: 'b', key: 'k', region: 'us-iso-east-1', style: 'virtual' }],
+      ['https://s3.us-isob-east-1.sc2s.sgov.gov/b/k', { bucket: 'b', key: 'k', region: 'us-isob-east-1', style: 'path' }],
+      ['https://b.s3.eu-isoe-west-1.cloud.adc-e.uk/k', { bucket: 'b', key: 'k', region: 'eu-isoe-west-1', style: 'virtual' }],
+      ['https://s3.us-isof-south-1.csp.hci.ic.gov/b/k', { bucket: 'b', key: 'k', region: 'us-isof-south-1', style: 'path' }],
+      ['https://b.s3.eusc-de-east-1.amazonaws.eu/k', { bucket: 'b', key: 'k', region: 'eusc-de-east-1', style: 'virtual' }],
+      ['https://s3.amazonaws.com.cn/b/k', { bucket: 'b', key: 'k', region: 'cn-northwest-1', style: 'path' }],
+      ['https://b.s3.cn-north-1.amazonaws.com/k', undefined],
+      ['https://b.s3.eu-west-1.amazonaws.eu/k', undefined],
+      ['https://b.s3.us-east-1.c2s.ic.gov/k', undefined],
       ['https://example.com/my-bucket/k', undefined],
       ['https://ec2.us-east-1.amazonaws.com/x', undefined],
       ['https://my-bucket.s3-website-us-east-1.amazonaws.com/index.html', undefined],
@@ -185,11 +196,12 @@ describe('AWS::CloudFormation::Authentication', () => {
       });
     }
 
-    it('recognises extra S3-compatible endpoints, path and virtual-host style', () => {
-      const ep = [{ url: 'http://127.0.0.1:9000', region: 'RegionOne' }];
-      assert.deepEqual(parseS3Url('http://127.0.0.1:9000/b/k/x', ep), { bucket: 'b', key: 'k/x', region: 'RegionOne', style: 'path' });
-      assert.deepEqual(parseS3Url('http://b.s3.local:9000/k', [{ url: 'http://s3.local:9000', region: 'r1' }]), { bucket: 'b', key: 'k', region: 'r1', style: 'virtual' });
-      assert.equal(parseS3Url('http://127.0.0.1:9001/b/k', ep), undefined, 'another port is another endpoint');
+    it('recognises the endpoint table\'s hosts, path and virtual-host style, on their port', () => {
+      const table = [{ hostname: '127.0.0.1:9000', region: 'RegionOne' }];
+      assert.deepEqual(parseS3Url('http://127.0.0.1:9000/b/k/x', table), { bucket: 'b', key: 'k/x', region: 'RegionOne', style: 'path' });
+      assert.deepEqual(parseS3Url('http://b.s3.local:9000/k', [{ hostname: 's3.local:9000', region: 'r1' }]), { bucket: 'b', key: 'k', region: 'r1', style: 'virtual' });
+      assert.equal(parseS3Url('http://127.0.0.1:9001/b/k', table), undefined, 'another port is another endpoint');
+      assert.equal(parseS3Url('http://evils3.local:9000/b/k', [{ hostname: 's3.local:9000', region: 'r1' }]), undefined, 'a host only ending in the name is not it');
     });
   });
 
@@ -315,7 +327,7 @@ describe('AWS::CloudFormation::Authentication', () => {
         server = await fakeS3({ [AKID]: { secret: SECRET } }, { '/app-bucket/releases/app.tgz': 'tarball', '/other-bucket/x': 'x' });
         const { d, logger } = downloader(
           { s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['app-bucket'] } },
-          { s3Endpoints: [{ url: server.url, region: 'us-west-2' }] },
+          { s3Hosts: [{ hostname: new URL(server.url).host, region: 'us-west-2' }] },
         );
         assert.equal((await d.fetch(`${server.url}/app-bucket/releases/app.tgz`)).toString(), 'tarball');
         const req = server.requests[0];
@@ -329,7 +341,7 @@ describe('AWS::CloudFormation::Authentication', () => {
 
       it('a wrong secret is refused by the verifier (the check can fail)', async () => {
         server = await fakeS3({ [AKID]: { secret: SECRET } }, { '/b/k': 'x' });
-        const { d } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: 'not-the-secret', buckets: ['b'] } }, { s3Endpoints: [{ url: server.url, region: 'us-west-2' }] });
+        const { d } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: 'not-the-secret', buckets: ['b'] } }, { s3Hosts: [{ hostname: new URL(server.url).host, region: 'us-west-2' }] });
         await assert.rejects(d.fetch(`${server.url}/b/k`), /HTTP 403 AccessDenied: signature mismatch/);
       });
 
@@ -345,7 +357,7 @@ describe('AWS::CloudFormation::Authentication', () => {
         imds = await startFakeImds({ tokens: 'required', roles: { 'web-role': doc } });
         server = await fakeS3({ [doc.AccessKeyId!]: { secret: doc.SecretAccessKey!, token: doc.Token } }, { '/b/one': '1', '/b/two': '2' });
         const env = { AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url };
-        const { d, logger } = downloader({ s3: { type: 'S3', roleName: 'web-role', buckets: 'b' } }, { env, imds: new ImdsClient({ env }), s3Endpoints: [{ url: server.url, region: 'RegionOne' }] });
+        const { d, logger } = downloader({ s3: { type: 'S3', roleName: 'web-role', buckets: 'b' } }, { env, imds: new ImdsClient({ env }), s3Hosts: [{ hostname: new URL(server.url).host, region: 'RegionOne' }] });
         assert.equal((await d.fetch(`${server.url}/b/one`)).toString(), '1');
         assert.equal((await d.fetch(`${server.url}/b/two`)).toString(), '2');
         assert.equal(server.requests[0].headers['x-amz-security-token'], doc.Token);
@@ -357,7 +369,7 @@ describe('AWS::CloudFormation::Authentication', () => {
 
       it('roleName with the metadata service disabled fails clearly without sending the download', async () => {
         server = await fakeS3({}, { '/b/k': 'x' });
-        const { d } = downloader({ s3: { type: 'S3', roleName: 'web-role', buckets: 'b' } }, { env: { AWS_EC2_METADATA_DISABLED: 'true' }, s3Endpoints: [{ url: server.url, region: 'r' }] });
+        const { d } = downloader({ s3: { type: 'S3', roleName: 'web-role', buckets: 'b' } }, { env: { AWS_EC2_METADATA_DISABLED: 'true' }, s3Hosts: [{ hostname: new URL(server.url).host, region: 'r' }] });
         await assert.rejects(d.fetch(`${server.url}/b/k`), /instance role web-role.*disabled/);
         assert.equal(server.requests.length, 0);
       });
@@ -373,20 +385,20 @@ describe('AWS::CloudFormation::Authentication', () => {
             return true;
           },
         });
-        const { d } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['b'] } }, { s3Endpoints: [{ url: server.url, region: 'us-west-2' }] });
+        const { d } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['b'] } }, { s3Hosts: [{ hostname: new URL(server.url).host, region: 'us-west-2' }] });
         assert.equal((await d.fetch(`${server.url}/b/k`)).toString(), 'moved');
         assert.match(String(server.requests[1].headers.authorization), /\/eu-west-3\/s3\/aws4_request/);
       });
 
       it('checks the body against an MD5 ETag, retrying, then failing', async () => {
         server = await fakeS3({ [AKID]: { secret: SECRET } }, { '/b/k': 'content' }, { etag: () => `"${'0'.repeat(32)}"` });
-        const { d } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['b'] } }, { s3Endpoints: [{ url: server.url, region: 'r' }] });
+        const { d } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['b'] } }, { s3Hosts: [{ hostname: new URL(server.url).host, region: 'r' }] });
         await assert.rejects(d.fetch(`${server.url}/b/k`), /does not match its ETag .* after 3 attempts/);
         assert.equal(server.requests.length, 3);
         await server.close();
         // A multipart ETag is not an MD5 and is not checked.
         server = await fakeS3({ [AKID]: { secret: SECRET } }, { '/b/k': 'content' }, { etag: () => '"abc-2"' });
-        const { d: d2 } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['b'] } }, { s3Endpoints: [{ url: server.url, region: 'r' }] });
+        const { d: d2 } = downloader({ s3: { type: 'S3', accessKeyId: AKID, secretKey: SECRET, buckets: ['b'] } }, { s3Hosts: [{ hostname: new URL(server.url).host, region: 'r' }] });
         assert.equal((await d2.fetch(`${server.url}/b/k`)).toString(), 'content');
       });
     });

@@ -57,6 +57,15 @@ describe('cfn-push-stats against the emulator', function () {
     assert.ok(Math.abs(ts - Date.now()) < 30_000, 'timestamped at sampling');
   });
 
+  it('a namespace under AWS/ is refused against AWS in every partition, before sending', async () => {
+    for (const region of ['us-east-1', 'cn-north-1', 'us-iso-east-1', 'eu-isoe-west-1', 'eusc-de-east-1']) {
+      const r = await box.run(['--heartbeat', '--namespace', 'AWS/Custom', '--region', region], {}, { url: false });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /namespace AWS\/Custom is reserved for AWS's own services there/);
+    }
+    assert.equal(box.bodies().length, 0);
+  });
+
   it('InstanceId and nova\'s tags from the metadata service; --auto-scaling and --aggregated copies', async () => {
     let imds: FakeImds | undefined;
     try {

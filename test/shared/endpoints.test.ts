@@ -2,7 +2,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveEndpoint, awsEndpoint } from '../../shared/endpoints';
+import { resolveEndpoint, awsEndpoint, regionFromAwsHost } from '../../shared/endpoints';
+import { partitionOf, PARTITIONS } from '../../shared/partitions';
 import { readHeatFiles, parseBotoConfig } from '../../shared/heat-files';
 import { ConfigError } from '../../shared/errors';
 
@@ -81,5 +82,59 @@ describe('endpoint discovery', () => {
       () => parseBotoConfig('[Boto]\nis_secure = maybe\n', '/x/cfn-boto-cfg'),
       (e: unknown) => e instanceof ConfigError && e.message.includes('/x/cfn-boto-cfg') && e.message.includes('line 2: [Boto] is_secure'),
     );
+  });
+
+  describe('partitions', () => {
+    // region, partition, the CloudFormation host: AWS's published DNS suffixes.
+    const cases: Array<[string, string, string]> = [
+      ['us-east-1', 'aws', 'cloudformation.us-east-1.amazonaws.com'],
+      ['eu-west-3', 'aws', 'cloudformation.eu-west-3.amazonaws.com'],
+      ['cn-north-1', 'aws-cn', 'cloudformation.cn-north-1.amazonaws.com.cn'],
+      ['cn-northwest-1', 'aws-cn', 'cloudformation.cn-northwest-1.amazonaws.com.cn'],
+      ['us-gov-west-1', 'aws-us-gov', 'cloudformation.us-gov-west-1.amazonaws.com'],
+      ['us-iso-east-1', 'aws-iso', 'cloudformation.us-iso-east-1.c2s.ic.gov'],
+      ['us-isob-east-1', 'aws-iso-b', 'cloudformation.us-isob-east-1.sc2s.sgov.gov'],
+      ['eu-isoe-west-1', 'aws-iso-e', 'cloudformation.eu-isoe-west-1.cloud.adc-e.uk'],
+      ['us-isof-south-1', 'aws-iso-f', 'cloudformation.us-isof-south-1.csp.hci.ic.gov'],
+      ['eusc-de-east-1', 'aws-eusc', 'cloudformation.eusc-de-east-1.amazonaws.eu'],
+    ];
+    for (const [region, partition, host] of cases) {
+      it(`${region}: ${partition}, CloudFormation and CloudWatch under its domain, and back`, () => {
+        assert.equal(partitionOf(region).id, partition);
+        assert.equal(awsEndpoint('cloudformation', region), `https://${host}/`);
+        const monitoring = host.replace(/^cloudformation/, 'monitoring');
+        assert.equal(awsEndpoint('monitoring', region), `https://${monitoring}/`);
+        assert.equal(resolveEndpoint({ service: 'monitoring', region, env: {} }).url, `https://${monitoring}/`);
+        assert.equal(regionFromAwsHost(host), region);
+        assert.equal(regionFromAwsHost(monitoring.toUpperCase()), region);
+        assert.equal(regionFromAwsHost(host.replace(/^cloudformation/, 'cloudformation-fips')), region);
+        const e = resolveEndpoint({ service: 'cloudformation', url: `https://${host}`, env: {} });
+        assert.equal(e.region, region, '--url on the host signs for its region');
+      });
+    }
+
+    it('every partition has a test above', () => {
+      assert.deepEqual(new Set(cases.map((c) => c[1])), new Set(PARTITIONS.map((p) => p.id)));
+    });
+
+    it('a region no partition claims is aws\'s (a region newer than the table)', () => {
+      assert.equal(awsEndpoint('cloudformation', 'xx-newplace-9'), 'https://cloudformation.xx-newplace-9.amazonaws.com/');
+    });
+
+    it('a host whose region belongs to another domain, or another service, or no AWS domain, names no region', () => {
+      for (const host of [
+        'cloudformation.cn-north-1.amazonaws.com',
+        'cloudformation.us-east-1.amazonaws.com.cn',
+        'cloudformation.us-iso-east-1.amazonaws.com',
+        'cloudformation.eu-west-1.c2s.ic.gov',
+        'ec2.us-east-1.amazonaws.com',
+        'cloudformation.us-east-1.amazonaws.com.evil.example',
+        'cloudformation.us-east-1.example.com',
+      ]) {
+        assert.equal(regionFromAwsHost(host), undefined, host);
+      }
+      const e = resolveEndpoint({ service: 'cloudformation', url: 'https://cloudformation.us-iso-east-1.amazonaws.com', env: {} });
+      assert.equal(e.region, 'us-east-1', 'falls back to the default region, not a region the host cannot serve');
+    });
   });
 });
