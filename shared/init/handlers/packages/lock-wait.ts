@@ -1,15 +1,16 @@
 /**
  * Waiting for another process's package-manager lock. On a booting image
  * cloud-init, unattended-upgrades or dnf-makecache hold the lock for
- * minutes, and both peers fail at once. A command of ours that fails
- * because the lock is taken is run again until it gets past it, for at most
- * the `package-lock-wait` limit, then fails naming the lock and its holder.
+ * minutes; under both peers apt-get and rpm then fail at once, and yum and
+ * dnf 4 wait without end. A command of ours that fails because the lock is
+ * taken is run again until it gets past it, for at most the
+ * `package-lock-wait` limit, then fails naming the lock and its holder.
  *
  * Each manager describes its lock in a LockDialect: how its failure reads,
  * and, where it can bound its own wait (apt's DPkg::Lock::Timeout), the
- * option for that; the first attempt always fails at once, so the log says
- * who we are waiting for before the wait begins. Between attempts a jittered
- * backoff, so the instances of a fleet do not retry in step.
+ * option for that. The first attempt never waits, so the log says whom we
+ * wait for before the wait begins. Between attempts a jittered backoff, so
+ * the instances of a fleet do not retry in step.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LimitError } from '../../../errors';
@@ -59,7 +60,7 @@ export class PackageLockError extends LimitError {
 }
 
 /** `/var/lib/dpkg/lock-frontend, held by process 1234 (unattended-upgr)`. */
-export function describeLock(held: HeldLock): string {
+function describeLock(held: HeldLock): string {
   const h = held.holder;
   return `${held.lock}, held by ${h ? `process ${h.pid}${h.program ? ` (${h.program})` : ''}` : 'another process'}`;
 }
@@ -103,10 +104,10 @@ export async function runWhenUnlocked(ctx: LockRunContext, keyPath: string, what
       if (waitingFor) ctx.logger.info(`${what}: ${waitingFor.lock} came free after ${(waited / 1000).toFixed(1)}s`);
       return r;
     }
-    const now = completeHolder(held);
-    if (waited >= bound) throw new PackageLockError(keyPath, now, what, bound);
-    if (!waitingFor) ctx.logger.info(`${what}: waiting up to ${formatDuration(bound)} for ${describeLock(now)}`);
-    waitingFor = now;
+    const named = completeHolder(held);
+    if (waited >= bound) throw new PackageLockError(keyPath, named, what, bound);
+    if (!waitingFor) ctx.logger.info(`${what}: waiting up to ${formatDuration(bound)} for ${describeLock(named)}`);
+    waitingFor = named;
     await sleep(Math.min(bound - waited, Math.max(MIN_POLL_MS, backoffDelay(attempt, POLL, Math.random))));
   }
 }
