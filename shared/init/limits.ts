@@ -1,8 +1,9 @@
 /**
  * The bounds cfn-init puts on what metadata, archives and servers can make
- * it consume. The defaults are generous for real software (a kernel source
- * tree, a Java web archive, a slow mirror) and far below what exhausts a
- * small instance; `--limit NAME=VALUE` (repeatable) moves one. The metadata
+ * it consume, and on how long it waits for another package manager. The
+ * defaults are generous for real software (a kernel source tree, a Java web
+ * archive, a slow mirror, a first boot's upgrades) and far below what
+ * exhausts a small instance; `--limit NAME=VALUE` (repeatable) moves one. The metadata
  * cannot: a hostile document must not be able to lift its own bounds.
  */
 import { UsageError } from '../errors';
@@ -28,6 +29,8 @@ export interface Limits {
   downloadIdle: number;
   /** Every attempt of one download, backoff included (ms). */
   downloadDeadline: number;
+  /** How long one package-manager command waits for another process's lock on the package database (ms). */
+  packageLockWait: number;
 }
 
 const KiB = 1024;
@@ -45,6 +48,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   archiveRatio: 200,
   downloadIdle: 30_000,
   downloadDeadline: 15 * 60_000,
+  // A booting image's cloud-init and unattended-upgrades hold dpkg's lock for minutes.
+  packageLockWait: 10 * 60_000,
 };
 
 type Kind = 'size' | 'count' | 'duration';
@@ -61,11 +66,20 @@ export const LIMIT_NAMES: Record<string, { key: keyof Limits; kind: Kind }> = {
   'archive-ratio': { key: 'archiveRatio', kind: 'count' },
   'download-idle': { key: 'downloadIdle', kind: 'duration' },
   'download-deadline': { key: 'downloadDeadline', kind: 'duration' },
+  'package-lock-wait': { key: 'packageLockWait', kind: 'duration' },
 };
 
 /** The flag name of a limit, for messages: `archiveSize` → `archive-size`. */
 export function limitName(key: keyof Limits): string {
   return Object.entries(LIMIT_NAMES).find(([, v]) => v.key === key)![0];
+}
+
+/** A duration limit as `--limit` takes it: `10m`, `90s`, `1500ms`. */
+export function formatDuration(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: KiB, m: MiB, g: GiB, t: 1024 * GiB };

@@ -161,7 +161,7 @@ describe('cfn-init on the real-world corpus (../shared/corpus)', function () {
       const conf = fs.statSync(at('/etc/cfn/cfn-hup.conf'));
       assert.deepEqual([conf.uid, conf.mode & 0o7777], [0, 0o400]);
       const calls = app.calls();
-      assert.ok(calls.some((c) => /^yum -y install (\S+ )*httpd( |$)/.test(c)), calls.join('\n'));
+      assert.ok(calls.some((c) => /^yum --setopt=exit_on_lock=True -y install (\S+ )*httpd( |$)/.test(c)), calls.join('\n'));
       for (const svc of ['mysqld', 'httpd', 'cfn-hup']) {
         assert.ok(calls.includes(`chkconfig ${svc} on`), `${svc} enabled:\n${calls.join('\n')}`);
         assert.ok(calls.includes(`service ${svc} start`) || calls.includes(`service ${svc} restart`), `${svc} started:\n${calls.join('\n')}`);

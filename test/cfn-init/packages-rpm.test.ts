@@ -96,7 +96,7 @@ describe('cfn-init packages: yum and dnf (recording stand-in over the real rpm)'
     const ctx = handlerContext({ env });
     const actions = await applyKey(packagesHandler, { yum: { [p]: '1.0' } }, ctx);
     assert.deepEqual(actions.map((x) => x.summary), [`yum: install ${p}-1.0 (with ${path.join(dir, 'bin', 'dnf')})`]);
-    assert.deepEqual(calls(), [`-y --showduplicates list available ${p}-1.0`, `-y install ${p}-1.0`]);
+    assert.deepEqual(calls(), [`--setopt=exit_on_lock=True -y --showduplicates list available ${p}-1.0`, `--setopt=exit_on_lock=True -y install ${p}-1.0`]);
     assert.deepEqual(w.installed(p), ['1.0-1']);
     // Recorded under the key the metadata used, so services listing yum packages restart.
     assert.deepEqual([...(ctx.changes.packages.get('yum') ?? [])], [p]);
@@ -116,7 +116,7 @@ describe('cfn-init packages: yum and dnf (recording stand-in over the real rpm)'
   it('a pinned version older than the installed one is a downgrade', async () => {
     const actions = await applyKey(packagesHandler, { yum: { [p]: '1.2' } }, handlerContext({ env }));
     assert.match(actions[0].summary, new RegExp(`^yum: downgrade ${p}-1\\.2 `));
-    assert.deepEqual(calls(), [`-y --showduplicates list available ${p}-1.2`, `-y downgrade ${p}-1.2`]);
+    assert.deepEqual(calls(), [`--setopt=exit_on_lock=True -y --showduplicates list available ${p}-1.2`, `--setopt=exit_on_lock=True -y downgrade ${p}-1.2`]);
     assert.deepEqual(w.installed(p), ['1.2-1']);
   });
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { DurableWriter } from '../../../shared/durable-write';
 import { MemoryLogger } from '../../../shared/log';
 import { principalDirectory } from '../../../shared/init/principals';
-import { DEFAULT_LIMITS } from '../../../shared/init/limits';
+import { DEFAULT_LIMITS, type Limits } from '../../../shared/init/limits';
 import { HostSystem } from '../../../shared/system';
 import { ChangeSet, type Action, type Downloader, type HandlerContext, type InitHandler, type ValidationContext } from '../../../shared/init/handlers/types';
 import { Problems } from '../../../shared/init/validation';
@@ -51,10 +51,10 @@ export interface TestContext extends HandlerContext {
 const journal = () => path.join(fs.realpathSync('/tmp'), `cfntools-test-journal-${process.pid}`);
 process.on('exit', () => fs.rmSync(journal(), { recursive: true, force: true }));
 
-export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSystem; changes?: ChangeSet; keyPath?: string; downloader?: Downloader; dryRun?: boolean }): TestContext {
+export function handlerContext(opts: { env: NodeJS.ProcessEnv; system?: TestSystem; changes?: ChangeSet; keyPath?: string; downloader?: Downloader; dryRun?: boolean; limits?: Partial<Limits> }): TestContext {
   return {
     writer: new DurableWriter(journal()),
-    limits: DEFAULT_LIMITS,
+    limits: { ...DEFAULT_LIMITS, ...opts.limits },
     logger: new MemoryLogger(),
     system: opts.system ?? new TestSystem(opts.env),
     downloader: opts.downloader ?? mapDownloader({}),

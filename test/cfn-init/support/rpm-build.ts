@@ -97,7 +97,7 @@ find_pkg() {
   printf '%s' "$best"
 }
 args=()
-for a in "$@"; do case "$a" in -y|--showduplicates) ;; *) args+=("$a") ;; esac; done
+for a in "$@"; do case "$a" in -y|--showduplicates|--setopt=*) ;; *) args+=("$a") ;; esac; done
 case "\${args[0]}" in
   list)
     [ -n "$(find_pkg "\${args[2]}")" ] || { echo "Error: No matching Packages to list" >&2; exit 1; } ;;

@@ -8,13 +8,18 @@
  * lists fails. We run it only when a requested package (version) is missing
  * from the lists, once per batch, then look again: an image with current
  * lists never touches the network, a fresh one works.
+ *
+ * apt-get waits for another process's lock (lock-wait.ts): apt 1.9.11+
+ * waits on dpkg's locks itself (DPkg::Lock::Timeout), the lists and
+ * archives locks (and every lock of an older apt) are polled.
  */
 import type { System } from '../../../system';
 import type { HandlerContext } from '../types';
-import { HandlerError, run, runOrThrow, type RunContext } from '../command';
+import { HandlerError, run, type RunContext } from '../command';
 import { debvercmp } from './debver';
 import { highest } from './rpmver';
 import { child } from '../../validation';
+import { runWhenUnlockedOrThrow, type LockDialect } from './lock-wait';
 import { batchAction, packageChanges, type Batch, type ManagerModule, type PackageRequest } from './types';
 
 export interface AptTools {
@@ -67,6 +72,23 @@ async function unavailable(ctx: RunContext, tools: AptTools, wanted: readonly Wa
   return missing;
 }
 
+/**
+ * `E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process
+ * 1234 (apt-get)` (apt 1.9+, also after `Waiting for cache lock: ` while
+ * DPkg::Lock::Timeout runs), `E: Could not get lock /var/lib/dpkg/lock -
+ * open (11: Resource temporarily unavailable)` before. Not being root reads
+ * `Could not open lock file`: no wait helps that.
+ */
+export const aptLock: LockDialect = {
+  held(output) {
+    // The last one: the lock may have changed hands while apt waited.
+    const m = [...output.matchAll(/Could not get lock (\/\S*?)\.?(?:\s|$)(?:It is held by process (\d+)(?: \(([^)\n]*)\))?)?/g)].pop();
+    if (!m) return undefined;
+    return m[2] ? { lock: m[1], holder: { pid: Number(m[2]), ...(m[3] ? { program: m[3] } : {}) } } : { lock: m[1] };
+  },
+  lockArgs: (seconds) => ['-o', `DPkg::Lock::Timeout=${seconds}`],
+};
+
 function aptEnv(ctx: HandlerContext): NodeJS.ProcessEnv {
   return { ...ctx.env, DEBIAN_FRONTEND: 'noninteractive' };
 }
@@ -107,7 +129,7 @@ export const apt: ManagerModule<AptTools> = {
         let missing = await unavailable(actx, batch.tools, wanted);
         if (missing.length) {
           actx.logger.info(`apt: ${missing.map((w) => w.spec).join(', ')} not in the package lists; running apt-get update`);
-          await runOrThrow(actx, keyPath, 'apt: update the package lists', [batch.tools.aptGet, '-q', 'update'], { env });
+          await runWhenUnlockedOrThrow(actx, keyPath, 'apt: update the package lists', [batch.tools.aptGet, '-q', 'update'], aptLock, { env });
           missing = await unavailable(actx, batch.tools, missing);
           if (missing.length) {
             throw new HandlerError(keyPath, `no package available for ${missing.map((w) => w.spec).join(', ')} (after apt-get update)`);
@@ -116,7 +138,7 @@ export const apt: ManagerModule<AptTools> = {
         // Keep existing conffiles without asking; downgrades are what a pinned version asks for.
         const argv = [batch.tools.aptGet, '-q', '-y', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', '--allow-downgrades', 'install', ...specs];
         actx.logger.info(`Installing packages: ${argv.join(' ')}`);
-        await runOrThrow(actx, keyPath, summary, argv, { env });
+        await runWhenUnlockedOrThrow(actx, keyPath, summary, argv, aptLock, { env });
       }),
     ];
   },

@@ -11,18 +11,31 @@
  * directory, at plan time because the identity decides whether there is
  * anything to do; they are removed after the install, at exit, or by the
  * next run when a killed one left them.
+ *
+ * rpm waits for another transaction's lock only when its stdin is a
+ * terminal, and then without end; ours is not, so it fails at once and the
+ * install is polled (lock-wait.ts).
  */
 import * as fs from 'node:fs';
 import type { System } from '../../../system';
 import { limitName } from '../../limits';
 import { child, type Problems } from '../../validation';
 import type { HandlerContext } from '../types';
-import { HandlerError, run, runOrThrow } from '../command';
+import { HandlerError, run } from '../command';
+import { runWhenUnlockedOrThrow, type LockDialect } from './lock-wait';
 import { batchAction, packageChanges, type Batch, type ManagerModule, type PackageRequest } from './types';
 
 export interface RpmTools {
   rpm: string;
 }
+
+/** `error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Resource temporarily unavailable)`; it does not name the holder. */
+export const rpmLock: LockDialect = {
+  held(output) {
+    const m = /can't create transaction lock on (\S+) \(Resource temporarily unavailable\)/.exec(output);
+    return m ? { lock: m[1] } : undefined;
+  },
+};
 
 export const isUrl = (s: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 
@@ -103,7 +116,7 @@ export const rpm: ManagerModule<RpmTools> = {
           // -U upgrades in place; --replacepkgs makes a half-recorded earlier install harmless.
           const argv = [bin, '-U', '--quiet', '--replacepkgs', ...todo.map((t) => t.file)];
           actx.logger.info(`Installing packages: ${argv.join(' ')}`);
-          await runOrThrow(actx, keyPath, summary, argv);
+          await runWhenUnlockedOrThrow(actx, keyPath, summary, argv, rpmLock);
         } finally {
           removeAll(fetched);
         }

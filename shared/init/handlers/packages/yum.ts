@@ -8,10 +8,17 @@
  *
  * `yum` on a machine that only has dnf (Fedora, RHEL 9 minimal) uses dnf,
  * and `dnf` on one that only has yum uses yum: they take the same commands.
+ *
+ * yum 3 and dnf 4 wait for another's lock without end; told
+ * `exit_on_lock`, they fail at once and we poll, within the bound
+ * (lock-wait.ts). dnf 5 and the rpm transaction lock under either fail at
+ * once anyway.
  */
 import type { System } from '../../../system';
 import type { HandlerContext } from '../types';
-import { HandlerError, run, runOrThrow } from '../command';
+import { HandlerError, run } from '../command';
+import { runWhenUnlocked, runWhenUnlockedOrThrow, type LockDialect } from './lock-wait';
+import { rpmLock } from './rpm';
 import { compareEvr, highest } from './rpmver';
 import { child } from '../../validation';
 import { batchAction, packageChanges, type Batch, type ManagerModule } from './types';
@@ -21,6 +28,24 @@ export interface YumTools {
   bin: string;
   rpm: string;
 }
+
+/**
+ * yum 3: `Existing lock /var/run/yum.pid: another copy is running as pid
+ * 1234.`; dnf 4: `RPMDB already locked by 1234` (also `metadata`,
+ * `cachedir`, `log`); dnf 5: `Failed to obtain rpm transaction lock.`;
+ * under yum and dnf 4 the rpm transaction lock reads as rpm's own.
+ */
+export const yumLock: LockDialect = {
+  held(output) {
+    const yum3 = /Existing lock (\S+): another copy is running as pid (\d+)/.exec(output);
+    if (yum3) return { lock: yum3[1], holder: { pid: Number(yum3[2]) } };
+    const dnf4 = /^(\S+) already locked by (\d+)/m.exec(output);
+    if (dnf4) return { lock: `dnf's ${dnf4[1]} lock`, holder: { pid: Number(dnf4[2]) } };
+    if (output.includes('Failed to obtain rpm transaction lock')) return { lock: "dnf's rpm transaction lock" };
+    return rpmLock.held(output);
+  },
+  lockArgs: () => ['--setopt=exit_on_lock=True'],
+};
 
 function locateWith(preferred: 'yum' | 'dnf'): (system: System) => YumTools | string {
   const other = preferred === 'yum' ? 'dnf' : 'yum';
@@ -75,12 +100,12 @@ function makeYum(preferred: 'yum' | 'dnf'): ManagerModule<YumTools> {
           batchAction(summary, packageChanges(batch.manager, list.map((x) => x.name)), async (actx) => {
             // yum 3 exits 0 with "No package X available", so ask first (as aws-cfn-bootstrap does).
             for (const spec of specs) {
-              const r = await run(actx, [bin, '-y', '--showduplicates', 'list', 'available', spec]);
+              const r = await runWhenUnlocked(actx, keyPath, `${batch.manager}: look up ${spec}`, [bin, '-y', '--showduplicates', 'list', 'available', spec], yumLock);
               if (r.status !== 0) throw new HandlerError(keyPath, `${bin} has no package ${spec} available`);
             }
             const argv = [bin, '-y', verb, ...specs];
             actx.logger.info(`Installing packages: ${argv.join(' ')}`);
-            await runOrThrow(actx, keyPath, summary, argv);
+            await runWhenUnlockedOrThrow(actx, keyPath, summary, argv, yumLock);
           }),
         );
       }
