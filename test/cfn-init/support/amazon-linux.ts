@@ -79,20 +79,26 @@ exit 0
   for (const [name, body] of Object.entries({ yum, dnf: yum, service, systemctl, chkconfig })) fs.writeFileSync(path.join(bin, name), body, { mode: 0o755 });
 }
 
-/** Mount the sandbox's etc over /etc and a tmpfs over /run, bring lo up, exec the rest. */
-const ENTER = [
-  'set -e',
-  'mount --bind "$1/etc" /etc',
-  // useradd updates lastlog and faillog.
-  'mount --bind "$1/var-log" /var/log',
-  'mount -t tmpfs -o mode=755 tmpfs /run',
-  'mkdir -p /run/systemd/system /run/lock',
-  'ip link set lo up',
-  'shift',
-  'exec "$@"',
-].join('\n');
+/** Mount the sandbox's etc over /etc and a tmpfs over /run, bring a private lo up, exec the rest. */
+const enter = (privateNetwork: boolean) =>
+  [
+    'set -e',
+    'mount --bind "$1/etc" /etc',
+    // useradd updates lastlog and faillog.
+    'mount --bind "$1/var-log" /var/log',
+    'mount -t tmpfs -o mode=755 tmpfs /run',
+    'mkdir -p /run/systemd/system /run/lock',
+    ...(privateNetwork ? ['ip link set lo up'] : []),
+    'shift',
+    'exec "$@"',
+  ].join('\n');
 
-export function amazonLinux(root: string): AmazonLinux {
+/**
+ * `network: 'host'` keeps the host's network namespace, for a run that
+ * talks to a server the test started on the host's loopback.
+ */
+export function amazonLinux(root: string, opts: { network?: 'private' | 'host' } = {}): AmazonLinux {
+  const privateNetwork = opts.network !== 'host';
   const etc = path.join(root, 'etc');
   const bin = path.join(root, 'standins');
   const log = path.join(root, 'standins.log');
@@ -123,7 +129,8 @@ export function amazonLinux(root: string): AmazonLinux {
         CFNTOOLS_HEAT_DIR: path.join(root, 'heat'),
         ...extraEnv,
       });
-      return runProcess(['unshare', '-m', '-n', '--propagation', 'private', '/bin/sh', '-c', ENTER, 'amazon-linux', root, process.execPath, BUNDLE, 'cfn-init', '--log-file', path.join(root, 'cfn-init.log'), ...args], { env, cwd: '/' });
+      const unshare = ['unshare', '-m', ...(privateNetwork ? ['-n'] : []), '--propagation', 'private'];
+      return runProcess([...unshare, '/bin/sh', '-c', enter(privateNetwork), 'amazon-linux', root, process.execPath, BUNDLE, 'cfn-init', '--log-file', path.join(root, 'cfn-init.log'), ...args], { env, cwd: '/' });
     },
   };
 }
