@@ -139,11 +139,12 @@ export function blockUse(uses: DownloadUses, s3Endpoints: readonly S3Endpoint[] 
   });
   return (name, raw) => {
     if (uses.names.has(name)) return true;
-    if (!isObject(raw) || typeof raw.type !== 'string') return false;
-    const list = raw.type.toLowerCase() === 's3' ? raw.buckets : raw.type.toLowerCase() === 'basic' ? raw.uris : [];
+    const type = isObject(raw) && typeof raw.type === 'string' ? raw.type.toLowerCase() : undefined;
+    if (!isObject(raw) || (type !== 's3' && type !== 'basic')) return false;
+    const list = type === 's3' ? raw.buckets : raw.uris;
     const strings = list === undefined ? [] : typeof list === 'string' ? [list] : Array.isArray(list) && list.every((v) => typeof v === 'string') ? (list as string[]) : undefined;
     if (strings === undefined) return parsed.length > 0;
-    if (raw.type.toLowerCase() === 's3') return parsed.some((d) => d.bucket !== undefined && strings.includes(d.bucket));
+    if (type === 's3') return parsed.some((d) => d.bucket !== undefined && strings.includes(d.bucket));
     const patterns = strings.map(parseUriPattern).filter((p): p is UriPattern => typeof p !== 'string');
     return parsed.some((d) => patterns.some((p) => matchUri(p, d.url) >= 0));
   };
