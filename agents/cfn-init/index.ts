@@ -8,7 +8,9 @@
  * is updated only after a run that completed. A command with
  * `waitAfterCompletion: forever` ends the run with exit 0 and saved
  * progress (progress.ts); `--resume`, or a later run of the same metadata
- * and configSets, continues after it.
+ * and configSets, continues after it. What aws-cfn-bootstrap runs despite a
+ * mistake (an unknown key, `command: ""`) runs here too with a warning
+ * naming the key path, unless --strict.
  */
 import { parseArgs, type ToolMain } from '../../shared/cli';
 import { connectionOptions, credentialOptions, endpointOptions, loggingOptions } from '../../shared/cli-options';
@@ -29,15 +31,17 @@ const options = {
   'dry-run': { type: 'boolean', describe: 'validate and print the plan; change nothing' },
   limit: { type: 'string', array: true, describe: `raise or lower a bound, NAME=VALUE (repeatable): ${Object.keys(LIMIT_NAMES).join(', ')}` },
   resume: { type: 'boolean', describe: 'continue the run that stopped for a reboot (waitAfterCompletion: forever)' },
-  // aws-cfn-bootstrap's hidden rpm-only flag: accepted so existing command lines keep working.
-  strict: { alias: 't', type: 'boolean', hidden: true },
+  // aws-cfn-bootstrap's hidden -t (rpm only there); here it refuses everything it would tolerate.
+  strict: { alias: 't', type: 'boolean', describe: 'refuse the mistakes aws-cfn-bootstrap runs anyway (unknown keys, command: "", unknown service managers, unused broken Authentication blocks), which are otherwise warnings' },
 } as const;
 
 const USAGE = '$0 [-s STACK -r RESOURCE | FILE | -] [-c SETS] [options]';
 const EPILOG = [
   'Metadata: -s/-r fetch it (DescribeStackResource); FILE or - (stdin) hold the',
   "resource's whole Metadata object; with none of these, Heat's cfn-init-data is",
-  'read. --resume continues a run that stopped for a reboot.',
+  'read. --resume continues a run that stopped for a reboot. Mistakes',
+  'aws-cfn-bootstrap runs anyway are warnings naming their key path (stderr and',
+  'the log; --dry-run lists them); --strict makes them errors.',
 ].join('\n');
 
 export const main: ToolMain = async (argv) => {

@@ -14,6 +14,7 @@ import { parseConfigSetsFlag } from '../../shared/init/configsets';
 import { runInit } from '../../shared/init/apply';
 import { INIT_KEY, type Checkpointer } from '../../shared/init/engine';
 import { parseLimits, type Limits } from '../../shared/init/limits';
+import { showProblem, type Problem } from '../../shared/init/validation';
 import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from '../../shared/init/progress';
 import { TOOL, type InitArgs } from './index';
 
@@ -58,6 +59,17 @@ async function loadInput(ctx: ToolContext, input: { file?: string; stack?: strin
   return { metadata: injected.metadata, source: injected.source };
 }
 
+/** A real run: one warning line each on stderr (the log has them too). */
+function warnTolerated(problems: readonly Problem[]): void {
+  for (const p of problems) process.stderr.write(`${TOOL}: warning: ${showProblem(p)}\n`);
+}
+
+/** --dry-run: listed in its output, before the plan. */
+function printTolerated(problems: readonly Problem[]): void {
+  process.stdout.write(`tolerated: a run goes on with a warning for each, as aws-cfn-bootstrap does; --strict refuses them:\n`);
+  for (const p of problems) process.stdout.write(`  ${showProblem(p)}\n`);
+}
+
 const sameSets = (a: string[] | null, b: string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Saves progress in the store; revert restores what the file held before the last save. */
@@ -92,7 +104,7 @@ export async function initRun(args: InitArgs, file: string | undefined): Promise
   const logFile = ctx.settings.log.file;
   const cmdLog = new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });
   try {
-    return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false, limits });
+    return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false, limits, strict: args.strict ?? false });
   } catch (err) {
     log.error(`cfn-init failed: ${errorMessage(err)}`);
     throw err;
@@ -110,6 +122,7 @@ interface RunArgs {
   dryRun: boolean;
   resume: boolean;
   limits: Limits;
+  strict: boolean;
 }
 
 interface Source {
@@ -172,6 +185,8 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
     resume: resumeFrom && { position: resumeFrom.position, changes: restoreChanges(resumeFrom.changes) },
     checkpoint: a.dryRun ? undefined : storeCheckpointer(store, base, resumeFrom),
     beforeApply: () => stale && store.clear(),
+    strict: a.strict,
+    onTolerated: (problems) => (a.dryRun ? printTolerated : warnTolerated)(problems),
   });
   // As aws-cfn-bootstrap: success, but a run that configures nothing is rarely what was meant.
   if (outcome.empty) process.stderr.write(`cfn-init: warning: nothing was configured: the selected configs of ${INIT_KEY} in ${loaded.source} are empty\n`);

@@ -7,6 +7,7 @@ import { DurableWriter } from '../../shared/durable-write';
 import { errorMessage } from '../../shared/errors';
 import { runInit } from '../../shared/init/apply';
 import { DEFAULT_LIMITS } from '../../shared/init/limits';
+import { showProblem } from '../../shared/init/validation';
 import { journalDir } from '../../shared/init/progress';
 import { MemoryLogger } from '../../shared/log';
 import { lookup } from '../../shared/key-path';
@@ -35,16 +36,30 @@ function contextFor(args: Args, source: AgentSource, state: AgentState, env: Nod
   return new ToolContext(TOOL, settings, { env, retry: pollRetryPolicy(source.intervalMs) });
 }
 
-/** A deployment of group cfn-init: the engine's command output is its stdout, a failure its stderr and status 1. */
+/**
+ * A deployment of group cfn-init: the engine's command output is its
+ * stdout; the mistakes it tolerates (never strict: Heat's configs are
+ * aws-cfn-bootstrap's) and a failure are its stderr, a failure status 1.
+ */
 async function applyInit(ctx: ToolContext, metadata: unknown, source: string): Promise<DeploymentResult> {
   const commands = new MemoryLogger();
   const stdout = () => commands.lines.map((l) => l.replace(/^[A-Z]+ /, '')).join('\n');
+  const warnings: string[] = [];
+  const stderr = (...more: string[]) => [...warnings, ...more].join('\n');
   try {
-    const r = await runInit(ctx, { metadata, source, limits: { ...DEFAULT_LIMITS }, logger: ctx.logger, commandLog: commands, writer: new DurableWriter(journalDir(ctx.env), ctx.logger) });
+    const r = await runInit(ctx, {
+      metadata,
+      source,
+      limits: { ...DEFAULT_LIMITS },
+      logger: ctx.logger,
+      commandLog: commands,
+      writer: new DurableWriter(journalDir(ctx.env), ctx.logger),
+      onTolerated: (problems) => warnings.push(...problems.map((p) => `warning: ${showProblem(p)}`)),
+    });
     const note = r.kind === 'stopped' ? `\nstopped after ${r.at} (waitAfterCompletion: forever): the rest is not applied` : '';
-    return { deploy_stdout: stdout() + note, deploy_stderr: '', deploy_status_code: 0 };
+    return { deploy_stdout: stdout() + note, deploy_stderr: stderr(), deploy_status_code: 0 };
   } catch (err) {
-    return { deploy_stdout: stdout(), deploy_stderr: errorMessage(err), deploy_status_code: 1 };
+    return { deploy_stdout: stdout(), deploy_stderr: stderr(errorMessage(err)), deploy_status_code: 1 };
   }
 }
 

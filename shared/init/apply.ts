@@ -2,7 +2,9 @@
  * One AWS::CloudFormation::Init run, in the process that asks for it:
  * cfn-init runs it from its flags (with its progress store for reboots),
  * heat-agent for a deployment of group cfn-init. The whole run is
- * validated before anything changes (engine.ts).
+ * validated before anything changes (engine.ts); the mistakes
+ * aws-cfn-bootstrap runs anyway are logged as warnings and handed to the
+ * caller, or refused with `strict`.
  */
 import type { ToolContext } from '../context';
 import type { DurableWriter } from '../durable-write';
@@ -10,11 +12,11 @@ import { loadEndpointTable } from '../endpoint-table';
 import { CfnError } from '../errors';
 import type { Logger } from '../log';
 import { HostSystem } from '../system';
-import { AUTHENTICATION_KEY, createDownloader } from './auth';
+import { AUTHENTICATION_KEY, createDownloader, downloadsOf } from './auth';
 import { applyRun, INIT_KEY, validateRun, type ApplyOptions, type RunOutcome } from './engine';
 import { HANDLERS } from './handlers';
 import type { Limits } from './limits';
-import { isObject, Problems } from './validation';
+import { isObject, Problems, showProblem, type Problem } from './validation';
 
 export interface InitRunOptions {
   metadata: unknown;
@@ -33,6 +35,13 @@ export interface InitRunOptions {
   checkpoint?: ApplyOptions['checkpoint'];
   /** Called once the whole run is valid, before anything changes (not for a dry run). */
   beforeApply?: () => void;
+  /** Refuse the mistakes aws-cfn-bootstrap runs anyway (cfn-init --strict). */
+  strict?: boolean;
+  /**
+   * Told the tolerated mistakes once validation is done, errors or not (not
+   * under strict, where they are errors); they are logged as warnings too.
+   */
+  onTolerated?: (problems: readonly Problem[]) => void;
 }
 
 /** The Init value; its absence is a failure (exit 1), as in heat-cfntools: a run that applies nothing must not look like success. */
@@ -55,13 +64,23 @@ export async function runInit(ctx: ToolContext, o: InitRunOptions): Promise<RunO
   const downloader = createDownloader(isObject(o.metadata) ? o.metadata[AUTHENTICATION_KEY] : undefined, {
     http: () => ctx.http(),
     problems,
+    uses: downloadsOf(init),
     env: ctx.env,
     logger: log,
     s3Hosts: endpoints.s3,
     idleTimeoutMs: o.limits.downloadIdle,
     deadlineMs: o.limits.downloadDeadline,
   });
-  const validated = validateRun(init, { configSets: o.configSets, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: o.source, limits: o.limits });
+  let validated;
+  try {
+    validated = validateRun(init, { configSets: o.configSets, system, authenticationNames: downloader.blockNames, problems, handlers: HANDLERS, source: o.source, limits: o.limits, strict: o.strict });
+  } finally {
+    // Told even when errors stop the run: fixing those should not uncover more surprises.
+    if (!o.strict && problems.tolerated.length) {
+      for (const p of problems.tolerated) log.warn(`tolerated, as aws-cfn-bootstrap does (--strict refuses it): ${showProblem(p)}`);
+      o.onTolerated?.(problems.tolerated);
+    }
+  }
   log.info(`Running configSets: ${(o.configSets ?? ['default']).join(', ')}`);
   if (validated.empty) log.warn(`nothing was configured: the selected configs of ${INIT_KEY} in ${o.source} are empty`);
   if (!o.dryRun) {

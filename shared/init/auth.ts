@@ -9,6 +9,11 @@
  * the documented semantics (scheme, host, port, then a path prefix on segment
  * boundaries), which accepts every form AWS accepts (a bare `host[:port]`).
  *
+ * A block that no download of the document uses (not named by a file with a
+ * source, matching no URL the document downloads) is never read by
+ * aws-cfn-bootstrap: its mistakes are tolerated (warnings; errors under
+ * --strict). A block that is used is fully validated.
+ *
  * Downloads go through the shared HttpClient (timeouts, retries, TLS,
  * proxies). An HTTP error is an error naming the URL and status; the error
  * page is never returned as content (heat-cfntools writes it as the file).
@@ -28,7 +33,8 @@ import { redactUrl, registerSecret } from '../redact';
 import type { HttpRequest, Signer } from '../request';
 import { signV4 } from '../sigv4';
 import type { Downloader, DownloadOptions } from './handlers/types';
-import { checkKeys, child, expectObject, expectString, expectStringList, isObject, type Problems } from './validation';
+import { configNames } from './configsets';
+import { checkKeys, child, expectObject, expectString, expectStringList, isObject, Problems } from './validation';
 
 export const AUTHENTICATION_KEY = 'AWS::CloudFormation::Authentication';
 
@@ -81,18 +87,87 @@ export class DownloadError extends CfnError {
 
 // ---------------------------------------------------------------- validation
 
+/** What a document downloads, to tell the Authentication blocks it uses from the others. */
+export interface DownloadUses {
+  /** Blocks named by a file that has a source. */
+  names: ReadonlySet<string>;
+  /** Files' sources, sources' archives and rpm packages given as URLs. */
+  urls: readonly string[];
+}
+
+/** Whether a block is used, from its raw value: by name, else by default matching. */
+export type BlockUse = (name: string, raw: unknown) => boolean;
+
+const UNUSED = 'the block is used by no download, so a run never reads it';
+
+/** The downloads of every config of `init` (whatever -c selects: which blocks are checked must not depend on it). */
+export function downloadsOf(init: unknown): DownloadUses {
+  const names = new Set<string>();
+  const urls: string[] = [];
+  const remote = (v: unknown) => {
+    if (typeof v === 'string' && isRemote(v)) urls.push(v);
+  };
+  if (!isObject(init)) return { names, urls };
+  for (const config of configNames(init).map((n) => init[n])) {
+    if (!isObject(config)) continue;
+    if (isObject(config.files)) {
+      for (const f of Object.values(config.files)) {
+        if (!isObject(f) || f.source === undefined) continue;
+        remote(f.source);
+        if (typeof f.authentication === 'string') names.add(f.authentication);
+      }
+    }
+    if (isObject(config.sources)) Object.values(config.sources).forEach(remote);
+    if (isObject(config.packages) && isObject(config.packages.rpm)) {
+      for (const locs of Object.values(config.packages.rpm)) (Array.isArray(locs) ? locs : [locs]).forEach(remote);
+    }
+  }
+  return { names, urls };
+}
+
+/**
+ * A block is used when a file names it, or when its `buckets` (S3) or
+ * `uris` (basic) match a URL the document downloads; a block of no known
+ * type matches nothing (aws-cfn-bootstrap skips it), and one whose lists
+ * cannot be read counts as used as soon as anything is downloaded.
+ */
+export function blockUse(uses: DownloadUses, s3Endpoints: readonly S3Endpoint[] = []): BlockUse {
+  const parsed = uses.urls.flatMap((u) => {
+    try {
+      return [{ url: new URL(u), bucket: parseS3Url(u, s3Endpoints)?.bucket }];
+    } catch {
+      return [];
+    }
+  });
+  return (name, raw) => {
+    if (uses.names.has(name)) return true;
+    const type = isObject(raw) && typeof raw.type === 'string' ? raw.type.toLowerCase() : undefined;
+    if (!isObject(raw) || (type !== 's3' && type !== 'basic')) return false;
+    const list = type === 's3' ? raw.buckets : raw.uris;
+    const strings = list === undefined ? [] : typeof list === 'string' ? [list] : Array.isArray(list) && list.every((v) => typeof v === 'string') ? (list as string[]) : undefined;
+    if (strings === undefined) return parsed.length > 0;
+    if (type === 's3') return parsed.some((d) => d.bucket !== undefined && strings.includes(d.bucket));
+    const patterns = strings.map(parseUriPattern).filter((p): p is UriPattern => typeof p !== 'string');
+    return parsed.some((d) => patterns.some((p) => matchUri(p, d.url) >= 0));
+  };
+}
+
 /**
  * Validate the Authentication metadata. Returns the valid blocks by name
  * (invalid blocks are left out after adding problems). Secrets are
- * registered before anything can log them.
+ * registered before anything can log them. The problems of a block that
+ * `used` says no download uses are tolerated.
  */
-export function parseAuthentication(raw: unknown, problems: Problems, path: string = AUTHENTICATION_KEY): Map<string, AuthBlock> {
+export function parseAuthentication(raw: unknown, problems: Problems, path: string = AUTHENTICATION_KEY, used: BlockUse = () => true): Map<string, AuthBlock> {
   const blocks = new Map<string, AuthBlock>();
   if (raw === undefined || raw === null) return blocks;
   const obj = expectObject(raw, path, problems);
   if (!obj) return blocks;
   for (const [name, value] of Object.entries(obj)) {
-    const block = parseBlock(name, value, child(path, name), problems);
+    const isUsed = used(name, value);
+    const p = isUsed ? problems : new Problems();
+    const block = parseBlock(name, value, child(path, name), p);
+    if (!isUsed) for (const q of p.list) problems.tolerate(q.path, q.message, UNUSED);
     if (block) blocks.set(name, block);
   }
   return blocks;
@@ -283,6 +358,8 @@ export interface DownloaderDeps {
   problems: Problems;
   /** Key path of the Authentication metadata; default `AWS::CloudFormation::Authentication`. */
   path?: string;
+  /** What the document downloads: the problems of blocks it does not use are tolerated. Default: every block is used. */
+  uses?: DownloadUses;
   /** For `roleName` blocks; default one built from `env` on first use. */
   imds?: ImdsClient;
   /** AWS_EC2_METADATA_SERVICE_ENDPOINT / AWS_EC2_METADATA_DISABLED for the default ImdsClient; default process.env. */
@@ -443,7 +520,7 @@ export class AuthDownloader implements Downloader {
  * are left out, so callers must check the problems before using it.
  */
 export function createDownloader(raw: unknown, deps: DownloaderDeps): AuthDownloader {
-  const blocks = parseAuthentication(raw, deps.problems, deps.path);
+  const blocks = parseAuthentication(raw, deps.problems, deps.path, deps.uses && blockUse(deps.uses, deps.s3Endpoints));
   // Every declared name, valid or not: a file naming a broken block is not also "unknown".
   const names = isObject(raw) ? Object.keys(raw) : [];
   return new AuthDownloader(blocks, deps, names);

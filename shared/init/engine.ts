@@ -3,7 +3,8 @@
  *
  * The whole selected run is validated before anything changes: every config
  * of every selected set, every key by its handler, unknown keys included
- * (AWS ignores them; a typo must not be). Only then is each config applied,
+ * (AWS ignores them silently; here they are warnings, or errors with
+ * --strict: validation.ts). Only then is each config applied,
  * key by key in AWS's order, each key planned from the machine as the
  * previous keys left it. The first failure stops the run and the log says
  * what was done before it and what was not run.
@@ -17,7 +18,7 @@ import type { Limits } from './limits';
 import { principalDirectory } from './principals';
 import { serializeChanges, type Position, type SerializedChanges } from './progress';
 import type { System } from '../system';
-import { child, describe, InitValidationError, isObject, Problems } from './validation';
+import { child, describe, IGNORED, InitValidationError, isObject, Problems, type Problem } from './validation';
 
 export const INIT_KEY = 'AWS::CloudFormation::Init';
 
@@ -33,6 +34,8 @@ export interface ValidatedRun {
   configs: PlannedConfig[];
   /** No selected config asks for anything (`{}`, empty configs): the run configures nothing. */
   empty: boolean;
+  /** The mistakes aws-cfn-bootstrap runs anyway, each with what this run does about it (none under strict). */
+  tolerated: Problem[];
 }
 
 export interface ValidateOptions {
@@ -48,6 +51,8 @@ export interface ValidateOptions {
   /** Origin of the metadata, for the error message. */
   source?: string;
   limits: Limits;
+  /** Tolerated problems are errors too (cfn-init --strict). */
+  strict?: boolean;
 }
 
 /** Names a config declares under `key` (users or groups), whatever else is wrong with it. */
@@ -62,10 +67,10 @@ const hasEntries = (v: unknown): boolean => (isObject(v) ? Object.keys(v).length
 const installsPackages = (config: unknown): boolean => isObject(config) && isObject(config.packages) && Object.values(config.packages).some(hasEntries);
 const runsCommands = (config: unknown): boolean => isObject(config) && hasEntries(config.commands);
 
-/** Nothing to do in it: no key, or keys with nothing under them (`files: {}`, `packages: {yum: {}}`). */
+/** Nothing to do in it: no Init key (others are ignored), or keys with nothing under them (`files: {}`, `packages: {yum: {}}`). */
 function isEmptyConfig(config: unknown): boolean {
   if (!isObject(config)) return false;
-  return Object.entries(config).every(([key, v]) => (key === 'packages' || key === 'services') && isObject(v) ? !Object.values(v).some(hasEntries) : !hasEntries(v));
+  return INIT_KEYS.every((key) => (key === 'packages' || key === 'services') && isObject(config[key]) ? !Object.values(config[key]).some(hasEntries) : !hasEntries(config[key]));
 }
 
 /**
@@ -85,8 +90,9 @@ function creatorBefore(init: Record<string, unknown>, selected: readonly Selecte
 
 /**
  * Check the selected configs of `init` (the AWS::CloudFormation::Init value)
- * and return them with their typed specs; throws InitValidationError listing
- * every problem. Changes nothing.
+ * and return them with their typed specs and the tolerated problems; throws
+ * InitValidationError listing every error (with `strict`, every problem).
+ * Changes nothing.
  */
 export function validateRun(init: unknown, opts: ValidateOptions): ValidatedRun {
   const p = opts.problems ?? new Problems();
@@ -119,8 +125,8 @@ export function validateRun(init: unknown, opts: ValidateOptions): ValidatedRun 
     }
     configs.push({ selected: s, path, keys });
   }
-  p.throwIfAny(opts.source);
-  return { configs, empty: raw.every(isEmptyConfig) };
+  p.throwIfAny(opts.source, opts.strict);
+  return { configs, empty: raw.every(isEmptyConfig), tolerated: p.tolerated };
 }
 
 function validateConfig(raw: unknown, path: string, handlers: ReadonlyArray<InitHandler<unknown>>, ctx: ValidationContext): Array<{ key: InitKey; spec: unknown }> {
@@ -130,7 +136,7 @@ function validateConfig(raw: unknown, path: string, handlers: ReadonlyArray<Init
     return [];
   }
   for (const k of Object.keys(raw)) {
-    if (!(INIT_KEYS as readonly string[]).includes(k)) p.add(child(path, k), `unknown key; a config holds ${INIT_KEYS.join(', ')}`);
+    if (!(INIT_KEYS as readonly string[]).includes(k)) p.tolerate(child(path, k), `unknown key; a config holds ${INIT_KEYS.join(', ')}`, IGNORED);
   }
   const keys: Array<{ key: InitKey; spec: unknown }> = [];
   for (const key of INIT_KEYS) {

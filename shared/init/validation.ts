@@ -2,20 +2,45 @@
  * Validation of AWS::CloudFormation::Init before anything changes. Problems
  * are collected (not thrown one by one) so a user sees every mistake at once,
  * each with its key path: `configSets.default[1] -> config2.files./etc/app.conf.mode`.
+ *
+ * A problem is an error, or tolerated: a mistake aws-cfn-bootstrap runs
+ * anyway (an unknown key it never reads, a service manager it skips). Real
+ * templates carry such mistakes, and refusing them would fail stacks that
+ * work on AWS, so a run goes on with a warning naming the key path; with
+ * --strict they are errors like the others. Each check says which it is,
+ * once, by calling add() or tolerate().
  */
 import { CfnError, ConfigError } from '../errors';
 
 export interface Problem {
   path: string;
   message: string;
+  /**
+   * Set when aws-cfn-bootstrap runs the document anyway: what a run does
+   * about the mistake (`ignored`, `skipped`...). A warning unless --strict.
+   */
+  tolerated?: string;
 }
 
+/** What a run does about an unknown key (aws-cfn-bootstrap reads only the keys it knows). */
+export const IGNORED = 'ignored';
+
+/** `path: message`; a tolerated one adds what a run does about it, or, as an error, that --strict refuses it. */
+export function showProblem(p: Problem, asError = false): string {
+  const note = p.tolerated === undefined ? '' : asError ? ` (refused by --strict; without it: ${p.tolerated})` : ` (${p.tolerated})`;
+  return `${p.path}: ${p.message}${note}`;
+}
+
+/** Errors; tolerated problems are among them only under --strict, and say so. */
 export class InitValidationError extends ConfigError {
-  constructor(readonly problems: Problem[], source?: string) {
+  constructor(
+    readonly problems: Problem[],
+    source?: string,
+  ) {
     super(
       problems.length === 1
-        ? `${problems[0].path}: ${problems[0].message}`
-        : `${problems.length} problems in AWS::CloudFormation::Init:\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+        ? showProblem(problems[0], true)
+        : `${problems.length} problems in AWS::CloudFormation::Init:\n` + problems.map((p) => `  ${showProblem(p, true)}`).join('\n'),
       source,
     );
   }
@@ -36,15 +61,24 @@ export class MachineConflictError extends CfnError {
 }
 
 export class Problems {
+  /** The errors: a spec is only built without them. */
   readonly list: Problem[] = [];
+  /** The mistakes aws-cfn-bootstrap runs anyway: warnings, or errors under --strict. */
+  readonly tolerated: Problem[] = [];
   add(path: string, message: string): void {
     this.list.push({ path, message });
+  }
+  /** A mistake aws-cfn-bootstrap runs anyway; `outcome` says what a run does about it. */
+  tolerate(path: string, message: string, outcome: string): void {
+    this.tolerated.push({ path, message, tolerated: outcome });
   }
   get ok(): boolean {
     return this.list.length === 0;
   }
-  throwIfAny(source?: string): void {
-    if (this.list.length) throw new InitValidationError(this.list, source);
+  /** Throw the errors; under `strict` the tolerated problems too. */
+  throwIfAny(source?: string, strict = false): void {
+    const all = strict ? [...this.list, ...this.tolerated] : this.list;
+    if (all.length) throw new InitValidationError(all, source);
   }
 }
 
@@ -73,10 +107,16 @@ export function expectObject(value: unknown, path: string, p: Problems): JsonObj
   return undefined;
 }
 
-/** Report keys outside `allowed` (typos must not be ignored silently). */
-export function checkKeys(obj: JsonObject, allowed: readonly string[], path: string, p: Problems): void {
+/**
+ * Report keys outside `allowed` (typos must not pass silently): as errors,
+ * or, where aws-cfn-bootstrap never reads them, tolerated with `outcome` (IGNORED).
+ */
+export function checkKeys(obj: JsonObject, allowed: readonly string[], path: string, p: Problems, outcome?: string): void {
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) p.add(child(path, k), `unknown key; expected one of ${allowed.join(', ')}`);
+    if (allowed.includes(k)) continue;
+    const message = `unknown key; expected one of ${allowed.join(', ')}`;
+    if (outcome === undefined) p.add(child(path, k), message);
+    else p.tolerate(child(path, k), message, outcome);
   }
 }
 

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import type * as http from 'node:http';
 import {
   AUTHENTICATION_KEY,
+  blockUse,
   createDownloader,
+  downloadsOf,
   DownloadError,
   matchUri,
   parseAuthentication,
@@ -111,6 +113,64 @@ describe('AWS::CloudFormation::Authentication', () => {
       const basic = Buffer.from('alice:pw-Registered-1').toString('base64');
       const text = redact(`pw-Registered-1 sk/Registered+2 ${basic}`);
       assert.ok(!text.includes('pw-Registered-1') && !text.includes('sk/Registered+2') && !text.includes(basic), text);
+    });
+
+    describe('a block no download uses is never read by aws-cfn-bootstrap: its problems are tolerated', () => {
+      const init = {
+        configSets: { default: ['web'] },
+        web: {
+          files: {
+            '/etc/a': { source: 'https://bucket-a.s3.amazonaws.com/a', authentication: 'named' },
+            '/etc/b': { content: 'b', authentication: 'contentOnly' },
+          },
+          sources: { '/srv/app': 'https://app.example.com:8443/dist/app.tgz', '/srv/local': '/tmp/app.tgz' },
+          packages: { rpm: { tool: ['https://s3.eu-west-1.amazonaws.com/bucket-r/tool.rpm'] } },
+        },
+        // Not selected by default: its downloads count all the same (-c must not change what is checked).
+        other: { files: { '/etc/o': { source: 'https://other.example.com/o' } } },
+      };
+
+      it('downloadsOf lists the URLs of every config and the blocks files with a source name', () => {
+        const uses = downloadsOf(init);
+        assert.deepEqual([...uses.names], ['named']);
+        assert.deepEqual(uses.urls, ['https://bucket-a.s3.amazonaws.com/a', 'https://app.example.com:8443/dist/app.tgz', 'https://s3.eu-west-1.amazonaws.com/bucket-r/tool.rpm', 'https://other.example.com/o']);
+      });
+
+      it('a block is used by name, by bucket or by uris; not by a name on inline content nor by a type nobody matches', () => {
+        const used = blockUse(downloadsOf(init));
+        const cases: Array<[string, unknown, boolean]> = [
+          ['named', { type: 'S3', roleName: ['a', 'list'] }, true],
+          ['contentOnly', { type: 'basic', username: 'u' }, false],
+          ['s3a', { type: 'S3', buckets: 'bucket-a' }, true],
+          ['s3r', { type: 's3', buckets: ['x', 'bucket-r'] }, true],
+          ['s3none', { type: 'S3', buckets: ['bucket-z'], roleName: ['r'] }, false],
+          ['basicPrefix', { type: 'basic', uris: ['https://app.example.com:8443/dist'] }, true],
+          ['basicHost', { type: 'basic', uris: 'other.example.com' }, true],
+          ['basicOtherPort', { type: 'basic', uris: ['app.example.com'] }, false],
+          ['unreadableList', { type: 'S3', buckets: [7] }, true],
+          ['noType', { buckets: ['bucket-a'] }, false],
+          ['digest', { type: 'digest', uris: ['app.example.com:8443'] }, false],
+        ];
+        for (const [name, raw, expected] of cases) assert.equal(used(name, raw), expected, name);
+        assert.equal(blockUse({ names: new Set(), urls: [] })('unreadableList', { type: 'S3', buckets: [7] }), false, 'nothing downloaded: nothing used');
+      });
+
+      it('createDownloader with uses: an unused broken block is a warning and left out; a used one stays an error', () => {
+        const { d, problems } = downloader(
+          {
+            unused: { type: 'S3', roleName: ['not', 'a', 'string'], buckets: 'bucket-z' },
+            used: { type: 'S3', roleName: ['not', 'a', 'string'], buckets: 'bucket-a' },
+            unusedGood: { type: 'basic', username: 'u', password: 'pw-unused-9', uris: 'nowhere.example.com' },
+          },
+          { uses: downloadsOf(init) },
+        );
+        assert.deepEqual(problems.list, [{ path: `${AUTHENTICATION_KEY}.used.roleName`, message: 'expected a string, got a list' }]);
+        assert.deepEqual(problems.tolerated, [
+          { path: `${AUTHENTICATION_KEY}.unused.roleName`, message: 'expected a string, got a list', tolerated: 'the block is used by no download, so a run never reads it' },
+        ]);
+        assert.deepEqual([...d.blocks.keys()], ['unusedGood']);
+        assert.deepEqual([...d.blockNames].sort(), ['unused', 'unusedGood', 'used']);
+      });
     });
 
     it('registers the secrets of blocks that have problems too', () => {

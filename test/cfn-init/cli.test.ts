@@ -57,7 +57,7 @@ describe('cfn-init CLI', () => {
       });
     }
 
-    it('accepts both peers\' flags (-f, --role, proxies, --region, -v, the hidden -t)', async () => {
+    it('accepts both peers\' flags (-f, --role, proxies, --region, -v, -t)', async () => {
       const meta = writeMeta({ [INIT]: { config: { commands: { a: echo('ran') } } } });
       fs.writeFileSync(p('creds'), 'AWSAccessKeyId=AKID\nAWSSecretKey=secret\n', { mode: 0o600 });
       const peers = ['-v', '-t', '--region', 'RegionOne', '-f', p('creds'), '--role', 'r', '--http-proxy', 'http://127.0.0.1:9', '--https-proxy', 'http://127.0.0.1:9'];
@@ -184,21 +184,22 @@ describe('cfn-init CLI', () => {
     assert.deepEqual(lines('out'), ['c2', 'c1', 'c2']);
   });
 
-  it('validation problems: every one listed, exit 1, and nothing changes (not even what an earlier config would do)', async () => {
+  it('validation problems: every one listed, exit 1, and nothing changes (not even what an earlier config would do); tolerated mistakes are told too', async () => {
     const meta = writeMeta({
       [INIT]: {
         configSets: { default: ['first', 'second'] },
         first: { files: { [p('first.txt')]: { content: 'x\n' } }, commands: { a: echo('never') } },
-        second: { files: { [p('second.txt')]: { content: 'y\n', mode: '000644' } }, commands: { b: { command: 'true', waitAfterCompletion: 'soon' } }, servics: {} },
+        second: { files: { [p('second.txt')]: { content: 'y\n', mode: '000644' } }, commands: { b: { command: 'true', waitAfterCompletion: 'soon' }, c: { command: 'true', cwd: 'relative' } }, servics: {} },
       },
     });
     const r = await cfnInit([meta]);
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
-      `cfn-init: ${meta}: 2 problems in AWS::CloudFormation::Init:\n` +
-        '  configSets.default[1] -> second.servics: unknown key; a config holds packages, groups, users, sources, files, commands, services\n' +
-        '  configSets.default[1] -> second.commands.b.waitAfterCompletion: expected a number of seconds or "forever", got string "soon"\n',
+      'cfn-init: warning: configSets.default[1] -> second.servics: unknown key; a config holds packages, groups, users, sources, files, commands, services (ignored)\n' +
+        `cfn-init: ${meta}: 2 problems in AWS::CloudFormation::Init:\n` +
+        '  configSets.default[1] -> second.commands.b.waitAfterCompletion: expected a number of seconds or "forever", got string "soon"\n' +
+        '  configSets.default[1] -> second.commands.c.cwd: expected an absolute path (or ~), got "relative"\n',
     );
     assert.deepEqual(lines('out'), []);
     assert.ok(!fs.existsSync(p('first.txt')), 'a file of an earlier config is not written');
@@ -250,6 +251,113 @@ describe('cfn-init CLI', () => {
     );
     assert.deepEqual(lines('out'), []);
     assert.ok(!fs.existsSync(p('state')));
+  });
+
+  describe('mistakes aws-cfn-bootstrap runs anyway: warnings, or refused with --strict', () => {
+    /** One of each tolerated mistake, beside what is valid: two files and a command. */
+    const document = () => ({
+      'AWS::CloudFormation::Authentication': { unusedRole: { type: 'S3', roleName: ['a', 'list'], buckets: ['nobody-downloads-from-it'] } },
+      [INIT]: {
+        config: {
+          packages: { yumm: { httpd: [] } },
+          files: {
+            [p('app.conf')]: { content: 'app\n', mode: '000640', authentification: 'basic' },
+            [p('settings.json')]: { content: { a: 1 }, context: { a: 2 }, authentication: 'unusedRole' },
+          },
+          // A Quick Start's !If [UseSSL, cmd, ''] on its default path.
+          commands: { '01_ssl': { command: '' }, '02_say': echo('said', { ignoreErors: true }) },
+          services: { httpd: { enabled: true, ensureRunning: true } },
+          comands: { never: echo('never') },
+        },
+      },
+    });
+    const tolerated = () => [
+      ['AWS::CloudFormation::Authentication.unusedRole.roleName', 'expected a string, got a list', 'the block is used by no download, so a run never reads it'],
+      ['config.comands', 'unknown key; a config holds packages, groups, users, sources, files, commands, services', 'ignored'],
+      ['config.packages.yumm', 'unknown package manager; expected one of rpm, apt, yum, dnf, python, rubygems', 'skipped'],
+      [`config.files.${p('app.conf')}.authentification`, 'unknown key; expected one of content, source, encoding, mode, owner, group, authentication, context', 'ignored'],
+      [`config.files.${p('settings.json')}.authentication`, 'only applies to source downloads', 'ignored'],
+      [`config.files.${p('settings.json')}.content`, 'context is not applied to JSON content (give the content as a string to use a template)', 'context ignored'],
+      ['config.commands.01_ssl.command', 'empty command', 'runs sh -c "", which does nothing'],
+      ['config.commands.02_say.ignoreErors', 'unknown key; expected one of command, env, cwd, test, ignoreErrors, waitAfterCompletion, runas', 'ignored'],
+      ['config.services.httpd', 'unknown service manager; expected sysvinit or systemd', 'skipped'],
+    ];
+
+    it('a run applies what is valid, exit 0, with a warning naming each key path on stderr and in the log', async () => {
+      const r = await cfnInit([writeMeta(document())]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, tolerated().map(([at, what, outcome]) => `cfn-init: warning: ${at}: ${what} (${outcome})\n`).join(''));
+      const warnings = log().split('\n').filter((line) => line.startsWith('WARNING '));
+      assert.deepEqual(
+        warnings.map((line) => line.replace(/^WARNING \[[^\]]*\] /, '')),
+        tolerated().map(([at, what, outcome]) => `tolerated, as aws-cfn-bootstrap does (--strict refuses it): ${at}: ${what} (${outcome})`),
+      );
+      assert.equal(fs.readFileSync(p('app.conf'), 'utf8'), 'app\n');
+      assert.equal(fs.statSync(p('app.conf')).mode & 0o7777, 0o640);
+      assert.equal(fs.readFileSync(p('settings.json'), 'utf8'), '{"a": 1}');
+      assert.deepEqual(lines('out'), ['said'], 'the misspelt comands are not run');
+      assert.match(cmdLog(), /==== Command 01_ssl .*\n.*Running: ""\n.*Completed successfully\./);
+    });
+
+    it('--strict (and -t) refuses them all, each with its path, exit 1, and changes nothing', async () => {
+      const meta = writeMeta(document());
+      for (const flag of ['--strict', '-t']) {
+        const r = await cfnInit([flag, meta]);
+        assert.equal(r.status, 1, r.stderr);
+        assert.equal(
+          r.stderr,
+          `cfn-init: ${meta}: ${tolerated().length} problems in AWS::CloudFormation::Init:\n` +
+            tolerated().map(([at, what, outcome]) => `  ${at}: ${what} (refused by --strict; without it: ${outcome})\n`).join(''),
+        );
+      }
+      assert.ok(!fs.existsSync(p('app.conf')) && !fs.existsSync(p('settings.json')));
+      assert.deepEqual(lines('out'), []);
+      assert.match(log(), /ERROR .*cfn-init failed: .*9 problems/);
+    });
+
+    it('--dry-run lists them before the plan, as what a run tolerates and --strict refuses; --dry-run --strict refuses them', async () => {
+      const meta = writeMeta(document());
+      const r = await cfnInit(['--dry-run', meta]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      const out = r.stdout.split('\n');
+      assert.deepEqual(out.slice(0, tolerated().length + 1), [
+        'tolerated: a run goes on with a warning for each, as aws-cfn-bootstrap does; --strict refuses them:',
+        ...tolerated().map(([at, what, outcome]) => `  ${at}: ${what} (${outcome})`),
+      ]);
+      const plan = out.slice(tolerated().length + 1).join('\n');
+      assert.match(plan, /^configSet default\n/);
+      assert.match(plan, /- run command 01_ssl: ""\n/);
+      assert.match(plan, /\n {4}services: nothing to do\n/);
+      assert.doesNotMatch(plan, /never|httpd/);
+      const strict = await cfnInit(['--dry-run', '--strict', meta]);
+      assert.equal(strict.status, 1);
+      assert.match(strict.stderr, /9 problems in AWS::CloudFormation::Init:\n {2}AWS::CloudFormation::Authentication\.unusedRole\.roleName: /);
+      assert.equal(strict.stdout, '');
+      assert.ok(!fs.existsSync(p('app.conf')));
+      assert.deepEqual(lines('out'), []);
+    });
+
+    it('what would change what is written or run stays an error, and a used Authentication block is fully validated', async () => {
+      const r = await cfnInit([
+        writeMeta({
+          'AWS::CloudFormation::Authentication': { used: { type: 'S3', roleName: ['a', 'list'], buckets: ['cfntest-bucket'] } },
+          [INIT]: { config: { files: { [p('x')]: { source: 'https://cfntest-bucket.s3.amazonaws.com/x', mode: '0x644' } }, commands: { a: { command: [] } } } },
+        }),
+      ]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /3 problems/);
+      assert.match(r.stderr, /\n {2}AWS::CloudFormation::Authentication\.used\.roleName: expected a string, got a list\n/);
+      assert.match(r.stderr, /\.mode: expected up to 6 octal digits/);
+      assert.match(r.stderr, /config\.commands\.a\.command: empty command list\n/);
+      assert.doesNotMatch(r.stderr, /warning/);
+    });
+
+    it('--help shows --strict', async () => {
+      const r = await cfnInit(['--help']);
+      assert.equal(r.status, 0);
+      assert.match(r.stdout, /--strict.*refuse the mistakes aws-cfn-bootstrap runs anyway/s);
+    });
   });
 
   it('runas runs the command as that user for real (uid from id -u)', async function () {

@@ -205,6 +205,24 @@ describe('cfn-init commands', () => {
     }
   });
 
+  it('command: "" and test: "" run sh -c "" as aws-cfn-bootstrap does (a tolerated mistake): the command counts as run', async () => {
+    const ctx = vctx();
+    const specs = commandsHandler.validate({ a: { command: '' }, b: { command: `echo b > ${out()}`, test: ' ' } }, 'config.commands', ctx);
+    assert.deepEqual(ctx.problems.list, []);
+    assert.deepEqual(ctx.problems.tolerated, [
+      { path: 'config.commands.a.command', message: 'empty command', tolerated: 'runs sh -c "", which does nothing' },
+      { path: 'config.commands.b.test', message: 'empty command', tolerated: 'runs sh -c "", which succeeds: the command runs' },
+    ]);
+    const h = hctx();
+    const actions = await commandsHandler.plan(specs!, h);
+    assert.equal(actions[0].summary, 'run command a: ""');
+    const changed: string[] = [];
+    for (const a of actions) if ((await a.apply(h)).changed) changed.push(...(a.changes ?? []).map((c) => c.name));
+    assert.deepEqual(changed, ['a', 'b']);
+    assert.equal(read(), 'b\n');
+    assert.match(h.commandLog.lines.join('\n'), /Running: ""\n.*Completed successfully\./);
+  });
+
   it('waitAfterCompletion: seconds wait after the command ran, not when its test skipped it', async () => {
     let t0 = Date.now();
     await run({ a: { command: 'true', waitAfterCompletion: 0.4 } });
@@ -241,7 +259,6 @@ describe('cfn-init commands', () => {
     assert.deepEqual(
       ctx.problems.list.map((p) => p.path),
       [
-        'config.commands.a.cmd',
         'config.commands.a',
         'config.commands.b.env.BAD',
         'config.commands.b.cwd',
@@ -257,7 +274,8 @@ describe('cfn-init commands', () => {
       ],
     );
     const msg = (p: string) => ctx.problems.list.find((x) => x.path === p)!.message;
-    assert.match(msg('config.commands.a.cmd'), /unknown key/);
+    // aws-cfn-bootstrap reads only the attributes it knows: the others are tolerated.
+    assert.deepEqual(ctx.problems.tolerated, [{ path: 'config.commands.a.cmd', message: 'unknown key; expected one of command, env, cwd, test, ignoreErrors, waitAfterCompletion, runas', tolerated: 'ignored' }]);
     assert.match(msg('config.commands.a'), /no 'command' attribute/);
     assert.match(msg('config.commands.b.cwd'), /absolute path/);
     assert.match(msg('config.commands.d.runas'), /no user "no-such-user-cfntools"/);

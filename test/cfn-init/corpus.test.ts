@@ -5,8 +5,11 @@
  * try them: `--dry-run` for each configSet on a machine that looks like
  * Amazon Linux (support/amazon-linux.ts). Every run passes except the ones
  * listed below, each with its reason, and those must fail for that reason.
- * No run may print a stack trace or an "unexpected error". A few documents
- * are then applied for real, with their paths moved under a temporary root.
+ * No run may print a stack trace or an "unexpected error". None of them
+ * carries a mistake that cfn-init tolerates (what aws-cfn-bootstrap runs
+ * anyway), so `--strict` must answer each exactly as a plain run does. A
+ * few documents are then applied for real, with their paths moved under a
+ * temporary root.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -77,14 +80,18 @@ describe('cfn-init on the real-world corpus (../shared/corpus)', function () {
     if (files.length) it('holds the 86 documents', () => assert.equal(files.length, 86));
     for (const file of files) {
       const exception = EXCEPTIONS[file.slice(0, 3)];
-      it(`${file}${exception ? ` (fails: ${exception.why})` : ''}`, async () => {
+      it(`${file}${exception ? ` (fails: ${exception.why})` : ''}; the same under --strict`, async () => {
         const doc = JSON.parse(fs.readFileSync(path.join(CORPUS, file), 'utf8'));
         const expectFailure = exception && (exception.applies?.() ?? true);
         for (const set of configSets(doc[INIT])) {
-          const r = await machine.cfnInit(['--dry-run', ...(set === undefined ? [] : ['-c', set]), path.join(CORPUS, file)]);
+          const args = ['--dry-run', ...(set === undefined ? [] : ['-c', set]), path.join(CORPUS, file)];
+          const r = await machine.cfnInit(args);
           const shown = `${file} [${set ?? 'default'}] exit ${r.status}\n${r.stderr}`;
           assert.doesNotMatch(r.stderr + r.stdout, /unexpected error/i, shown);
           assert.doesNotMatch(r.stderr + r.stdout, STACK_TRACE, shown);
+          assert.doesNotMatch(r.stdout, /^tolerated: /, `${shown}\n${r.stdout}`);
+          const strict = await machine.cfnInit(['--strict', ...args]);
+          assert.deepEqual({ status: strict.status, stdout: strict.stdout, stderr: strict.stderr }, { status: r.status, stdout: r.stdout, stderr: r.stderr }, `${shown}: --strict differs`);
           if (expectFailure) {
             assert.equal(r.status, 1, shown);
             assert.match(r.stderr, exception.error, shown);

@@ -75,8 +75,8 @@ describe('cfn-init engine', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function validate(init: JsonObject, configSets?: string[]) {
-    return validateRun(init, { configSets, system, authenticationNames: new Set(), handlers: handlers(journal), limits: DEFAULT_LIMITS });
+  function validate(init: JsonObject, configSets?: string[], strict = false) {
+    return validateRun(init, { configSets, system, authenticationNames: new Set(), handlers: handlers(journal), limits: DEFAULT_LIMITS, strict });
   }
   function opts(extra: Partial<ApplyOptions> = {}): ApplyOptions {
     return { system, logger: log, commandLog: new MemoryLogger(), downloader: noDownloads, env: process.env, dryRun: false, handlers: handlers(journal), writer: new DurableWriter(path.join(dir, 'journal')), limits: DEFAULT_LIMITS, ...extra };
@@ -128,16 +128,21 @@ describe('cfn-init engine', () => {
       assert.deepEqual(
         err.problems.map((p) => p.path),
         [
-          'configSets.default[0] -> a.comands',
           'configSets.default[1] -> b.files./x',
           'configSets.default[1] -> b.commands.broken.command',
           'configSets.default[1] -> b.services.s',
         ],
       );
-      assert.match(err.problems[0].message, /unknown key; a config holds packages, groups, users, sources, files, commands, services/);
       // Users declared by any selected config are known to all of them (runas alice is fine; the recorder shows them).
-      assert.match(err.problems[1].message, /user alice known: true/);
-      assert.match(err.message, /^4 problems in AWS::CloudFormation::Init:\n {2}configSets\.default\[0\] -> a\.comands: /);
+      assert.match(err.problems[0].message, /user alice known: true/);
+      assert.match(err.message, /^3 problems in AWS::CloudFormation::Init:\n {2}configSets\.default\[1\] -> b\.files\.\/x: /);
+      return true;
+    });
+    // Under strict the unknown config key (tolerated otherwise) is among them, saying so.
+    assert.throws(() => validate(init, undefined, true), (err: unknown) => {
+      assert.ok(err instanceof InitValidationError);
+      assert.deepEqual(err.problems.map((p) => p.path).sort(), ['configSets.default[0] -> a.comands', 'configSets.default[1] -> b.commands.broken.command', 'configSets.default[1] -> b.files./x', 'configSets.default[1] -> b.services.s']);
+      assert.match(err.message, /\n {2}configSets\.default\[0\] -> a\.comands: unknown key; a config holds packages, groups, users, sources, files, commands, services \(refused by --strict; without it: ignored\)$/m);
       return true;
     });
     assert.deepEqual(journal, []);
@@ -171,6 +176,13 @@ describe('cfn-init engine', () => {
         return true;
       },
     );
+  });
+
+  it('tolerated problems come with the valid run, once for a config listed twice; a config of unknown keys only configures nothing', () => {
+    const run = validate({ configSets: { default: ['a', 'a'] }, a: { comands: { x: cmd('never') } } });
+    assert.deepEqual(run.tolerated, [{ path: 'configSets.default[0] -> a.comands', message: 'unknown key; a config holds packages, groups, users, sources, files, commands, services', tolerated: 'ignored' }]);
+    assert.deepEqual(run.configs.map((c) => c.keys), [[], []]);
+    assert.equal(run.empty, true);
   });
 
   it('a failure stops the run: the rest of that config and the later configs are not applied; the log says what was done', async () => {

@@ -49,7 +49,6 @@ describe('cfn-init files', () => {
       ['a Windows path', { 'C:\\cfn\\cfn-hup.conf': { content: 'x' } }, 'config.files.C:\\cfn\\cfn-hup.conf', /^a Windows path: Windows is not supported on Linux$/],
       ['a UNC path', { '\\\\server\\share\\x': { content: 'x' } }, 'config.files.\\\\server\\share\\x', /^a Windows path/],
       ['an entry that is not an object', { '/etc/x': 'x' }, 'config.files./etc/x', /expected an object/],
-      ['an unknown key', { '/etc/x': { content: 'x', mdoe: '000644' } }, 'config.files./etc/x.mdoe', /unknown key/],
       ['content and source', { '/etc/x': { content: 'x', source: 'http://h/x' } }, 'config.files./etc/x', /either content or source/],
       ['neither content nor source', { '/etc/x': { mode: '000644' } }, 'config.files./etc/x', /needs content or source/],
       ['null content', { '/etc/x': { content: null } }, 'config.files./etc/x.content', /got null/],
@@ -64,14 +63,12 @@ describe('cfn-init files', () => {
       ['base64 with a source', { '/etc/x': { source: 'http://h/x', encoding: 'base64' } }, 'config.files./etc/x.encoding', /written as downloaded/],
       ['base64 with a context', { '/etc/x': { content: 'eA==', encoding: 'base64', context: { a: 1 } } }, 'config.files./etc/x.content', /base64/],
       ['a context that is not an object', { '/etc/x': { content: 'x', context: 'a=b' } }, 'config.files./etc/x.context', /Mustache context/],
-      ['a context on JSON content', { '/etc/x': { content: { a: 1 }, context: { a: 1 } } }, 'config.files./etc/x.content', /not applied to JSON/],
       ['a broken template', { '/etc/x': { content: 'a {{#s}} b', context: { s: true } } }, 'config.files./etc/x.content', /cannot render content as a Mustache template/],
       ['a source that is not http(s)', { '/etc/x': { source: 'file:///etc/passwd' } }, 'config.files./etc/x.source', /http:\/\/ or https:\/\//],
       ['an unknown owner', { '/etc/x': { content: 'x', owner: 'no-such-user-cfnt' } }, 'config.files./etc/x.owner', /no such user "no-such-user-cfnt"/],
       ['an unknown group', { '/etc/x': { content: 'x', group: 'no-such-group-cfnt' } }, 'config.files./etc/x.group', /no such group/],
       ['an empty owner', { '/etc/x': { content: 'x', owner: '' } }, 'config.files./etc/x.owner', /must not be empty/],
       ['an unknown authentication block', { '/etc/x': { source: 'http://h/x', authentication: 'nope' } }, 'config.files./etc/x.authentication', /no AWS::CloudFormation::Authentication block named "nope"/],
-      ['authentication on inline content', { '/etc/x': { content: 'x', authentication: 'web' } }, 'config.files./etc/x.authentication', /only applies to source/],
       ['a symlink without target', { '/etc/x': { mode: '120777' } }, 'config.files./etc/x', /needs content: the link target/],
       ['a symlink with an empty target', { '/etc/x': { mode: '120777', content: '' } }, 'config.files./etc/x.content', /must not be empty/],
       ['a symlink from a source', { '/etc/x': { mode: '120777', source: 'http://h/x' } }, 'config.files./etc/x.source', /target from content/],
@@ -83,6 +80,20 @@ describe('cfn-init files', () => {
         expectProblem(raw, at, message, { auth: ['web'] });
       });
     }
+
+    it('tolerates what aws-cfn-bootstrap never reads: unknown keys, authentication without a source, context on JSON content (the file is still written)', () => {
+      const { spec, problems, tolerated } = problemsOf(
+        { '/etc/x': { content: 'x', mdoe: '000644', authentication: 'nope' }, '/etc/y': { content: { a: 1 }, context: { a: 2 } } },
+        { auth: ['web'] },
+      );
+      assert.deepEqual(problems, []);
+      assert.deepEqual(tolerated, [
+        { path: 'config.files./etc/x.mdoe', message: 'unknown key; expected one of content, source, encoding, mode, owner, group, authentication, context', tolerated: 'ignored' },
+        { path: 'config.files./etc/x.authentication', message: 'only applies to source downloads', tolerated: 'ignored' },
+        { path: 'config.files./etc/y.content', message: 'context is not applied to JSON content (give the content as a string to use a template)', tolerated: 'context ignored' },
+      ]);
+      assert.deepEqual(spec!.map((s) => [s.path, s.content?.toString(), s.mode, s.authentication]), [['/etc/x', 'x', undefined, undefined], ['/etc/y', '{"a": 1}', undefined, undefined]]);
+    });
 
     it('accepts owners and groups that a config creates, and numeric ids', () => {
       const { spec, problems } = problemsOf({ '/etc/x': { content: 'x', owner: 'cfn-new-user', group: 'cfn-new-group' }, '/etc/y': { content: 'y', owner: 4242, group: '4243' } }, { users: ['cfn-new-user'], groups: ['cfn-new-group'] });

@@ -29,12 +29,18 @@ describe('cfn-init packages: validation', () => {
   before(() => (dir = tempDir('cfntest-pkgval')));
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('an unknown manager is a problem at config.packages.<manager>, with the supported list', () => {
-    const { spec, problems } = validate(packagesHandler, { yumm: { httpd: [] }, apt: { curl: '' }, msi: { x: 'http://h/x.msi' } }, validationContext(fakePath(dir, ALL)));
+  it('a manager aws-cfn-bootstrap has no tool for is skipped with a warning at config.packages.<manager>; one it runs but cfntools does not (msi, zypper) is an error', () => {
+    const { spec, problems, tolerated } = validate(packagesHandler, { yumm: { httpd: [] }, apt: { curl: '' }, dpkg: { x: '' }, msi: { x: 'http://h/x.msi' }, zypper: { x: '' } }, validationContext(fakePath(dir, ALL)));
     assert.equal(spec, undefined);
-    assert.deepEqual(problems.map((p) => p.path), ['config.packages.yumm', 'config.packages.msi']);
-    assert.match(problems[0].message, /^unknown package manager; expected one of rpm, apt, yum, dnf, python, rubygems$/);
-    assert.equal(problems[1].message, "msi packages: Windows is not supported on Linux");
+    assert.deepEqual(problems.map((p) => p.path), ['config.packages.msi', 'config.packages.zypper']);
+    assert.equal(problems[0].message, 'msi packages: Windows is not supported on Linux');
+    assert.match(problems[1].message, /^unknown package manager \(zypper is not supported by cfntools\); expected one of rpm, apt/);
+    assert.deepEqual(tolerated, [
+      { path: 'config.packages.yumm', message: 'unknown package manager; expected one of rpm, apt, yum, dnf, python, rubygems', tolerated: 'skipped' },
+      { path: 'config.packages.dpkg', message: 'unknown package manager (use the apt key for Debian packages); expected one of rpm, apt, yum, dnf, python, rubygems', tolerated: 'skipped' },
+    ]);
+    const valid = validate(packagesHandler, { yumm: { httpd: [] }, apt: { curl: '' } }, validationContext(fakePath(dir, ALL)));
+    assert.deepEqual(valid.spec?.map((b) => b.manager), ['apt'], 'the unknown manager is left out; the rest is installed');
   });
 
   it("a manager whose program is missing is a problem (nothing is half-applied later)", () => {

@@ -162,21 +162,28 @@ describe('cfn-init services: validation and restart rules', () => {
     assert.match(none.problems[0].message, /^systemctl is not on PATH/);
   });
 
-  it('reports unknown service managers and keys, bad booleans and unknown package managers with their paths', () => {
+  it('reports Windows services and bad booleans as errors; unknown service managers (skipped), keys and package managers (ignored) as tolerated, with their paths', () => {
     const sys = new TestSystem(process.env);
-    const { problems } = validate(
+    const { problems, tolerated } = validate(
       servicesHandler,
       { windows: { cfn: {} }, upstart: {}, sysvinit: { s: { ensureRunning: 'maybe', restart: true, packages: { yumm: ['x'] }, files: 'not-a-list-but-ok' } } },
       validationContext(sys),
     );
-    assert.deepEqual(problems.map((p) => p.path), [
-      'config.services.windows',
-      'config.services.upstart',
-      'config.services.sysvinit.s.restart',
-      'config.services.sysvinit.s.packages.yumm',
-      'config.services.sysvinit.s.ensureRunning',
-    ]);
+    assert.deepEqual(problems.map((p) => p.path), ['config.services.windows', 'config.services.sysvinit.s.ensureRunning']);
     assert.equal(problems[0].message, 'Windows services: Windows is not supported on Linux; use sysvinit or systemd');
+    assert.deepEqual(tolerated.map((p) => `${p.path}: ${p.message} (${p.tolerated})`), [
+      'config.services.upstart: unknown service manager; expected sysvinit or systemd (skipped)',
+      'config.services.sysvinit.s.restart: unknown key; expected one of enabled, ensureRunning, files, sources, packages, commands, users, groups (ignored)',
+      'config.services.sysvinit.s.packages.yumm: unknown key; expected one of rpm, apt, yum, dnf, python, rubygems (ignored)',
+    ]);
+  });
+
+  it('a service under no known manager (services: {httpd: {...}}) is skipped: the others are still planned', () => {
+    const sys = new TestSystem(process.env);
+    const { spec, problems, tolerated } = validate(servicesHandler, { httpd: { enabled: true, ensureRunning: true }, sysvinit: { web: { ensureRunning: true } } }, validationContext(sys));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(tolerated.map((p) => p.path), ['config.services.httpd']);
+    assert.deepEqual(spec?.map((s) => [s.tools.kind, s.name]), [['sysvinit', 'web']]);
   });
 
   it('restartReason looks at every kind of change of the whole run, packages by manager', () => {

@@ -72,8 +72,10 @@ describe('cfn-init groups and users (real shadow utilities)', function () {
     });
 
     it('validates gids and names', () => {
-      const { problems } = validate(groupsHandler, { a: { gid: 'x1' }, b: { gid: -1 }, c: { gid: 7, extra: 1 }, d: { gid: 7 }, '12': {}, 'e:f': {} }, validationContext(new TestSystem(env)));
-      assert.deepEqual(problems.map((p) => p.path), ['config.groups.12', 'config.groups.a.gid', 'config.groups.b.gid', 'config.groups.c.extra', 'config.groups.d.gid', 'config.groups.e:f']);
+      const { problems, tolerated } = validate(groupsHandler, { a: { gid: 'x1' }, b: { gid: -1 }, c: { gid: 7, extra: 1 }, d: { gid: 7 }, '12': {}, 'e:f': {} }, validationContext(new TestSystem(env)));
+      assert.deepEqual(problems.map((p) => p.path), ['config.groups.12', 'config.groups.a.gid', 'config.groups.b.gid', 'config.groups.d.gid', 'config.groups.e:f']);
+      // aws-cfn-bootstrap reads only gid.
+      assert.deepEqual(tolerated, [{ path: 'config.groups.c.extra', message: 'unknown key; expected one of gid', tolerated: 'ignored' }]);
     });
   });
 
@@ -117,7 +119,7 @@ describe('cfn-init groups and users (real shadow utilities)', function () {
 
     it('validates groups (on the machine or declared by a selected config), uid and homeDir', () => {
       const vctx = validationContext(new TestSystem(env), { groups: ['declared-later'] });
-      const { spec, problems } = validate(
+      const { spec, problems, tolerated } = validate(
         usersHandler,
         { a: { groups: [g1, 'declared-later', 'cfntest-nosuchgroup'] }, b: { uid: 'abc' }, c: { homeDir: 'rel/home' }, d: { shell: '/bin/sh' } },
         vctx,
@@ -127,8 +129,8 @@ describe('cfn-init groups and users (real shadow utilities)', function () {
         'config.users.a.groups: group "cfntest-nosuchgroup" does not exist, and no selected config creates it',
         'config.users.b.uid: expected a number or a numeric string, got string "abc"',
         'config.users.c.homeDir: expected an absolute path, got "rel/home"',
-        'config.users.d.shell: unknown key; expected one of uid, groups, homeDir',
       ]);
+      assert.deepEqual(tolerated, [{ path: 'config.users.d.shell', message: 'unknown key; expected one of uid, groups, homeDir', tolerated: 'ignored' }]);
     });
   });
 });

@@ -161,9 +161,10 @@ describe('heat-agent against the emulator', function () {
     assert.ok(!log().includes('Hook-Pa55word!'), 'a deployment password the hook prints is masked');
   });
 
-  it('group cfn-init: the config applied by our engine in this process; its command output is deploy_stdout; a bad config fails naming the key', async () => {
+  it('group cfn-init: the config applied by our engine in this process; its command output is deploy_stdout; tolerated mistakes are warnings in deploy_stderr; a bad config fails naming the key', async () => {
     const target = path.join(dir, 'out', 'from-cfn-init.txt');
-    const init = { config: { files: { [target]: { content: 'applied\n', mode: '000644' } }, commands: { '10_say': { command: 'echo said-by-a-command' } } } };
+    // `comands`: a typo aws-cfn-bootstrap ignores; never strict here.
+    const init = { config: { files: { [target]: { content: 'applied\n', mode: '000644' } }, commands: { '10_say': { command: 'echo said-by-a-command' } }, comands: { x: { command: 'echo never' } } } };
     setDeployments([
       // Heat's form: the Init value, as JSON text.
       deployment('c', { group: 'cfn-init', config: JSON.stringify(init) }),
@@ -175,6 +176,9 @@ describe('heat-agent against the emulator', function () {
     const [good, bad] = bodies().map((b) => b.body);
     assert.equal(good.deploy_status_code, 0);
     assert.match(String(good.deploy_stdout), /said-by-a-command/);
+    assert.doesNotMatch(String(good.deploy_stdout), /never/);
+    assert.equal(good.deploy_stderr, 'warning: config.comands: unknown key; a config holds packages, groups, users, sources, files, commands, services (ignored)');
+    assert.match(log(), /WARNING .*config\.comands: unknown key; .* \(ignored\)/);
     assert.equal(bad.deploy_status_code, 1);
     assert.match(String(bad.deploy_stderr), /config\.files\.\/x\.mode/);
     assert.match(log(), /Running configSets: default/, "the engine's log is the agent's");

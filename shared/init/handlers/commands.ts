@@ -13,7 +13,7 @@ import { CfnError } from '../../errors';
 import { CommandNotFoundError, type RunResult, type System } from '../../system';
 import { CommandError } from './command';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalRef } from '../principals';
-import { checkKeys, child, describe, expectBoolean, expectObject, isWindowsPath, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
+import { checkKeys, child, describe, expectBoolean, expectObject, IGNORED, isWindowsPath, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import type { Action, ActionResult, Change, HandlerContext, InitHandler, ValidationContext } from './types';
 
 export interface CommandSpec {
@@ -44,11 +44,15 @@ export function compareCodePoints(a: string, b: string): number {
   return x.length - y.length;
 }
 
-/** A program as a string (shell) or a non-empty argv list; numbers in a list are taken as their text. */
-function expectProgram(value: unknown, at: string, p: Problems): string | string[] | undefined {
+/**
+ * A program as a string (shell) or a non-empty argv list; numbers in a list
+ * are taken as their text. An empty string is run as it is, like
+ * aws-cfn-bootstrap does (`!If [Cond, cmd, '']` in real templates).
+ */
+function expectProgram(value: unknown, at: string, p: Problems, outcome: string): string | string[] | undefined {
   if (typeof value === 'string') {
-    if (value.trim() === '') p.add(at, 'empty command');
-    return value.trim() === '' ? undefined : value;
+    if (value.trim() === '') p.tolerate(at, 'empty command', outcome);
+    return value;
   }
   if (Array.isArray(value)) {
     if (value.length === 0) {
@@ -102,11 +106,11 @@ function validateOne(name: string, raw: unknown, at: string, ctx: ValidationCont
   if (!obj) return undefined;
   const before = p.list.length;
   const { defaults, ...attributes } = obj;
-  checkKeys(attributes, ATTRIBUTES, at, p);
+  checkKeys(attributes, ATTRIBUTES, at, p, IGNORED);
   if (defaults !== undefined) p.add(child(at, 'defaults'), 'not supported (an undocumented aws-cfn-bootstrap attribute); put the attributes in the command itself');
   if (!('command' in obj)) p.add(at, "no 'command' attribute");
-  const command = 'command' in obj ? expectProgram(obj.command, child(at, 'command'), p) : undefined;
-  const test = 'test' in obj ? expectProgram(obj.test, child(at, 'test'), p) : undefined;
+  const command = 'command' in obj ? expectProgram(obj.command, child(at, 'command'), p, 'runs sh -c "", which does nothing') : undefined;
+  const test = 'test' in obj ? expectProgram(obj.test, child(at, 'test'), p, 'runs sh -c "", which succeeds: the command runs') : undefined;
   const env = 'env' in obj ? expectEnv(obj.env, child(at, 'env'), p) : undefined;
   let cwd: string | undefined;
   if ('cwd' in obj) {
@@ -139,7 +143,7 @@ export function expandHome(dir: string, env: NodeJS.ProcessEnv, system: System, 
 }
 
 function show(program: string | string[]): string {
-  return typeof program === 'string' ? program : JSON.stringify(program);
+  return typeof program === 'string' && program.trim() !== '' ? program : JSON.stringify(program);
 }
 
 /** Run one program, a missing executable counting as exit 127 like a shell would report it. */

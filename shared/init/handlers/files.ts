@@ -16,6 +16,9 @@
  *   `120xxx` makes a symlink whose target is `content`; the link is never
  *   chmodded, so the target keeps its mode (aws-cfn-bootstrap chmods the target).
  * - Without `owner`/`group`, a replaced file keeps its owner and mode.
+ * - Unknown keys, `authentication` without a source and `context` on JSON
+ *   content are ignored with a warning, as aws-cfn-bootstrap ignores them
+ *   (errors under --strict).
  * - Inline content is rendered with its `context` during validation, so a bad
  *   template is reported before anything runs.
  * - An owner or group that a package or an earlier command creates is looked
@@ -37,6 +40,7 @@ import {
   describe,
   expectObject,
   expectString,
+  IGNORED,
   isObject,
   type JsonObject,
   isWindowsPath,
@@ -118,7 +122,7 @@ function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationCon
   else if (tooLongForLinux(file)) p.add(kp, `cannot be created: ${tooLongForLinux(file)}`);
   const obj = expectObject(raw, kp, p);
   if (!obj) return undefined;
-  checkKeys(obj, FILE_KEYS, kp, p);
+  checkKeys(obj, FILE_KEYS, kp, p, IGNORED);
 
   const spec: FileSpec = { path: file, keyPath: kp, kind: 'file' };
   if (obj.mode !== undefined) {
@@ -159,12 +163,13 @@ function validateFile(file: string, raw: unknown, kp: string, ctx: ValidationCon
     p.add(kp, spec.kind === 'symlink' ? 'a symlink (mode 120xxx) needs content: the link target' : 'needs content or source');
   }
 
-  if (obj.authentication !== undefined) {
+  if (obj.authentication !== undefined && !hasSource) {
+    // aws-cfn-bootstrap writes the content and never looks at it.
+    p.tolerate(child(kp, 'authentication'), 'only applies to source downloads', IGNORED);
+  } else if (obj.authentication !== undefined) {
     const a = expectString(obj.authentication, child(kp, 'authentication'), p);
     if (a !== undefined && !ctx.authenticationNames.has(a)) {
       p.add(child(kp, 'authentication'), `no AWS::CloudFormation::Authentication block named ${JSON.stringify(a)}`);
-    } else if (a !== undefined && !hasSource) {
-      p.add(child(kp, 'authentication'), 'only applies to source downloads');
     } else spec.authentication = a;
   }
 
@@ -216,7 +221,7 @@ function contentBytes(raw: unknown, encoding: string, context: JsonObject | unde
   }
   if (typeof raw !== 'string') {
     if (encoding !== 'plain') p.add(kp, 'base64 applies to string content, not JSON');
-    if (context) p.add(kp, 'context is not applied to JSON content (give the content as a string to use a template)');
+    if (context) p.tolerate(kp, 'context is not applied to JSON content (give the content as a string to use a template)', 'context ignored');
     return Buffer.from(pythonJsonDumps(raw));
   }
   if (encoding === 'base64') {

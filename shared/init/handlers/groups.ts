@@ -5,7 +5,7 @@
  * in plan() before any group is added (heat-cfntools only logs groupadd's
  * exit status and carries on).
  */
-import { checkKeys, child, describe, expectObject, MachineConflictError, Problems } from '../validation';
+import { checkKeys, child, describe, expectObject, IGNORED, MachineConflictError, Problems } from '../validation';
 import type { System } from '../../system';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { commandAction } from './command';
@@ -52,7 +52,7 @@ export function validateGroups(raw: unknown, path: string, ctx: Pick<ValidationC
     // `{}` and null alike mean "no gid": AWS templates use both.
     const entry = value === null ? {} : expectObject(value, gpath, p);
     if (!entry) continue;
-    checkKeys(entry, ['gid'], gpath, p);
+    checkKeys(entry, ['gid'], gpath, p, IGNORED);
     const gid = 'gid' in entry ? expectId(entry.gid, child(gpath, 'gid'), p) : undefined;
     if (gid !== undefined) {
       const other = gids.get(gid);

@@ -16,12 +16,14 @@
  * heat-cfntools never restarts and ignores failures; here every failure of
  * these commands is an error, as in aws-cfn-bootstrap.
  *
+ * A manager key other than these (`services: {httpd: {...}}`) is skipped
+ * with a warning, as aws-cfn-bootstrap does (an error under --strict).
  * Which init system is used is what the key says. `systemd` on a machine
  * where systemd is not running (no /run/systemd/system, sd_booted()) is a
  * validation problem, not a late crash.
  */
 import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, serviceDriver, type ServiceLocations, type ServiceTools } from '../../service-control';
-import { checkKeys, child, expectBoolean, expectObject, expectStringList, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
+import { checkKeys, child, expectBoolean, expectObject, expectStringList, IGNORED, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import { checkManagerNames } from './packages';
 import { run, runOrThrow } from './command';
 import type { Action, ChangeSet, HandlerContext, InitHandler, ValidationContext } from './types';
@@ -92,7 +94,8 @@ export function validateServices(raw: unknown, spath: string, ctx: Pick<Validati
       continue;
     }
     if (kind !== 'sysvinit' && kind !== 'systemd') {
-      p.add(kpath, 'unknown service manager; expected sysvinit or systemd');
+      // aws-cfn-bootstrap: "Unsupported service manager", and on.
+      p.tolerate(kpath, 'unknown service manager; expected sysvinit or systemd', 'skipped');
       continue;
     }
     const entries = expectObject(value, kpath, p);
@@ -103,7 +106,7 @@ export function validateServices(raw: unknown, spath: string, ctx: Pick<Validati
       if (!/^[A-Za-z0-9_][A-Za-z0-9_.@:\\-]*$/.test(name)) p.add(epath, 'not a valid service name');
       const entry = expectObject(rawEntry, epath, p);
       if (!entry) continue;
-      checkKeys(entry, SERVICE_KEYS, epath, p);
+      checkKeys(entry, SERVICE_KEYS, epath, p, IGNORED);
       const svc: Omit<ServiceSpec, 'tools'> = { name, watch: validateWatch(entry, epath, p) };
       if ('enabled' in entry) svc.enabled = expectBoolean(entry.enabled, child(epath, 'enabled'), p);
       if ('ensureRunning' in entry) svc.ensureRunning = expectBoolean(entry.ensureRunning, child(epath, 'ensureRunning'), p);

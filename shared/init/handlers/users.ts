@@ -9,7 +9,7 @@
  * `groups` absent leaves an existing user's groups alone; `groups: []` removes
  * all supplementary groups (aws-cfn-bootstrap treats both as []).
  */
-import { checkKeys, child, expectAbsolutePath, expectObject, expectStringList, MachineConflictError, Problems } from '../validation';
+import { checkKeys, child, expectAbsolutePath, expectObject, expectStringList, IGNORED, MachineConflictError, Problems } from '../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from './types';
 import { ACCOUNT_NAME, expectId, locateSbin } from './groups';
 import { HandlerError, commandAction, run } from './command';
@@ -41,7 +41,7 @@ export function validateUsers(raw: unknown, path: string, ctx: Pick<ValidationCo
     if (!ACCOUNT_NAME.test(name)) p.add(upath, 'not a valid user name');
     const entry = obj[name] === null ? {} : expectObject(obj[name], upath, p);
     if (!entry) continue;
-    checkKeys(entry, ['uid', 'groups', 'homeDir'], upath, p);
+    checkKeys(entry, ['uid', 'groups', 'homeDir'], upath, p, IGNORED);
     const user: UserSpec = { name };
     if ('uid' in entry) {
       user.uid = expectId(entry.uid, child(upath, 'uid'), p);

@@ -77,10 +77,10 @@ export function validationContext(system: TestSystem, declared: { users?: string
   };
 }
 
-/** Validate `raw` under `config.<key>`; the problems (empty when valid) and the spec. */
-export function validate<S>(handler: InitHandler<S>, raw: unknown, vctx: ValidationContext): { spec: S | undefined; problems: Problems['list'] } {
+/** Validate `raw` under `config.<key>`; the errors (empty when valid), the tolerated problems and the spec. */
+export function validate<S>(handler: InitHandler<S>, raw: unknown, vctx: ValidationContext): { spec: S | undefined; problems: Problems['list']; tolerated: Problems['tolerated'] } {
   const spec = handler.validate(raw, `config.${handler.key}`, vctx);
-  return { spec, problems: vctx.problems.list };
+  return { spec, problems: vctx.problems.list, tolerated: vctx.problems.tolerated };
 }
 
 /**

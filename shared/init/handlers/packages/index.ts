@@ -3,12 +3,13 @@
  *
  * Managers run in aws-cfn-bootstrap's order (rpm, apt, yum, dnf, then the
  * others alphabetically: python, rubygems), whatever the JSON order; several
- * managers in one config work (heat-cfntools crashes on Python 3). An
- * unknown manager is a validation problem (heat-cfntools warns,
- * aws-cfn-bootstrap ignores it silently), and so is a manager whose program
+ * managers in one config work (heat-cfntools crashes on Python 3). A manager
+ * aws-cfn-bootstrap has no tool for is skipped with a warning (it ignores
+ * it silently; an error under --strict); one it runs but cfntools does not
+ * (zypper, msi) is a validation problem, and so is a manager whose program
  * is missing on the machine: nothing is installed when either is wrong.
  */
-import { checkKeys, child, describe, expectObject, type JsonObject, type Problems, WINDOWS_UNSUPPORTED } from '../../validation';
+import { checkKeys, child, describe, expectObject, IGNORED, type JsonObject, type Problems, WINDOWS_UNSUPPORTED } from '../../validation';
 import type { Action, HandlerContext, InitHandler, ValidationContext } from '../types';
 import { apt } from './apt';
 import { python } from './python';
@@ -23,12 +24,14 @@ export type { BatchAction, PackageRequest } from './types';
 const MANAGERS: readonly ManagerModule<unknown>[] = [rpm, apt, yum, dnf, python, rubygems];
 export const MANAGER_ORDER: readonly string[] = MANAGERS.map((m) => m.name);
 
-/** Why a known peer manager is not supported here. */
+/** Why a manager aws-cfn-bootstrap runs is not supported here. */
 const UNSUPPORTED: Record<string, string> = {
   msi: `msi packages: ${WINDOWS_UNSUPPORTED}`,
-  zypper: 'zypper is not supported by cfntools',
-  dpkg: 'use the apt key for Debian packages',
+  zypper: 'unknown package manager (zypper is not supported by cfntools)',
 };
+
+/** aws-cfn-bootstrap orders `dpkg` but has no tool for it: skipped like any unknown manager. */
+const HINTS: Record<string, string> = { dpkg: ' (use the apt key for Debian packages)' };
 
 export interface ManagerBatch extends Batch<unknown> {
   /** Key path of the manager's entry in the metadata, for messages. */
@@ -68,7 +71,9 @@ export function validatePackages(raw: unknown, path: string, ctx: Pick<Validatio
     const mod = MANAGERS.find((m) => m.name === manager);
     if (!mod) {
       const why = UNSUPPORTED[manager.toLowerCase()];
-      problems.add(mpath, manager.toLowerCase() === 'msi' ? why! : `unknown package manager${why ? ` (${why})` : ''}; expected one of ${MANAGER_ORDER.join(', ')}`);
+      const expected = `expected one of ${MANAGER_ORDER.join(', ')}`;
+      if (why) problems.add(mpath, manager.toLowerCase() === 'msi' ? why : `${why}; ${expected}`);
+      else problems.tolerate(mpath, `unknown package manager${HINTS[manager.toLowerCase()] ?? ''}; ${expected}`, 'skipped');
       continue;
     }
     const entries = expectObject(value, mpath, problems);
@@ -114,7 +119,7 @@ export const packagesHandler: InitHandler<PackagesSpec> = {
   plan: planPackages,
 };
 
-/** Problems for `{manager: ...}` keys elsewhere (a service's `packages`). */
+/** Unknown `{manager: ...}` keys elsewhere (a service's `packages`): never matched by a change, so ignored. */
 export function checkManagerNames(obj: JsonObject, path: string, problems: Problems): void {
-  checkKeys(obj, MANAGER_ORDER, path, problems);
+  checkKeys(obj, MANAGER_ORDER, path, problems, IGNORED);
 }
