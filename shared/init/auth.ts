@@ -131,10 +131,10 @@ export function downloadsOf(init: unknown): DownloadUses {
  * type matches nothing (aws-cfn-bootstrap skips it), and one whose lists
  * cannot be read counts as used as soon as anything is downloaded.
  */
-export function blockUse(uses: DownloadUses, s3Endpoints: readonly S3Endpoint[] = []): BlockUse {
+export function blockUse(uses: DownloadUses, s3Hosts?: readonly TableHost[]): BlockUse {
   const parsed = uses.urls.flatMap((u) => {
     try {
-      return [{ url: new URL(u), bucket: parseS3Url(u, s3Endpoints)?.bucket }];
+      return [{ url: new URL(u), bucket: parseS3Url(u, s3Hosts)?.bucket }];
     } catch {
       return [];
     }
@@ -520,7 +520,7 @@ export class AuthDownloader implements Downloader {
  * are left out, so callers must check the problems before using it.
  */
 export function createDownloader(raw: unknown, deps: DownloaderDeps): AuthDownloader {
-  const blocks = parseAuthentication(raw, deps.problems, deps.path, deps.uses && blockUse(deps.uses, deps.s3Endpoints));
+  const blocks = parseAuthentication(raw, deps.problems, deps.path, deps.uses && blockUse(deps.uses, deps.s3Hosts));
   // Every declared name, valid or not: a file naming a broken block is not also "unknown".
   const names = isObject(raw) ? Object.keys(raw) : [];
   return new AuthDownloader(blocks, deps, names);
