@@ -19,6 +19,7 @@ describe('demo (README main command)', () => {
     assert.match(r.stdout, /status page http:\/\/127\.0\.0\.1:\d+\/ shows: (?=.*MemoryUtilization [\d.]+ Percent)(?=.*DiskSpaceUtilization [\d.]+ Percent)(?=.*CPUUtilization [\d.]+ Percent)(?=.*Heartbeat 1\.0 Count)/);
     assert.match(r.stdout, /root\/srv\/deployed\.txt: "deployed with hello from heat-agent\\n"/);
     assert.match(r.stdout, /stack: Deploy CREATE_COMPLETE, output result "hello from heat-agent" \(1 signal\)/);
+    assert.match(r.stdout, /root\/var\/www\/html\/index\.html: "<h1>aws-demo<\/h1>\\n"; DescribeStackResource \(cfn-v1, i-[0-9a-f]{17}\), SignalResource \(cfn-v1, i-[0-9a-f]{17}\); WebServerInstance CREATE_COMPLETE/);
     const after = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('cfntools-demo-'));
     assert.deepEqual(after, before, 'sandbox removed');
   });

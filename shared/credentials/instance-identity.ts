@@ -12,6 +12,7 @@
  * base64 signature) so no answer can smuggle another header or a huge value.
  */
 import { CredentialError, errorMessage } from '../errors';
+import { registerSecret } from '../redact';
 import type { HttpRequest, Signer } from '../request';
 import type { ImdsClient } from './imds';
 import type { InstanceIdentity } from './types';
@@ -52,6 +53,8 @@ export function parseInstanceIdentity(documentText: string, signatureText: strin
   if (signature.length > MAX_SIGNATURE_CHARS || !BASE64.test(signature)) {
     throw new CredentialError(`the instance identity signature from the metadata service is not one base64 value of at most ${MAX_SIGNATURE_CHARS} characters`);
   }
+  // Nothing binds the header to a request or a time: whoever copies it can read and signal the stack until the instance stops.
+  registerSecret(signature);
   return { document, signature, instanceId, source: `instance identity of ${instanceId}` };
 }
 

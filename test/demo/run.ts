@@ -138,6 +138,33 @@ async function watchAnUpdate(emulator: Emulator, sandbox: string, creds: string,
   }
 }
 
+/**
+ * Another emulator, in EC2 mode: a metadata service that hands out a signed
+ * identity document, and a CloudFormation that takes it (CFN_V1) from the
+ * stack's own instance. No key anywhere.
+ */
+async function awsWithoutKeys(sandbox: string, logs: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const file = path.join(sandbox, 'root', 'var', 'www', 'html', 'index.html');
+  const init = { 'AWS::CloudFormation::Init': { config: { files: { [file]: { content: '<h1>{{stack}}</h1>\n', context: { stack: 'aws-demo' }, mode: '000644' } } } } };
+  const ec2 = await startEmulator({
+    ec2: { region: 'us-east-1' },
+    stacks: [{ name: 'aws-demo', resources: { WebServerInstance: { type: 'AWS::EC2::Instance', metadata: init, creationPolicy: { count: 1 } } } }],
+  });
+  try {
+    const awsEnv = { ...env, AWS_EC2_METADATA_DISABLED: '', AWS_EC2_METADATA_SERVICE_ENDPOINT: ec2.imdsUrl! };
+    const target = ['--stack', 'aws-demo', '--resource', 'WebServerInstance', '--region', 'us-east-1', '--url', ec2.url];
+    const init = await run('cfn-init', ['-v', ...target, '--log-file', path.join(logs, 'cfn-init-aws.log')], awsEnv);
+    if (init.status !== 0) throw new Error(`cfn-init (AWS) failed: ${init.stderr.trim()}`);
+    const sig = await run('cfn-signal', ['-e', '0', ...target, '--log-file', path.join(logs, 'cfn-signal-aws.log')], awsEnv);
+    if (sig.status !== 0) throw new Error(`cfn-signal (AWS) failed: ${sig.stderr.trim()}`);
+    const calls = ec2.requestLog.filter((r) => r.action).map((r) => `${r.action} (${r.signature}, ${r.instanceId})`);
+    const view = ec2.resource('aws-demo', 'WebServerInstance');
+    return `${path.relative(sandbox, file)}: ${JSON.stringify(fs.readFileSync(file, 'utf8'))}; ${calls.join(', ')}; WebServerInstance ${view.status}`;
+  } finally {
+    await ec2.stop();
+  }
+}
+
 async function main(): Promise<number> {
   const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-demo-'));
   let emulator: Emulator | undefined;
@@ -233,6 +260,11 @@ async function main(): Promise<number> {
     const deployed = emulator.deployment(DEPLOY_STACK, 'Deploy');
     say(`   -> ${path.relative(sandbox, path.join(sandbox, 'root', 'srv', 'deployed.txt'))}: ${JSON.stringify(fs.readFileSync(path.join(sandbox, 'root', 'srv', 'deployed.txt'), 'utf8'))}`);
     say(`   stack: Deploy ${deployed.status}, output result ${JSON.stringify(deployed.softwareDeployment?.output_values?.result)} (${deployed.signalCount} signal)`);
+    say();
+
+    say('7. AWS with no keys and no role: cfn-init and cfn-signal --stack/--resource (emulator in EC2 mode)');
+    const aws = await awsWithoutKeys(sandbox, logs, env);
+    say(`   -> ${aws}`);
     say();
 
     const requests = emulator.requestLog.filter((r) => !r.path.startsWith('/_emulator'));
