@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ec2Json, type InstanceFacts, privateIp } from './instance-identity';
 import { isoSeconds } from './signing';
 import type { Ec2RoleSpec, ImdsTokens } from './stackfile-ec2';
+import { listenLocal } from './listen';
 
 /** What the service serves, read at each request (the instance played can change). */
 export interface ImdsSource {
@@ -196,14 +196,7 @@ export async function startImds(src: ImdsSource, opts: { port?: number; onReques
     entry.ms = Date.now() - started;
     opts.onRequest(entry);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

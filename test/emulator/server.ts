@@ -9,7 +9,6 @@
  * `startEmulator` is the programmatic entry point for tests and the demo.
  */
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { handleApi } from './api';
 import { AWS_ACTIONS, handleAwsApi } from './aws-api';
 import { AwsError } from './aws-format';
@@ -19,20 +18,21 @@ import { DeploymentError } from './deployments';
 import { type Ec2Change, Ec2Mode, Ec2ModeError, type Ec2View } from './ec2-mode';
 import { awsFaultReply, Faults, faultReply, type FaultAction, type FaultConfig, FaultConfigError, validateFaults } from './faults';
 import { serveFile } from './files';
-import { HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
+import { type HeatApiError, HeatErrors, type Reply, webobPlain, XmlIncompatibleError } from './heat-format';
 import { renderStatusPage } from './html';
 import { type Imds, type ImdsLogEntry, startImds } from './imds';
 import { Keystone } from './keystone';
 import { MetricGate, type MetricPolicy, MetricPolicyError, type MetricRate, type MetricValidation, validateMetricPolicy } from './metric-policy';
 import { signalEndpoint } from './signal-endpoints';
 import type { DeploymentView, EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
-import { type CredentialScope, Model } from './model';
+import { type Credential, type CredentialScope, Model } from './model';
 import { heatSignedUrl, sigV4PresignedUrl } from './presign';
 import { isoSeconds } from './signing';
 import { type SignedRequest, verifySignature } from './sigverify';
 import { type CredentialSpec, type FilesSpec, loadStackFile, type StackFile, type StackSpec, validateStackFile } from './stackfile';
 import { type Ec2Settings, type Ec2Source, type Ec2Spec, resolveEc2 } from './stackfile-ec2';
 import { newTempUrlKey } from './swift-tempurl';
+import { listenLocal } from './listen';
 
 export interface EmulatorOptions {
   /** 0 (default) picks a free port. The emulator only ever listens on 127.0.0.1. */
@@ -552,29 +552,29 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       entry.instanceId = verdict.identity.instanceId;
       return handleAwsApi(params, { kind: 'instance', instanceId: verdict.identity.instanceId }, ctx);
     }
-    const signed: SignedRequest = { method, rawPath, params, headers, body, host: headers.host ?? url.replace(/^http:\/\//, '') };
+    const checked = checkKey({ method, rawPath, params, headers, body, host: headers.host ?? url.replace(/^http:\/\//, '') }, entry);
+    if ('refused' in checked) return AwsError.fromHeat(checked.refused).toReply(json);
+    return handleAwsApi(params, { kind: 'key', cred: checked.cred }, ctx);
+  }
+
+  /** A key's signature checked as keystone checks it, the outcome written into the log entry. */
+  function checkKey(signed: SignedRequest, entry: RequestLogEntry): { cred: Credential } | { refused: HeatApiError } {
     const verdict = verifySignature(signed, (ak) => model.key(ak), now());
     if (verdict.kind) entry.signature = verdict.kind;
     if (verdict.accessKey) entry.accessKey = verdict.accessKey;
     if (!verdict.ok) {
       entry.verified = `${verdict.error.code}: ${verdict.reason}`;
-      return AwsError.fromHeat(verdict.error).toReply(json);
+      return { refused: verdict.error };
     }
     entry.verified = 'ok';
-    return handleAwsApi(params, { kind: 'key', cred: model.key(verdict.accessKey)! }, ctx);
+    return { cred: model.key(verdict.accessKey)! };
   }
 
   function api(method: string, rawPath: string, params: Record<string, string>, headers: Record<string, string>, body: Buffer, entry: RequestLogEntry): Reply {
     const signed: SignedRequest = { method, rawPath, params, headers, body, host: headers.host ?? url.replace(/^http:\/\//, '') };
-    const verdict = verifySignature(signed, (ak) => model.key(ak), now());
-    if (verdict.kind) entry.signature = verdict.kind;
-    if (verdict.accessKey) entry.accessKey = verdict.accessKey;
-    if (!verdict.ok) {
-      entry.verified = `${verdict.error.code}: ${verdict.reason}`;
-      return verdict.error.toXmlReply();
-    }
-    entry.verified = 'ok';
-    const cred = model.key(verdict.accessKey)!;
+    const checked = checkKey(signed, entry);
+    if ('refused' in checked) return checked.refused.toXmlReply();
+    const { cred } = checked;
     const route = apiRoute(rawPath);
     try {
       return handleApi({ ...signed, route, cred }, { model, now, metricGate });
@@ -592,14 +592,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenLocal(server, opts.port);
   url = `http://127.0.0.1:${port}`;
   if (ec2) {
     try {
