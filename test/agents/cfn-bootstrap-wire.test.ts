@@ -181,6 +181,23 @@ describe('aws-cfn-bootstrap transcripts replayed (cfn-bootstrap-wire)', function
       });
     });
 
+    it('a token request never answered (imds-token-put-hangs): CFB gives up after 11 minutes; we fall back to IMDSv1 within seconds, the same header', async () => {
+      const [s] = readBootstrapScenarios('imds-token-put-hangs.txt');
+      assert.equal(s!.exitCode, 1);
+      assert.equal(s!.cloudFormation.length, 0);
+      imds.config.hang.add('PUT /latest/api/token');
+      try {
+        const [recorded] = readBootstrapScenarios('cfn-get-metadata-nocreds-cfnv1.txt');
+        await replay({ ...recorded!, argv: s!.argv }, (r, got) => {
+          assert.equal(r.status, 0, r.stderr);
+          assertSameCfnV1Requests(recorded!, got, r);
+        });
+        assert.ok(imds.requests.some((q) => q.method === 'GET' && q.headers['x-aws-ec2-metadata-token'] === undefined), 'IMDSv1 GETs');
+      } finally {
+        imds.config.hang.delete('PUT /latest/api/token');
+      }
+    });
+
     it('cfn-hup: one check per pass, the same request; an in-progress resource is skipped, a complete one fires post.add', async () => {
       const [inProgress, complete] = readBootstrapScenarios('cfn-hup-nocreds-cfnv1.txt');
       await replay(inProgress!, (r, got, box) => {

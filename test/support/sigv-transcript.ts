@@ -29,10 +29,10 @@ export function header(rec: WireRecord, name: string): string | undefined {
 export const CFN_BOOTSTRAP_WIRE = path.resolve(HEAT_WIRE, '..', 'cfn-bootstrap-wire');
 
 const RECORD_START = /^={70,}\n(#\d+) +\S+ +(.*?) +scenario [^\n]*\n/gm;
-/** A record printed as one line naming an earlier identical one (cfn-bootstrap-wire README section 11). */
-const REPEAT = /^--- \S+ \S+ HTTP\/1\.1: request and response byte-identical to #\d+/;
+/** A record printed as one line naming an earlier identical one, or an event of the connection (cfn-bootstrap-wire README section 11). */
+const REPEAT = /^--- (?:\S+ \S+ HTTP\/1\.1: request (?:and response )?byte-identical to #\d+|event: )/;
 
-/** Every request record of a transcript, in order, but those printed as one line naming an earlier identical one. */
+/** Every request record of a transcript, in order, but those printed as one line (repeats, connection events). */
 export function readRecords(file: string, dir = HEAT_WIRE): WireRecord[] {
   const buf = fs.readFileSync(path.join(dir, file));
   const text = buf.toString('latin1'); // byte offsets == string offsets, for the `body (N bytes)` counts
