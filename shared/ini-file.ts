@@ -29,7 +29,11 @@ const MAX_INTERPOLATION_DEPTH = 10;
 export interface IniOptions {
   /** The keys a header line may carry after `]` (see the top of this file). */
   unfoldKeys?: readonly string[];
-  /** oslo.config's files repeat keys (`collectors = ec2`, `collectors = cfn`): the last one is the value. ConfigParser refuses them. */
+  /**
+   * oslo.config's files repeat keys (`collectors = ec2`, `collectors = cfn`):
+   * `value` gives the last one, `values` all of them (a multi-valued option).
+   * ConfigParser refuses them.
+   */
   repeatedKeys?: 'refuse' | 'last';
   /** ConfigParser's `%(key)s` and `%%`; oslo.config has neither (Heat's generated secrets may hold `%`). Default true. */
   interpolation?: boolean;
@@ -38,6 +42,8 @@ export interface IniOptions {
 interface Entry {
   lines: string[];
   line: number;
+  /** The values the same key had before in its section (repeatedKeys: 'last'), oldest first. */
+  earlier?: string[][];
 }
 
 export class IniFile {
@@ -68,8 +74,10 @@ export class IniFile {
       const key = m?.[1].trim().toLowerCase();
       if (!m || !key) throw new ConfigError(`line ${lineNo}: expected "key = value", got ${JSON.stringify(raw.slice(0, 80))}`, this.file);
       if (!current) throw new ConfigError(`line ${lineNo}: "${key}" comes before any [section] header`, this.file);
-      if (current.has(key) && opts.repeatedKeys !== 'last') throw new ConfigError(`line ${lineNo}: "${key}" is set twice in [${currentName}] (first on line ${current.get(key)?.line})`, this.file);
+      const before = current.get(key);
+      if (before && opts.repeatedKeys !== 'last') throw new ConfigError(`line ${lineNo}: "${key}" is set twice in [${currentName}] (first on line ${before.line})`, this.file);
       entry = { lines: [m[2].trim()], line: lineNo };
+      if (before) entry.earlier = [...(before.earlier ?? []), before.lines];
       current.set(key, entry);
       indent = lineIndent;
     };
@@ -152,6 +160,16 @@ export class IniFile {
     if (!e || section === undefined) return undefined;
     const raw = e.lines.join('\n').trimEnd();
     return this.interpolation ? this.interpolate(section, key, raw, 1) : raw;
+  }
+
+  /** Every value a repeated key was given, in file order (one when it is set once); empty when absent. */
+  values(section: string | undefined, key: string): string[] {
+    const e = this.entry(section, key);
+    if (!e || section === undefined) return [];
+    return [...(e.earlier ?? []), e.lines].map((lines) => {
+      const raw = lines.join('\n').trimEnd();
+      return this.interpolation ? this.interpolate(section, key, raw, 1) : raw;
+    });
   }
 
   private interpolate(section: string, key: string, raw: string, depth: number): string {

@@ -15,6 +15,8 @@ export const DEFAULT_CFN_DIR = '/etc/cfn';
 export const DEFAULT_HEAT_AGENT_DIR = '/var/lib/heat-agent';
 /** heat-config's own state (deployed/<id>.json), read once when an image moves to heat-agent. */
 export const DEFAULT_HEAT_CONFIG_DIR = '/var/lib/heat-config';
+/** os-collect-config's local collector's JSON files (its `[local] path` default), which heat-agent's reads too. */
+export const DEFAULT_OCC_LOCAL_DATA_DIR = '/var/lib/os-collect-config/local-data';
 /** cfn-push-stats' last CPU sample and its cron lock. */
 export const DEFAULT_PUSH_STATS_DIR = '/var/lib/cfntools/cfn-push-stats';
 /** cfn-hup's record of the values it has seen (metadata_db.json), where aws-cfn-bootstrap keeps it. */
@@ -50,4 +52,8 @@ export function heatAgentDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function heatConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.CFNTOOLS_HEAT_CONFIG_DIR || DEFAULT_HEAT_CONFIG_DIR;
+}
+
+export function occLocalDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.CFNTOOLS_OCC_LOCAL_DATA_DIR || DEFAULT_OCC_LOCAL_DATA_DIR;
 }

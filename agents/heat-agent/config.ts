@@ -1,29 +1,43 @@
 /**
- * Where heat-agent polls and with which keys: os-collect-config's file
- * (`[DEFAULT] polling_interval`, `[cfn] metadata_url`, `stack_name`,
- * `access_key_id`, `secret_access_key`, `path`), as os-apply-config writes
- * it from Heat's metadata, or the flags every cfn tool takes. oslo.config
- * repeats keys (`collectors`); the last one counts, as there.
+ * Where heat-agent polls, and with which keys, from the first of:
+ *
+ * 1. the flags every cfn tool takes (`--stack`, `--resource`, `--url` and the
+ *    credential flags): the cfn collector of that resource;
+ * 2. os-collect-config's file (`--config`, default /etc/os-collect-config.conf)
+ *    as os-apply-config writes it from Heat's metadata: `[DEFAULT]
+ *    collectors` (every line counts: os-collect-config's option is
+ *    multi-valued), `polling_interval`, and each collector's section;
+ * 3. Heat's boot data (boot-data.ts): the `os-collect-config` block of
+ *    cfn-init-data, what os-apply-config would have rendered the file from.
+ *    A file that configures no collector of Heat's (a bare `[DEFAULT]`, as
+ *    some image builds leave it) is completed from it too.
+ *
+ * The metadata's own block, once seen, is laid over the file's or the boot
+ * data's (effectiveCollectors): Heat rotates keys and may change transport.
  */
 import * as fs from 'node:fs';
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
+import { heatDir, occLocalDataDir } from '../../shared/paths';
+import { registerSecret } from '../../shared/redact';
+import { initDataFile, readInitDataBlock } from './boot-data';
+import { blockFromIni, blockSecrets, mergeBlocks, resolveCollectors, type CollectorSettings, type OccBlock, type Resolved } from './collectors/settings';
 
 export const DEFAULT_CONFIG_FILE = '/etc/os-collect-config.conf';
 /** os-collect-config's default polling interval. */
 export const DEFAULT_INTERVAL_S = 30;
 
 export interface AgentSource {
-  url?: string;
-  stack: string;
-  resource: string;
-  /** Keys below the resource's Metadata that hold the deployments (os-collect-config's `path` after `<Resource>.Metadata`). */
-  subPath: string[];
-  accessKey?: string;
-  secretKey?: string;
-  intervalMs: number;
-  /** The file it came from, for messages. */
+  /** The settings read (file or boot data): what the metadata's block is laid over. */
+  base?: OccBlock;
+  /** --stack/--resource: the cfn collector of that resource, whatever the metadata's block says but its keys. */
+  pinned?: { url?: string; stack: string; resource: string };
+  /** --interval, over any polling_interval. */
+  intervalFlag?: number;
+  /** The file or files it came from, for messages. */
   from: string;
+  /** The local collector's directory when `[local] path` names none. */
+  localDir: string;
 }
 
 export interface SourceFlags {
@@ -34,49 +48,94 @@ export interface SourceFlags {
   interval?: number;
 }
 
-/** `<Resource>.Metadata[.key...]`, as the cfn collector splits it. */
-export function parsePath(raw: string, where: string, key: string): { resource: string; subPath: string[] } {
-  const [resource, field, ...rest] = raw.split('.');
-  if (!resource || field !== 'Metadata') throw new ConfigError(`expected <Resource>.Metadata[.key...], got ${JSON.stringify(raw)}`, where, key);
-  return { resource, subPath: rest };
-}
+/** Neither a file nor Heat's boot data: the caller may still ask the metadata service (boot-data.ts). */
+export class NoSourceError extends ConfigError {}
 
-function intervalOf(raw: number | string | undefined, where: string, key: string): number {
-  if (raw === undefined) return DEFAULT_INTERVAL_S * 1000;
+function intervalOf(raw: number | string | undefined, where: string, key: string): number | undefined {
+  if (raw === undefined) return undefined;
   const s = Number(raw);
   if (!Number.isFinite(s) || s < 1 || s > 86_400) throw new ConfigError(`expected seconds between 1 and 86400, got ${JSON.stringify(raw)}`, where, key);
   return s * 1000;
 }
 
+const hasRemote = (r: Resolved) => r.collectors.some((c) => c.name !== 'local');
+
+/** A source from settings read somewhere: checked now (an unknown collector, a bad path, none configured are errors). */
+export function sourceOf(base: OccBlock, from: string, flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSource {
+  const source: AgentSource = { base, from, localDir: occLocalDataDir(env), intervalFlag: intervalOf(flags.interval, '--interval', '') };
+  const resolved = resolveCollectors(base, from, source.localDir);
+  if (!resolved.collectors.length) throw new ConfigError(`no collector is configured (${resolved.notes.join('; ') || 'none listed'})`, from);
+  intervalOf(base.pollingInterval, from, 'DEFAULT.polling_interval');
+  for (const secret of blockSecrets(base)) registerSecret(secret);
+  return source;
+}
+
 export function readSource(flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSource {
   if (flags.stack || flags.resource) {
     if (!flags.stack || !flags.resource) throw new UsageError('--stack and --resource go together');
-    return { url: flags.url, stack: flags.stack, resource: flags.resource, subPath: [], intervalMs: intervalOf(flags.interval, '--interval', ''), from: 'flags' };
+    return { pinned: { url: flags.url, stack: flags.stack, resource: flags.resource }, intervalFlag: intervalOf(flags.interval, '--interval', ''), from: 'flags', localDir: occLocalDataDir(env) };
   }
-  const file = flags.config ?? env.CFNTOOLS_OCC_CONFIG ?? DEFAULT_CONFIG_FILE;
-  let text: string;
+  const named = flags.config ?? env.CFNTOOLS_OCC_CONFIG;
+  const file = named ?? DEFAULT_CONFIG_FILE;
+  const heatDirectory = heatDir(env);
+  let text: string | undefined;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --config FILE, or --stack and --resource`, file);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || named) throw new ConfigError(`cannot read (${code ?? (err as Error).message}); give --config FILE, or --stack and --resource`, file);
+  }
+  if (text === undefined) {
+    const boot = readInitDataBlock(heatDirectory);
+    if (!boot) throw new NoSourceError(`no ${DEFAULT_CONFIG_FILE}, and no os-collect-config block in ${initDataFile(heatDirectory)} (Heat's boot data)`);
+    return sourceOf(boot.block, boot.from, flags, env);
   }
   const ini = new IniFile(text, file, { repeatedKeys: 'last', interpolation: false });
-  const cfn = ini.section('cfn');
-  if (!cfn) throw new ConfigError('no [cfn] section: heat-agent polls heat-api-cfn (the cfn collector)', file);
-  const need = (key: string) => {
-    const v = ini.string(cfn, key);
-    if (!v) throw ini.error(cfn, key, 'is required');
-    return v;
+  const fromFile = blockFromIni(ini);
+  if (!hasRemote(resolveCollectors(fromFile, file, occLocalDataDir(env)))) {
+    const boot = readInitDataBlock(heatDirectory);
+    if (boot) return sourceOf(mergeBlocks(fromFile, boot.block), `${file} and ${boot.from}`, flags, env);
+  }
+  return sourceOf(fromFile, file, flags, env);
+}
+
+export interface Effective extends Resolved {
+  intervalMs: number;
+}
+
+/**
+ * The collectors that run now: the source's, with the metadata's latest
+ * block (`saved`) laid over. A block that would not resolve (an unknown
+ * collector) is passed over with a note: the metadata must not stop the
+ * agent that reads it.
+ */
+export function effectiveCollectors(source: AgentSource, saved: OccBlock | undefined): Effective {
+  const interval = (block: OccBlock | undefined) => {
+    try {
+      return intervalOf(block?.pollingInterval, 'the metadata', 'os-collect-config.polling_interval');
+    } catch {
+      return undefined;
+    }
   };
-  const { resource, subPath } = parsePath(need('path'), file, 'cfn.path');
-  return {
-    url: need('metadata_url'),
-    stack: need('stack_name'),
-    resource,
-    subPath,
-    accessKey: ini.string(cfn, 'access_key_id'),
-    secretKey: ini.string(cfn, 'secret_access_key'),
-    intervalMs: flags.interval !== undefined ? intervalOf(flags.interval, '--interval', '') : intervalOf(ini.string(ini.section('DEFAULT') ?? 'DEFAULT', 'polling_interval'), file, 'DEFAULT.polling_interval'),
-    from: file,
-  };
+  if (source.pinned) {
+    const keys = saved?.sections.cfn ?? {};
+    const str = (k: string) => (typeof keys[k] === 'string' && keys[k] ? (keys[k] as string) : undefined);
+    const cfn: CollectorSettings = { name: 'cfn', metadataUrl: source.pinned.url, stackName: source.pinned.stack, resource: source.pinned.resource, subPath: [], accessKeyId: str('access_key_id'), secretAccessKey: str('secret_access_key') };
+    return { collectors: [cfn], notes: [], intervalMs: source.intervalFlag ?? DEFAULT_INTERVAL_S * 1000 };
+  }
+  const base = source.base!;
+  const notes: string[] = [];
+  let resolved: Resolved | undefined;
+  if (saved) {
+    try {
+      resolved = resolveCollectors(mergeBlocks(base, saved), `${source.from} with the metadata's os-collect-config block`, source.localDir);
+      if (!resolved.collectors.length) throw new ConfigError('no collector is configured');
+    } catch (err) {
+      notes.push(`the metadata's os-collect-config block is passed over: ${(err as Error).message}`);
+      resolved = undefined;
+    }
+  }
+  resolved ??= resolveCollectors(base, source.from, source.localDir);
+  const intervalMs = source.intervalFlag ?? interval(saved) ?? intervalOf(base.pollingInterval, source.from, 'DEFAULT.polling_interval') ?? DEFAULT_INTERVAL_S * 1000;
+  return { collectors: resolved.collectors, notes: [...notes, ...resolved.notes], intervalMs };
 }

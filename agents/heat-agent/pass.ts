@@ -2,21 +2,28 @@
  * One check: the server's metadata, its deployments checked whole, then
  * each one that is new or changed run once, in Heat's order, and its result
  * signalled; a result Heat did not accept is signalled again at the next
- * check, not run again. Credentials Heat put in the metadata's
- * `os-collect-config` block are taken up for the next checks.
+ * check, not run again. The metadata's `os-collect-config` block (the
+ * collectors and their keys, which Heat rotates) is taken up for the next
+ * checks.
  */
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
-import { lookup } from '../../shared/key-path';
 import { registerSecret } from '../../shared/redact';
+import { blockFromMetadata, blockSecrets, sameBlock, type OccBlock } from './collectors/settings';
 import { inputValue, parseDeployments, type Deployment } from './deployments';
 import { failure, runDeployment, type RunContext } from './groups';
 import { sendSignal } from './signal';
-import type { AgentState, DeploymentResult, SavedCredentials } from './state';
+import type { AgentState, DeploymentResult } from './state';
+
+export interface Fetched {
+  /** The server's metadata, with the deployments of every collector. */
+  metadata: unknown;
+  /** False when a collector had nothing yet: deployments it may hold are not forgotten. */
+  complete: boolean;
+}
 
 export interface PassDeps {
-  /** The resource's Metadata (and whatever the path selects below it). */
-  fetch(): Promise<unknown>;
+  fetch(): Promise<Fetched>;
   signal(d: Deployment, result: DeploymentResult): ReturnType<typeof sendSignal>;
   run: RunContext;
   state: AgentState;
@@ -33,16 +40,8 @@ export interface PassResult {
   ran: number;
   signalled: number;
   failures: number;
-  /** New keys from the metadata's os-collect-config block, when they differ from the ones in use. */
-  credentials?: SavedCredentials;
-}
-
-/** The `cfn` collector's keys Heat keeps current in the metadata. */
-export function credentialsIn(metadata: unknown): SavedCredentials | undefined {
-  const cfn = lookup(metadata ?? null, ['os-collect-config', 'cfn']);
-  if (!cfn.found || !cfn.value || typeof cfn.value !== 'object') return undefined;
-  const { access_key_id: accessKey, secret_access_key: secretKey } = cfn.value as Record<string, unknown>;
-  return typeof accessKey === 'string' && typeof secretKey === 'string' && accessKey && secretKey ? { accessKey, secretKey } : undefined;
+  /** The metadata's os-collect-config block, when it differs from the one in use. */
+  block?: OccBlock;
 }
 
 async function report(d: Deployment, result: DeploymentResult, deps: PassDeps, out: PassResult): Promise<void> {
@@ -57,17 +56,19 @@ async function report(d: Deployment, result: DeploymentResult, deps: PassDeps, o
   }
 }
 
-export async function runPass(deps: PassDeps, inUse?: SavedCredentials): Promise<PassResult> {
+export async function runPass(deps: PassDeps, inUse?: OccBlock): Promise<PassResult> {
   const out: PassResult = { fetchFailed: false, ran: 0, signalled: 0, failures: 0 };
-  let metadata: unknown;
+  let fetched: Fetched;
   try {
-    metadata = await deps.fetch();
+    fetched = await deps.fetch();
   } catch (err) {
     deps.logger.error(`metadata of ${deps.where}: ${errorMessage(err)}`);
     return { ...out, fetchFailed: true };
   }
-  const fresh = credentialsIn(metadata);
-  if (fresh && (fresh.accessKey !== inUse?.accessKey || fresh.secretKey !== inUse?.secretKey)) out.credentials = fresh;
+  const { metadata } = fetched;
+  const fresh = blockFromMetadata(metadata);
+  for (const secret of blockSecrets(fresh)) registerSecret(secret);
+  if (fresh && !sameBlock(fresh, inUse)) out.block = fresh;
   let deployments: Deployment[];
   try {
     deployments = parseDeployments(metadata, deps.where);
@@ -107,6 +108,6 @@ export async function runPass(deps: PassDeps, inUse?: SavedCredentials): Promise
     await deps.state.set(d.id, { fingerprint: d.fingerprint, signalled: false, result });
     await report(d, result, deps, out);
   }
-  await deps.state.keepOnly(new Set(deployments.map((d) => d.id)));
+  if (fetched.complete) await deps.state.keepOnly(new Set(deployments.map((d) => d.id)));
   return out;
 }

@@ -4,22 +4,26 @@ import * as path from 'node:path';
 import { settingsFromArgs, type CommonArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { DurableWriter } from '../../shared/durable-write';
-import { errorMessage } from '../../shared/errors';
+import { CfnError, ConfigError, errorMessage } from '../../shared/errors';
 import { runInit } from '../../shared/init/apply';
 import { DEFAULT_LIMITS } from '../../shared/init/limits';
 import { showProblem } from '../../shared/init/validation';
 import { journalDir } from '../../shared/init/progress';
 import { MemoryLogger } from '../../shared/log';
-import { lookup } from '../../shared/key-path';
-import { describeResource } from '../../shared/metadata-source';
 import { heatAgentDir, heatConfigDir } from '../../shared/paths';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { runPollDaemon, type Checker } from '../../shared/poll-daemon';
 import { pollRetryPolicy } from '../../shared/poll-schedule';
 import { HostSystem } from '../../shared/system';
-import { readSource, type AgentSource, type SourceFlags } from './config';
+import { fetchUserDataBlock, USER_DATA_PATH } from './boot-data';
+import type { CfnSettings } from './collectors/cfn';
+import { combine, type CollectorOutput } from './collectors/combine';
+import { makeCollector } from './collectors/make';
+import { describeCollector, type OccBlock } from './collectors/settings';
+import type { CollectedDocument, Collector } from './collectors/types';
+import { effectiveCollectors, NoSourceError, readSource, sourceOf, type AgentSource, type Effective, type SourceFlags } from './config';
 import { deployedByHeatConfig } from './deployments';
-import { runPass, type PassResult } from './pass';
+import { runPass, type Fetched, type PassResult } from './pass';
 import type { DeploymentResult } from './state';
 import { sendSignal, SIGNAL_RETRY } from './signal';
 import { AgentState } from './state';
@@ -27,13 +31,16 @@ import { TOOL } from './index';
 
 export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'hooks-dir': string; 'deployment-timeout': number };
 
-/** A context signing with the file's keys, the flags' keys, or the ones Heat last put in the metadata. */
-function contextFor(args: Args, source: AgentSource, state: AgentState, env: NodeJS.ProcessEnv): ToolContext {
-  const saved = state.credentials;
+/**
+ * A context signing with the flags' keys, or the cfn collector's (the file's,
+ * or the ones Heat last put in the metadata); its HTTP client serves every
+ * collector and signal.
+ */
+function contextFor(args: Args, cfn: CfnSettings | undefined, intervalMs: number, env: NodeJS.ProcessEnv): ToolContext {
   const explicit = args['access-key'] || args['credential-file'] || args.role;
-  const keys = explicit ? {} : saved ? { 'access-key': saved.accessKey, 'secret-key': saved.secretKey } : source.accessKey ? { 'access-key': source.accessKey, 'secret-key': source.secretKey } : {};
-  const settings = settingsFromArgs({ ...args, ...keys, url: args.url ?? source.url });
-  return new ToolContext(TOOL, settings, { env, retry: pollRetryPolicy(source.intervalMs) });
+  const keys = explicit || !cfn?.accessKeyId ? {} : { 'access-key': cfn.accessKeyId, 'secret-key': cfn.secretAccessKey };
+  const settings = settingsFromArgs({ ...args, ...keys, url: args.url ?? cfn?.metadataUrl });
+  return new ToolContext(TOOL, settings, { env, retry: pollRetryPolicy(intervalMs) });
 }
 
 /**
@@ -64,7 +71,11 @@ async function applyInit(ctx: ToolContext, metadata: unknown, source: string): P
 }
 
 class Agent {
-  private ctx: ToolContext;
+  private ctx!: ToolContext;
+  private effective!: Effective;
+  private collectors: Collector[] = [];
+  /** The metadata's block the collectors were made with. */
+  private inUse: OccBlock | undefined;
   private readonly system: HostSystem;
   private readonly workDir: string;
 
@@ -75,25 +86,61 @@ class Agent {
     private readonly env: NodeJS.ProcessEnv,
     private readonly stopping: () => boolean,
   ) {
-    this.ctx = contextFor(args, source, state, env);
+    this.inUse = state.collectorBlock;
+    this.configure();
     this.system = new HostSystem(this.ctx.env);
     this.workDir = path.join(state.dir, 'work');
     fs.mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+  }
+
+  /** The collectors (and the context that signs for the cfn one) of the source with the block in use. */
+  private configure(): void {
+    this.effective = effectiveCollectors(this.source, this.inUse);
+    const before = this.ctx;
+    this.ctx = contextFor(this.args, this.effective.collectors.find((c): c is CfnSettings => c.name === 'cfn'), this.effective.intervalMs, this.env);
+    before?.close();
+    for (const note of this.effective.notes) this.ctx.logger.info(note);
+    const deps = { ctx: this.ctx, http: this.ctx.http(), retry: pollRetryPolicy(this.effective.intervalMs), stateDir: this.state.dir, logger: this.ctx.logger };
+    this.collectors = this.effective.collectors.map((s) => makeCollector(s, deps));
   }
 
   get logger() {
     return this.ctx.logger;
   }
 
+  get intervalMs(): number {
+    return this.effective.intervalMs;
+  }
+
+  /** What it polls, for the log. */
+  get summary(): string {
+    return `${this.effective.collectors.map(describeCollector).join(', ')} (from ${this.source.from})`;
+  }
+
+  /** Every collector in order; the first that fails fails the check (a partial list of deployments would make the others look removed). */
+  private async fetch(): Promise<Fetched> {
+    const outputs: CollectorOutput[] = [];
+    let complete = true;
+    for (const c of this.collectors) {
+      let documents: CollectedDocument[] | undefined;
+      try {
+        documents = await c.collect();
+      } catch (err) {
+        throw new CfnError(`collector ${c.name}: ${errorMessage(err)}`, { cause: err });
+      }
+      if (documents === undefined) complete = false;
+      else outputs.push({ name: c.name, documents });
+    }
+    const { metadata, duplicates } = combine(outputs);
+    for (const d of duplicates) this.logger.warn(`left out: ${d}`);
+    return { metadata, complete };
+  }
+
   async check(): Promise<PassResult> {
     const ctx = this.ctx;
     const r = await runPass(
       {
-        fetch: async () => {
-          const detail = await describeResource(ctx, this.source.stack, this.source.resource);
-          const below = lookup(detail.metadata ?? null, this.source.subPath);
-          return below.found ? below.value : undefined;
-        },
+        fetch: () => this.fetch(),
         signal: (d, result) => sendSignal(ctx.http(), d, result, this.args.timeout !== undefined ? { ...SIGNAL_RETRY, deadlineMs: this.args.timeout * 1000 } : SIGNAL_RETRY),
         run: {
           system: this.system,
@@ -107,18 +154,24 @@ class Agent {
         state: this.state,
         logger: ctx.logger,
         stopping: this.stopping,
-        where: `${this.source.stack}/${this.source.resource}`,
+        where: this.effective.collectors.map(describeCollector).join(', '),
         deployedBefore: (d) => deployedByHeatConfig(d, heatConfigDir(this.env)),
       },
-      this.state.credentials ?? (this.source.accessKey && this.source.secretKey ? { accessKey: this.source.accessKey, secretKey: this.source.secretKey } : undefined),
+      this.inUse,
     );
-    if (r.credentials && !(this.args['access-key'] || this.args['credential-file'] || this.args.role)) {
-      await this.state.setCredentials(r.credentials);
-      ctx.logger.info(`the metadata carries new keys (access key ${r.credentials.accessKey}): used from the next check`);
-      this.ctx = contextFor(this.args, this.source, this.state, this.env);
-      ctx.close();
-    }
+    if (r.block) await this.takeUp(r.block);
     return r;
+  }
+
+  /** A new block from the metadata: kept, and the collectors made again when it changes what they do. */
+  private async takeUp(block: OccBlock): Promise<void> {
+    await this.state.setCollectorBlock(block);
+    this.inUse = block;
+    const next = effectiveCollectors(this.source, block);
+    if (JSON.stringify(next.collectors) === JSON.stringify(this.effective.collectors)) return;
+    const cfn = next.collectors.find((c): c is CfnSettings => c.name === 'cfn');
+    this.logger.info(`the metadata's os-collect-config block changes the collectors: ${next.collectors.map(describeCollector).join(', ')}${cfn?.accessKeyId ? ` (access key ${cfn.accessKeyId})` : ''}; used from the next check`);
+    this.configure();
   }
 
   close(): void {
@@ -131,16 +184,36 @@ function checkerOf(agent: Agent): Checker {
     get logger() {
       return agent.logger;
     },
-    intervalMs: agent.source.intervalMs,
-    summary: `deployments of ${agent.source.stack}/${agent.source.resource} (from ${agent.source.from})`,
+    intervalMs: agent.intervalMs,
+    summary: `deployments from ${agent.summary}`,
     check: async () => ({ failed: (await agent.check()).fetchFailed }),
     close: () => agent.close(),
   };
 }
 
+/** Settings from the user data the metadata service serves, when no file and no cfn-init-data gave any. */
+async function userDataSource(args: Args, env: NodeJS.ProcessEnv, none: NoSourceError): Promise<AgentSource> {
+  const probe = new ToolContext(TOOL, settingsFromArgs(args), { env });
+  try {
+    const boot = await fetchUserDataBlock(env, probe.logger);
+    if (!boot) throw new ConfigError(`${none.message}, nor in the user data of the metadata service (${USER_DATA_PATH}); give --config FILE, or --stack and --resource`);
+    probe.logger.info(`collectors' settings from ${boot.from}`);
+    return sourceOf(boot.block, boot.from, args, env);
+  } finally {
+    probe.close();
+  }
+}
+
 export async function agentRun(args: Args): Promise<number> {
   const env = { ...process.env };
-  const source = readSource(args, env);
+  let fromUserData: AgentSource | undefined;
+  let source: AgentSource;
+  try {
+    source = readSource(args, env);
+  } catch (err) {
+    if (!(err instanceof NoSourceError)) throw err;
+    source = fromUserData = await userDataSource(args, env, err);
+  }
   const dir = heatAgentDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   let lock: PidFile;
@@ -164,11 +237,20 @@ export async function agentRun(args: Args): Promise<number> {
         agent.close();
       }
     }
+    // SIGHUP reads the file or cfn-init-data again; settings that came from the metadata service stay.
+    const reread = (): AgentSource => {
+      try {
+        return readSource(args, env);
+      } catch (err) {
+        if (err instanceof NoSourceError && fromUserData) return fromUserData;
+        throw err;
+      }
+    };
     let first: AgentSource | undefined = source;
     return await runPollDaemon({
       name: TOOL,
       makeChecker: (stopping) => {
-        const s = first ?? readSource(args, env);
+        const s = first ?? reread();
         first = undefined;
         return checkerOf(new Agent(args, s, state, env, stopping));
       },

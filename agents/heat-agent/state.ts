@@ -4,8 +4,9 @@
  * deployment is recorded as done only once its signal was accepted; one
  * whose result is recorded but not accepted is signalled again, never run
  * again. Written whole, atomically and durably, after every change: a kill
- * at any moment leaves the old file or the new one. Heat's credentials from
- * the metadata are kept here too (0600), so that a restart uses the latest.
+ * at any moment leaves the old file or the new one. The metadata's latest
+ * `os-collect-config` block (the collectors and their keys, which Heat
+ * rotates) is kept here too (0600), so that a restart uses the latest.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import { DurableWriter } from '../../shared/durable-write';
 import { errorMessage } from '../../shared/errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
 import type { Logger } from '../../shared/log';
+import type { OccBlock } from './collectors/settings';
 
 export const STATE_FILE = 'deployed.json';
 const MAX_STATE_BYTES = 64 * 1024 * 1024;
@@ -28,14 +30,17 @@ export interface DeploymentRecord {
   result?: DeploymentResult;
 }
 
-export interface SavedCredentials {
+/** What heat-agent before the collectors kept of the block: the cfn keys. */
+interface LegacyCredentials {
   accessKey: string;
   secretKey: string;
 }
 
 interface StateDocument {
   deployments: Record<string, DeploymentRecord>;
-  credentials?: SavedCredentials;
+  /** The metadata's latest `os-collect-config` block. */
+  collectors?: OccBlock;
+  credentials?: LegacyCredentials;
 }
 
 function isRecord(v: unknown): v is DeploymentRecord {
@@ -90,8 +95,12 @@ export class AgentState {
     return this.doc.deployments[id];
   }
 
-  get credentials(): SavedCredentials | undefined {
-    return this.doc.credentials;
+  /** The metadata's latest `os-collect-config` block; a state written before it was kept gives its cfn keys. */
+  get collectorBlock(): OccBlock | undefined {
+    const { collectors, credentials } = this.doc;
+    if (collectors && typeof collectors === 'object' && collectors.sections && typeof collectors.sections === 'object') return collectors;
+    if (credentials?.accessKey && credentials.secretKey) return { sections: { cfn: { access_key_id: credentials.accessKey, secret_access_key: credentials.secretKey } } };
+    return undefined;
   }
 
   async set(id: string, record: DeploymentRecord): Promise<void> {
@@ -99,8 +108,9 @@ export class AgentState {
     await this.save();
   }
 
-  async setCredentials(c: SavedCredentials): Promise<void> {
-    this.doc.credentials = c;
+  async setCollectorBlock(block: OccBlock): Promise<void> {
+    this.doc.collectors = block;
+    delete this.doc.credentials;
     await this.save();
   }
 

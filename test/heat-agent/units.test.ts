@@ -2,10 +2,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSource } from '../../agents/heat-agent/config';
+import { effectiveCollectors, readSource } from '../../agents/heat-agent/config';
 import { inputEnvironment, parseDeployments } from '../../agents/heat-agent/deployments';
 import { failure } from '../../agents/heat-agent/groups';
-import { credentialsIn } from '../../agents/heat-agent/pass';
+import { blockFromMetadata, resolveCollectors } from '../../agents/heat-agent/collectors/settings';
 import { MAX_SIGNAL_BYTES, signalBody, transportOf } from '../../agents/heat-agent/signal';
 import { AgentState } from '../../agents/heat-agent/state';
 import { MemoryLogger } from '../../shared/log';
@@ -88,7 +88,10 @@ describe("heat-agent: the metadata real Heat 19 wrote (test/fixtures/heat-deploy
         assert.match(d.id, /^[0-9a-f-]{36}$/);
         assert.ok(['CFN_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL'].includes(transportOf(d)), transportOf(d));
       }
-      assert.ok(credentialsIn(metadata), 'the os-collect-config block holds the cfn keys');
+      const block = blockFromMetadata(metadata);
+      assert.deepEqual(block?.collectors, ['cfn', 'local']);
+      const [cfn] = resolveCollectors(block!, file, '/nonexistent').collectors;
+      assert.ok(cfn?.name === 'cfn' && cfn.accessKeyId && cfn.secretAccessKey && cfn.resource === 'server', 'the os-collect-config block holds the cfn keys');
     });
   }
 });
@@ -122,30 +125,28 @@ describe('heat-agent: configuration and state', () => {
     const file = path.join(dir, 'os-collect-config.conf');
     fs.writeFileSync(file, '[DEFAULT]\ncommand = os-refresh-config\ncollectors = ec2\ncollectors = cfn\npolling_interval = 7\n\n[cfn]\nmetadata_url = http://127.0.0.1:8000/v1/\nstack_name = st\naccess_key_id = AK\nsecret_access_key = a%%b%^c\npath = Server.Metadata.inner\n');
     const s = readSource({ config: file }, {});
-    assert.deepEqual({ ...s }, { url: 'http://127.0.0.1:8000/v1/', stack: 'st', resource: 'Server', subPath: ['inner'], accessKey: 'AK', secretKey: 'a%%b%^c', intervalMs: 7000, from: file });
+    const e = effectiveCollectors(s, undefined);
+    assert.deepEqual(e.collectors, [{ name: 'cfn', metadataUrl: 'http://127.0.0.1:8000/v1/', stackName: 'st', resource: 'Server', subPath: ['inner'], accessKeyId: 'AK', secretAccessKey: 'a%%b%^c' }]);
+    assert.equal(e.intervalMs, 7000);
+    assert.deepEqual(e.notes, ['collector ec2 passed over: the EC2/nova metadata service holds no deployments']);
+    assert.equal(s.from, file);
     fs.writeFileSync(file, '[cfn]\nmetadata_url = http://x/\nstack_name = st\npath = Server.Meta\n');
     assert.throws(() => readSource({ config: file }, {}), /cfn\.path: expected <Resource>\.Metadata/);
-    fs.writeFileSync(file, '[cfn]\nstack_name = st\npath = Server.Metadata\n');
-    assert.throws(() => readSource({ config: file }, {}), /\[cfn\] metadata_url: is required/);
+    fs.writeFileSync(file, '[DEFAULT]\ncollectors = cfn\n[cfn]\nmetadata_url = http://x/\npath = Server.Metadata\n');
+    assert.throws(() => readSource({ config: file }, { CFNTOOLS_HEAT_DIR: dir }), /no collector is configured \(collector cfn not configured \(no stack_name\)\)/);
     assert.throws(() => readSource({ config: path.join(dir, 'none') }, {}), /none: cannot read \(ENOENT\); give --config FILE, or --stack and --resource/);
-    assert.equal(readSource({ stack: 's', resource: 'r', interval: 2 }, {}).intervalMs, 2000);
+    assert.equal(effectiveCollectors(readSource({ stack: 's', resource: 'r', interval: 2 }, {}), undefined).intervalMs, 2000);
     assert.throws(() => readSource({ stack: 's' }, {}), /--stack and --resource go together/);
-  });
-
-  it('the keys Heat keeps in the metadata\'s os-collect-config block', () => {
-    assert.deepEqual(credentialsIn({ 'os-collect-config': { cfn: { access_key_id: 'A', secret_access_key: 'S' } } }), { accessKey: 'A', secretKey: 'S' });
-    assert.equal(credentialsIn({ 'os-collect-config': { cfn: { access_key_id: 'A' } } }), undefined);
-    assert.equal(credentialsIn('text'), undefined);
   });
 
   it('the state survives a reload; a damaged file is set aside and said', async () => {
     const log = new MemoryLogger();
     const s = AgentState.load(dir, log);
     await s.set('d-1', { fingerprint: 'f', signalled: false, result: { deploy_status_code: 0 } });
-    await s.setCredentials({ accessKey: 'A', secretKey: 'S' });
+    await s.setCollectorBlock({ collectors: ['heat', 'local'], sections: { heat: { password: 'P' } } });
     const again = AgentState.load(dir, log);
     assert.deepEqual(again.get('d-1'), { fingerprint: 'f', signalled: false, result: { deploy_status_code: 0 } });
-    assert.equal(again.credentials?.accessKey, 'A');
+    assert.deepEqual(again.collectorBlock, { collectors: ['heat', 'local'], sections: { heat: { password: 'P' } } });
     assert.equal(fs.statSync(again.file).mode & 0o777, 0o600);
     await again.keepOnly(new Set());
     assert.equal(AgentState.load(dir, log).get('d-1'), undefined);
