@@ -75,8 +75,9 @@ export function readSource(flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSou
     if (!flags.stack || !flags.resource) throw new UsageError('--stack and --resource go together');
     return { pinned: { url: flags.url, stack: flags.stack, resource: flags.resource }, intervalFlag: intervalOf(flags.interval, '--interval', ''), from: 'flags', localDir: occLocalDataDir(env) };
   }
-  const named = flags.config ?? env.CFNTOOLS_OCC_CONFIG;
-  const file = named ?? DEFAULT_CONFIG_FILE;
+  // CFNTOOLS_OCC_CONFIG moves the default (tests); only --config names a file that must exist.
+  const named = flags.config;
+  const file = named ?? (env.CFNTOOLS_OCC_CONFIG || DEFAULT_CONFIG_FILE);
   const heatDirectory = heatDir(env);
   let text: string | undefined;
   try {
@@ -87,7 +88,7 @@ export function readSource(flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSou
   }
   if (text === undefined) {
     const boot = readInitDataBlock(heatDirectory);
-    if (!boot) throw new NoSourceError(`no ${DEFAULT_CONFIG_FILE}, and no os-collect-config block in ${initDataFile(heatDirectory)} (Heat's boot data)`);
+    if (!boot) throw new NoSourceError(`no ${file}, and no os-collect-config block in ${initDataFile(heatDirectory)} (Heat's boot data)`);
     return sourceOf(boot.block, boot.from, flags, env);
   }
   const ini = new IniFile(text, file, { repeatedKeys: 'last', interpolation: false });

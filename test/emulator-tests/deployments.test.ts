@@ -744,7 +744,8 @@ describe('emulator: software deployments', () => {
       ['a Number default that is none', { C: { type: 'OS::Heat::SoftwareConfig', properties: { inputs: [{ name: 'n', type: 'Number', default: 'many' }] } } }, /properties\.inputs\[0\]\.default: could not convert string to float: 'many' \(as a Number\)/],
       ['a property typo', { C: { type: 'OS::Heat::SoftwareConfig', properties: { script: 'x' } } }, /resources\.C\.properties\.script: unknown key/],
       ['a status for a deployment', { D: { ...deploy({}), status: 'CREATE_COMPLETE' } }, /resources\.D\.status: a deployment's status comes from its actions and signals/],
-      ['properties elsewhere', { W: { type: 'AWS::EC2::Instance', properties: {} } }, /resources\.W\.properties: only allowed on OS::Heat::SoftwareConfig, OS::Heat::StructuredConfig, OS::Heat::SoftwareDeployment or OS::Heat::StructuredDeployment resources/],
+      ['properties elsewhere', { W: { type: 'AWS::EC2::Instance', properties: {} } }, /resources\.W\.properties: only allowed on OS::Heat::SoftwareConfig, OS::Heat::StructuredConfig, OS::Heat::SoftwareDeployment, OS::Heat::StructuredDeployment, OS::Heat::DeployedServer or OS::Nova::Server resources/],
+      ['unknown config transport', { S: { type: 'OS::Heat::DeployedServer', properties: { software_config_transport: 'POLL_PIGEON' } } }, /resources\.S\.properties\.software_config_transport: must be one of POLL_SERVER_CFN, POLL_SERVER_HEAT, POLL_TEMP_URL, ZAQAR_MESSAGE/],
     ];
     for (const [name, resources, message] of bad) {
       it(`names the key path: ${name}`, async () => {

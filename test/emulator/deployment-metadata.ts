@@ -3,15 +3,17 @@
  * template's metadata, `deployments` (the current derived config of each
  * deployment, ordered by config name and then by when the deployment was
  * created, as Heat's metadata_software_deployments sorts them) and the
- * `os-collect-config` block of POLL_SERVER_CFN (server_base's
- * `_populate_deployments_metadata`). The deploy_* inputs carry the URLs and
+ * `os-collect-config` block of the server's `software_config_transport`
+ * (server_base's `_populate_deployments_metadata`): the collector's section
+ * (`cfn`, `heat`, `request` or `zaqar`) and `collectors` naming it, then
+ * `local`. The deploy_* inputs carry the URLs and
  * credentials of each deployment's signal transport; they are computed as the
  * metadata is served, from the time Heat would have made them, so they come
  * out as Heat would have stored them.
  */
 import { isMapping, pyQuote, pyTruthy } from './heat-format';
 import { clone, type Deployment, type DerivedConfig } from './deployments';
-import type { ResourceState, StackState } from './model';
+import type { ResourceState, ServerState, StackState } from './model';
 import { REGION } from './keystone';
 import { heatSignedUrl } from './presign';
 import { isoSeconds } from './signing';
@@ -114,6 +116,28 @@ export function metadataItem(d: Deployment, env: MetadataEnv): Record<string, un
   });
 }
 
+/** The server's metadata object for POLL_TEMP_URL: the container is the server's physical name, the object a uuid4. */
+export function metadataObjectPath(stack: StackState, server: ServerState): string {
+  return `/v1/AUTH_${stack.tenant}/${server.physicalName}/${server.objectName}`;
+}
+
+/** The collector of the server's transport and its section, as Heat fills it. */
+function transportSection(stack: StackState, res: ResourceState, env: MetadataEnv): [string, Record<string, unknown>] {
+  const server = res.server!;
+  // In Heat's key order; the auth URL with the trailing slash Heat's carries.
+  const keystone = () => ({ user_id: server.user!.id, password: server.user!.password, auth_url: `${env.endpoints.url}/v3/`, project_id: server.user!.projectId });
+  switch (server.transport) {
+    case 'POLL_SERVER_CFN':
+      return ['cfn', { metadata_url: `${env.endpoints.url}/v1/`, access_key_id: server.keys.accessKey, secret_access_key: server.keys.secretKey, stack_name: stack.stackName, path: `${res.name}.Metadata` }];
+    case 'POLL_SERVER_HEAT':
+      return ['heat', { ...keystone(), stack_id: `${stack.stackName}/${stack.stackId}`, resource_name: res.name, region_name: REGION }];
+    case 'POLL_TEMP_URL':
+      return ['request', { metadata_url: tempUrl(env.endpoints.url, env.tempUrlKey, metadataObjectPath(stack, server), tempUrlExpires(server.madeAt), 'GET') }];
+    case 'ZAQAR_MESSAGE':
+      return ['zaqar', { ...keystone(), queue_id: server.physicalName, region_name: REGION }];
+  }
+}
+
 /** The server's metadata: the template's (`template`), with `deployments` and `os-collect-config` set as Heat sets them. */
 export function serverMetadata(stack: StackState, server: ResourceState, deployments: Deployment[], env: MetadataEnv): Record<string, unknown> {
   const mine = deployments
@@ -126,19 +150,14 @@ export function serverMetadata(stack: StackState, server: ResourceState, deploym
   const meta: Record<string, unknown> = isMapping(server.metadata) ? clone(server.metadata) : {};
   meta.deployments = mine.map((d) => metadataItem(d, env));
   const occ: Record<string, unknown> = isMapping(meta['os-collect-config']) ? meta['os-collect-config'] : {};
-  occ.collectors = [...(server.type === NOVA_SERVER ? ['ec2'] : []), 'cfn', 'local'];
-  // Heat blanks what a boot-time config set for the other collectors, so that the agent drops them.
+  // Heat blanks what a boot-time config set for the collectors, so that the agent drops them.
   for (const other of ['heat', 'zaqar', 'cfn', 'request']) {
     const block = occ[other];
     if (isMapping(block)) for (const k of Object.keys(block)) block[k] = null;
   }
-  occ.cfn = {
-    metadata_url: `${env.endpoints.url}/v1/`,
-    access_key_id: server.server!.keys.accessKey,
-    secret_access_key: server.server!.keys.secretKey,
-    stack_name: stack.stackName,
-    path: `${server.name}.Metadata`,
-  };
+  const [collector, section] = transportSection(stack, server, env);
+  occ.collectors = [...(server.type === NOVA_SERVER ? ['ec2'] : []), collector, 'local'];
+  occ[collector] = section;
   meta['os-collect-config'] = occ;
   return meta;
 }

@@ -84,7 +84,7 @@ export interface Incarnation {
   user?: KeystoneUser;
 }
 
-export type SignalVia = 'CFN_SIGNAL' | 'TEMP_URL_SIGNAL' | 'HEAT_SIGNAL';
+export type SignalVia = 'CFN_SIGNAL' | 'TEMP_URL_SIGNAL' | 'HEAT_SIGNAL' | 'ZAQAR_SIGNAL';
 
 export interface DeploymentSignal {
   receivedAt: string;
@@ -154,7 +154,7 @@ export function stackUserProject(stack: StackState): string {
 }
 
 /** Heat's physical_resource_name of one incarnation of a resource. */
-function physicalName(stack: StackState, name: string, generation: number): string {
+export function physicalName(stack: StackState, name: string, generation: number): string {
   return `${stack.stackName}-${name}-${shortId(stableUuid(`resource/${stack.stackId}/${name}#${generation}`))}`;
 }
 

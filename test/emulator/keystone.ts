@@ -1,7 +1,8 @@
 /**
- * The bit of keystone v3 a HEAT_SIGNAL deployment needs: password
- * authentication of its stack-domain user (by user id, scoped to the stack
- * user project), answered 201 with `X-Subject-Token` and a token whose
+ * The bit of keystone v3 Heat's stack users need (a HEAT_SIGNAL or
+ * ZAQAR_SIGNAL deployment's, a POLL_SERVER_HEAT or ZAQAR_MESSAGE server's):
+ * password authentication of the stack-domain user (by user id, scoped to
+ * the stack user project), answered 201 with `X-Subject-Token` and a token whose
  * catalog's orchestration endpoint is the emulator; and the check of
  * `X-Auth-Token` that keystonemiddleware makes in front of heat-api. Error
  * bodies are keystone's (flask's compact, sorted JSON) and keystonemiddleware's.
@@ -69,7 +70,7 @@ export function middlewareUnauthorized(baseUrl: string): Reply {
   };
 }
 
-/** The catalog of a stack user's token: heat-api and heat-api-cfn, both the emulator. */
+/** The catalog of a stack user's token: heat-api, heat-api-cfn and Zaqar, all the emulator. */
 function catalog(baseUrl: string, projectId: string): unknown[] {
   const service = (type: string, name: string, url: string) => ({
     endpoints: [{ id: hexId(`endpoint/${type}`), interface: 'public', region_id: REGION, url, region: REGION }],
@@ -77,7 +78,7 @@ function catalog(baseUrl: string, projectId: string): unknown[] {
     type,
     name,
   });
-  return [service('orchestration', 'heat', `${baseUrl}/v1/${projectId}`), service('cloudformation', 'heat-cfn', `${baseUrl}/v1`)];
+  return [service('orchestration', 'heat', `${baseUrl}/v1/${projectId}`), service('cloudformation', 'heat-cfn', `${baseUrl}/v1`), service('messaging', 'zaqar', `${baseUrl}/zaqar`)];
 }
 
 export class Keystone {

@@ -6,14 +6,16 @@
  * native and its AWS wait conditions.
  */
 import { type Endpoints, type MetadataEnv, serverMetadata } from './deployment-metadata';
-import { Software } from './deployments';
+import { physicalName, Software, stackUserProject } from './deployments';
 import { HeatErrors, percentDecode, pyJsonDumps, pyStr } from './heat-format';
+import { hexId, openstackPassword } from './heat-ids';
+import type { KeystoneUser } from './keystone';
 import { stackArn, type StackRef } from './presign';
 import type { KeyInfo } from './sigverify';
 import { isoSeconds } from './signing';
 import { randomKeyPair, stableUuid, type StackFile, type StackSpec, WAIT_CONDITION, WAIT_HANDLE } from './stackfile';
 import { type Ec2Settings, stableInstanceId } from './stackfile-ec2';
-import { DEPLOYMENT_TYPES, type DeploymentProperties, SERVER_TYPES } from './stackfile-software';
+import { type ConfigTransport, DEPLOYMENT_TYPES, type DeploymentProperties, SERVER_TYPES, type ServerProperties } from './stackfile-software';
 
 export type SignalStatus = 'SUCCESS' | 'FAILURE';
 
@@ -74,7 +76,22 @@ export interface ResourceState {
    * stack user). `composed` when deployments target the server: its
    * Metadata is then composed with theirs (deployment-metadata.ts).
    */
-  server?: { keys: { accessKey: string; secretKey: string }; composed: boolean };
+  server?: ServerState;
+}
+
+/** What Heat makes for a server's agent to read its metadata by, per `software_config_transport`. */
+export interface ServerState {
+  keys: { accessKey: string; secretKey: string };
+  composed: boolean;
+  transport: ConfigTransport;
+  /** `<stack>-<server>-<short id>`: POLL_TEMP_URL's container, ZAQAR_MESSAGE's queue, the user's name. */
+  physicalName: string;
+  /** POLL_SERVER_HEAT, ZAQAR_MESSAGE: the server's own stack-domain user. */
+  user?: KeystoneUser;
+  /** POLL_TEMP_URL: the object (a uuid4) Heat PUTs the metadata to. */
+  objectName?: string;
+  /** When Heat made its credentials (a temp URL's expiry is computed from it). */
+  madeAt: number;
 }
 
 export interface StackState extends StackRef {
@@ -201,8 +218,8 @@ export class Model {
         res.handleKeys = keys();
         this.addKey(res.handleKeys.accessKey, res.handleKeys.secretKey, undefined, { kind: 'handle', stack: spec.name, resource: name });
       }
-      if (SERVER_TYPES.includes(r.type) && (targeted.has(name) || r.accessKey)) {
-        res.server = { keys: keys(), composed: targeted.has(name) };
+      if (SERVER_TYPES.includes(r.type) && (targeted.has(name) || r.accessKey || r.properties)) {
+        res.server = this.serverState(stack, name, (r.properties as ServerProperties | undefined)?.software_config_transport ?? 'POLL_SERVER_CFN', keys(), targeted.has(name));
         this.addKey(res.server.keys.accessKey, res.server.keys.secretKey, undefined, { kind: 'stack', stack: spec.name, resources: new Set([name]) });
       }
       if (r.type === WAIT_CONDITION) res.completion = { count: r.count ?? 1, timeoutSeconds: r.timeout, handle: r.handle };
@@ -218,6 +235,37 @@ export class Model {
     }
     this.stacks.set(spec.name, stack);
     this.deployments.load(stack, spec);
+  }
+
+  /** Heat's `_create_transport_credentials`: a user for POLL_SERVER_HEAT and ZAQAR_MESSAGE, an object name for POLL_TEMP_URL. */
+  private serverState(stack: StackState, name: string, transport: ConfigTransport, keys: { accessKey: string; secretKey: string }, composed: boolean): ServerState {
+    const server: ServerState = { keys, composed, transport, physicalName: physicalName(stack, name, 0), madeAt: this.now() };
+    if (transport === 'POLL_SERVER_HEAT' || transport === 'ZAQAR_MESSAGE') {
+      server.user = {
+        id: hexId(`user/${stack.stackId}/server/${name}`),
+        name: server.physicalName,
+        password: this.secret(`server-password/${stack.stackName}/${name}`, openstackPassword),
+        projectId: stackUserProject(stack),
+        projectName: `${stack.tenant}-${stack.stackId}`.slice(0, 64),
+      };
+    }
+    if (transport === 'POLL_TEMP_URL') server.objectName = stableUuid(`metadata-object/${stack.stackId}/${name}`);
+    return server;
+  }
+
+  /** A stack-domain user keystone knows: a deployment's or a server's. */
+  keystoneUser(id: string): KeystoneUser | undefined {
+    const fromDeployment = this.deployments.user(id);
+    if (fromDeployment) return fromDeployment;
+    for (const stack of this.stacks.values()) for (const r of stack.resources.values()) if (r.server?.user?.id === id) return r.server.user;
+    return undefined;
+  }
+
+  /** Composed servers, with their stack. */
+  servers(): Array<{ stack: StackState; res: ResourceState; server: ServerState }> {
+    const out: Array<{ stack: StackState; res: ResourceState; server: ServerState }> = [];
+    for (const stack of this.stacks.values()) for (const res of stack.resources.values()) if (res.server?.composed) out.push({ stack, res, server: res.server });
+    return out;
   }
 
   key(accessKey: string): Credential | undefined {

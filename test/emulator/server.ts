@@ -22,6 +22,7 @@ import { type HeatApiError, HeatErrors, type Reply, webobPlain, XmlIncompatibleE
 import { renderStatusPage } from './html';
 import { type Imds, type ImdsLogEntry, startImds } from './imds';
 import { Keystone } from './keystone';
+import { MetadataPush } from './metadata-push';
 import { MetricGate, type MetricPolicy, MetricPolicyError, type MetricRate, type MetricValidation, validateMetricPolicy } from './metric-policy';
 import { signalEndpoint } from './signal-endpoints';
 import type { DeploymentView, EmulatorState, HandleUrls, RequestLogEntry, ResourceView } from './state-view';
@@ -33,6 +34,7 @@ import { type CredentialSpec, type FilesSpec, loadStackFile, type StackFile, typ
 import { type Ec2Settings, type Ec2Source, type Ec2Spec, resolveEc2 } from './stackfile-ec2';
 import { newTempUrlKey } from './swift-tempurl';
 import { listenLocal } from './listen';
+import { ZaqarQueues } from './zaqar';
 
 export interface EmulatorOptions {
   /** 0 (default) picks a free port. The emulator only ever listens on 127.0.0.1. */
@@ -243,7 +245,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const launchedAt = now();
   const ec2 = ec2Settings ? new Ec2Mode(ec2Settings, model, launchedAt) : undefined;
   let imds: Imds | undefined;
-  const keystone = new Keystone((id) => model.software.user(id), now);
+  const keystone = new Keystone((id) => model.keystoneUser(id), now);
+  const queues = new ZaqarQueues(now);
+  const push = new MetadataPush(model, queues, now, () => model.metadataEnv());
   const metricGate = new MetricGate(validateMetricPolicy({ rate: opts.metricRate ?? null, validation: opts.metricValidation }, 'startEmulator options'));
   const fileSpecs = files.flatMap((f) => (f.files ? [f.files] : []));
   const requestLog: RequestLogEntry[] = [];
@@ -269,14 +273,29 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     loggedBodyChars = 0;
   }
 
-  /** Signals, deployment changes, tokens, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
+  /**
+   * A ZAQAR_SIGNAL deployment's queue (its physical name, in its user's
+   * project): heat-engine pops it while the deployment waits, and each body
+   * is a signal; here it is taken as it is posted.
+   */
+  function zaqarSignal(project: string, queue: string, bodies: unknown[]): boolean {
+    const d = model.software.all().find((x) => !x.deleted && x.transport === 'ZAQAR_SIGNAL' && x.incarnation.physicalName === queue && x.incarnation.user?.projectId === project);
+    if (!d) return false;
+    for (const body of bodies) model.software.signal(d, body, 'ZAQAR_SIGNAL');
+    return true;
+  }
+
+  /** Signals, deployment changes, tokens, queues, metrics, metadata changes, throttle counts and the log dropped; faults and the metric policy stay. */
   function reset(): void {
     model.reset();
     keystone.clear();
+    queues.clear();
+    push.clear();
     metricGate.clear();
     clearLog();
     ec2?.reset();
     imds?.clearTokens();
+    push.publish();
   }
 
   function ec2View(): Ec2View {
@@ -335,13 +354,20 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
   }
 
+  function setMetadata(stack: string, resource: string, metadata: unknown): void {
+    model.setMetadata(stack, resource, metadata);
+    push.publish();
+  }
+
   function updateDeployment(stackName: string, name: string, inputValues: Record<string, unknown>): DeploymentView {
     model.software.update(model.software.find(stackName, name), inputValuesOf(inputValues, 'input_values'));
+    push.publish();
     return deployment(stackName, name);
   }
 
   function deleteDeployment(stackName: string, name: string): DeploymentView {
     model.software.delete(model.software.find(stackName, name));
+    push.publish();
     return deployment(stackName, name);
   }
 
@@ -409,7 +435,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           return jsonReply(200, metricGate.get());
         case 'PUT metadata':
           if (parts.length !== 3) return jsonReply(404, { error: 'use PUT /_emulator/metadata/<stack>/<resource>' });
-          model.setMetadata(parts[1], parts[2], parseBody());
+          setMetadata(parts[1], parts[2], parseBody());
           return jsonReply(200, resourceView(parts[1], parts[2]));
         case 'PUT status':
           if (parts.length !== 3) return jsonReply(404, { error: 'use PUT /_emulator/status/<stack>/<resource>' });
@@ -518,11 +544,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     else if (rawPath.startsWith('/files/')) reply = serveFile(fileSpecs, rawPath, headers.authorization);
     else if (rawPath === '/' && !isRootApi) reply = { status: 200, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: renderStatusPage(state()) };
     else {
-      const signalled = signalEndpoint({ method, rawPath, rawQuery, headers, body }, { model, keystone, url, tempUrlKey, now }, entry);
+      const signalled = signalEndpoint({ method, rawPath, rawQuery, headers, body }, { model, keystone, url, tempUrlKey, now, push, queues, zaqarSignal }, entry);
       if (signalled) reply = signalled;
       else if (isApiPath || isRootApi) reply = aws ? awsApi(method, rawPath, params, headers, body, entry) : api(method, rawPath, params, headers, body, entry);
       else reply = webobPlain(404);
     }
+    // What the request changed (a signal, a deletion) reaches the servers' objects and queues before the next one.
+    push.publish();
     send(req, res, reply, fault?.kind === 'truncate');
     log(reply.status);
   }
@@ -594,6 +622,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   });
   const port = await listenLocal(server, opts.port);
   url = `http://127.0.0.1:${port}`;
+  // The stacks' creation, once the URLs the metadata carries are known.
+  push.publish();
   if (ec2) {
     try {
       imds = await startImds(
@@ -621,7 +651,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     requestLog,
     now,
     state,
-    setMetadata: (stack, resource, metadata) => model.setMetadata(stack, resource, metadata),
+    setMetadata,
     setResourceStatus: (stack, resource, change) => model.setResourceStatus(stack, resource, change),
     setFaults: (f) => faults.set(f),
     faults: () => faults.get(),

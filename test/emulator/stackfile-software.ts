@@ -22,6 +22,15 @@ export const SOFTWARE_DEPLOYMENT = 'OS::Heat::SoftwareDeployment';
 export const STRUCTURED_DEPLOYMENT = 'OS::Heat::StructuredDeployment';
 export const DEPLOYMENT_TYPES: readonly string[] = [SOFTWARE_DEPLOYMENT, STRUCTURED_DEPLOYMENT];
 
+/** How the server's agent reads its metadata (the server's `software_config_transport`). */
+export const CONFIG_TRANSPORTS = ['POLL_SERVER_CFN', 'POLL_SERVER_HEAT', 'POLL_TEMP_URL', 'ZAQAR_MESSAGE'] as const;
+export type ConfigTransport = (typeof CONFIG_TRANSPORTS)[number];
+
+export interface ServerProperties {
+  /** Default POLL_SERVER_CFN, Heat's `default_software_config_transport`. */
+  software_config_transport?: ConfigTransport;
+}
+
 export const SIGNAL_TRANSPORTS = ['CFN_SIGNAL', 'TEMP_URL_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL', 'ZAQAR_SIGNAL'] as const;
 export type SignalTransport = (typeof SIGNAL_TRANSPORTS)[number];
 export const DEPLOY_ACTIONS = ['CREATE', 'UPDATE', 'DELETE', 'SUSPEND', 'RESUME'] as const;
@@ -114,6 +123,14 @@ export function checkConfigProperties(c: Checker, type: string, v: unknown, at: 
   if (o.inputs !== undefined) props.inputs = checkInputs(c, o.inputs, join(at, 'inputs'));
   if (o.outputs !== undefined) props.outputs = checkOutputs(c, o.outputs, join(at, 'outputs'));
   if (o.options !== undefined) props.options = mappingOf(c, o.options, join(at, 'options'));
+  return props;
+}
+
+export function checkServerProperties(c: Checker, v: unknown, at: string): ServerProperties {
+  const o = c.mapping(v, at, ['software_config_transport']);
+  const props: ServerProperties = {};
+  const transport = oneOf(c, o.software_config_transport, join(at, 'software_config_transport'), CONFIG_TRANSPORTS);
+  if (transport !== undefined) props.software_config_transport = transport;
   return props;
 }
 

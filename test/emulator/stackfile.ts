@@ -13,10 +13,12 @@ import {
   checkConfigProperties,
   checkDeploymentProperties,
   checkDeploymentReferences,
+  checkServerProperties,
   CONFIG_TYPES,
   DEPLOYMENT_TYPES,
   type DeploymentProperties,
   SERVER_TYPES,
+  type ServerProperties,
   type SoftwareConfigProperties,
 } from './stackfile-software';
 
@@ -61,8 +63,8 @@ export interface ResourceSpec {
   timeout?: number;
   /** Any other resource: completed by SignalResource, like a CreationPolicy. */
   creationPolicy?: CreationPolicySpec;
-  /** Config and deployment resources (OS::Heat::SoftwareConfig...): Heat's properties (stackfile-software.ts). */
-  properties?: SoftwareConfigProperties | DeploymentProperties;
+  /** Servers, config and deployment resources (OS::Heat::SoftwareConfig...): Heat's properties (stackfile-software.ts). */
+  properties?: SoftwareConfigProperties | DeploymentProperties | ServerProperties;
 }
 
 export interface StackSpec {
@@ -148,7 +150,8 @@ function checkResource(c: Checker, v: unknown, at: string): ResourceSpec {
   const keyed = [WAIT_HANDLE, ...SERVER_TYPES];
   only(['accessKey', 'secretKey'], keyed);
   only(['handle', 'count', 'timeout'], [WAIT_CONDITION]);
-  only(['properties'], [...CONFIG_TYPES, ...DEPLOYMENT_TYPES]);
+  only(['properties'], [...CONFIG_TYPES, ...DEPLOYMENT_TYPES, ...SERVER_TYPES]);
+  if (SERVER_TYPES.includes(type) && o.properties !== undefined) r.properties = checkServerProperties(c, o.properties, join(at, 'properties'));
   if (CONFIG_TYPES.includes(type) && o.properties !== undefined) r.properties = checkConfigProperties(c, type, o.properties, join(at, 'properties'));
   if (DEPLOYMENT_TYPES.includes(type)) {
     for (const k of ['status', 'statusReason'] as const) if (o[k] !== undefined) c.fail(join(at, k), "a deployment's status comes from its actions and signals");

@@ -86,7 +86,30 @@ function swiftReply(status: number, reason: string, body: string, nowMs: number,
   return { status, reason, headers: { 'Content-Type': SWIFT_HTML, ...extra, 'X-Trans-Id': id, 'X-Openstack-Request-Id': id }, body };
 }
 
+/** The entity tags of an If-None-Match header (`*` matches any), quotes and weak markers dropped. */
+function etagList(header: string | undefined): string[] {
+  return (header ?? '').split(',').map((t) => t.trim().replace(/^W\//, '').replace(/"/g, '')).filter(Boolean);
+}
+
+/**
+ * swob's conditional GET: 304 when If-None-Match names the ETag, else when
+ * Last-Modified is not after If-Modified-Since (an ETag mismatch does not
+ * stop the second: Swift checks them one after the other).
+ */
+function notModified(object: { etag: string; lastModified: number }, headers: Record<string, string>): boolean {
+  const tags = etagList(headers['if-none-match']);
+  if (tags.includes(object.etag) || tags.includes('*')) return true;
+  const since = Date.parse(headers['if-modified-since'] ?? '');
+  return !Number.isNaN(since) && object.lastModified * 1000 <= since;
+}
+
 export const SwiftReplies = {
+  /** An object's GET or HEAD (the body is dropped for HEAD where the reply is sent), conditional as Swift's. */
+  object: (object: { body: string; etag: string; lastModified: number }, headers: Record<string, string>, nowMs: number): Reply => {
+    const meta = { Etag: `"${object.etag}"`, 'Last-Modified': new Date(object.lastModified * 1000).toUTCString(), 'X-Timestamp': `${object.lastModified}.00000`, 'Accept-Ranges': 'bytes' };
+    if (notModified(object, headers)) return swiftReply(304, 'Not Modified', '', nowMs, { ...meta, 'Content-Type': 'application/octet-stream' });
+    return swiftReply(200, 'OK', object.body, nowMs, { ...meta, 'Content-Type': 'application/octet-stream' });
+  },
   /** The middleware's `_invalid`: bad, expired or missing signature. */
   invalid: (account: string, nowMs: number) => swiftReply(401, 'Unauthorized', '401 Unauthorized: Temp URL invalid\n', nowMs, { 'Www-Authenticate': `Swift realm="${account}"` }),
   notFound: (nowMs: number) => swiftReply(404, 'Not Found', '<html><h1>Not Found</h1><p>The resource could not be found.</p></html>', nowMs),

@@ -1,10 +1,12 @@
 /**
  * The `request` collector (POLL_TEMP_URL): the Swift temp URL Heat PUTs the
  * server's metadata to on every change, polled with a conditional GET: after
- * the first answer, If-None-Match (its ETag) and If-Modified-Since (its
- * Last-Modified) make Swift answer 304 while the object is unchanged, and
- * the metadata read before stands; nothing is fetched twice. The signature in
- * the URL is masked wherever the URL is shown.
+ * the first answer, If-None-Match with its ETag makes Swift answer 304 while
+ * the object is unchanged, and the metadata read before stands; nothing is
+ * fetched twice. If-Modified-Since only when there was no ETag: Last-Modified
+ * counts whole seconds, and Swift answers 304 to it even when the ETag
+ * differs, so a second PUT within the same second would go unseen. The
+ * signature in the URL is masked wherever the URL is shown.
  */
 import { ApiError, ProtocolError } from '../../../shared/errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from '../../../shared/json-depth';
@@ -33,7 +35,7 @@ export class RequestCollector implements Collector {
     const source = `GET ${redactUrl(this.s.metadataUrl)}`;
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (this.seen?.etag) headers['If-None-Match'] = this.seen.etag;
-    if (this.seen?.lastModified) headers['If-Modified-Since'] = this.seen.lastModified;
+    else if (this.seen?.lastModified) headers['If-Modified-Since'] = this.seen.lastModified;
     let res;
     try {
       res = await this.deps.http.request({ method: 'GET', url: this.s.metadataUrl, headers }, { retry: this.deps.retry, maxBodyBytes: MAX_METADATA_BYTES, timeoutMs: COLLECT_TIMEOUT_MS });
