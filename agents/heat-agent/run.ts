@@ -230,6 +230,7 @@ export async function agentRun(args: Args): Promise<number> {
     probe.close();
     if (args['one-time']) {
       const agent = new Agent(args, source, state, env, () => false);
+      agent.logger.info(`checking the deployments from ${agent.summary}`);
       try {
         const r = await agent.check();
         return r.fetchFailed || r.failures ? 1 : 0;
