@@ -2,8 +2,9 @@
  * heat-agent: OS::Heat::SoftwareDeployment on the instance, in one tool:
  * what os-collect-config, os-refresh-config, heat-config and
  * heat-config-notify do together. Polls the server resource's metadata
- * (signed DescribeStackResource), runs each new or changed deployment once
- * by its group, and signals the result. `--one-time` checks once (cron,
+ * through os-collect-config's collectors (cfn, heat, request, zaqar, local:
+ * collectors/), runs each new or changed deployment once by its group, and
+ * signals the result. `--one-time` checks once (cron,
  * timers, tests); otherwise it stays in the foreground as a daemon
  * (heat-agent.service), on cfn-hup's schedule: its own phase in the
  * interval, backoff after failures, SIGHUP reads the configuration again,
@@ -19,7 +20,7 @@ export const DEFAULT_HOOKS_DIR = '/usr/libexec/heat-config/hooks';
 const DEFAULT_DEPLOYMENT_TIMEOUT_S = 3600;
 
 const options = {
-  config: { alias: 'c', type: 'string', describe: "os-collect-config's file (default /etc/os-collect-config.conf)" },
+  config: { alias: 'c', type: 'string', describe: "os-collect-config's file (default /etc/os-collect-config.conf; without it, Heat's boot data /var/lib/heat-cfntools/cfn-init-data)" },
   'one-time': { type: 'boolean', describe: 'check once and exit (1 when something failed)' },
   url: { alias: 'u', type: 'string', describe: 'heat-api-cfn URL (instead of the file)' },
   stack: { alias: 's', type: 'string', describe: 'stack name or id (instead of the file)' },
