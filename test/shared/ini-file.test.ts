@@ -71,6 +71,16 @@ describe('IniFile', () => {
     assert.throws(() => new IniFile('[h]\na = 1\nA = 2\n', 'f'), /line 3: "a" is set twice in \[h\] \(first on line 2\)/);
   });
 
+  it("oslo.config's repeated keys: the value is the last one, values every one in file order; a section's own, else DEFAULT's", () => {
+    const f = new IniFile('[DEFAULT]\ncollectors = heat\ncollectors = local\n[local]\npath = /a\nPATH = /b\n[cfn]\nx = 1\n', 'f', { repeatedKeys: 'last' });
+    assert.equal(f.value('DEFAULT', 'collectors'), 'local');
+    assert.deepEqual(f.values('DEFAULT', 'collectors'), ['heat', 'local']);
+    assert.deepEqual(f.values('local', 'path'), ['/a', '/b']);
+    assert.deepEqual(f.values('cfn', 'x'), ['1']);
+    assert.deepEqual(f.values('cfn', 'collectors'), ['heat', 'local']);
+    assert.deepEqual(f.values('cfn', 'absent'), []);
+  });
+
   it('reads keys a YAML ">" block put on the header line, when the caller names them; warns either way', () => {
     const folded = '[cfn-auto-reloader-hook] triggers=post.update path=Resources.LC.Metadata.AWS::CloudFormation::Init action=/opt/aws/bin/cfn-init -v   --stack s --resource LC runas=root ';
     const f = new IniFile(folded, 'hook.conf', { unfoldKeys: ['triggers', 'path', 'action', 'runas'] });
