@@ -122,14 +122,6 @@ export class ZaqarQueues {
     this.queues.set(`${project}/${queue}`, list.filter((x) => x !== m));
     return true;
   }
-
-  /** Every live message, for the state view. */
-  snapshot(): Array<{ project: string; queue: string; messages: number }> {
-    return [...this.queues.keys()].map((key) => {
-      const [project, queue] = [key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1)];
-      return { project, queue, messages: this.live(project, queue).length };
-    }).filter((q) => q.messages > 0);
-  }
 }
 
 function falconError(status: number, reason: string, title: string, description?: string): Reply {

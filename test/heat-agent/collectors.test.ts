@@ -16,6 +16,8 @@ import { LocalCollector } from '../../agents/heat-agent/collectors/local';
 import { RequestCollector } from '../../agents/heat-agent/collectors/request';
 import { blockFromMetadata, resolveCollectors, type CollectorSettings } from '../../agents/heat-agent/collectors/settings';
 import { ZAQAR_FILE, ZaqarCollector } from '../../agents/heat-agent/collectors/zaqar';
+import { KeystoneSession } from '../../agents/heat-agent/keystone';
+import { popMessages, postMessage, PROCESS_CLIENT_ID } from '../../agents/heat-agent/zaqar';
 import { HttpClient } from '../../shared/http';
 import { MemoryLogger } from '../../shared/log';
 import { startEmulator, type Emulator } from '../emulator/server';
@@ -113,6 +115,16 @@ describe('heat-agent: each collector against the emulator', function () {
     } finally {
       fs.rmSync(fresh, { recursive: true, force: true });
     }
+  });
+
+  it("the Zaqar client: a message posted (v2, this process's Client-ID) and popped back; Zaqar's refusal is an HTTP error", async () => {
+    const s = settingsOf('ViaZaqar', 'zaqar');
+    const session = new KeystoneSession(http, s.keystone, { maxAttempts: 1 });
+    const call = async () => ({ http, endpoint: await session.endpoint('messaging'), token: (await session.current()).id, projectId: s.keystone.projectId, clientId: PROCESS_CLIENT_ID, retry: { maxAttempts: 1 } });
+    await postMessage(await call(), 'scratch', { deploy_status_code: 0 }, 600);
+    assert.deepEqual((await popMessages(await call(), 'scratch', 5)).map((m) => m.body), [{ deploy_status_code: 0 }]);
+    assert.equal(emu.requestLog.filter((e) => e.path === '/zaqar/v2/queues/scratch/messages').at(-1)?.status, 201);
+    await assert.rejects(postMessage(await call(), 'scratch', 1, 10), /HTTP 400/);
   });
 
   it('local: the JSON files of each directory in byte order, dot files and directories skipped; a world-writable file refused', async () => {
