@@ -19,13 +19,15 @@ import { pollRetryPolicy } from '../../shared/poll-schedule';
 import { HostSystem } from '../../shared/system';
 import { readSource, type AgentSource, type SourceFlags } from './config';
 import { deployedByHeatConfig } from './deployments';
+import { heatShellConfigFile, orcPhaseDirs, readersIn, shareDeployments } from './heat-config-file';
+import { hookDirs } from './hooks';
 import { runPass, type PassResult } from './pass';
 import type { DeploymentResult } from './state';
 import { sendSignal, SIGNAL_RETRY } from './signal';
 import { AgentState } from './state';
 import { TOOL } from './index';
 
-export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'hooks-dir': string; 'deployment-timeout': number };
+export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'hooks-dir'?: string; 'deployment-timeout': number };
 
 /** A context signing with the file's keys, the flags' keys, or the ones Heat last put in the metadata. */
 function contextFor(args: Args, source: AgentSource, state: AgentState, env: NodeJS.ProcessEnv): ToolContext {
@@ -67,6 +69,8 @@ class Agent {
   private ctx: ToolContext;
   private readonly system: HostSystem;
   private readonly workDir: string;
+  private readonly hookDirs: string[];
+  private readonly writer: DurableWriter;
 
   constructor(
     private readonly args: Args,
@@ -79,6 +83,16 @@ class Agent {
     this.system = new HostSystem(this.ctx.env);
     this.workDir = path.join(state.dir, 'work');
     fs.mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+    this.hookDirs = hookDirs(env, args['hooks-dir']);
+    this.writer = new DurableWriter(path.join(state.dir, 'journal'), this.ctx.logger);
+  }
+
+  /** The deployments file for os-refresh-config's scripts, when one installed reads it. */
+  private async publish(deployments: unknown): Promise<void> {
+    const readers = readersIn([...this.hookDirs, ...orcPhaseDirs(this.env)]);
+    if (!readers.length) return;
+    const file = heatShellConfigFile(this.env);
+    if (await shareDeployments(file, deployments, (f, text) => this.writer.writeFile(f, text, { mode: 0o600 }))) this.logger.info(`wrote ${file}, which ${readers.join(', ')} read${readers.length === 1 ? 's' : ''}`);
   }
 
   get logger() {
@@ -94,12 +108,12 @@ class Agent {
           const below = lookup(detail.metadata ?? null, this.source.subPath);
           return below.found ? below.value : undefined;
         },
-        signal: (d, result) => sendSignal(ctx.http(), d, result, this.args.timeout !== undefined ? { ...SIGNAL_RETRY, deadlineMs: this.args.timeout * 1000 } : SIGNAL_RETRY),
+        signal: (route, result) => sendSignal(ctx.http(), route, result, this.args.timeout !== undefined ? { ...SIGNAL_RETRY, deadlineMs: this.args.timeout * 1000 } : SIGNAL_RETRY),
         run: {
           system: this.system,
           env: ctx.env,
           workDir: this.workDir,
-          hooksDir: this.args['hooks-dir'],
+          hookDirs: this.hookDirs,
           cfnInit: (metadata, source) => applyInit(ctx, metadata, source),
           timeoutMs: this.args['deployment-timeout'] * 1000,
           logger: ctx.logger,
@@ -109,6 +123,7 @@ class Agent {
         stopping: this.stopping,
         where: `${this.source.stack}/${this.source.resource}`,
         deployedBefore: (d) => deployedByHeatConfig(d, heatConfigDir(this.env)),
+        publish: (deployments) => this.publish(deployments),
       },
       this.state.credentials ?? (this.source.accessKey && this.source.secretKey ? { accessKey: this.source.accessKey, secretKey: this.source.secretKey } : undefined),
     );
