@@ -131,9 +131,10 @@ export function planSignal(d: Deployment): SignalPlan {
 /**
  * The body, within `max` bytes: when too large, the start of deploy_stdout
  * and deploy_stderr gives way (the end of a log says why it failed), and
- * what was cut is said in place. Outputs are never cut.
+ * what was cut is said in place, naming whose limit (`receiver`). Outputs
+ * are never cut.
  */
-export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES): string {
+export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES, receiver = 'Heat'): string {
   let body = JSON.stringify(result);
   const size = () => Buffer.byteLength(body);
   if (size() <= max) return body;
@@ -145,11 +146,11 @@ export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES): st
     const s = result[k] as string;
     // JSON escapes can make a character take up to 6 bytes; cut generously and measure again.
     const cut = Math.min(s.length, over + 64);
-    trimmed[k] = `[${cut} characters trimmed to fit Heat's limit]\n${s.slice(cut)}`;
+    trimmed[k] = `[${cut} characters trimmed to fit ${receiver}'s limit]\n${s.slice(cut)}`;
     body = JSON.stringify(trimmed);
     over = size() - max;
   }
-  if (size() > max) throw new SignalError(`the deployment's outputs alone take ${size()} bytes, more than Heat accepts (${max})`);
+  if (size() > max) throw new SignalError(`the deployment's outputs alone take ${size()} bytes, more than ${receiver} accepts (${max})`);
   return body;
 }
 
@@ -173,7 +174,7 @@ export async function sendSignal(http: HttpClient, route: SignalRoute, result: D
     case 'ZAQAR_SIGNAL': {
       const head = `{"messages":[{"ttl":${ZAQAR_MESSAGE_TTL_S},"body":`;
       const tail = '}]}';
-      const body = head + signalBody(result, MAX_ZAQAR_POST_BYTES - Buffer.byteLength(head + tail)) + tail;
+      const body = head + signalBody(result, MAX_ZAQAR_POST_BYTES - Buffer.byteLength(head + tail), 'Zaqar') + tail;
       const token = await authenticate(http, route.keystone, retry);
       const url = `${endpointOf(token, 'messaging', route.region)}/v2/queues/${route.queue}/messages`;
       // Zaqar refuses a request without a Client-ID (any UUID); one per signal, kept across its retries.
