@@ -122,7 +122,9 @@ export function planSignal(d: Deployment): SignalPlan {
     if (!(err instanceof SignalError)) throw err;
     try {
       return { problem: err.message, fallback: heatRoute(d, new Inputs(d, 'HEAT_SIGNAL')) };
-    } catch {
+    } catch (none) {
+      // Not all of HEAT_SIGNAL's inputs either: nothing can carry the failure.
+      if (!(none instanceof SignalError)) throw none;
       return { problem: err.message };
     }
   }
