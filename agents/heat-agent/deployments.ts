@@ -2,12 +2,18 @@
  * The `deployments` of a server's metadata, as Heat puts them there for
  * OS::Heat::SoftwareDeployment: checked whole before anything runs (the
  * metadata may come from anyone who can write it), each with a fingerprint
- * of what would make it run again, in the order Heat created them.
+ * of what would make it run again, in the list's order (Heat sorts it by
+ * name and promises that order; heat-config runs it so). What heat-config
+ * does to an item before its hook sees it is done here too: `String`
+ * inputs that are not strings become Python's `str()` of the value, and a
+ * `component` (OS::Heat::SoftwareComponent) becomes the config and tool of
+ * its entry for the deployment's `deploy_action`.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../shared/errors';
+import { pythonStr } from '../../shared/pystr';
 
 export interface DeploymentInput {
   name: string;
@@ -27,11 +33,12 @@ export interface Deployment {
   group: string;
   /** A script's text, or a cfn-init group's Init metadata (object or JSON text). */
   config: unknown;
+  /** Set when the item is a `component` with no config for its `deploy_action`: nothing can run. */
+  noConfigFor?: string;
   inputs: DeploymentInput[];
   outputs: DeploymentOutput[];
   options: Record<string, unknown>;
-  creationTime?: string;
-  /** The item as Heat sent it: what an external hook reads on stdin. */
+  /** The item as heat-config hands it to a hook (coerced, a component resolved): what a hook reads on stdin. */
   raw: Record<string, unknown>;
   /** Changes when anything that should make it run again changes. */
   fingerprint: string;
@@ -58,6 +65,34 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+/** heat-config's coercion: a `String` input whose value is not a string gets Python's `str()` of it. */
+function coerced(x: Record<string, unknown>): Record<string, unknown> {
+  return x.type === 'String' && 'value' in x && typeof x.value !== 'string' ? { ...x, value: pythonStr(x.value) } : x;
+}
+
+function hookGroup(v: unknown, at: string, where: string): string {
+  const group = text(v, at, where);
+  if (!GROUP.test(group) || group.includes('..')) throw new ConfigError(`not a hook name: ${JSON.stringify(group)}`, where, at);
+  return group;
+}
+
+/**
+ * A `component`'s entry for the action: the first of `config.configs`
+ * whose `actions` hold it (Heat allows one per action), as its tool (the
+ * group it runs as) and config; undefined when none does.
+ */
+function componentFor(config: unknown, action: unknown, at: string, where: string): { group: string; config: unknown } | undefined {
+  if (!isObject(config) || !Array.isArray(config.configs)) throw new ConfigError('expected an object with a list `configs` (OS::Heat::SoftwareComponent)', where, `${at}.config`);
+  let found: { group: string; config: unknown } | undefined;
+  config.configs.forEach((c, k) => {
+    const here = `${at}.config.configs[${k}]`;
+    if (!isObject(c) || !Array.isArray(c.actions)) throw new ConfigError('expected an object with a list `actions`', where, here);
+    const tool = hookGroup(c.tool, `${here}.tool`, where);
+    if (!found && c.actions.includes(action)) found = { group: tool, config: c.config ?? null };
+  });
+  return found;
+}
+
 export function parseDeployments(metadata: unknown, where: string): Deployment[] {
   if (!isObject(metadata)) throw new ConfigError('the metadata is not a JSON object', where);
   const list = metadata.deployments;
@@ -65,21 +100,21 @@ export function parseDeployments(metadata: unknown, where: string): Deployment[]
   if (!Array.isArray(list)) throw new ConfigError('expected a list', where, 'deployments');
   if (list.length > MAX_DEPLOYMENTS) throw new ConfigError(`${list.length} deployments, at most ${MAX_DEPLOYMENTS}`, where, 'deployments');
   const seen = new Set<string>();
-  const out = list.map((item, i): Deployment => {
+  return list.map((item, i): Deployment => {
     const at = `deployments[${i}]`;
     if (!isObject(item)) throw new ConfigError('expected an object', where, at);
     const id = text(item.id, `${at}.id`, where);
     if (seen.has(id)) throw new ConfigError(`id ${id} appears twice`, where, `${at}.id`);
     seen.add(id);
-    const group = item.group === undefined ? 'Heat::Ungrouped' : text(item.group, `${at}.group`, where);
-    if (!GROUP.test(group) || group.includes('..')) throw new ConfigError(`not a hook name: ${JSON.stringify(group)}`, where, `${at}.group`);
+    let group = item.group === undefined ? 'Heat::Ungrouped' : hookGroup(item.group, `${at}.group`, where);
     const inputs = (item.inputs ?? []) as unknown;
     if (!Array.isArray(inputs)) throw new ConfigError('expected a list', where, `${at}.inputs`);
-    const parsedInputs = inputs.map((x, j): DeploymentInput => {
+    const sentInputs = inputs.map((x, j) => {
       if (!isObject(x)) throw new ConfigError('expected an object', where, `${at}.inputs[${j}]`);
-      const name = text(x.name, `${at}.inputs[${j}].name`, where);
-      return { name, value: x.value ?? x.default ?? null, type: typeof x.type === 'string' ? x.type : undefined };
+      text(x.name, `${at}.inputs[${j}].name`, where);
+      return coerced(x);
     });
+    const parsedInputs = sentInputs.map((x): DeploymentInput => ({ name: x.name as string, value: x.value ?? x.default ?? null, type: typeof x.type === 'string' ? x.type : undefined }));
     const outputs = (item.outputs ?? []) as unknown;
     if (!Array.isArray(outputs)) throw new ConfigError('expected a list', where, `${at}.outputs`);
     const parsedOutputs = outputs.map((x, j): DeploymentOutput => {
@@ -88,25 +123,22 @@ export function parseDeployments(metadata: unknown, where: string): Deployment[]
     });
     const options = item.options === undefined || item.options === null ? {} : item.options;
     if (!isObject(options)) throw new ConfigError('expected an object', where, `${at}.options`);
-    const creationTime = typeof item.creation_time === 'string' ? item.creation_time : undefined;
+    let config: unknown = item.config ?? null;
+    let noConfigFor: string | undefined;
+    let raw: Record<string, unknown> = { ...item, inputs: sentInputs };
+    if (group === 'component') {
+      const action = parsedInputs.find((x) => x.name === 'deploy_action')?.value;
+      const picked = componentFor(config, action, at, where);
+      if (picked) {
+        ({ group, config } = picked);
+        raw = { ...raw, group, config };
+      } else noConfigFor = typeof action === 'string' ? action : JSON.stringify(action ?? null);
+    }
     const fingerprint = createHash('sha256')
-      .update(canonical({ group, config: item.config ?? null, inputs: parsedInputs, outputs: item.outputs ?? [], options }))
+      .update(canonical({ group, config, inputs: parsedInputs, outputs: item.outputs ?? [], options }))
       .digest('hex');
-    return {
-      id,
-      name: typeof item.name === 'string' ? item.name : id,
-      group,
-      config: item.config ?? null,
-      inputs: parsedInputs,
-      outputs: parsedOutputs,
-      options,
-      creationTime,
-      raw: item,
-      fingerprint,
-    };
+    return { id, name: typeof item.name === 'string' ? item.name : id, group, config, noConfigFor, inputs: parsedInputs, outputs: parsedOutputs, options, raw, fingerprint };
   });
-  // Heat's order: by creation time, the list's own order among equals.
-  return out.map((d, i) => ({ d, i })).sort((a, b) => (a.d.creationTime ?? '').localeCompare(b.d.creationTime ?? '') || a.i - b.i).map(({ d }) => d);
 }
 
 /** An input by name, as text (heat-config passes non-strings as JSON). */

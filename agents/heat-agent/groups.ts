@@ -6,7 +6,7 @@
  *   NAME to `<prefix>.NAME`;
  * - `cfn-init`: the config is the value of AWS::CloudFormation::Init
  *   (configSets, configs), applied by our cfn-init engine in this process;
- * - any other group: the hook `<hooks dir>/<group>` gets the deployment as
+ * - any other group: its heat-config hook (hooks.ts) gets the deployment as
  *   JSON on stdin and answers deploy_stdout, deploy_stderr,
  *   deploy_status_code and the outputs as JSON on stdout, so heat-agents'
  *   ansible, puppet, docker-compose... hooks keep working.
@@ -22,6 +22,7 @@ import { INIT_KEY } from '../../shared/init/engine';
 import type { Logger } from '../../shared/log';
 import type { System } from '../../shared/system';
 import { inputEnvironment, type Deployment } from './deployments';
+import { findHook } from './hooks';
 import type { DeploymentResult } from './state';
 
 /** What each stream of a deployment keeps: the end, where a failure says why. */
@@ -36,7 +37,8 @@ export interface RunContext {
   env: NodeJS.ProcessEnv;
   /** A private (0700) directory for the scripts and their outputs. */
   workDir: string;
-  hooksDir: string;
+  /** Where hooks are looked for, in order (hooks.ts). */
+  hookDirs: readonly string[];
   /** Applies Init metadata in this process (shared/init), answering as a hook would. */
   cfnInit(metadata: unknown, source: string): Promise<DeploymentResult>;
   timeoutMs: number;
@@ -91,12 +93,8 @@ async function runCfnInit(d: Deployment, c: RunContext): Promise<DeploymentResul
   return c.cfnInit(wrapped, `deployment ${d.name} (${d.id})`);
 }
 
-async function runHook(d: Deployment, c: RunContext): Promise<DeploymentResult | undefined> {
-  const hook = path.join(c.hooksDir, d.group);
-  if (!fs.existsSync(hook)) {
-    if (CONFIG_ONLY_GROUPS.has(d.group)) return undefined;
-    return failed(`no hook for group ${d.group} (${hook})`);
-  }
+async function runHook(d: Deployment, hook: string | undefined, c: RunContext): Promise<DeploymentResult> {
+  if (!hook) return failed(`no hook for group ${d.group} (in ${c.hookDirs.join(', ')})`);
   const r = await c.system.run([hook], { env: c.env, input: JSON.stringify(d.raw), timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS });
   if (r.status !== 0 && !r.stdout.trim()) return { deploy_stdout: '', deploy_stderr: r.stderr, deploy_status_code: r.status };
   let answer: unknown;
@@ -111,11 +109,17 @@ async function runHook(d: Deployment, c: RunContext): Promise<DeploymentResult |
   return answer as DeploymentResult;
 }
 
-/** The result to signal, or undefined for a group nothing runs for. */
-export function runDeployment(d: Deployment, c: RunContext): Promise<DeploymentResult | undefined> {
+/** A group heat-config leaves to os-apply-config, with no hook installed: nothing runs, nothing is signalled. */
+export function isConfigOnly(d: Deployment, c: Pick<RunContext, 'hookDirs'>): boolean {
+  return CONFIG_ONLY_GROUPS.has(d.group) && !findHook(c.hookDirs, d.group);
+}
+
+/** The result to signal. */
+export function runDeployment(d: Deployment, c: RunContext): Promise<DeploymentResult> {
+  if (d.noConfigFor !== undefined) return Promise.resolve(failed(`group component: no config for deploy_action ${d.noConfigFor}`));
   if (d.group === 'script') return runScript(d, c);
   if (d.group === 'cfn-init') return runCfnInit(d, c);
-  return runHook(d, c);
+  return runHook(d, findHook(c.hookDirs, d.group), c);
 }
 
 /** heat-config's rule: a non-zero status code, or an error output that is set, fails the deployment. */

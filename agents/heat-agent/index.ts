@@ -16,7 +16,6 @@ import { UsageError } from '../../shared/errors';
 import type { Args } from './run';
 
 export const TOOL = 'heat-agent';
-export const DEFAULT_HOOKS_DIR = '/usr/libexec/heat-config/hooks';
 const DEFAULT_DEPLOYMENT_TIMEOUT_S = 3600;
 
 const options = {
@@ -26,7 +25,7 @@ const options = {
   stack: { alias: 's', type: 'string', describe: 'stack name or id (instead of the file)' },
   resource: { alias: 'r', type: 'string', describe: 'the server resource (instead of the file)' },
   interval: { type: 'number', describe: 'seconds between checks (default: the file\'s polling_interval, else 30)' },
-  'hooks-dir': { type: 'string', default: DEFAULT_HOOKS_DIR, describe: "heat-config's hooks, one per group" },
+  'hooks-dir': { type: 'string', describe: "heat-config's hooks, one per group: only this directory (default: $HEAT_CONFIG_HOOKS, /usr/libexec/heat-config/hooks, /var/lib/heat-config/hooks, the first holding the group's hook)" },
   'deployment-timeout': { type: 'number', default: DEFAULT_DEPLOYMENT_TIMEOUT_S, describe: 'seconds a deployment may run before it is stopped' },
   ...credentialOptions,
   ...connectionOptions,

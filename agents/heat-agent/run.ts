@@ -23,13 +23,15 @@ import { describeCollector, type OccBlock } from './collectors/settings';
 import type { CollectedDocument, Collector } from './collectors/types';
 import { effectiveCollectors, NoSourceError, readSource, sourceOf, type AgentSource, type Effective, type SourceFlags } from './config';
 import { deployedByHeatConfig } from './deployments';
+import { heatShellConfigFile, orcPhaseDirs, readersIn, shareDeployments } from './heat-config-file';
+import { hookDirs } from './hooks';
 import { runPass, type Fetched, type PassResult } from './pass';
 import type { DeploymentResult } from './state';
 import { sendSignal, SIGNAL_RETRY } from './signal';
 import { AgentState } from './state';
 import { TOOL } from './index';
 
-export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'hooks-dir': string; 'deployment-timeout': number };
+export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'hooks-dir'?: string; 'deployment-timeout': number };
 
 /**
  * A context signing with the flags' keys, or the cfn collector's (the file's,
@@ -78,6 +80,7 @@ class Agent {
   private inUse: OccBlock | undefined;
   private readonly system: HostSystem;
   private readonly workDir: string;
+  private readonly hookDirs: string[];
 
   constructor(
     private readonly args: Args,
@@ -91,6 +94,16 @@ class Agent {
     this.system = new HostSystem(this.ctx.env);
     this.workDir = path.join(state.dir, 'work');
     fs.mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+    this.hookDirs = hookDirs(env, args['hooks-dir']);
+  }
+
+  /** The deployments file for os-refresh-config's scripts, when one installed reads it. */
+  private async publish(deployments: unknown): Promise<void> {
+    const readers = readersIn([...this.hookDirs, ...orcPhaseDirs(this.env)]);
+    if (!readers.length) return;
+    const file = heatShellConfigFile(this.env);
+    const writer = new DurableWriter(path.join(this.state.dir, 'journal'), this.logger);
+    if (await shareDeployments(file, deployments, (f, text) => writer.writeFile(f, text, { mode: 0o600 }))) this.logger.info(`wrote ${file}, which ${readers.join(', ')} read${readers.length === 1 ? 's' : ''}`);
   }
 
   /** The collectors (and the context that signs for the cfn one) of the source with the block in use. */
@@ -141,12 +154,12 @@ class Agent {
     const r = await runPass(
       {
         fetch: () => this.fetch(),
-        signal: (d, result) => sendSignal(ctx.http(), d, result, this.args.timeout !== undefined ? { ...SIGNAL_RETRY, deadlineMs: this.args.timeout * 1000 } : SIGNAL_RETRY),
+        signal: (route, result) => sendSignal(ctx.http(), route, result, this.args.timeout !== undefined ? { ...SIGNAL_RETRY, deadlineMs: this.args.timeout * 1000 } : SIGNAL_RETRY),
         run: {
           system: this.system,
           env: ctx.env,
           workDir: this.workDir,
-          hooksDir: this.args['hooks-dir'],
+          hookDirs: this.hookDirs,
           cfnInit: (metadata, source) => applyInit(ctx, metadata, source),
           timeoutMs: this.args['deployment-timeout'] * 1000,
           logger: ctx.logger,
@@ -156,6 +169,7 @@ class Agent {
         stopping: this.stopping,
         where: this.effective.collectors.map(describeCollector).join(', '),
         deployedBefore: (d) => deployedByHeatConfig(d, heatConfigDir(this.env)),
+        publish: (deployments) => this.publish(deployments),
       },
       this.inUse,
     );

@@ -3,17 +3,31 @@
  * CFN_SIGNAL (a POST to heat-api-cfn's pre-signed URL), TEMP_URL_SIGNAL (a
  * PUT to a Swift temp URL Heat polls), HEAT_SIGNAL (keystone v3 password
  * auth with the deployment's own user, then Heat's resource-signal API),
- * NO_SIGNAL. The body is heat-config's: deploy_stdout, deploy_stderr,
- * deploy_status_code and the outputs, trimmed to fit Heat's request limit.
+ * ZAQAR_SIGNAL (the same keystone auth, then a message on the deployment's
+ * Zaqar queue, which Heat pops), NO_SIGNAL. The body is heat-config's:
+ * deploy_stdout, deploy_stderr, deploy_status_code and the outputs,
+ * trimmed to fit the receiver's request limit.
+ *
+ * The inputs are read into a route before the deployment runs: one that can
+ * never report is not run (pass.ts).
  */
+import { randomUUID } from 'node:crypto';
 import { CfnError } from '../../shared/errors';
 import type { HttpClient, RetryPolicy } from '../../shared/http';
-import { registerSecret } from '../../shared/redact';
+import { isHttpUrl } from '../../shared/http-url';
 import { inputValue, type Deployment } from './deployments';
+import { authenticate, catalogEndpoint, type KeystoneCredentials } from './keystone';
+import { messagesBody, postMessage } from './zaqar';
 import type { DeploymentResult } from './state';
 
 /** heat-api refuses JSON bodies over 1 MiB (max_json_body_size); heat-config keeps signals under this. */
 export const MAX_SIGNAL_BYTES = 950_000;
+/** Zaqar refuses a message POST over 256 KiB (max_messages_post_size), the envelope included. */
+export const MAX_ZAQAR_POST_BYTES = 262_144;
+/** heat-config-notify's message TTL: Heat pops the queue every second or so while it waits. */
+export const ZAQAR_MESSAGE_TTL_S = 600;
+/** Zaqar's queue names: at most 64 of these. */
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class SignalError extends CfnError {}
 
@@ -27,18 +41,103 @@ export const SIGNAL_RETRY: Readonly<Partial<RetryPolicy>> = { maxAttempts: 5, ba
 export type Transport = 'CFN_SIGNAL' | 'TEMP_URL_SIGNAL' | 'HEAT_SIGNAL' | 'NO_SIGNAL' | 'ZAQAR_SIGNAL';
 const TRANSPORTS: readonly Transport[] = ['CFN_SIGNAL', 'TEMP_URL_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL', 'ZAQAR_SIGNAL'];
 
-export function transportOf(d: Deployment): Transport {
-  const t = inputValue(d, 'deploy_signal_transport') ?? (inputValue(d, 'deploy_signal_id') ? 'CFN_SIGNAL' : 'NO_SIGNAL');
-  if (!(TRANSPORTS as readonly string[]).includes(t)) throw new SignalError(`deployment ${d.name}: unknown deploy_signal_transport ${JSON.stringify(t)}`);
-  return t as Transport;
+/** Where and how a deployment's result goes, read from its inputs. */
+export type SignalRoute =
+  | { transport: 'NO_SIGNAL' }
+  | { transport: 'CFN_SIGNAL' | 'TEMP_URL_SIGNAL'; url: string; verb: 'POST' | 'PUT' }
+  | { transport: 'HEAT_SIGNAL'; keystone: KeystoneCredentials; region?: string; stack: string; resource: string }
+  | { transport: 'ZAQAR_SIGNAL'; keystone: KeystoneCredentials; region?: string; queue: string };
+
+/** A route, or why there is none and the route a failure can still take. */
+export type SignalPlan = { route: SignalRoute } | { problem: string; fallback?: SignalRoute };
+
+/** The transport named, else CFN_SIGNAL when there is a signal id, else NO_SIGNAL; the name as given when unknown. */
+function transportName(d: Deployment): string {
+  return inputValue(d, 'deploy_signal_transport') ?? (inputValue(d, 'deploy_signal_id') ? 'CFN_SIGNAL' : 'NO_SIGNAL');
+}
+
+/** Reads one input; what is wrong with it names the input, never its value (URLs and passwords are secrets). */
+class Inputs {
+  constructor(
+    private readonly d: Deployment,
+    private readonly transport: string,
+  ) {}
+
+  need(name: string): string {
+    const v = inputValue(this.d, name);
+    if (!v) throw new SignalError(`${this.transport} without ${name}`);
+    return v;
+  }
+
+  url(name: string): string {
+    const v = this.need(name);
+    if (!isHttpUrl(v)) throw new SignalError(`${this.transport}: ${name} is not an http(s) URL`);
+    return v;
+  }
+
+  keystone(): KeystoneCredentials {
+    return { authUrl: this.url('deploy_auth_url'), userId: this.need('deploy_user_id'), password: this.need('deploy_password'), projectId: this.need('deploy_project_id') };
+  }
+}
+
+function heatRoute(d: Deployment, inputs: Inputs): SignalRoute {
+  return { transport: 'HEAT_SIGNAL', keystone: inputs.keystone(), region: inputValue(d, 'deploy_region_name'), stack: inputs.need('deploy_stack_id'), resource: inputs.need('deploy_resource_name') };
+}
+
+/** The deployment's route; a SignalError saying which input is missing or malformed, or that the transport is unknown. */
+export function routeOf(d: Deployment): SignalRoute {
+  const transport = transportName(d);
+  const inputs = new Inputs(d, transport);
+  switch (transport) {
+    case 'NO_SIGNAL':
+      return { transport };
+    case 'CFN_SIGNAL':
+    case 'TEMP_URL_SIGNAL': {
+      const url = inputs.url('deploy_signal_id');
+      const verb = (inputValue(d, 'deploy_signal_verb') ?? (transport === 'TEMP_URL_SIGNAL' ? 'PUT' : 'POST')).toUpperCase();
+      if (verb !== 'POST' && verb !== 'PUT') throw new SignalError(`${transport}: deploy_signal_verb ${JSON.stringify(verb.slice(0, 20))}: expected POST or PUT`);
+      return { transport, url, verb };
+    }
+    case 'HEAT_SIGNAL':
+      return heatRoute(d, inputs);
+    case 'ZAQAR_SIGNAL': {
+      const keystone = inputs.keystone();
+      const queue = inputs.need('deploy_queue_id');
+      if (!QUEUE_NAME.test(queue)) throw new SignalError(`ZAQAR_SIGNAL: deploy_queue_id ${JSON.stringify(queue.slice(0, 80))} is not a Zaqar queue name (1 to 64 letters, digits, _ and -)`);
+      return { transport, keystone, region: inputValue(d, 'deploy_region_name'), queue };
+    }
+    default:
+      throw new SignalError(`unknown deploy_signal_transport ${JSON.stringify(transport.slice(0, 60))}: expected one of ${TRANSPORTS.join(', ')}`);
+  }
+}
+
+/**
+ * Whether the deployment can report: its route, or the problem and, when
+ * the inputs also hold everything HEAT_SIGNAL needs (ZAQAR_SIGNAL's do),
+ * that route, which can still tell Heat it failed.
+ */
+export function planSignal(d: Deployment): SignalPlan {
+  try {
+    return { route: routeOf(d) };
+  } catch (err) {
+    if (!(err instanceof SignalError)) throw err;
+    try {
+      return { problem: err.message, fallback: heatRoute(d, new Inputs(d, 'HEAT_SIGNAL')) };
+    } catch (none) {
+      // Not all of HEAT_SIGNAL's inputs either: nothing can carry the failure.
+      if (!(none instanceof SignalError)) throw none;
+      return { problem: err.message };
+    }
+  }
 }
 
 /**
  * The body, within `max` bytes: when too large, the start of deploy_stdout
  * and deploy_stderr gives way (the end of a log says why it failed), and
- * what was cut is said in place. Outputs are never cut.
+ * what was cut is said in place, naming whose limit (`receiver`). Outputs
+ * are never cut.
  */
-export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES): string {
+export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES, receiver = 'Heat'): string {
   let body = JSON.stringify(result);
   const size = () => Buffer.byteLength(body);
   if (size() <= max) return body;
@@ -50,72 +149,40 @@ export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES): st
     const s = result[k] as string;
     // JSON escapes can make a character take up to 6 bytes; cut generously and measure again.
     const cut = Math.min(s.length, over + 64);
-    trimmed[k] = `[${cut} characters trimmed to fit Heat's limit]\n${s.slice(cut)}`;
+    trimmed[k] = `[${cut} characters trimmed to fit ${receiver}'s limit]\n${s.slice(cut)}`;
     body = JSON.stringify(trimmed);
     over = size() - max;
   }
-  if (size() > max) throw new SignalError(`the deployment's outputs alone take ${size()} bytes, more than Heat accepts (${max})`);
+  if (size() > max) throw new SignalError(`the deployment's outputs alone take ${size()} bytes, more than ${receiver} accepts (${max})`);
   return body;
 }
 
-interface KeystoneToken {
-  token: string;
-  /** The orchestration endpoint of the token's catalog. */
-  heatUrl: string;
-}
-
-async function keystoneToken(http: HttpClient, d: Deployment, retry: Partial<RetryPolicy>): Promise<KeystoneToken> {
-  const need = (name: string) => {
-    const v = inputValue(d, name);
-    if (!v) throw new SignalError(`deployment ${d.name}: HEAT_SIGNAL without ${name}`);
-    return v;
-  };
-  const authUrl = need('deploy_auth_url').replace(/\/+$/, '');
-  const password = need('deploy_password');
-  const body = JSON.stringify({
-    auth: {
-      identity: { methods: ['password'], password: { user: { id: need('deploy_user_id'), password } } },
-      scope: { project: { id: need('deploy_project_id') } },
-    },
-  });
-  const res = await http.request({ method: 'POST', url: `${authUrl}/auth/tokens`, headers: { 'Content-Type': 'application/json' }, body }, { retry });
-  const token = res.headers['x-subject-token'];
-  if (!token) throw new SignalError(`keystone at ${authUrl} gave no X-Subject-Token`);
-  registerSecret(token);
-  let catalog: unknown;
-  try {
-    catalog = (JSON.parse(res.body.toString('utf8')) as { token?: { catalog?: unknown } }).token?.catalog;
-  } catch {
-    throw new SignalError(`keystone at ${authUrl}: the token answer is not JSON`);
-  }
-  const services = Array.isArray(catalog) ? (catalog as Array<{ type?: string; endpoints?: Array<{ interface?: string; url?: string; region?: string; region_id?: string }> }>) : [];
-  const region = inputValue(d, 'deploy_region_name');
-  const inRegion = (services.find((s) => s.type === 'orchestration')?.endpoints ?? []).filter((e) => !region || e.region === region || e.region_id === region);
-  const endpoint = inRegion.find((e) => e.interface === 'public') ?? inRegion[0];
-  if (!endpoint?.url) throw new SignalError(`keystone at ${authUrl}: no orchestration endpoint${region ? ` in region ${region}` : ''} in the token's catalog`);
-  return { token, heatUrl: endpoint.url.replace(/\/+$/, '') };
-}
-
-/** Sends the result; resolves once Heat accepted it. Nothing is sent for NO_SIGNAL. */
-export async function sendSignal(http: HttpClient, d: Deployment, result: DeploymentResult, retry: Partial<RetryPolicy> = SIGNAL_RETRY): Promise<Transport> {
-  const transport = transportOf(d);
-  if (transport === 'NO_SIGNAL') return transport;
-  if (transport === 'ZAQAR_SIGNAL') throw new SignalError(`deployment ${d.name}: ZAQAR_SIGNAL is not supported (no Zaqar client here): use CFN_SIGNAL, TEMP_URL_SIGNAL or HEAT_SIGNAL`);
-  const body = signalBody(result);
+/** Sends the result; resolves once the receiver accepted it. Nothing is sent for NO_SIGNAL. */
+export async function sendSignal(http: HttpClient, route: SignalRoute, result: DeploymentResult, retry: Partial<RetryPolicy> = SIGNAL_RETRY): Promise<Transport> {
   const headers = { 'Content-Type': 'application/json' };
-  if (transport === 'HEAT_SIGNAL') {
-    const { token, heatUrl } = await keystoneToken(http, d, retry);
-    const stack = inputValue(d, 'deploy_stack_id');
-    const resource = inputValue(d, 'deploy_resource_name');
-    if (!stack || !resource) throw new SignalError(`deployment ${d.name}: HEAT_SIGNAL without deploy_stack_id or deploy_resource_name`);
-    const url = `${heatUrl}/stacks/${stack.split('/').map(encodeURIComponent).join('/')}/resources/${encodeURIComponent(resource)}/signal`;
-    await http.request({ method: 'POST', url, headers: { ...headers, 'X-Auth-Token': token }, body }, { retry });
-    return transport;
+  switch (route.transport) {
+    case 'NO_SIGNAL':
+      break;
+    case 'CFN_SIGNAL':
+    case 'TEMP_URL_SIGNAL':
+      await http.request({ method: route.verb, url: route.url, headers, body: signalBody(result) }, { retry });
+      break;
+    case 'HEAT_SIGNAL': {
+      const body = signalBody(result);
+      const token = await authenticate(http, route.keystone, retry);
+      const url = `${catalogEndpoint(token, 'orchestration', route.region)}/stacks/${route.stack.split('/').map(encodeURIComponent).join('/')}/resources/${encodeURIComponent(route.resource)}/signal`;
+      await http.request({ method: 'POST', url, headers: { ...headers, 'X-Auth-Token': token.id }, body }, { retry });
+      break;
+    }
+    case 'ZAQAR_SIGNAL': {
+      const envelope = Buffer.byteLength(messagesBody('', ZAQAR_MESSAGE_TTL_S));
+      const body = signalBody(result, MAX_ZAQAR_POST_BYTES - envelope, 'Zaqar');
+      const token = await authenticate(http, route.keystone, retry);
+      const endpoint = catalogEndpoint(token, 'messaging', route.region);
+      // Zaqar refuses a request without a Client-ID (any UUID); one per signal, kept across its retries.
+      await postMessage({ http, endpoint, token: token.id, projectId: route.keystone.projectId, clientId: randomUUID(), retry }, route.queue, body, ZAQAR_MESSAGE_TTL_S);
+      break;
+    }
   }
-  const url = inputValue(d, 'deploy_signal_id');
-  if (!url) throw new SignalError(`deployment ${d.name}: ${transport} without deploy_signal_id`);
-  const verb = (inputValue(d, 'deploy_signal_verb') ?? (transport === 'TEMP_URL_SIGNAL' ? 'PUT' : 'POST')).toUpperCase();
-  if (verb !== 'POST' && verb !== 'PUT') throw new SignalError(`deployment ${d.name}: deploy_signal_verb ${verb}: expected POST or PUT`);
-  await http.request({ method: verb, url, headers, body }, { retry });
-  return transport;
+  return route.transport;
 }

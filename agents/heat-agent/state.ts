@@ -1,6 +1,7 @@
 /**
- * What heat-agent has done, per deployment id: the fingerprint it ran, the
- * result it must report, and whether Heat accepted that report. A
+ * What heat-agent has done, per deployment id: the fingerprint it ran (or
+ * refused to run), the result it must report, and whether Heat accepted
+ * that report. A
  * deployment is recorded as done only once its signal was accepted; one
  * whose result is recorded but not accepted is signalled again, never run
  * again. Written whole, atomically and durably, after every change: a kill
@@ -28,6 +29,8 @@ export interface DeploymentRecord {
   signalled: boolean;
   /** Kept until the signal is accepted. */
   result?: DeploymentResult;
+  /** Why it was not run and nothing could report that (said once; tried again when the deployment changes). */
+  refused?: string;
 }
 
 /** What heat-agent before the collectors kept of the block: the cfn keys. */

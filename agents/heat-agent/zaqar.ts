@@ -72,11 +72,16 @@ export async function popMessages(c: ZaqarCall, queue: string, limit: number): P
   });
 }
 
-/** Posts one message with `body` (any JSON), kept `ttlSeconds` in the queue. */
-export async function postMessage(c: ZaqarCall, queue: string, body: unknown, ttlSeconds: number): Promise<void> {
+/** Posts one message whose body is `bodyJson` (JSON text, sized by the caller), kept `ttlSeconds` in the queue. */
+export async function postMessage(c: ZaqarCall, queue: string, bodyJson: string, ttlSeconds: number): Promise<void> {
   const url = `${queueUrl(c.endpoint, queue)}/messages`;
   await c.http.request(
-    { method: 'POST', url, headers: { ...headers(c), 'Content-Type': 'application/json' }, body: JSON.stringify({ messages: [{ ttl: ttlSeconds, body }] }) },
+    { method: 'POST', url, headers: { ...headers(c), 'Content-Type': 'application/json' }, body: messagesBody(bodyJson, ttlSeconds) },
     { retry: c.retry, maxBodyBytes: MAX_ANSWER_BYTES, timeoutMs: c.timeoutMs },
   );
+}
+
+/** What a post sends: one message, v1.1 and v2 alike. */
+export function messagesBody(bodyJson: string, ttlSeconds: number): string {
+  return `{"messages":[{"ttl":${ttlSeconds},"body":${bodyJson}}]}`;
 }

@@ -121,10 +121,10 @@ describe('heat-agent: each collector against the emulator', function () {
     const s = settingsOf('ViaZaqar', 'zaqar');
     const session = new KeystoneSession(http, s.keystone, { maxAttempts: 1 });
     const call = async () => ({ http, endpoint: await session.endpoint('messaging'), token: (await session.current()).id, projectId: s.keystone.projectId, clientId: PROCESS_CLIENT_ID, retry: { maxAttempts: 1 } });
-    await postMessage(await call(), 'scratch', { deploy_status_code: 0 }, 600);
+    await postMessage(await call(), 'scratch', JSON.stringify({ deploy_status_code: 0 }), 600);
     assert.deepEqual((await popMessages(await call(), 'scratch', 5)).map((m) => m.body), [{ deploy_status_code: 0 }]);
     assert.equal(emu.requestLog.filter((e) => e.path === '/zaqar/v2/queues/scratch/messages').at(-1)?.status, 201);
-    await assert.rejects(postMessage(await call(), 'scratch', 1, 10), /HTTP 400/);
+    await assert.rejects(postMessage(await call(), 'scratch', '1', 10), /HTTP 400/);
   });
 
   it('local: the JSON files of each directory in byte order, dot files and directories skipped; a world-writable file refused', async () => {

@@ -30,7 +30,7 @@ describe('heat-agent against the emulator\'s software deployments', function () 
 
   const run = (): Promise<RunResult> =>
     runTool('heat-agent', ['--one-time', '--url', emulator.apiUrl, '--stack', STACK, '--resource', 'Server', '--access-key', 'AKIDSERVER000000000000000000000001', '--secret-key', 'server-secret-key', '--log-file', path.join(dir, 'log'), '-v', '--hooks-dir', path.join(dir, 'hooks')], {
-      env: toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state'), CFNTOOLS_HEAT_CONFIG_DIR: path.join(dir, 'heat-config'), CFNTOOLS_STATE_DIR: path.join(dir, 'cfn-init') }),
+      env: toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state'), CFNTOOLS_HEAT_CONFIG_DIR: path.join(dir, 'heat-config'), CFNTOOLS_STATE_DIR: path.join(dir, 'cfn-init'), OS_REFRESH_CONFIG_BASE_DIR: path.join(dir, 'orc'), HEAT_SHELL_CONFIG: path.join(dir, 'heat-shell-config') }),
     });
   const log = () => fs.readFileSync(path.join(dir, 'log'), 'utf8');
   const view = (name: string) => emulator.deployment(STACK, name);

@@ -6,7 +6,7 @@ import { effectiveCollectors, readSource } from '../../agents/heat-agent/config'
 import { inputEnvironment, parseDeployments } from '../../agents/heat-agent/deployments';
 import { failure } from '../../agents/heat-agent/groups';
 import { blockFromMetadata, resolveCollectors } from '../../agents/heat-agent/collectors/settings';
-import { MAX_SIGNAL_BYTES, signalBody, transportOf } from '../../agents/heat-agent/signal';
+import { MAX_SIGNAL_BYTES, routeOf, signalBody } from '../../agents/heat-agent/signal';
 import { AgentState } from '../../agents/heat-agent/state';
 import { MemoryLogger } from '../../shared/log';
 
@@ -23,9 +23,9 @@ const item = (over: Record<string, unknown> = {}) => ({
 });
 
 describe('heat-agent: the metadata\'s deployments', () => {
-  it('reads Heat\'s items, in creation order; no deployments is none', () => {
+  it('reads Heat\'s items in the list\'s order, whatever their creation times; no deployments is none', () => {
     const ds = parseDeployments({ deployments: [item({ id: 'b', creation_time: '2026-12-02T02:00:00Z' }), item({ id: 'a' })] }, 'x');
-    assert.deepEqual(ds.map((d) => d.id), ['a', 'b']);
+    assert.deepEqual(ds.map((d) => d.id), ['b', 'a']);
     assert.deepEqual(ds[0].outputs, [{ name: 'result', errorOutput: false }, { name: 'oops', errorOutput: true }]);
     assert.deepEqual(parseDeployments({ other: 1 }, 'x'), []);
   });
@@ -69,8 +69,9 @@ describe('heat-agent: the metadata\'s deployments', () => {
   });
 
   it('the transport: named, implied by a signal id, or none; an unknown one is an error', () => {
-    const t = (inputs: unknown[]) => transportOf(parseDeployments({ deployments: [item({ inputs })] }, 'x')[0]);
-    assert.equal(t([{ name: 'deploy_signal_transport', value: 'HEAT_SIGNAL' }]), 'HEAT_SIGNAL');
+    const t = (inputs: unknown[]) => routeOf(parseDeployments({ deployments: [item({ inputs })] }, 'x')[0]).transport;
+    const heat = ['deploy_auth_url', 'deploy_user_id', 'deploy_password', 'deploy_project_id', 'deploy_stack_id', 'deploy_resource_name'].map((name) => ({ name, value: name === 'deploy_auth_url' ? 'http://127.0.0.1:5000/v3' : `${name}-value` }));
+    assert.equal(t([{ name: 'deploy_signal_transport', value: 'HEAT_SIGNAL' }, ...heat]), 'HEAT_SIGNAL');
     assert.equal(t([{ name: 'deploy_signal_id', value: 'http://127.0.0.1/x' }]), 'CFN_SIGNAL');
     assert.equal(t([]), 'NO_SIGNAL');
     assert.throws(() => t([{ name: 'deploy_signal_transport', value: 'CARRIER_PIGEON' }]), /unknown deploy_signal_transport "CARRIER_PIGEON"/);
@@ -86,7 +87,8 @@ describe("heat-agent: the metadata real Heat 19 wrote (test/fixtures/heat-deploy
       assert.ok(ds.length >= 1);
       for (const d of ds) {
         assert.match(d.id, /^[0-9a-f-]{36}$/);
-        assert.ok(['CFN_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL'].includes(transportOf(d)), transportOf(d));
+        const { transport } = routeOf(d);
+        assert.ok(['CFN_SIGNAL', 'HEAT_SIGNAL', 'NO_SIGNAL'].includes(transport), transport);
       }
       const block = blockFromMetadata(metadata);
       assert.deepEqual(block?.collectors, ['cfn', 'local']);

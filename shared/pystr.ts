@@ -1,0 +1,58 @@
+/**
+ * Python's `str()` of a value JSON gave it: what heat-config makes of a
+ * `String`-typed deployment input that is not a string (`True`, `None`,
+ * `{'a': 1}`), so a script sees what it saw under heat-config. JSON cannot
+ * tell 1.0 from 1: an integral number prints as Python's int would.
+ */
+
+/** Python 3's `str.isprintable()`, false for these categories (space excepted). */
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+
+function hex(code: number, width: number): string {
+  return code.toString(16).padStart(width, '0');
+}
+
+/** `repr(s)`: single quotes unless the text holds one and no double quote. */
+function stringRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === quote || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (code < 0x20 || code === 0x7f) out += `\\x${hex(code, 2)}`;
+    else if (code < 0x7f || ch === ' ' || !NOT_PRINTABLE.test(ch)) out += ch;
+    else if (code <= 0xff) out += `\\x${hex(code, 2)}`;
+    else if (code <= 0xffff) out += `\\u${hex(code, 4)}`;
+    else out += `\\U${hex(code, 8)}`;
+  }
+  return out + quote;
+}
+
+/** `repr(float)` switches to an exponent below 1e-4 and from 1e16; JavaScript at 1e-7 and 1e21. */
+function numberStr(n: number): string {
+  if (Number.isNaN(n)) return 'nan';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return BigInt(n).toString();
+  const [mantissa, exp] = n.toExponential().split('e');
+  const e = Number(exp);
+  if (e < -4 || e >= 16) return `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return String(n);
+}
+
+function repr(v: unknown): string {
+  if (v === null || v === undefined) return 'None';
+  if (typeof v === 'string') return stringRepr(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number') return numberStr(v);
+  if (Array.isArray(v)) return `[${v.map(repr).join(', ')}]`;
+  if (typeof v === 'object') return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${stringRepr(k)}: ${repr(x)}`).join(', ')}}`;
+  throw new TypeError(`not a JSON value: ${typeof v}`);
+}
+
+/** `str(v)`: a string as it is, anything else as Python prints it. */
+export function pythonStr(v: unknown): string {
+  return typeof v === 'string' ? v : repr(v);
+}
