@@ -24,6 +24,7 @@ import {
 const TEST_ROOT = process.env.CFNTOOLS_TEST_ROOT || '/var/cache/cfntools-test/minbase-bookworm';
 const EMULATOR = path.join(REPO, 'dist', 'test', 'emulator', 'main.js');
 const DEMO_STACK = path.join(REPO, 'test', 'emulator', 'stacks', 'demo.yaml');
+const TRANSPORTS_STACK = path.join(REPO, 'test', 'emulator', 'stacks', 'metadata-transports.yaml');
 
 describe('packaging: .deb', function () {
   let dir: string | undefined;
@@ -122,8 +123,8 @@ describe('packaging: .deb', function () {
 /** The driver run inside the namespace: every step's exit code, stdout and stderr, into $RES/<step>.{rc,out,err}. */
 const DRIVER = String.raw`
 set -eu
-ROOT=$1 T=$2 RES=$3 DEB=$4 NODE=$5 EMULATOR=$6 STACK=$7 META=$8 TARBALL=$9
-shift 9
+ROOT=$1 T=$2 RES=$3 DEB=$4 NODE=$5 EMULATOR=$6 STACK=$7 META=$8 TARBALL=$9 TRANSPORTS=${10}
+shift 10
 ip link set lo up
 mount -t tmpfs -o size=2g,mode=0755 cfntools-test "$T"
 mkdir "$T/upper" "$T/work" "$T/root"
@@ -155,7 +156,7 @@ step versions in_root sh -c 'for t in "$@"; do "$t" --version || exit 1; done' s
 step init in_root cfn-init /tmp/metadata.json
 step applied in_root sh -c 'stat -c "%a %U %G" /etc/cfntools-test/hello.txt; cat /etc/cfntools-test/hello.txt; cat /etc/cfntools-test/command.txt; stat -c %a /var/log/cfn-init.log'
 
-"$NODE" "$EMULATOR" --port 0 --stack "$STACK" --quiet >"$RES/emulator.out" 2>"$RES/emulator.err" &
+"$NODE" "$EMULATOR" --port 0 --stack "$STACK" --stack "$TRANSPORTS" --quiet >"$RES/emulator.out" 2>"$RES/emulator.err" &
 i=0
 until grep -q '/resources/WaitHandle?' "$RES/emulator.out"; do
 	i=$((i + 1))
@@ -169,6 +170,13 @@ echo "$BASE" >"$RES/base.txt"
 step metadata in_root cfn-get-metadata -s teststack -r WebServer -u "$BASE/v1/" --access-key AKIDEXAMPLE0000000000000000000001 --secret-key 'SeCrEt/Key+With=Chars!' -k foo.bar
 step signal in_root cfn-signal -e 0 -r 'installed from the .deb' -i deb-test -d 'minbase' "$URL"
 "$NODE" -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))' "$BASE/_emulator/resources/teststack/WaitCondition" >"$RES/wait.json"
+
+# Heat's boot data and nothing else: the server's metadata as Heat's part handler writes it (its
+# os-collect-config block, no deployments yet); heat-agent finds the collector there and deploys.
+mkdir -p "$M/var/lib/heat-cfntools"
+"$NODE" -e 'fetch(process.argv[1]).then((r) => r.json()).then((v) => process.stdout.write(JSON.stringify({ ...v.metadata, deployments: [] })))' "$BASE/_emulator/resources/transports/ViaHeat" >"$M/var/lib/heat-cfntools/cfn-init-data"
+step heat-agent in_root heat-agent --one-time
+"$NODE" -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))' "$BASE/_emulator/deployments/transports/DeployHeat" >"$RES/deployment.json"
 
 step purge in_root dpkg --purge cfntools
 step gone in_root sh -c 'for f in /usr/bin/cfntools /usr/bin/cfn-init /lib/systemd/system/cfn-hup.service /etc/logrotate.d/cfntools; do [ ! -e "$f" ] || echo "$f"; done'
@@ -213,7 +221,7 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
         },
       },
     }));
-    runInNamespace(['-m', '-n', '-p', '-f', '--mount-proc'], DRIVER, [TEST_ROOT, path.join(work, 'mnt'), res, DEB, process.execPath, EMULATOR, DEMO_STACK, meta, TARBALL, ...TOOLS], 8 * 60_000);
+    runInNamespace(['-m', '-n', '-p', '-f', '--mount-proc'], DRIVER, [TEST_ROOT, path.join(work, 'mnt'), res, DEB, process.execPath, EMULATOR, DEMO_STACK, meta, TARBALL, TRANSPORTS_STACK, ...TOOLS], 8 * 60_000);
   });
   after(() => {
     // The namespace took its mounts and processes with it; only files remain.
@@ -253,6 +261,13 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
     const wait = JSON.parse(fs.readFileSync(path.join(res, 'wait.json'), 'utf8')) as { status: string; waitCondition?: { data?: Record<string, string> } };
     assert.equal(wait.status, 'CREATE_COMPLETE', JSON.stringify(wait));
     assert.deepEqual(wait.waitCondition?.data, { 'deb-test': 'minbase' });
+  });
+
+  it("heat-agent configures the image from Heat's boot data alone (cfn-init-data; no os-collect-config.conf): the deployment runs and is signalled", () => {
+    ok('heat-agent');
+    const d = JSON.parse(fs.readFileSync(path.join(res, 'deployment.json'), 'utf8')) as { status: string; softwareDeployment?: { output_values?: Record<string, unknown> } };
+    assert.equal(d.status, 'CREATE_COMPLETE', JSON.stringify(d));
+    assert.equal(d.softwareDeployment?.output_values?.result, 'heat!\n');
   });
 
   it('dpkg --purge removes it without systemd (the maintainer scripts cope)', () => {
