@@ -123,7 +123,7 @@ describe('packaging: .deb', function () {
 /** The driver run inside the namespace: every step's exit code, stdout and stderr, into $RES/<step>.{rc,out,err}. */
 const DRIVER = String.raw`
 set -eu
-ROOT=$1 T=$2 RES=$3 DEB=$4 NODE=$5 EMULATOR=$6 STACK=$7 META=$8 TARBALL=$9 TRANSPORTS=${10}
+ROOT=$1 T=$2 RES=$3 DEB=$4 NODE=$5 EMULATOR=$6 STACK=$7 META=$8 TARBALL=$9 TRANSPORTS=${'$'}{10}
 shift 10
 ip link set lo up
 mount -t tmpfs -o size=2g,mode=0755 cfntools-test "$T"
