@@ -114,6 +114,7 @@ async function start(): Promise<Outcome> {
   }
   const merged = parseEndpointsEnv(fs.readFileSync(path.join(here.base, 'endpoints.env'), 'utf8'));
   const extras = extrasFrom(rig, merged);
+  rig.heat.renewToken();
   console.log(`      real Heat extras: up after ${((performance.now() - t0) / 1000).toFixed(1)} s (swift ${merged.REAL_HEAT_SWIFT_VERSION} at ${extras.swiftRoot}, zaqar ${merged.REAL_HEAT_ZAQAR_VERSION} at ${extras.zaqarUrl})`);
   return { kind: 'up', extras };
 }

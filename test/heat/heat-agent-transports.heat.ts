@@ -65,8 +65,10 @@ describe('heat-agent on every transport pair, booted from Heat\'s data (real Hea
     for (const box of boxes.values()) box.close();
     if (markerDir) fs.rmSync(markerDir, { recursive: true, force: true });
     if (extras && ref) {
+      const t0 = performance.now();
       try {
         await extras.rig.heat.deleteStack(ref);
+        console.log(`      matrix: stack deleted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       } catch (err) {
         noteFailure();
         throw err;

@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { skipUnless } from '../support/skip';
 import { inputValues, preventPropertiesDataIdReuse, serverMetadataViaHeatApi, type DeploymentItem } from './deployments';
 import { useExtras, type RealHeatExtras, extrasScript } from './extras';
@@ -118,8 +119,10 @@ describe('os-collect-config 12 beside heat-agent: the same metadata, the same de
     markerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-occ-markers-'));
     for (const t of CONFIG_TRANSPORTS) for (const reader of ['occ', 'agent'] as const) specs.set(`${t}/${reader}`, serverSpec(t, reader, markerDir));
     preventPropertiesDataIdReuse(rig);
+    const t0 = performance.now();
     ref = await rig.heat.createStack(uniqueStackName('occ'), deploymentTemplate([...specs.values()], 'cfntools: os-collect-config and heat-agent on two servers with the same two script deployments, per metadata transport'));
     const ids = await physicalIds(rig, ref, [...specs.values()]);
+    console.log(`      os-collect-config: ${specs.size} servers and ${2 * specs.size} deployments created in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const tasks: Array<() => Promise<unknown>> = [];
     for (const t of CONFIG_TRANSPORTS) {
       const occSpec = specs.get(`${t}/occ`)!;
@@ -148,8 +151,10 @@ describe('os-collect-config 12 beside heat-agent: the same metadata, the same de
     for (const box of boxes) box.close();
     if (markerDir) fs.rmSync(markerDir, { recursive: true, force: true });
     if (extras && ref) {
+      const t0 = performance.now();
       try {
         await extras.rig.heat.deleteStack(ref);
+        console.log(`      os-collect-config: stack deleted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       } catch (err) {
         noteFailure();
         throw err;

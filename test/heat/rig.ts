@@ -441,6 +441,16 @@ export class HeatApi {
 
   constructor(readonly env: RealHeatEnv) {}
 
+  /**
+   * Take a new token at the next call. A token carries the catalog as it
+   * was when heat-api first validated it (keystonemiddleware keeps that for
+   * minutes), and Heat looks services up in it: after the catalog gains an
+   * endpoint (the extras' Swift and Zaqar), stacks must be made with a new one.
+   */
+  renewToken(): void {
+    this.token = undefined;
+  }
+
   private async getToken(): Promise<string> {
     if (this.token && Date.now() < this.token.expires - 60_000) return this.token.value;
     const e = this.env;
