@@ -1,9 +1,10 @@
 /**
- * Every pair of OS::Heat::SoftwareDeployment transports on one stack: for
- * each `software_config_transport` x `signal_transport`, an
- * `OS::Heat::DeployedServer` and a deployment of one `script` config onto
- * it. The script writes a marker file (proof that it ran, the only one for
- * NO_SIGNAL) and an output naming its pair.
+ * OS::Heat::SoftwareDeployment transports on one stack: DeployedServers,
+ * each with its `software_config_transport`, and deployments of one
+ * `script` config onto them, each with its `signal_transport` (all 20
+ * pairs: `allPairs`). The script appends what it was given to its server's
+ * marker file (proof that it ran, the only one for NO_SIGNAL, and of the
+ * order deployments ran in) and outputs its `pair` input.
  *
  * An instance booted from Heat's data: Heat's cloud-init part handler
  * writes the server's metadata as it was when the server was created
@@ -45,8 +46,8 @@ export interface Pair {
 
 const short = (t: string) => t.toLowerCase().replace(/^poll_server_|^poll_|_message$|_signal$/g, '');
 
-export function pairOf(config: ConfigTransport, signal: SignalTransport, prefix = ''): Pair {
-  const key = `${prefix}${short(config)}_${short(signal)}`;
+export function pairOf(config: ConfigTransport, signal: SignalTransport): Pair {
+  const key = `${short(config)}_${short(signal)}`;
   return { config, signal, label: `${config}/${signal}`, server: `server_${key}`, deployment: `deploy_${key}` };
 }
 
