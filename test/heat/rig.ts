@@ -50,9 +50,8 @@ export const START_TIMEOUT_MS = 15 * MINUTE;
 export const STACK_HOOK_TIMEOUT_MS = 3 * MINUTE;
 
 const DEFAULT_PORTS = { KS_PORT: 25000, HEAT_PORT: 28004, CFN_PORT: 28000 } as const;
-type PortName = keyof typeof DEFAULT_PORTS;
 
-const envFlag = (name: string) => /^(1|true|yes)$/i.test(process.env[name] ?? '');
+export const envFlag = (name: string) => /^(1|true|yes)$/i.test(process.env[name] ?? '');
 
 /** The repository root: the folder holding package.json above dist/test/heat (or test/heat). */
 export function repoRoot(): string {
@@ -144,17 +143,17 @@ function freePort(): Promise<number> {
   });
 }
 
-/** setup.sh's default ports when free, else free ones; explicit KS_PORT/HEAT_PORT/CFN_PORT are kept. */
-async function choosePorts(avoidDefaults: boolean): Promise<Record<PortName, string>> {
-  const out = {} as Record<PortName, string>;
+/** A script's default ports when free, else free ones; ports given in the environment (e.g. KS_PORT) are kept. */
+export async function choosePorts<K extends string>(defaults: Record<K, number>, avoidDefaults: boolean): Promise<Record<K, string>> {
+  const out = {} as Record<K, string>;
   const taken = new Set<number>();
-  for (const name of Object.keys(DEFAULT_PORTS) as PortName[]) {
+  for (const name of Object.keys(defaults) as K[]) {
     const explicit = process.env[name];
     if (explicit) {
       out[name] = explicit;
       continue;
     }
-    let port: number = DEFAULT_PORTS[name];
+    let port: number = defaults[name];
     if (avoidDefaults || !(await portFree(port))) {
       do port = await freePort();
       while (taken.has(port));
@@ -165,14 +164,14 @@ async function choosePorts(avoidDefaults: boolean): Promise<Record<PortName, str
   return out;
 }
 
-function withNoProxy(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function withNoProxy(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   // Whatever proxy the machine uses for apt, loopback traffic must not go through it.
   const add = '127.0.0.1,localhost,::1';
   const noProxy = [env.no_proxy || env.NO_PROXY, add].filter(Boolean).join(',');
   return { ...env, no_proxy: noProxy, NO_PROXY: noProxy };
 }
 
-function runScript(script: string, mode: 'start' | 'stop', env: NodeJS.ProcessEnv, logFile: string): Promise<{ code: number; stderr: string }> {
+export function runScript(script: string, mode: 'start' | 'stop', env: NodeJS.ProcessEnv, logFile: string): Promise<{ code: number; stderr: string }> {
   const verbose = envFlag('CFNTOOLS_REAL_HEAT_VERBOSE');
   const errFile = `${logFile}.stderr`;
   // Files, not pipes: the daemons setup.sh starts must not hold our pipes open.
@@ -199,17 +198,18 @@ function runScript(script: string, mode: 'start' | 'stop', env: NodeJS.ProcessEn
   });
 }
 
-function tail(text: string, lines: number): string {
+export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-function skip(reason: string): Outcome {
+/** A skip of `what` (every real-Heat test, or those that need the extras), loud in CI; an error with CFNTOOLS_REAL_HEAT_REQUIRED. */
+export function skip(reason: string, what = 'every real-Heat test'): { kind: 'skip'; reason: string } {
   if (envFlag('CFNTOOLS_REAL_HEAT_REQUIRED')) throw new Error(`real Heat is required (CFNTOOLS_REAL_HEAT_REQUIRED) but cannot run: ${reason}`);
   if (envFlag('CI')) {
     const bar = '!'.repeat(78);
-    console.log(`\n${bar}\n!!! REAL-HEAT TESTS SKIPPED in CI: ${reason}\n${bar}\n`);
+    console.log(`\n${bar}\n!!! SKIPPED in CI: ${what}: ${reason}\n${bar}\n`);
   } else {
-    console.log(`      real Heat: skipping every real-Heat test: ${reason}`);
+    console.log(`      real Heat: skipping ${what}: ${reason}`);
   }
   return { kind: 'skip', reason };
 }
@@ -242,7 +242,7 @@ async function start(): Promise<Outcome> {
   console.log(`      real Heat: starting with ${script} (BASE=${base}); the first run on a machine installs Debian packages and takes minutes`);
 
   for (let attempt = 1; ; attempt++) {
-    const env = withNoProxy({ ...process.env, BASE: base, ...(await choosePorts(attempt > 1)) });
+    const env = withNoProxy({ ...process.env, BASE: base, ...(await choosePorts(DEFAULT_PORTS, attempt > 1)) });
     owned = { script, base, env, tempBase };
     watchExit();
     const { code, stderr } = await runScript(script, 'start', env, logFile);
@@ -270,6 +270,27 @@ async function start(): Promise<Outcome> {
 }
 
 /**
+ * Services started beside the rig (extras.ts: Swift and Zaqar), stopped
+ * before it, also on an interrupted run.
+ */
+export interface RigCompanion {
+  stop(): Promise<void>;
+  /** At exit or on a signal: no event loop left, so synchronous. */
+  stopSync(): void;
+}
+
+const companions: RigCompanion[] = [];
+
+export function addRigCompanion(c: RigCompanion): void {
+  companions.push(c);
+}
+
+/** The rig this process started (its BASE and the environment setup.sh ran with); undefined for a rig given by CFNTOOLS_REAL_HEAT_ENDPOINTS. */
+export function rigStartedHere(): { base: string; env: NodeJS.ProcessEnv } | undefined {
+  return owned && { base: owned.base, env: owned.env };
+}
+
+/**
  * Stop what this process started (`setup.sh stop`, which checks the PIDs
  * against the command lines it started for our BASE) and remove the
  * temporary state folder unless a test failed or `keep`.
@@ -278,10 +299,14 @@ export function stopRealHeat(opts: { keep?: boolean } = {}): Promise<void> {
   const o = owned;
   if (!o) return Promise.resolve();
   stopping ??= (async () => {
+    // Companions first (they stand on the rig's keystone); the rig is stopped even when one fails.
+    const companionErrors: unknown[] = [];
+    for (const c of [...companions].reverse()) await c.stop().catch((err: unknown) => companionErrors.push(err));
     const { code, stderr } = await runScript(o.script, 'stop', o.env, path.join(o.base, 'setup-stop.log'));
     owned = undefined;
     unwatchExit();
     if (code !== 0) throw new Error(`real Heat: ${o.script} stop exited ${code}: ${tail(stderr, 5)} (see ${o.base})`);
+    if (companionErrors.length) throw companionErrors[0];
     const keep = opts.keep || failures > 0 || !o.tempBase || envFlag('CFNTOOLS_REAL_HEAT_KEEP');
     if (keep) console.log(`      real Heat: stopped; state and logs kept in ${o.base}`);
     else fs.rmSync(o.base, { recursive: true, force: true });
@@ -300,6 +325,7 @@ function stopSyncOnExit(): void {
   owned = undefined;
   // An interrupted start: end it first, then stop whatever it had started.
   if (starting?.exitCode === null) starting.kill('SIGTERM');
+  for (const c of [...companions].reverse()) c.stopSync();
   spawnSync('bash', [o.script, 'stop'], { env: o.env, stdio: 'ignore', timeout: 60_000 });
 }
 
@@ -414,6 +440,16 @@ export class HeatApi {
   private token: { value: string; expires: number } | undefined;
 
   constructor(readonly env: RealHeatEnv) {}
+
+  /**
+   * Take a new token at the next call. A token carries the catalog as it
+   * was when heat-api first validated it (keystonemiddleware keeps that for
+   * minutes), and Heat looks services up in it: after the catalog gains an
+   * endpoint (the extras' Swift and Zaqar), stacks must be made with a new one.
+   */
+  renewToken(): void {
+    this.token = undefined;
+  }
 
   private async getToken(): Promise<string> {
     if (this.token && Date.now() < this.token.expires - 60_000) return this.token.value;

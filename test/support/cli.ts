@@ -23,10 +23,10 @@ export function runTool(tool: string, args: string[], opts: { env?: NodeJS.Proce
   return runProcess([process.execPath, BUNDLE, tool, ...args], { env: opts.env ?? toolEnv(), input: opts.input, cwd: opts.cwd });
 }
 
-/** Run any program, collecting its output; stdin gets `input` (or nothing). */
-export function runProcess(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Promise<RunResult> {
+/** Run any program, collecting its output; stdin gets `input` (or nothing); `timeoutMs`: SIGKILL after that long (the status is then null). */
+export function runProcess(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { env: opts.env ?? toolEnv(), cwd: opts.cwd });
+    const child = spawn(argv[0], argv.slice(1), { env: opts.env ?? toolEnv(), cwd: opts.cwd, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
