@@ -1,8 +1,9 @@
 /**
- * Python's `str()` of a value JSON gave it: what heat-config makes of a
- * `String`-typed deployment input that is not a string (`True`, `None`,
- * `{'a': 1}`), so a script sees what it saw under heat-config. JSON cannot
- * tell 1.0 from 1: an integral number prints as Python's int would.
+ * Python's str semantics where the peers' behaviour depends on them:
+ * `str()` of a value JSON gave it (what heat-config makes of a
+ * `String`-typed deployment input that is not a string: `True`, `None`,
+ * `{'a': 1}`; JSON cannot tell 1.0 from 1, so an integral number prints as
+ * Python's int would), and the order `sorted()` gives strings.
  */
 
 /** Python 3's `str.isprintable()`, false for these categories (space excepted). */
@@ -55,4 +56,15 @@ function repr(v: unknown): string {
 /** `str(v)`: a string as it is, anything else as Python prints it. */
 export function pythonStr(v: unknown): string {
   return typeof v === 'string' ? v : repr(v);
+}
+
+/** Python's sorted() on str: by code point (JS sort compares UTF-16 units, which differs above U+FFFF). */
+export function compareCodePoints(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }

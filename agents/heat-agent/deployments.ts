@@ -46,7 +46,7 @@ export interface Deployment {
 
 /** A hook is a file named after the group: no path separators, no dot-only names. */
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
-const MAX_DEPLOYMENTS = 1000;
+export const MAX_DEPLOYMENTS = 1000;
 const MAX_NAME = 255;
 /** Environment variable names heat-config's script hook passes inputs as. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -31,7 +31,17 @@ export interface DeploymentRecord {
   result?: DeploymentResult;
   /** Why it was not run and nothing could report that (said once; tried again when the deployment changes). */
   refused?: string;
+  /** When the metadata was first seen without it (ms since the epoch); cleared when it is seen again. */
+  absentSince?: number;
 }
+
+/**
+ * How long a deployment stays recorded once the metadata no longer holds it.
+ * Heat's Zaqar messages live an hour, and one posted before a deletion can
+ * still be taken after it: a record forgotten sooner would make that stale
+ * snapshot run the deployment again.
+ */
+export const FORGET_AFTER_MS = 2 * 60 * 60 * 1000;
 
 /** What heat-agent before the collectors kept of the block: the cfn keys. */
 interface LegacyCredentials {
@@ -48,7 +58,7 @@ interface StateDocument {
 
 function isRecord(v: unknown): v is DeploymentRecord {
   const r = v as DeploymentRecord;
-  return !!r && typeof r === 'object' && typeof r.fingerprint === 'string' && typeof r.signalled === 'boolean';
+  return !!r && typeof r === 'object' && typeof r.fingerprint === 'string' && typeof r.signalled === 'boolean' && (r.absentSince === undefined || typeof r.absentSince === 'number');
 }
 
 export class AgentState {
@@ -117,12 +127,19 @@ export class AgentState {
     await this.save();
   }
 
-  /** Forget the deployments no longer in the metadata. */
-  async keepOnly(ids: ReadonlySet<string>): Promise<void> {
-    const gone = Object.keys(this.doc.deployments).filter((id) => !ids.has(id));
-    if (!gone.length) return;
-    for (const id of gone) delete this.doc.deployments[id];
-    await this.save();
+  /** Forget the deployments the metadata has not held for FORGET_AFTER_MS; `ids` are those it holds now. */
+  async keepOnly(ids: ReadonlySet<string>, now = Date.now()): Promise<void> {
+    let changed = false;
+    for (const [id, r] of Object.entries(this.doc.deployments)) {
+      if (ids.has(id)) {
+        if (r.absentSince === undefined) continue;
+        delete r.absentSince;
+      } else if (r.absentSince === undefined || r.absentSince > now) r.absentSince = now;
+      else if (now - r.absentSince >= FORGET_AFTER_MS) delete this.doc.deployments[id];
+      else continue;
+      changed = true;
+    }
+    if (changed) await this.save();
   }
 
   private save(): Promise<void> {

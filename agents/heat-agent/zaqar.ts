@@ -14,12 +14,6 @@ export const MAX_POP = 20;
 /** Zaqar's default `max_messages_post_size` is 256 KiB; a pop of MAX_POP messages stays far below this. */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
-export interface ZaqarMessage {
-  id?: string;
-  /** Seconds since it was posted. */
-  age?: number;
-  body: unknown;
-}
 
 export interface ZaqarCall {
   http: HttpClient;
@@ -51,7 +45,7 @@ function headers(c: ZaqarCall): Record<string, string> {
  * retried: a pop whose answer was lost has taken its messages, and a second
  * one would take more (the next check asks again).
  */
-export async function popMessages(c: ZaqarCall, queue: string, limit: number): Promise<ZaqarMessage[]> {
+export async function popMessages(c: ZaqarCall, queue: string, limit: number): Promise<unknown[]> {
   const n = Math.max(1, Math.min(MAX_POP, Math.floor(limit)));
   const url = `${queueUrl(c.endpoint, queue)}/messages?pop=${n}`;
   const res = await c.http.request({ method: 'DELETE', url, headers: headers(c) }, { retry: { ...c.retry, maxAttempts: 1 }, maxBodyBytes: MAX_ANSWER_BYTES, timeoutMs: c.timeoutMs });
@@ -67,8 +61,7 @@ export async function popMessages(c: ZaqarCall, queue: string, limit: number): P
   if (!Array.isArray(list)) throw new ProtocolError(`Zaqar's answer to a pop of queue ${queue} has no messages list`);
   return list.map((m, i) => {
     if (!m || typeof m !== 'object' || !('body' in m)) throw new ProtocolError(`Zaqar's answer to a pop of queue ${queue}: message ${i} has no body`);
-    const { id, age, body } = m as { id?: unknown; age?: unknown; body: unknown };
-    return { id: typeof id === 'string' ? id : undefined, age: typeof age === 'number' ? age : undefined, body };
+    return (m as { body: unknown }).body;
   });
 }
 

@@ -3,8 +3,8 @@
  * (test/emulator/stacks/metadata-transports.yaml) in this process: what they
  * call and how often (one keystone token for many polls, a new one after a
  * 401; a conditional GET that fetches nothing twice; every waiting Zaqar
- * message taken, the newest kept across restarts), the local files, and how
- * their documents combine.
+ * message taken, snapshots posted out of order merged, the result kept
+ * across restarts), the local files, and how their documents combine.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,7 +15,7 @@ import { HeatCollector } from '../../agents/heat-agent/collectors/heat';
 import { LocalCollector } from '../../agents/heat-agent/collectors/local';
 import { RequestCollector } from '../../agents/heat-agent/collectors/request';
 import { blockFromMetadata, resolveCollectors, type CollectorSettings } from '../../agents/heat-agent/collectors/settings';
-import { ZAQAR_FILE, ZaqarCollector } from '../../agents/heat-agent/collectors/zaqar';
+import { mergeSnapshots, ZAQAR_FILE, ZaqarCollector } from '../../agents/heat-agent/collectors/zaqar';
 import { KeystoneSession } from '../../agents/heat-agent/keystone';
 import { popMessages, postMessage, PROCESS_CLIENT_ID } from '../../agents/heat-agent/zaqar';
 import { HttpClient } from '../../shared/http';
@@ -95,7 +95,7 @@ describe('heat-agent: each collector against the emulator', function () {
     assert.match(first!.source, /temp_url_sig=<redacted>/);
   });
 
-  it('zaqar: every waiting message taken, the newest used; kept in the state directory (0600) and used after a restart while the queue is empty', async () => {
+  it('zaqar: every waiting message taken, the last used; kept in the state directory (0600) and used after a restart while the queue is empty', async () => {
     emu.setMetadata(STACK, 'ViaZaqar', { note: 'one' });
     emu.setMetadata(STACK, 'ViaZaqar', { note: 'two' });
     const s = settingsOf('ViaZaqar', 'zaqar');
@@ -117,12 +117,45 @@ describe('heat-agent: each collector against the emulator', function () {
     }
   });
 
+  it("zaqar: Heat's snapshots taken out of order: the last message, with what only earlier ones held put in at its place by name", async () => {
+    const s = settingsOf('ViaZaqar', 'zaqar');
+    await new ZaqarCollector(s, deps()).collect();
+    const session = new KeystoneSession(http, s.keystone, { maxAttempts: 1 });
+    const call = async () => ({ http, endpoint: await session.endpoint('messaging'), token: (await session.current()).id, projectId: s.keystone.projectId, clientId: 'c0ffee00-0000-4000-8000-000000000000', retry: { maxAttempts: 1 } });
+    const early = { id: 'id-early', name: '10_early' };
+    const late = { id: 'id-late', name: '20_late' };
+    // Heat's second snapshot (both deployments) reached the queue before its first (one), and a non-object passed over.
+    for (const body of [{ round: 1, deployments: [early, late] }, 7, { round: 2, deployments: [late] }]) await postMessage(await call(), s.queueId, JSON.stringify(body), 600);
+    const [got] = (await new ZaqarCollector(s, deps()).collect())!;
+    assert.deepEqual(got!.data, { round: 2, deployments: [early, late] });
+    assert.match(logger.lines.join('\n'), /message 2 of 3: holds no JSON object; passed over/);
+    assert.match(logger.lines.join('\n'), /3 message\(s\) taken; the last is the metadata, with 1 deployment\(s\) only earlier messages held/);
+    const [kept] = (await new ZaqarCollector(s, deps()).collect())!;
+    assert.deepEqual(kept!.data, got!.data, 'what the check made of the batch stands while the queue is empty');
+  });
+
+  it('mergeSnapshots: by id, the later copy first; in Heat\'s name order (code points); the last message\'s other keys; bounded', () => {
+    const d = (id: string, name: string, v = 0) => ({ id, name, v });
+    const merged = mergeSnapshots([
+      { deployments: [d('a', 'a', 1), d('z', '\u{1f600}')] },
+      { deployments: [d('a', 'a', 2), d('c', 'c')] },
+      { k: 'last', deployments: [d('b', 'b'), d('d', '\uffff')] },
+    ]);
+    assert.deepEqual(merged.metadata, { k: 'last', deployments: [d('a', 'a', 2), d('b', 'b'), d('c', 'c'), d('d', '\uffff'), d('z', '\u{1f600}')] });
+    assert.equal(merged.added, 3);
+    const unsorted = mergeSnapshots([{ deployments: [d('m', 'm')] }, { deployments: [d('y', 'y'), d('b', 'b')] }]);
+    assert.deepEqual(unsorted.metadata.deployments, [d('m', 'm'), d('y', 'y'), d('b', 'b')], "the last message's own order stands");
+    assert.deepEqual(mergeSnapshots([{ deployments: [d('a', 'a')] }, { deployments: 'x' }]), { metadata: { deployments: 'x' }, added: 0 });
+    const many = Array.from({ length: 3000 }, (_, i) => d(`i${i}`, `n${i}`));
+    assert.equal((mergeSnapshots([{ deployments: many }, { deployments: [] }]).metadata.deployments as unknown[]).length, 1001, 'past the bound the check refuses the list');
+  });
+
   it("the Zaqar client: a message posted (v2, this process's Client-ID) and popped back; Zaqar's refusal is an HTTP error", async () => {
     const s = settingsOf('ViaZaqar', 'zaqar');
     const session = new KeystoneSession(http, s.keystone, { maxAttempts: 1 });
     const call = async () => ({ http, endpoint: await session.endpoint('messaging'), token: (await session.current()).id, projectId: s.keystone.projectId, clientId: PROCESS_CLIENT_ID, retry: { maxAttempts: 1 } });
     await postMessage(await call(), 'scratch', JSON.stringify({ deploy_status_code: 0 }), 600);
-    assert.deepEqual((await popMessages(await call(), 'scratch', 5)).map((m) => m.body), [{ deploy_status_code: 0 }]);
+    assert.deepEqual(await popMessages(await call(), 'scratch', 5), [{ deploy_status_code: 0 }]);
     assert.equal(emu.requestLog.filter((e) => e.path === '/zaqar/v2/queues/scratch/messages').at(-1)?.status, 201);
     await assert.rejects(postMessage(await call(), 'scratch', '1', 10), /HTTP 400/);
   });

@@ -7,7 +7,7 @@ import { inputEnvironment, parseDeployments } from '../../agents/heat-agent/depl
 import { failure } from '../../agents/heat-agent/groups';
 import { blockFromMetadata, resolveCollectors } from '../../agents/heat-agent/collectors/settings';
 import { MAX_SIGNAL_BYTES, routeOf, signalBody } from '../../agents/heat-agent/signal';
-import { AgentState } from '../../agents/heat-agent/state';
+import { AgentState, FORGET_AFTER_MS } from '../../agents/heat-agent/state';
 import { MemoryLogger } from '../../shared/log';
 
 const item = (over: Record<string, unknown> = {}) => ({
@@ -150,8 +150,16 @@ describe('heat-agent: configuration and state', () => {
     assert.deepEqual(again.get('d-1'), { fingerprint: 'f', signalled: false, result: { deploy_status_code: 0 } });
     assert.deepEqual(again.collectorBlock, { collectors: ['heat', 'local'], sections: { heat: { password: 'P' } } });
     assert.equal(fs.statSync(again.file).mode & 0o777, 0o600);
-    await again.keepOnly(new Set());
-    assert.equal(AgentState.load(dir, log).get('d-1'), undefined);
+    // A stale snapshot (a Zaqar message posted before a deletion) must not make a forgotten deployment run again.
+    await again.keepOnly(new Set(), 1_000);
+    assert.equal(AgentState.load(dir, log).get('d-1')?.absentSince, 1_000, 'absent, still recorded');
+    await again.keepOnly(new Set(['d-1']), 2_000);
+    assert.equal(AgentState.load(dir, log).get('d-1')?.absentSince, undefined, 'seen again');
+    await again.keepOnly(new Set(), 3_000);
+    await again.keepOnly(new Set(), 3_000 + FORGET_AFTER_MS - 1);
+    assert.ok(AgentState.load(dir, log).get('d-1'));
+    await again.keepOnly(new Set(), 3_000 + FORGET_AFTER_MS);
+    assert.equal(AgentState.load(dir, log).get('d-1'), undefined, 'forgotten after FORGET_AFTER_MS');
     fs.writeFileSync(again.file, '{"deployments": {"x": 1}}');
     const fresh = AgentState.load(dir, log);
     assert.equal(fresh.get('x'), undefined);

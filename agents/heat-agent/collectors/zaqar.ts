@@ -2,17 +2,27 @@
  * The `zaqar` collector (ZAQAR_MESSAGE): Heat posts the server's whole
  * metadata to the server's queue at create and on every change. Each check
  * takes every message waiting (keystone as for the heat collector, then
- * pops at the catalog's messaging endpoint) and uses the newest; reading
- * removes them, so the newest is kept in the state directory and stands
- * while the queue is empty, across restarts too.
+ * pops at the catalog's messaging endpoint); reading removes them, so what
+ * a check made of them is kept in the state directory and stands while the
+ * queue is empty, across restarts too.
+ *
+ * Heat does not serialise its posts to a queue (its Swift PUTs are ordered by
+ * the resource's atomic key, its Zaqar posts are not): deployments created
+ * together post snapshots that can arrive out of order, so the last message
+ * may lack a deployment an earlier one held. os-collect-config takes one
+ * message per pass and so runs every snapshot in turn; a check here does the
+ * same at once: the last message, with every deployment only earlier
+ * messages of the batch held put in at its place in Heat's order (by name).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DurableWriter } from '../../../shared/durable-write';
-import { ConfigError, ProtocolError } from '../../../shared/errors';
+import { ConfigError, errorMessage, ProtocolError } from '../../../shared/errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from '../../../shared/json-depth';
+import { compareCodePoints } from '../../../shared/pystr';
+import { MAX_DEPLOYMENTS } from '../deployments';
 import { KeystoneSession } from '../keystone';
-import { MAX_POP, PROCESS_CLIENT_ID, popMessages, type ZaqarMessage } from '../zaqar';
+import { MAX_POP, PROCESS_CLIENT_ID, popMessages } from '../zaqar';
 import type { CollectorSettings } from './settings';
 import { COLLECT_TIMEOUT_MS, MAX_METADATA_BYTES, type Collector, type CollectedDocument, type CollectorDeps } from './types';
 
@@ -30,11 +40,38 @@ interface Saved {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The newest of messages read in order: the smallest age, the later one among equals. */
-export function newest(messages: readonly ZaqarMessage[]): ZaqarMessage | undefined {
-  let best: ZaqarMessage | undefined;
-  for (const m of messages) if (!best || (m.age ?? Infinity) <= (best.age ?? Infinity)) best = m;
-  return best;
+type Metadata = Record<string, unknown>;
+
+const idOf = (d: unknown): string | undefined => (isObject(d) && typeof d.id === 'string' ? d.id : undefined);
+const nameOf = (d: unknown): string => (isObject(d) && typeof d.name === 'string' ? d.name : '');
+
+/**
+ * What a batch of snapshots, in queue order, stands for: the last one, its
+ * `deployments` completed with those only earlier snapshots held (by id,
+ * the later copy first), each put before the first of the list whose name
+ * sorts after it, as Heat orders them. It stops past MAX_DEPLOYMENTS, which
+ * the metadata's check then refuses.
+ */
+export function mergeSnapshots(bodies: readonly Metadata[]): { metadata: Metadata; added: number } {
+  const last = bodies[bodies.length - 1];
+  if (!Array.isArray(last.deployments)) return { metadata: last, added: 0 };
+  const list: unknown[] = [...last.deployments];
+  const seen = new Set(list.map(idOf).filter((id) => id !== undefined));
+  let added = 0;
+  for (let i = bodies.length - 2; i >= 0 && list.length <= MAX_DEPLOYMENTS; i--) {
+    const earlier = bodies[i].deployments;
+    if (!Array.isArray(earlier)) continue;
+    for (const d of earlier) {
+      const id = idOf(d);
+      if (list.length > MAX_DEPLOYMENTS) break;
+      if (id === undefined || seen.has(id)) continue;
+      seen.add(id);
+      const at = list.findIndex((x) => compareCodePoints(nameOf(x), nameOf(d)) > 0);
+      list.splice(at < 0 ? list.length : at, 0, d);
+      added++;
+    }
+  }
+  return { metadata: { ...last, deployments: list }, added };
 }
 
 export class ZaqarCollector implements Collector {
@@ -58,22 +95,22 @@ export class ZaqarCollector implements Collector {
   }
 
   async collect(): Promise<CollectedDocument[] | undefined> {
-    const taken: ZaqarMessage[] = [];
-    for (let i = 0; i < MAX_POPS; i++) {
-      const batch = await this.session.call('messaging', (token, endpoint) =>
-        popMessages({ http: this.deps.http, endpoint, token, projectId: this.s.keystone.projectId, clientId: PROCESS_CLIENT_ID, retry: this.deps.retry, timeoutMs: COLLECT_TIMEOUT_MS }, this.s.queueId, MAX_POP),
-      );
-      taken.push(...batch);
-      if (batch.length < MAX_POP) break;
-    }
-    const latest = newest(taken);
-    if (latest) {
-      if (!isObject(latest.body)) throw new ProtocolError(`${this.source}: the newest of ${taken.length} message(s) holds no JSON object`);
-      assertDepth(latest.body, DEFAULT_MAX_DEPTH, this.source);
-      this.deps.logger.info(`${this.source}: ${taken.length} message(s) taken; the newest is the metadata`);
-      const saved: Saved = { queue: this.s.queueId, metadata: latest.body };
+    const taken = await this.popAll();
+    if (taken.length) {
+      const bodies: Metadata[] = [];
+      taken.forEach((body, i) => {
+        const where = `${this.source}, message ${i + 1} of ${taken.length}`;
+        if (!isObject(body)) return this.deps.logger.warn(`${where}: holds no JSON object; passed over`);
+        assertDepth(body, DEFAULT_MAX_DEPTH, where);
+        bodies.push(body);
+      });
+      if (!bodies.length) throw new ProtocolError(`${this.source}: none of the ${taken.length} message(s) taken holds a JSON object`);
+      const { metadata, added } = mergeSnapshots(bodies);
+      const also = added ? `, with ${added} deployment(s) only earlier messages held` : '';
+      this.deps.logger.info(`${this.source}: ${taken.length} message(s) taken; the last is the metadata${also}`);
+      const saved: Saved = { queue: this.s.queueId, metadata };
       await this.writer.writeFile(this.file, JSON.stringify(saved), { mode: 0o600 });
-      this.last = latest.body;
+      this.last = metadata;
     } else {
       this.last ??= this.readSaved();
       if (this.last === undefined) {
@@ -82,6 +119,29 @@ export class ZaqarCollector implements Collector {
       }
     }
     return [{ data: this.last, source: this.source }];
+  }
+
+  /**
+   * Every waiting message, in the queue's order. Popping removes them, so a
+   * pop that fails after others succeeded does not lose what they took.
+   */
+  private async popAll(): Promise<unknown[]> {
+    const taken: unknown[] = [];
+    for (let i = 0; i < MAX_POPS; i++) {
+      let batch: unknown[];
+      try {
+        batch = await this.session.call('messaging', (token, endpoint) =>
+          popMessages({ http: this.deps.http, endpoint, token, projectId: this.s.keystone.projectId, clientId: PROCESS_CLIENT_ID, retry: this.deps.retry, timeoutMs: COLLECT_TIMEOUT_MS }, this.s.queueId, MAX_POP),
+        );
+      } catch (err) {
+        if (!taken.length) throw err;
+        this.deps.logger.warn(`${this.source}: pop ${i + 1} failed (${errorMessage(err)}); using the ${taken.length} message(s) taken`);
+        break;
+      }
+      taken.push(...batch);
+      if (batch.length < MAX_POP) break;
+    }
+    return taken;
   }
 
   /** The message kept by an earlier run; a file that cannot be read is an error (it would otherwise count as none). */

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CfnError } from '../../errors';
+import { compareCodePoints } from '../../pystr';
 import { CommandNotFoundError, type RunResult, type System } from '../../system';
 import { CommandError } from './command';
 import { checkPrincipal, lookupNote, UnknownPrincipalError, type PrincipalRef } from '../principals';
@@ -32,17 +33,6 @@ export interface CommandSpec {
 }
 
 const ATTRIBUTES = ['command', 'env', 'cwd', 'test', 'ignoreErrors', 'waitAfterCompletion', 'runas'] as const;
-
-/** Python's sorted() on str: by code point (JS sort compares UTF-16 units, which differs above U+FFFF). */
-export function compareCodePoints(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
-}
 
 /**
  * A program as a string (shell) or a non-empty argv list; numbers in a list
