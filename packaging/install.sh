@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs cfntools from the unpacked tarball this script sits in (bin/,
-# systemd/, logrotate/). Safe to run again: what is already in place is left
+# lib/cfntools/, systemd/, logrotate/). Safe to run again: what is already in place is left
 # alone and reported as unchanged. It never enables or starts a unit.
 set -eu
 
@@ -11,11 +11,13 @@ usage: ./install.sh [--prefix DIR] [--root DIR] [--aws-links | --no-aws-links]
 
 Installs the cfntools executable, one link per tool (cfn-init, cfn-signal,
 cfn-hup, cfn-push-stats, cfn-get-metadata, cfn-create-aws-symlinks,
-heat-agent), the systemd units, the logrotate file and /etc/cfn/hooks.d.
+heat-agent), the library it carries, the systemd units, the logrotate file
+and /etc/cfn/hooks.d.
 
-  --prefix DIR     install under DIR: DIR/bin/cfntools and its links
-                   (default /usr/local). The units' ExecStart= lines are
-                   rewritten to DIR/bin.
+  --prefix DIR     install under DIR (default /usr/local): DIR/bin/cfntools
+                   and its links, and DIR/lib/cfntools/libatomic.so.1, where
+                   the executable looks for it. The units' ExecStart= lines
+                   are rewritten to DIR/bin.
   --root DIR       install into the tree at DIR as if it were / (an image
                    being built, a chroot, a test): files go under DIR, links
                    and unit paths name the paths as seen from inside it.
@@ -135,6 +137,16 @@ link() {
 	mv -f "$2.cfntools-new.$$" "$2"
 	say "$what  ${2#"$ROOT"} -> $1"
 }
+
+# The library the executable links and minimal images lack, where its RUNPATH
+# ($ORIGIN/../lib/cfntools) finds it; before the executable, so that a new one
+# never starts without it.
+LIB=$ROOT$PREFIX/lib/cfntools
+for f in "$HERE"/lib/cfntools/*; do
+	[ -f "$f" ] || die "$HERE/lib/cfntools is missing: run this from the unpacked tarball"
+	install_file "$f" "$LIB/${f##*/}" 0644
+done
+chmod 0755 "$LIB"
 
 BIN=$ROOT$PREFIX/bin
 install_file "$HERE/bin/cfntools" "$BIN/cfntools" 0755
