@@ -190,4 +190,10 @@ fi
 if [ "$SYSTEMD" = yes ] && [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload && say "reloaded  systemd units (systemctl daemon-reload)"
 fi
-say "cfntools $("$BIN/cfntools" --version 2>/dev/null | sed 's/^cfntools //') in ${ROOT:+$ROOT}$PREFIX/bin; no unit enabled (systemctl enable --now cfn-hup.service, or cfn-hup.timer)"
+# The executable as installed must start here (a glibc older than 2.28 stops it). Into --root this
+# machine's libraries answer, not the image's: there a failure is only reported.
+if ! version=$("$BIN/cfntools" --version 2>&1); then
+	[ -n "$ROOT" ] || die "installed, but $PREFIX/bin/cfntools does not start on this system (it needs glibc 2.28 or later): $version"
+	version="(not started on this machine: $version)"
+fi
+say "cfntools ${version#cfntools } in ${ROOT:+$ROOT}$PREFIX/bin; no unit enabled (systemctl enable --now cfn-hup.service, or cfn-hup.timer)"

@@ -17,11 +17,12 @@ const fs = require('node:fs');
 const LIB_DIR = 'lib/cfntools';
 /**
  * The executable's DT_RUNPATH. ld.so expands $ORIGIN to the directory of the
- * executable's resolved path (/proc/self/exe), so the tools' links, in
- * /opt/aws/bin or anywhere, find it too; it ignores $ORIGIN in a setuid or
- * setgid start.
+ * executable's resolved path, read from /proc/self/exe, so the tools' links,
+ * in /opt/aws/bin or anywhere, find it too. Without /proc (a chroot that
+ * lacks it) $ORIGIN cannot be expanded and that entry is dropped: the
+ * packages' own directory follows, so that they work there too.
  */
-const RUNPATH = `$ORIGIN/../${LIB_DIR}`;
+const RUNPATH = `$ORIGIN/../${LIB_DIR}:/usr/${LIB_DIR}`;
 
 // Node's architecture names, as Debian's multiarch directories and package architectures name them.
 const ARCHES = {

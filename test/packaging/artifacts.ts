@@ -29,7 +29,7 @@ export const EXE = path.join(OUT, 'cfntools');
  * (/usr/lib/cfntools, PREFIX/lib/cfntools), with what the packages put there
  * (scripts/bundled-libs.js): the library minimal images lack and its licence.
  */
-export const RUNPATH = '$ORIGIN/../lib/cfntools';
+export const RUNPATH = '$ORIGIN/../lib/cfntools:/usr/lib/cfntools';
 export const LIB_DIR = 'lib/cfntools';
 export const BUNDLED: readonly string[] = ['libatomic.so.1', 'libatomic1.copyright'];
 /** Where the x64 packages' libatomic.so.1 comes from: the build machine's Debian libatomic1. */

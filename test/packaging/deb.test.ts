@@ -162,13 +162,18 @@ step ldd in_root ldd /usr/bin/cfntools
 step status in_root dpkg-query -W -f '${'$'}{Status} ${'$'}{Version}' cfntools
 step version in_root cfn-init --version
 step versions in_root sh -c 'for t in "$@"; do "$t" --version || exit 1; done' sh "$@"
+# A chroot without /proc: ld.so cannot expand $ORIGIN, and the RUNPATH's /usr/lib/cfntools serves.
+umount "$M/proc"
+step noproc in_root /usr/bin/cfn-init --version
+mount -t proc proc "$M/proc"
 # Set-user-ID and started by nobody (secure mode), ld.so expands $ORIGIN only to a directory under a
-# trusted system one (/usr/lib/...): a hard link elsewhere, beside a library of the user's, loads none.
+# trusted system one (/usr/lib/...): a hard link elsewhere never opens the "library" planted beside it
+# (which stops a start that does open it), and takes the RUNPATH's /usr/lib/cfntools instead.
 step setuid in_root sh -c '
 	chmod u+s /usr/bin/cfntools
 	mkdir -p /tmp/elsewhere/bin /tmp/elsewhere/lib/cfntools
 	ln /usr/bin/cfntools /tmp/elsewhere/bin/cfntools
-	cp /usr/lib/cfntools/libatomic.so.1 /tmp/elsewhere/lib/cfntools/
+	echo planted >/tmp/elsewhere/lib/cfntools/libatomic.so.1
 	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/cfntools --version; echo "packaged: $?"
 	setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/elsewhere/bin/cfntools --version; echo "hard link: $?"
 	/tmp/elsewhere/bin/cfntools --version; echo "hard link, started by its owner: $?"
@@ -213,6 +218,8 @@ step tar-install in_root sh -c 'cd /tmp && tar -xzf cfntools.tar.gz && ./cfntool
 step tar-again in_root sh -c '/tmp/cfntools-*/install.sh'
 step tar-run in_root sh -c '/opt/aws/bin/cfn-init --version && /usr/local/bin/heat-agent --version && grep "^ExecStart=" /usr/local/lib/systemd/system/cfn-hup.service'
 step tar-ldd in_root ldd /usr/local/bin/cfntools
+# An executable that cannot start on the system (as below the glibc floor) fails the install, naming why.
+step tar-nostart in_root sh -c 'cp -a /tmp/cfntools-*/ /tmp/nostart && printf "#!/bin/sh\necho \"version GLIBC_2.28 not found\" >&2\nexit 1\n" >/tmp/nostart/bin/cfntools && /tmp/nostart/install.sh --prefix /opt/nostart --no-systemd --no-logrotate --no-aws-links'
 # With the system's libatomic1 installed too (make-test-root.sh keeps its .deb), the private copy still wins.
 step system-lib in_root sh -c 'dpkg -i /var/cache/cfntools-test-debs/libatomic1_*.deb >/dev/null && ldd /usr/local/bin/cfntools && /opt/aws/bin/cfn-signal --version'
 `;
@@ -277,12 +284,17 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
     assert.deepEqual(ok('versions').out.trim().split('\n'), TOOLS.map((t) => `${t} (cfntools) ${VERSION}`));
   });
 
-  it('set-user-ID (it never is) and started by another user: ld.so takes its RUNPATH under /usr/lib, not from a hard link elsewhere beside a planted library', () => {
+  it('it runs in a chroot without /proc, where $ORIGIN cannot be expanded (the RUNPATH names /usr/lib/cfntools too)', () => {
+    assert.equal(ok('noproc').out.trim(), `cfn-init (cfntools) ${VERSION}`);
+  });
+
+  it('set-user-ID (it never is) and started by another user: ld.so takes its RUNPATH under /usr/lib, never a library planted beside a hard link elsewhere', () => {
     const s = ok('setuid');
     assert.deepEqual(s.out.trim().split('\n'), [
-      `cfntools ${VERSION}`, 'packaged: 0', 'hard link: 127', `cfntools ${VERSION}`, 'hard link, started by its owner: 0',
+      `cfntools ${VERSION}`, 'packaged: 0', `cfntools ${VERSION}`, 'hard link: 0', 'hard link, started by its owner: 127',
     ], s.err);
-    assert.match(s.err, /^\/tmp\/elsewhere\/bin\/cfntools: error while loading shared libraries: libatomic\.so\.1: cannot open shared object file/m);
+    // Only the start that is not set-user-ID opened the planted file.
+    assert.equal(s.err, '/tmp/elsewhere/bin/cfntools: error while loading shared libraries: /tmp/elsewhere/bin/../lib/cfntools/libatomic.so.1: file too short\n');
   });
 
   it('cfn-init applies a metadata file: a file with its content and mode, a command; its log is 0600', () => {
@@ -327,6 +339,12 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
       'ExecStart=/usr/local/bin/cfn-hup "--node-options=--max-semi-space-size=1 --v8-pool-size=1" --foreground',
     ]);
     assert.match(ok('tar-ldd').out, new RegExp(`^\\s*libatomic\\.so\\.1 => /usr/local/bin/\\.\\./${LIB_DIR}/libatomic\\.so\\.1 \\(`, 'm'));
+  });
+
+  it('install.sh fails, with the reason, when the executable it installed does not start on the system', () => {
+    const s = step('tar-nostart');
+    assert.equal(s.rc, 1, s.err + s.out);
+    assert.equal(s.err, 'install.sh: installed, but /opt/nostart/bin/cfntools does not start on this system (it needs glibc 2.28 or later): version GLIBC_2.28 not found\n');
   });
 
   it('with the system\'s libatomic1 installed as well, the executable keeps to its own copy', () => {
