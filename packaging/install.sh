@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs cfntools from the unpacked tarball this script sits in (bin/,
-# lib/cfntools/, systemd/, logrotate/). Safe to run again: what is already in place is left
-# alone and reported as unchanged. It never enables or starts a unit.
+# lib/cfntools/, systemd/, logrotate/). Safe to run again: what is already in
+# place is left alone and reported as unchanged. It never enables or starts a
+# unit.
 set -eu
 
 usage() {
