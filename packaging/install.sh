@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs cfntools from the unpacked tarball this script sits in (bin/,
-# systemd/, logrotate/). Safe to run again: what is already in place is left
-# alone and reported as unchanged. It never enables or starts a unit.
+# lib/cfntools/, systemd/, logrotate/). Safe to run again: what is already in
+# place is left alone and reported as unchanged. It never enables or starts a
+# unit.
 set -eu
 
 usage() {
@@ -11,11 +12,13 @@ usage: ./install.sh [--prefix DIR] [--root DIR] [--aws-links | --no-aws-links]
 
 Installs the cfntools executable, one link per tool (cfn-init, cfn-signal,
 cfn-hup, cfn-push-stats, cfn-get-metadata, cfn-create-aws-symlinks,
-heat-agent), the systemd units, the logrotate file and /etc/cfn/hooks.d.
+heat-agent), the library it carries, the systemd units, the logrotate file
+and /etc/cfn/hooks.d.
 
-  --prefix DIR     install under DIR: DIR/bin/cfntools and its links
-                   (default /usr/local). The units' ExecStart= lines are
-                   rewritten to DIR/bin.
+  --prefix DIR     install under DIR (default /usr/local): DIR/bin/cfntools
+                   and its links, and DIR/lib/cfntools/libatomic.so.1, where
+                   the executable looks for it. The units' ExecStart= lines
+                   are rewritten to DIR/bin.
   --root DIR       install into the tree at DIR as if it were / (an image
                    being built, a chroot, a test): files go under DIR, links
                    and unit paths name the paths as seen from inside it.
@@ -136,6 +139,16 @@ link() {
 	say "$what  ${2#"$ROOT"} -> $1"
 }
 
+# The library the executable links and minimal images lack, where its RUNPATH
+# ($ORIGIN/../lib/cfntools) finds it; before the executable, so that a new one
+# never starts without it.
+LIB=$ROOT$PREFIX/lib/cfntools
+for f in "$HERE"/lib/cfntools/*; do
+	[ -f "$f" ] || die "$HERE/lib/cfntools is missing: run this from the unpacked tarball"
+	install_file "$f" "$LIB/${f##*/}" 0644
+done
+chmod 0755 "$LIB"
+
 BIN=$ROOT$PREFIX/bin
 install_file "$HERE/bin/cfntools" "$BIN/cfntools" 0755
 # In PREFIX/bin the tools are ours to replace (heat-cfntools' scripts when PREFIX is /usr).
@@ -178,4 +191,10 @@ fi
 if [ "$SYSTEMD" = yes ] && [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
 	systemctl daemon-reload && say "reloaded  systemd units (systemctl daemon-reload)"
 fi
-say "cfntools $("$BIN/cfntools" --version 2>/dev/null | sed 's/^cfntools //') in ${ROOT:+$ROOT}$PREFIX/bin; no unit enabled (systemctl enable --now cfn-hup.service, or cfn-hup.timer)"
+# The executable as installed must start here (a glibc older than 2.28 stops it). Into --root this
+# machine's libraries answer, not the image's: there a failure is only reported.
+if ! version=$("$BIN/cfntools" --version 2>&1); then
+	[ -n "$ROOT" ] || die "installed, but $PREFIX/bin/cfntools does not start on this system (it needs glibc 2.28 or later): $version"
+	version="(not started on this machine: $version)"
+fi
+say "cfntools ${version#cfntools } in ${ROOT:+$ROOT}$PREFIX/bin; no unit enabled (systemctl enable --now cfn-hup.service, or cfn-hup.timer)"

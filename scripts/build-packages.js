@@ -2,7 +2,7 @@
 // `node scripts/build-packages.js` (the last step of `npm run package`): from
 // the single executable packaging/out/cfntools, the three things a guest image
 // is built from, in packaging/out/:
-//   cfntools-<version>-linux-x64.tar.gz   bin/, systemd/, logrotate/ and install.sh
+//   cfntools-<version>-linux-x64.tar.gz   bin/, lib/cfntools/, systemd/, logrotate/ and install.sh
 //   cfntools_<version>_amd64.deb          dpkg-deb, xz -9 extreme
 //   cfntools-<version>-1.x86_64.rpm       rpmbuild with packaging/rpm/cfntools.spec
 // and SHA256SUMS over them. File times are SOURCE_DATE_EPOCH (else the last
@@ -15,6 +15,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { LIB_DIR, BundleError, bundledFiles } = require('./bundled-libs');
 
 const root = path.resolve(__dirname, '..');
 const PACKAGING = path.join(root, 'packaging');
@@ -95,25 +96,38 @@ function installedSizeKiB(dir) {
   return kib;
 }
 
+/** The libraries the executable carries and their licences (scripts/bundled-libs.js), into `libDir`, mode 0644. */
+function stageLibs(libDir, libs) {
+  mkdir(libDir);
+  for (const f of libs) {
+    fs.writeFileSync(path.join(libDir, f.name), f.data);
+    fs.chmodSync(path.join(libDir, f.name), 0o644);
+  }
+}
+
 /**
  * The installed file set under `dir`: the executable and a relative link per
- * tool in /usr/bin, the units in `unitDir`, the logrotate file, /etc/cfn/hooks.d.
+ * tool in /usr/bin, its libraries in /usr/lib/cfntools, the units in
+ * `unitDir`, the logrotate file, /etc/cfn/hooks.d.
  */
-function stageSystem(dir, exe, unitDir) {
+function stageSystem(dir, exe, libs, unitDir) {
   mkdir(dir);
   copy(exe, path.join(dir, 'usr/bin/cfntools'), 0o755);
   for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(dir, 'usr/bin', t));
+  stageLibs(path.join(dir, 'usr', LIB_DIR), libs);
   for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(dir, unitDir.slice(1), u), 0o644);
   copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(dir, 'etc/logrotate.d/cfntools'), 0o644);
   mkdir(path.join(dir, 'etc/cfn/hooks.d'));
 }
 
-async function buildTarball(work, exe, epoch) {
+async function buildTarball(work, exe, libs, epoch) {
   const name = `cfntools-${VERSION}-linux-x64`;
   const top = path.join(work, 'tar', name);
   mkdir(top);
   copy(exe, path.join(top, 'bin', 'cfntools'), 0o755);
   for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(top, 'bin', t));
+  // Where install.sh puts it too: PREFIX/lib/cfntools beside PREFIX/bin, as the RUNPATH expects.
+  stageLibs(path.join(top, LIB_DIR), libs);
   for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(top, 'systemd', u), 0o644);
   copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(top, 'logrotate', 'cfntools'), 0o644);
   copy(path.join(PACKAGING, 'install.sh'), path.join(top, 'install.sh'), 0o755);
@@ -190,11 +204,11 @@ function debDescription() {
   ].join('\n');
 }
 
-async function buildDeb(work, exe, epoch) {
+async function buildDeb(work, exe, libs, epoch) {
   need('dpkg-deb', 'dpkg');
   const dir = path.join(work, 'deb');
   // mkdtemp-style 0700 would become the package's ./ and every path below it unreadable.
-  stageSystem(dir, exe, '/lib/systemd/system');
+  stageSystem(dir, exe, libs, '/lib/systemd/system');
   mkdir(path.join(dir, 'DEBIAN'));
   const control = [
     'Package: cfntools',
@@ -203,8 +217,8 @@ async function buildDeb(work, exe, epoch) {
     `Maintainer: ${MAINTAINER}`,
     `Installed-Size: ${installedSizeKiB(dir)}`,
     // What the executable links (ldd): glibc >= 2.28 (its newest GLIBC_ symbol version), libstdc++, libgcc_s
-    // (libgcc1 is Debian 10's name), and libatomic, which Node 22+'s official binaries need and minbase lacks.
-    'Depends: libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1, libatomic1',
+    // (libgcc1 is Debian 10's name); not libatomic, which it carries in /usr/lib/cfntools.
+    'Depends: libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1',
     // Both ship /usr/bin/cfn-init, cfn-signal, cfn-hup, ...; cfntools takes their place.
     'Conflicts: heat-cfntools',
     'Replaces: heat-cfntools',
@@ -230,15 +244,17 @@ async function buildDeb(work, exe, epoch) {
   return out;
 }
 
-async function buildRpm(work, exe, epoch) {
+async function buildRpm(work, exe, libs, epoch) {
   need('rpmbuild', 'rpm');
   const unitDir = '/usr/lib/systemd/system';
   const stage = path.join(work, 'rpm-stage');
-  stageSystem(stage, exe, unitDir);
+  stageSystem(stage, exe, libs, unitDir);
   setTimes(stage, epoch);
   const fileList = [
     '%attr(0755,root,root) /usr/bin/cfntools',
     ...TOOLS.map((t) => `/usr/bin/${t}`),
+    `%dir %attr(0755,root,root) /usr/${LIB_DIR}`,
+    ...libs.map((f) => `${f.license ? '%license ' : ''}%attr(0644,root,root) /usr/${LIB_DIR}/${f.name}`),
     ...UNITS.map((u) => `%attr(0644,root,root) ${unitDir}/${u}`),
     '%config(noreplace) %attr(0644,root,root) /etc/logrotate.d/cfntools',
     '%dir %attr(0755,root,root) /etc/cfn',
@@ -295,9 +311,10 @@ async function main(argv) {
     if (said.status !== 0) fail(`${path.relative(root, EXE)} --version failed (status ${said.status ?? said.signal}): ${(said.stderr || said.error?.message || '').trim()}; run npm run package`);
     if (said.stdout.trim() !== `cfntools ${VERSION}`) fail(`${path.relative(root, EXE)} says "${said.stdout.trim()}", package.json is ${VERSION}: run npm run package`);
     const epoch = sourceDateEpoch();
+    const libs = bundledFiles('x64');
     const t0 = Date.now();
     const step = async (kind, build) => {
-      const file = await build(work, exe, epoch);
+      const file = await build(work, exe, libs, epoch);
       const size = fs.statSync(file).size;
       console.log(`build-packages: ${path.relative(root, file)} ${(size / 1e6).toFixed(1)} MB (${size} bytes, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       return file;
@@ -316,7 +333,7 @@ async function main(argv) {
 }
 
 main(process.argv.slice(2)).catch((err) => {
-  if (!(err instanceof BuildError)) throw err;
+  if (!(err instanceof BuildError || err instanceof BundleError)) throw err;
   console.error(`build-packages: ${err.message}`);
   process.exitCode = 1;
 });

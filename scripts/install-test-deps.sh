@@ -6,11 +6,12 @@
 # strace (the order of fsync and rename in durable writes); haproxy (the
 # stats socket cfn-push-stats --haproxy reads); for the packages: cpio (the
 # rpm's payload), logrotate (its file checked), systemd (systemd-analyze
-# verify), debootstrap and the minimal Debian root the .deb is installed into
+# verify), patchelf (the executable's RUNPATH, set by scripts/package.js),
+# debootstrap and the minimal Debian root the .deb is installed into
 # (scripts/make-test-root.sh, the only step besides apt that uses the network).
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

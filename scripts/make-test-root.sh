@@ -13,9 +13,10 @@ set -euo pipefail
 ROOT=${CFNTOOLS_TEST_ROOT:-/var/cache/cfntools-test/minbase-bookworm}
 SUITE=bookworm
 
-# Dependencies of the .deb that minbase lacks (libatomic1: Node 22+'s official
-# binaries link it). Their .debs are kept, not installed, in the root at DEBS:
-# the tests install them beside ours, as apt would, with no network.
+# Packages minbase lacks that the tests install on purpose, with no network:
+# libatomic1, which the .deb does not need (the executable carries its own
+# libatomic.so.1), to show that the executable keeps to its own copy when the
+# system has one too. Their .debs are kept, not installed, in the root at DEBS.
 EXTRA_DEBS="libatomic1"
 DEBS=var/cache/cfntools-test-debs
 

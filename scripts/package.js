@@ -11,6 +11,7 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { root, version, bundleOptions } = require('./bundle-options');
+const { RUNPATH } = require('./bundled-libs');
 
 const TOOLCHAIN = path.join(root, 'packaging', 'toolchain');
 const OUT = path.join(root, 'packaging', 'out');
@@ -40,8 +41,10 @@ function toolchain() {
 /**
  * One executable: the blob made by the same node binary it is injected into
  * (a blob only fits its own build), that binary stripped before injection
- * (stripping after injection breaks the executable), written in place of
- * `output` only once complete.
+ * (stripping after injection breaks the executable), given its RUNPATH
+ * (scripts/bundled-libs.js) after injection (postject cannot inject into the
+ * layout patchelf leaves, and patchelf keeps the blob's note intact), written
+ * in place of `output` only once complete.
  */
 function buildSea(tc, main, assets, output) {
   fs.mkdirSync(BUILD, { recursive: true });
@@ -64,6 +67,11 @@ function buildSea(tc, main, assets, output) {
   fs.copyFileSync(tc.node, tmp);
   sh('strip', [tmp]);
   sh(tc.node, [tc.postject, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', FUSE], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    sh('patchelf', ['--set-rpath', RUNPATH, tmp]);
+  } catch (err) {
+    throw err.code === 'ENOENT' ? new Error('patchelf is not installed (Debian package patchelf)') : err;
+  }
   fs.chmodSync(tmp, 0o755);
   fs.renameSync(tmp, output);
 }

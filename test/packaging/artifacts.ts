@@ -24,6 +24,16 @@ export const CFN_TOOLS: readonly string[] = TOOLS.filter((t) => t.startsWith('cf
 export const UNITS: readonly string[] = fs.readdirSync(SYSTEMD_SRC).filter((f) => /\.(service|timer)$/.test(f)).sort();
 
 export const EXE = path.join(OUT, 'cfntools');
+/**
+ * The executable's RUNPATH and the private directory it names, beside bin/
+ * (/usr/lib/cfntools, PREFIX/lib/cfntools), with what the packages put there
+ * (scripts/bundled-libs.js): the library minimal images lack and its licence.
+ */
+export const RUNPATH = '$ORIGIN/../lib/cfntools:/usr/lib/cfntools';
+export const LIB_DIR = 'lib/cfntools';
+export const BUNDLED: readonly string[] = ['libatomic.so.1', 'libatomic1.copyright'];
+/** Where the x64 packages' libatomic.so.1 comes from: the build machine's Debian libatomic1. */
+export const HOST_LIBATOMIC = '/usr/lib/x86_64-linux-gnu/libatomic.so.1';
 export const TARBALL_TOP = `cfntools-${VERSION}-linux-x64`;
 export const TARBALL = path.join(OUT, `${TARBALL_TOP}.tar.gz`);
 export const DEB = path.join(OUT, `cfntools_${VERSION}_amd64.deb`);

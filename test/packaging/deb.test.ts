@@ -1,10 +1,11 @@
 /**
  * The .deb: its contents and control fields, maintainer scripts that enable
- * nothing, and an install into a Debian minbase root (no node, no python3;
- * scripts/make-test-root.sh prepares it) where the tools run: cfn-init applies
- * a metadata file, cfn-get-metadata and cfn-signal reach the endpoint emulator
- * on loopback, and dpkg --purge takes it all away; then the tarball's
- * install.sh installs the same tools there.
+ * nothing, and an install into a Debian minbase root (no node, no python3, no
+ * libatomic1; scripts/make-test-root.sh prepares it) where the tools run:
+ * cfn-init applies a metadata file, cfn-get-metadata and cfn-signal reach the
+ * endpoint emulator on loopback, and dpkg --purge takes it all away; apt-get
+ * installs it the same way; then the tarball's install.sh installs the same
+ * tools there.
  *
  * The root itself is never changed: each run mounts an overlay over it with
  * its changes on a tmpfs, inside `unshare -m -n -p` (a mount namespace that
@@ -17,7 +18,7 @@ import * as path from 'node:path';
 import { namespaceMissing, runInNamespace } from '../support/namespace';
 import { skipUnless } from '../support/skip';
 import {
-  DEB, EXE, LOGROTATE_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
+  BUNDLED, DEB, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
   arMembers, artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
 } from './artifacts';
 
@@ -39,7 +40,7 @@ describe('packaging: .deb', function () {
 
   const field = (name: string) => runOk('dpkg-deb', ['-f', DEB, name]).trim();
 
-  it('dpkg-deb -c: the executable, a relative link per tool, units in /lib/systemd/system, logrotate, /etc/cfn/hooks.d; all root-owned, ./ mode 0755', () => {
+  it('dpkg-deb -c: the executable, a relative link per tool, its library in /usr/lib/cfntools, units in /lib/systemd/system, logrotate, /etc/cfn/hooks.d; all root-owned, ./ mode 0755', () => {
     const lines = runOk('dpkg-deb', ['-c', DEB]).trim().split('\n');
     const entries = new Map(lines.map((l) => {
       const m = /^(\S+) (\S+)\s+\d+ \S+ \S+ \.(\/\S*)(?: -> (\S+))?$/.exec(l);
@@ -51,6 +52,7 @@ describe('packaging: .deb', function () {
       '/', '/etc/', '/etc/cfn/', '/etc/cfn/hooks.d/', '/etc/logrotate.d/', '/etc/logrotate.d/cfntools',
       '/lib/', '/lib/systemd/', '/lib/systemd/system/', ...UNITS.map((u) => `/lib/systemd/system/${u}`),
       '/usr/', '/usr/bin/', '/usr/bin/cfntools', ...TOOLS.map((t) => `/usr/bin/${t}`),
+      '/usr/lib/', `/usr/${LIB_DIR}/`, ...BUNDLED.map((f) => `/usr/${LIB_DIR}/${f}`),
     ].sort();
     assert.deepEqual([...entries.keys()].sort(), expected);
     assert.equal(entries.get('/')!.mode, 'drwxr-xr-x');
@@ -58,25 +60,27 @@ describe('packaging: .deb', function () {
     assert.equal(entries.get('/usr/bin/cfntools')!.mode, '-rwxr-xr-x');
     for (const t of TOOLS) assert.deepEqual(entries.get(`/usr/bin/${t}`), { mode: 'lrwxrwxrwx', target: 'cfntools' });
     for (const u of UNITS) assert.equal(entries.get(`/lib/systemd/system/${u}`)!.mode, '-rw-r--r--');
+    for (const f of BUNDLED) assert.equal(entries.get(`/usr/${LIB_DIR}/${f}`)!.mode, '-rw-r--r--', f);
   });
 
-  it('control: name, version, amd64, the real library floor, and it takes heat-cfntools\' place', () => {
+  it('control: name, version, amd64, the real library floor without libatomic1 (carried), and it takes heat-cfntools\' place', () => {
     assert.equal(field('Package'), 'cfntools');
     assert.equal(field('Version'), VERSION);
     assert.equal(field('Architecture'), 'amd64');
-    assert.equal(field('Depends'), 'libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1, libatomic1');
+    assert.equal(field('Depends'), 'libc6 (>= 2.28), libstdc++6, libgcc-s1 | libgcc1');
     for (const f of ['Conflicts', 'Replaces', 'Provides']) assert.equal(field(f), 'heat-cfntools', f);
     assert.ok(Number(field('Installed-Size')) * 1024 >= fs.statSync(DEB).size, 'Installed-Size smaller than the package');
     assert.match(field('Description'), /\S/);
     assert.match(field('Maintainer'), /<.+@.+>/);
   });
 
-  it('Depends names the package of every library the executable links (ldd, dpkg -S on this host)', function () {
+  it('Depends names the package of every library the executable links (ldd, dpkg -S on this host), but the one it carries', function () {
     skipUnless(this, 'ldd of packaging/out/cfntools', artifactMissing(EXE) ?? commandMissing('ldd', 'libc-bin'));
     const depends = field('Depends').split(',').flatMap((d) => d.split('|')).map((d) => d.trim().replace(/ \(.*\)$/, ''));
     const libs = [...runOk('ldd', [EXE]).matchAll(/=> (\/\S+)/g)].map((m) => m[1]!);
     assert.ok(libs.length > 0);
-    for (const lib of libs) {
+    assert.ok(libs.some((lib) => path.basename(lib) === BUNDLED[0]), `${BUNDLED[0]} is no longer linked: drop it from the packages`);
+    for (const lib of libs.filter((l) => !BUNDLED.includes(path.basename(l)))) {
       // Merged /usr: dpkg knows a library by one of its two paths.
       const found = [lib, fs.realpathSync(lib)].map((p) => run('dpkg', ['-S', p])).find((r) => r.status === 0);
       assert.ok(found, `no package owns ${lib}`);
@@ -110,11 +114,16 @@ describe('packaging: .deb', function () {
     assert.equal(read('conffiles'), '/etc/logrotate.d/cfntools\n');
   });
 
-  it('its files are packaging/out/cfntools and packaging/{systemd,logrotate}, byte for byte', function () {
+  it('its files are packaging/out/cfntools, this machine\'s libatomic with its copyright file, and packaging/{systemd,logrotate}, byte for byte', function () {
     skipUnless(this, 'comparing with packaging/out/cfntools', artifactMissing(EXE) ?? staleness(DEB));
     dir = tempDir('deb-x');
     runOk('dpkg-deb', ['-x', DEB, dir]);
     assert.ok(fs.readFileSync(path.join(dir, 'usr/bin/cfntools')).equals(fs.readFileSync(EXE)));
+    assert.ok(fs.readFileSync(path.join(dir, 'usr', LIB_DIR, 'libatomic.so.1')).equals(fs.readFileSync(HOST_LIBATOMIC)));
+    const copyright = fs.readFileSync(path.join(dir, 'usr', LIB_DIR, 'libatomic1.copyright'), 'utf8');
+    assert.match(copyright, /^libatomic\.so\.1 in this directory is Debian's libatomic1:amd64 \S+, built from Debian's source\npackage gcc-\d+ \S+: https:\/\/snapshot\.debian\.org\/package\/gcc-\d+\/\S+\/\n/);
+    assert.ok(copyright.endsWith(fs.readFileSync('/usr/share/doc/libatomic1/copyright', 'utf8')));
+    assert.match(copyright, /GCC RUNTIME LIBRARY EXCEPTION/);
     for (const u of UNITS) assert.equal(fs.readFileSync(path.join(dir, 'lib/systemd/system', u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), u);
     assert.equal(fs.readFileSync(path.join(dir, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));
   });
@@ -146,13 +155,30 @@ step() {
 	set -e
 }
 
-step absent in_root sh -c 'for p in node nodejs python3 python; do command -v "$p"; done; exit 0'
-# With the dependencies minbase lacks (scripts/make-test-root.sh keeps their .debs), as apt would.
-step install in_root sh -c 'dpkg -i /var/cache/cfntools-test-debs/*.deb /tmp/cfntools.deb'
+step absent in_root sh -c 'for p in node nodejs python3 python; do command -v "$p"; done; ls /usr/lib/*/libatomic.so* 2>/dev/null; exit 0'
+# Alone: the executable carries the one library minbase lacks (libatomic.so.1).
+step install in_root dpkg -i /tmp/cfntools.deb
 step ldd in_root ldd /usr/bin/cfntools
 step status in_root dpkg-query -W -f '${'$'}{Status} ${'$'}{Version}' cfntools
 step version in_root cfn-init --version
 step versions in_root sh -c 'for t in "$@"; do "$t" --version || exit 1; done' sh "$@"
+# A chroot without /proc: ld.so cannot expand $ORIGIN, and the RUNPATH's /usr/lib/cfntools serves.
+umount "$M/proc"
+step noproc in_root /usr/bin/cfn-init --version
+mount -t proc proc "$M/proc"
+# Set-user-ID and started by nobody (secure mode), ld.so expands $ORIGIN only to a directory under a
+# trusted system one (/usr/lib/...): a hard link elsewhere never opens the "library" planted beside it
+# (which stops a start that does open it), and takes the RUNPATH's /usr/lib/cfntools instead.
+step setuid in_root sh -c '
+	chmod u+s /usr/bin/cfntools
+	mkdir -p /tmp/elsewhere/bin /tmp/elsewhere/lib/cfntools
+	ln /usr/bin/cfntools /tmp/elsewhere/bin/cfntools
+	echo planted >/tmp/elsewhere/lib/cfntools/libatomic.so.1
+	setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/cfntools --version; echo "packaged: $?"
+	setpriv --reuid=65534 --regid=65534 --clear-groups /tmp/elsewhere/bin/cfntools --version; echo "hard link: $?"
+	/tmp/elsewhere/bin/cfntools --version; echo "hard link, started by its owner: $?"
+	chmod u-s /usr/bin/cfntools
+	rm -r /tmp/elsewhere'
 step init in_root cfn-init /tmp/metadata.json
 step applied in_root sh -c 'stat -c "%a %U %G" /etc/cfntools-test/hello.txt; cat /etc/cfntools-test/hello.txt; cat /etc/cfntools-test/command.txt; stat -c %a /var/log/cfn-init.log'
 
@@ -179,13 +205,23 @@ step heat-agent in_root heat-agent --one-time
 "$NODE" -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))' "$BASE/_emulator/deployments/transports/DeployHeat" >"$RES/deployment.json"
 
 step purge in_root dpkg --purge cfntools
-step gone in_root sh -c 'for f in /usr/bin/cfntools /usr/bin/cfn-init /lib/systemd/system/cfn-hup.service /etc/logrotate.d/cfntools; do [ ! -e "$f" ] || echo "$f"; done'
+step gone in_root sh -c 'for f in /usr/bin/cfntools /usr/bin/cfn-init /usr/lib/cfntools /lib/systemd/system/cfn-hup.service /etc/logrotate.d/cfntools; do [ ! -e "$f" ] || echo "$f"; done'
+
+# The documented command, with no package lists and no network: nothing to fetch.
+step apt-install in_root apt-get install -y -q --no-install-recommends /tmp/cfntools.deb
+step apt-run in_root cfn-signal --version
+step apt-purge in_root apt-get purge -y -q cfntools
 
 # The tarball on the same system, the way an image builder runs it (no --root; dash, minbase's tools).
 cp "$TARBALL" "$M/tmp/cfntools.tar.gz"
 step tar-install in_root sh -c 'cd /tmp && tar -xzf cfntools.tar.gz && ./cfntools-*/install.sh'
 step tar-again in_root sh -c '/tmp/cfntools-*/install.sh'
 step tar-run in_root sh -c '/opt/aws/bin/cfn-init --version && /usr/local/bin/heat-agent --version && grep "^ExecStart=" /usr/local/lib/systemd/system/cfn-hup.service'
+step tar-ldd in_root ldd /usr/local/bin/cfntools
+# An executable that cannot start on the system (as below the glibc floor) fails the install, naming why.
+step tar-nostart in_root sh -c 'cp -a /tmp/cfntools-*/ /tmp/nostart && printf "#!/bin/sh\necho \"version GLIBC_2.28 not found\" >&2\nexit 1\n" >/tmp/nostart/bin/cfntools && /tmp/nostart/install.sh --prefix /opt/nostart --no-systemd --no-logrotate --no-aws-links'
+# With the system's libatomic1 installed too (make-test-root.sh keeps its .deb), the private copy still wins.
+step system-lib in_root sh -c 'dpkg -i /var/cache/cfntools-test-debs/libatomic1_*.deb >/dev/null && ldd /usr/local/bin/cfntools && /opt/aws/bin/cfn-signal --version'
 `;
 
 describe('packaging: .deb in a Debian minbase root (no node, no python3), network only on loopback', function () {
@@ -228,23 +264,37 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
     removeTemp(work);
   });
 
-  it('has neither node nor python3', () => {
+  it('has neither node nor python3 nor libatomic', () => {
     assert.equal(ok('absent').out, '', 'found in the root');
   });
 
-  it('dpkg -i installs the .deb beside the one dependency minbase lacks (libatomic1, kept by make-test-root.sh)', () => {
+  it('dpkg -i installs the .deb alone and configures it', () => {
     ok('install');
     assert.equal(ok('status').out, `install ok installed ${VERSION}`);
   });
 
-  it('every library the executable links is there (ldd: nothing "not found")', () => {
+  it(`every library the executable links is there (ldd: nothing "not found"), libatomic from /usr/${LIB_DIR}`, () => {
     const out = ok('ldd').out;
     assert.doesNotMatch(out, /not found/, out);
+    assert.match(out, new RegExp(`^\\s*libatomic\\.so\\.1 => /usr/bin/\\.\\./${LIB_DIR}/libatomic\\.so\\.1 \\(`, 'm'), out);
   });
 
   it('cfn-init --version runs there, and so does every tool by its link', () => {
     assert.equal(ok('version').out.trim(), `cfn-init (cfntools) ${VERSION}`);
     assert.deepEqual(ok('versions').out.trim().split('\n'), TOOLS.map((t) => `${t} (cfntools) ${VERSION}`));
+  });
+
+  it('it runs in a chroot without /proc, where $ORIGIN cannot be expanded (the RUNPATH names /usr/lib/cfntools too)', () => {
+    assert.equal(ok('noproc').out.trim(), `cfn-init (cfntools) ${VERSION}`);
+  });
+
+  it('set-user-ID (it never is) and started by another user: ld.so takes its RUNPATH under /usr/lib, never a library planted beside a hard link elsewhere', () => {
+    const s = ok('setuid');
+    assert.deepEqual(s.out.trim().split('\n'), [
+      `cfntools ${VERSION}`, 'packaged: 0', `cfntools ${VERSION}`, 'hard link: 0', 'hard link, started by its owner: 127',
+    ], s.err);
+    // Only the start that is not set-user-ID opened the planted file.
+    assert.equal(s.err, '/tmp/elsewhere/bin/cfntools: error while loading shared libraries: /tmp/elsewhere/bin/../lib/cfntools/libatomic.so.1: file too short\n');
   });
 
   it('cfn-init applies a metadata file: a file with its content and mode, a command; its log is 0600', () => {
@@ -275,6 +325,12 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
     assert.equal(ok('gone').out, '', 'left behind');
   });
 
+  it('apt-get install ./cfntools_*.deb, with no package lists: nothing to fetch, the tools run; apt-get purge takes it away', () => {
+    ok('apt-install');
+    assert.equal(ok('apt-run').out.trim(), `cfn-signal (cfntools) ${VERSION}`);
+    ok('apt-purge');
+  });
+
   it('then the tarball\'s install.sh installs there under /usr/local with minbase\'s tools, twice, and the tools run from /opt/aws/bin', () => {
     assert.match(ok('tar-install').out, /^linked {2}\/opt\/aws\/bin\/cfn-init -> \/usr\/local\/bin\/cfn-init$/m);
     for (const line of ok('tar-again').out.trim().split('\n').slice(0, -1)) assert.match(line, /^unchanged {2}/);
@@ -282,5 +338,18 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
       `cfn-init (cfntools) ${VERSION}`, `heat-agent (cfntools) ${VERSION}`,
       'ExecStart=/usr/local/bin/cfn-hup "--node-options=--max-semi-space-size=1 --v8-pool-size=1" --foreground',
     ]);
+    assert.match(ok('tar-ldd').out, new RegExp(`^\\s*libatomic\\.so\\.1 => /usr/local/bin/\\.\\./${LIB_DIR}/libatomic\\.so\\.1 \\(`, 'm'));
+  });
+
+  it('install.sh fails, with the reason, when the executable it installed does not start on the system', () => {
+    const s = step('tar-nostart');
+    assert.equal(s.rc, 1, s.err + s.out);
+    assert.equal(s.err, 'install.sh: installed, but /opt/nostart/bin/cfntools does not start on this system (it needs glibc 2.28 or later): version GLIBC_2.28 not found\n');
+  });
+
+  it('with the system\'s libatomic1 installed as well, the executable keeps to its own copy', () => {
+    const out = ok('system-lib').out;
+    assert.match(out, new RegExp(`^\\s*libatomic\\.so\\.1 => /usr/local/bin/\\.\\./${LIB_DIR}/libatomic\\.so\\.1 \\(`, 'm'));
+    assert.match(out, new RegExp(`^cfn-signal \\(cfntools\\) ${VERSION.replaceAll('.', '\\.')}$`, 'm'));
   });
 });

@@ -1,16 +1,20 @@
 /**
  * The executable itself, as built: each tool's code cache is taken (a
  * rejected one would compile every start), also under the daemons' node
- * flags; NODE_OPTIONS cannot reach it; it dispatches on its first argument;
- * and a cfn-hup started plainly detaches into the executable again, with
- * the daemon flags.
+ * flags; NODE_OPTIONS cannot reach it; it finds libatomic in lib/cfntools
+ * beside its bin/ (RUNPATH); it dispatches on its first argument; and a
+ * cfn-hup started plainly detaches into the executable again, with the
+ * daemon flags.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
 import { skipUnless } from '../support/skip';
-import { EXE, OUT, TOOLS, VERSION, artifactMissing, isolatedEnv, removeTemp, run, tempDir } from './artifacts';
+import {
+  BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, OUT, RUNPATH, TOOLS, VERSION,
+  artifactMissing, commandMissing, isolatedEnv, removeTemp, run, runOk, tempDir,
+} from './artifacts';
 
 const DAEMON_OPTIONS = `--node-options=${DAEMON_NODE_FLAGS.join(' ')}`;
 
@@ -49,6 +53,33 @@ describe('packaging: the executable', function () {
     const r = run(path.join(OUT, 'cfn-init'), ['--version'], { env });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, `cfn-init (cfntools) ${VERSION}\n`);
+  });
+
+  it(`its RUNPATH is ${RUNPATH} and nothing else (readelf -d); in packaging/out, with no ../${LIB_DIR}, libatomic is the build machine's`, function () {
+    skipUnless(this, 'reading the dynamic section', commandMissing('readelf', 'binutils') ?? commandMissing('ldd', 'libc-bin'));
+    const dynamic = runOk('readelf', ['-d', EXE]);
+    assert.deepEqual([...dynamic.matchAll(/\((RUNPATH|RPATH)\)\s+Library \w+: \[(.*)\]/g)].map((m) => `${m[1]} ${m[2]}`), [`RUNPATH ${RUNPATH}`]);
+    // The pinned node the build runs links libatomic too: a build machine has it.
+    assert.ok(!fs.existsSync(path.join(OUT, '..', LIB_DIR)));
+    assert.match(runOk('ldd', [EXE]), /^\s*libatomic\.so\.1 => \/\S+\/libatomic\.so\.1 \(/m);
+  });
+
+  it(`laid out as the packages lay it out, it loads ${BUNDLED[0]} from ../${LIB_DIR}, also started through a link in another directory (LD_DEBUG=libs)`, () => {
+    dir = tempDir('runpath');
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.mkdirSync(path.join(dir, LIB_DIR), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'elsewhere'));
+    fs.copyFileSync(EXE, path.join(dir, 'bin', 'cfntools'));
+    fs.chmodSync(path.join(dir, 'bin', 'cfntools'), 0o755);
+    fs.copyFileSync(HOST_LIBATOMIC, path.join(dir, LIB_DIR, 'libatomic.so.1'));
+    fs.symlinkSync(path.join(dir, 'bin', 'cfntools'), path.join(dir, 'elsewhere', 'cfn-signal'));
+    for (const [start, said] of [[path.join(dir, 'bin', 'cfntools'), `cfntools ${VERSION}`], [path.join(dir, 'elsewhere', 'cfn-signal'), `cfn-signal (cfntools) ${VERSION}`]]) {
+      const r = run(start, ['--version'], { env: { PATH: process.env.PATH, LANG: 'C.UTF-8', LD_DEBUG: 'libs' } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), said);
+      // ld.so names it by the RUNPATH as expanded, $ORIGIN being the resolved bin/.
+      assert.ok(r.stderr.includes(`calling init: ${dir}/bin/../${LIB_DIR}/libatomic.so.1\n`), `${start}: libatomic from elsewhere:\n${r.stderr}`);
+    }
   });
 
   it('dispatches on its first argument, names itself, and refuses an unknown tool with exit 2', () => {

@@ -1,7 +1,9 @@
 /**
- * The .rpm: its file list, its declared dependencies (the real floor, none
- * generated), scriptlets that enable nothing, and a payload whose executable
- * is packaging/out/cfntools byte for byte (rpmbuild strips by default, which
+ * The .rpm: its file list, its requirements (rpm's generated ones by soname,
+ * less the libatomic it carries, which it provides to nobody), resolved
+ * against what a glibc, libstdc++ and libgcc_s provide when rpm packages
+ * them, scriptlets that enable nothing, and a payload whose executable is
+ * packaging/out/cfntools byte for byte (rpmbuild strips by default, which
  * would break it) and runs.
  */
 import * as assert from 'node:assert/strict';
@@ -9,11 +11,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  EXE, LOGROTATE_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
+  BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
   artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
 } from './artifacts';
 
 const UNIT_DIR = '/usr/lib/systemd/system';
+const ELFDEPS = '/usr/lib/rpm/elfdeps';
 
 describe('packaging: .rpm', function () {
   let dir: string | undefined;
@@ -28,42 +31,67 @@ describe('packaging: .rpm', function () {
 
   const query = (...args: string[]) => runOk('rpm', ['-qp', ...args, RPM]).trim().split('\n').filter(Boolean);
 
-  it('rpm -qlp lists the executable, a link per tool, the units in /usr/lib/systemd/system, logrotate and /etc/cfn/hooks.d', () => {
+  it('rpm -qlp lists the executable, a link per tool, its library and licence in /usr/lib/cfntools, the units in /usr/lib/systemd/system, logrotate and /etc/cfn/hooks.d', () => {
     const expected = [
       '/etc/cfn', '/etc/cfn/hooks.d', '/etc/logrotate.d/cfntools', '/usr/bin/cfntools',
       ...TOOLS.map((t) => `/usr/bin/${t}`), ...UNITS.map((u) => `${UNIT_DIR}/${u}`),
+      `/usr/${LIB_DIR}`, ...BUNDLED.map((f) => `/usr/${LIB_DIR}/${f}`),
     ].sort();
     assert.deepEqual(runOk('rpm', ['-qlp', RPM]).trim().split('\n').sort(), expected);
     const verbose = runOk('rpm', ['-qlvp', RPM]).trim().split('\n');
     for (const line of verbose) assert.match(line, /^\S+\s+\d+\s+root\s+root\s/, `not root-owned: ${line}`);
     for (const t of TOOLS) assert.ok(verbose.some((l) => l.startsWith('l') && l.endsWith(`/usr/bin/${t} -> cfntools`)), `${t} is no link to cfntools`);
     assert.ok(verbose.some((l) => /^-rwxr-xr-x .* \/usr\/bin\/cfntools$/.test(l)));
+    assert.ok(verbose.some((l) => new RegExp(`^drwxr-xr-x .* /usr/${LIB_DIR}$`).test(l)));
+    for (const f of BUNDLED) assert.ok(verbose.some((l) => l.startsWith('-rw-r--r-- ') && l.endsWith(`/usr/${LIB_DIR}/${f}`)), f);
     assert.deepEqual(query('--configfiles'), ['/etc/logrotate.d/cfntools']);
+    assert.deepEqual(query('--licensefiles'), [`/usr/${LIB_DIR}/libatomic1.copyright`]);
   });
 
-  it('name, version, arch; requires only glibc >= 2.28, libstdc++, libatomic (nothing generated); conflicts with and provides heat-cfntools', () => {
+  it('name, version, arch; conflicts with and provides heat-cfntools, and provides nothing of the library it carries', () => {
     assert.deepEqual(query('--queryformat', '%{NAME} %{VERSION} %{RELEASE} %{ARCH}\\n'), [`cfntools ${VERSION} 1 x86_64`]);
-    const requires = query('--requires').filter((r) => !r.startsWith('rpmlib(') && r !== '/bin/sh');
-    assert.deepEqual(requires.sort(), ['glibc >= 2.28', 'libatomic', 'libstdc++']);
     assert.deepEqual(query('--conflicts'), ['heat-cfntools']);
-    assert.ok(query('--provides').includes('heat-cfntools'));
+    assert.deepEqual(query('--provides').sort(), ['cfntools = 0.1.0-1', 'cfntools(x86-64) = 0.1.0-1', 'config(cfntools) = 0.1.0-1', 'heat-cfntools'].map((p) => p.replaceAll('0.1.0', VERSION)).sort());
   });
 
-  it('Requires covers every library the executable links (ldd)', function () {
-    skipUnless(this, 'ldd of packaging/out/cfntools', artifactMissing(EXE) ?? commandMissing('ldd', 'libc-bin'));
-    // The EL/Fedora package of each soname; libgcc comes with libstdc++, which requires it.
-    const rpmOf: Record<string, string> = {
-      'libc.so.6': 'glibc', 'libm.so.6': 'glibc', 'libdl.so.2': 'glibc', 'libpthread.so.0': 'glibc', 'librt.so.1': 'glibc',
-      'ld-linux-x86-64.so.2': 'glibc', 'libstdc++.so.6': 'libstdc++', 'libgcc_s.so.1': 'libstdc++', 'libatomic.so.1': 'libatomic',
+  it('requires what rpm\'s own generator (elfdeps) finds in the executable and the library it carries, but libatomic; the glibc floor is 2.28', function () {
+    skipUnless(this, 'rpm\'s dependency generator', artifactMissing(EXE) ?? (fs.existsSync(ELFDEPS) ? undefined : `${ELFDEPS} is missing (Debian package rpm)`));
+    const generated = new Set([EXE, HOST_LIBATOMIC].flatMap((f) => runOk(ELFDEPS, ['-R', f]).trim().split('\n')));
+    const expected = [...generated].filter((r) => !r.startsWith('libatomic.so.1'));
+    assert.ok(expected.length < generated.size, 'the executable no longer links libatomic: drop it from the packages');
+    const requires = query('--requires').filter((r) => !r.startsWith('rpmlib(') && r !== '/bin/sh' && !r.startsWith('config(cfntools)'));
+    assert.deepEqual(requires.sort(), expected.sort());
+    assert.ok(requires.includes('libc.so.6(GLIBC_2.28)(64bit)'));
+    assert.ok(!requires.some((r) => r.startsWith('libc.so.6(GLIBC_2.29')), 'the floor moved: update docs/INSTALL.md and the .deb\'s libc6 (>= 2.28)');
+  });
+
+  it('rpm resolves its requirements against what glibc, libstdc++ and libgcc_s provide as rpm packages them (elfdeps -P), and refuses a glibc older than 2.28', function () {
+    skipUnless(this, 'building stand-in rpms', commandMissing('rpmbuild', 'rpm') ?? (fs.existsSync(ELFDEPS) ? undefined : `${ELFDEPS} is missing (Debian package rpm)`));
+    dir = tempDir('rpm-resolve');
+    // This machine's libraries, as a Fedora, RHEL, Amazon Linux or SUSE build of them would provide them.
+    const libs = ['libc.so.6', 'libm.so.6', 'libdl.so.2', 'libpthread.so.0', 'ld-linux-x86-64.so.2', 'libstdc++.so.6', 'libgcc_s.so.1']
+      .map((so) => fs.realpathSync(path.join('/usr/lib/x86_64-linux-gnu', so)));
+    // glibc's own spec file declares rtld(GNU_HASH); a shell is there for the scriptlets.
+    const provides = [...new Set(libs.flatMap((l) => runOk(ELFDEPS, ['-P', l]).trim().split('\n'))), 'rtld(GNU_HASH)', '/bin/sh'];
+    const older = provides.filter((p) => !/^libc\.so\.6\(GLIBC_2\.(2[89]|[3-9]\d)\)/.test(p));
+    const standIn = (name: string, list: string[]) => {
+      const spec = path.join(dir!, `${name}.spec`);
+      fs.writeFileSync(spec, [`Name: ${name}`, 'Version: 1', 'Release: 1', 'Summary: stand-in', 'License: none', 'BuildArch: noarch', ...list.map((p) => `Provides: ${p}`), '%description', 'stand-in', '%files', ''].join('\n'));
+      runOk('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${path.join(dir!, name)}`, spec]);
+      return path.join(dir!, name, 'RPMS', 'noarch', `${name}-1-1.noarch.rpm`);
     };
-    const requires = query('--requires').map((r) => r.split(' ')[0]!);
-    const sonames = [...runOk('ldd', [EXE]).matchAll(/^\s*(\S+\.so[.\d]*)\s/gm)].map((m) => path.basename(m[1]!)).filter((s) => s !== 'linux-vdso.so.1');
-    assert.ok(sonames.length > 0);
-    for (const so of sonames) {
-      const name = rpmOf[so];
-      assert.ok(name, `${so}: which rpm has it? add it to the spec's Requires and to this table`);
-      assert.ok(requires.includes(name), `${so} needs Requires: ${name}`);
-    }
+    const check = (base: string) => {
+      const root = path.join(dir!, `root-${path.basename(base)}`);
+      fs.mkdirSync(root);
+      runOk('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '--initdb']);
+      runOk('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-i', '--justdb', base]);
+      return run('rpm', ['--root', root, '--dbpath', '/var/lib/rpm', '-i', '--test', RPM]);
+    };
+    const good = check(standIn('base-glibc-2-36', provides));
+    assert.equal(good.status, 0, good.stderr);
+    const bad = check(standIn('base-glibc-2-27', older));
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /libc\.so\.6\(GLIBC_2\.28\)\(64bit\) is needed by cfntools/);
   });
 
   it('the scriptlets reload systemd only when it runs, stop the units only on removal, and enable nothing', () => {
@@ -79,6 +107,7 @@ describe('packaging: .rpm', function () {
     runOk('sh', ['-c', 'rpm2cpio "$1" | (cd "$2" && cpio -idm --quiet --no-absolute-filenames)', 'sh', RPM, dir]);
     const exe = path.join(dir, 'usr/bin/cfntools');
     assert.ok(fs.readFileSync(exe).equals(fs.readFileSync(EXE)), 'the executable in the rpm differs from packaging/out/cfntools (stripped?)');
+    assert.ok(fs.readFileSync(path.join(dir, 'usr', LIB_DIR, 'libatomic.so.1')).equals(fs.readFileSync(HOST_LIBATOMIC)), 'libatomic differs from this machine\'s (stripped?)');
     for (const t of TOOLS) assert.equal(fs.readlinkSync(path.join(dir, 'usr/bin', t)), 'cfntools');
     for (const u of UNITS) assert.equal(fs.readFileSync(path.join(dir, UNIT_DIR.slice(1), u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'));
     assert.equal(fs.readFileSync(path.join(dir, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));

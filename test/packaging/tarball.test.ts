@@ -1,15 +1,16 @@
 /**
  * The tarball and its install.sh: the layout inside, an install into a
- * throw-away root (--root) under /usr and under another prefix, the unit
- * paths rewritten to the prefix, the /opt/aws/bin links, a second run that
- * changes nothing, and aws-cfn-bootstrap's own files kept unless --force.
+ * throw-away root (--root) under /usr and under another prefix, the library
+ * the executable carries in PREFIX/lib/cfntools, the unit paths rewritten to
+ * the prefix, the /opt/aws/bin links, a second run that changes nothing, and
+ * aws-cfn-bootstrap's own files kept unless --force.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  CFN_TOOLS, EXE, LOGROTATE_SRC, SYSTEMD_SRC, TARBALL, TARBALL_TOP, TOOLS, UNITS, VERSION,
+  BUNDLED, CFN_TOOLS, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, SYSTEMD_SRC, TARBALL, TARBALL_TOP, TOOLS, UNITS, VERSION,
   artifactMissing, removeTemp, run, runOk, staleness, tempDir, treeListing,
 } from './artifacts';
 
@@ -35,13 +36,14 @@ describe('packaging: tarball and install.sh', function () {
 
   const install = (root: string, ...args: string[]) => runOk(path.join(top, 'install.sh'), ['--root', root, ...args]);
 
-  it('holds one top folder: bin/cfntools, a relative link per tool, the units, the logrotate file, install.sh; owned by root', () => {
+  it('holds one top folder: bin/cfntools, a relative link per tool, lib/cfntools/ with libatomic, the units, the logrotate file, install.sh; owned by root', () => {
     const listing = runOk('tar', ['-tvzf', TARBALL]).trim().split('\n');
     for (const line of listing) assert.match(line, /^\S+ 0\/0 /, `not owned by 0/0: ${line}`);
     const names = listing.map((l) => l.replace(/^.* \d\d:\d\d /, '').replace(/ -> .*$/, '')).sort();
     const expected = [
       `${TARBALL_TOP}/`, `${TARBALL_TOP}/bin/`, `${TARBALL_TOP}/bin/cfntools`, ...TOOLS.map((t) => `${TARBALL_TOP}/bin/${t}`),
       `${TARBALL_TOP}/install.sh`, `${TARBALL_TOP}/logrotate/`, `${TARBALL_TOP}/logrotate/cfntools`,
+      `${TARBALL_TOP}/lib/`, `${TARBALL_TOP}/${LIB_DIR}/`, ...BUNDLED.map((f) => `${TARBALL_TOP}/${LIB_DIR}/${f}`),
       `${TARBALL_TOP}/systemd/`, ...UNITS.map((u) => `${TARBALL_TOP}/systemd/${u}`),
     ].sort();
     assert.deepEqual(names, expected);
@@ -50,16 +52,23 @@ describe('packaging: tarball and install.sh', function () {
     for (const u of UNITS) assert.equal(fs.readFileSync(path.join(top, 'systemd', u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), `${u} differs from packaging/systemd`);
   });
 
-  it('its executable is packaging/out/cfntools, byte for byte', function () {
+  it('its executable is packaging/out/cfntools and its libatomic this machine\'s, byte for byte', function () {
     skipUnless(this, 'comparing with packaging/out/cfntools', artifactMissing(EXE) ?? staleness(TARBALL));
     assert.ok(fs.readFileSync(path.join(top, 'bin', 'cfntools')).equals(fs.readFileSync(EXE)));
+    assert.ok(fs.readFileSync(path.join(top, LIB_DIR, 'libatomic.so.1')).equals(fs.readFileSync(HOST_LIBATOMIC)));
   });
 
-  it('install.sh --root R --prefix /usr lays out the executable, links, rewritten units, logrotate, hooks.d and /opt/aws/bin', () => {
+  it('install.sh --root R --prefix /usr lays out the executable, links, its library, rewritten units, logrotate, hooks.d and /opt/aws/bin', () => {
     const out = install(dir!, '--prefix', '/usr');
     const r = dir!;
     assert.ok(fs.readFileSync(path.join(r, 'usr/bin/cfntools')).equals(fs.readFileSync(path.join(top, 'bin/cfntools'))));
     assert.equal(fs.statSync(path.join(r, 'usr/bin/cfntools')).mode & 0o777, 0o755);
+    assert.deepEqual(fs.readdirSync(path.join(r, 'usr', LIB_DIR)).sort(), [...BUNDLED].sort());
+    assert.equal(fs.statSync(path.join(r, 'usr', LIB_DIR)).mode & 0o777, 0o755);
+    for (const f of BUNDLED) {
+      assert.ok(fs.readFileSync(path.join(r, 'usr', LIB_DIR, f)).equals(fs.readFileSync(path.join(top, LIB_DIR, f))), f);
+      assert.equal(fs.statSync(path.join(r, 'usr', LIB_DIR, f)).mode & 0o777, 0o644, f);
+    }
     for (const t of TOOLS) assert.equal(fs.readlinkSync(path.join(r, 'usr/bin', t)), 'cfntools', t);
     for (const u of UNITS) {
       const installed = fs.readFileSync(path.join(r, 'usr/lib/systemd/system', u), 'utf8');
@@ -76,6 +85,8 @@ describe('packaging: tarball and install.sh', function () {
     assert.ok(!fs.existsSync(path.join(r, 'etc/systemd')), 'a unit was enabled');
     assert.match(out, /installed {2}\/usr\/bin\/cfntools/);
     assert.match(out, new RegExp(`cfntools ${VERSION.replaceAll('.', '\\.')} in `));
+    // The library is installed before the executable that needs it.
+    assert.ok(out.indexOf(`installed  /usr/${LIB_DIR}/libatomic.so.1`) < out.indexOf('installed  /usr/bin/cfntools'), out);
     // The links run the tools by name.
     const v = run(path.join(r, 'usr/bin/cfn-init'), ['--version']);
     assert.equal(v.status, 0, v.stderr);
@@ -112,9 +123,10 @@ describe('packaging: tarball and install.sh', function () {
     for (const t of CFN_TOOLS) assert.equal(fs.readlinkSync(path.join(dir!, 'opt/aws/bin', t)), `/usr/local/bin/${t}`);
   });
 
-  it('another prefix puts the units in /etc/systemd/system; --no-aws-links, --no-systemd, --no-logrotate leave those out', () => {
+  it('another prefix puts the units in /etc/systemd/system, the library in PREFIX/lib/cfntools; --no-aws-links, --no-systemd, --no-logrotate leave those out', () => {
     install(dir!, '--prefix', '/opt/cfntools', '--no-aws-links');
     assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools/bin/cfntools')));
+    assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools', LIB_DIR, 'libatomic.so.1')));
     assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecStart=\/opt\/cfntools\/bin\/cfn-hup "--node-options=/m);
     assert.ok(!fs.existsSync(path.join(dir!, 'opt/aws')));
     const bare = tempDir('root-bare');
