@@ -73,6 +73,8 @@ cat >"$TMP/etc/cloud/cloud.cfg.d/05-cfntools-test.cfg" <<'EOF'
 # scripts/make-boot-root.sh: a test image; its user data comes from a NoCloud seed only.
 datasource_list: [ NoCloud ]
 network: {config: disabled}
+# The one locale the image has (C.UTF-8 is built into glibc; en_US.UTF-8, cloud-init's default, was never generated).
+locale: C.UTF-8
 EOF
 # apt's timers would only fail without a network; nothing else of the image is changed.
 chroot "$TMP" systemctl mask --quiet apt-daily.timer apt-daily-upgrade.timer
