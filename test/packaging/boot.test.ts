@@ -79,7 +79,7 @@ describe('packaging: a real boot (systemd as PID 1 under systemd-nspawn, a Debia
   };
   const ok = (name: string): Step => {
     const s = step(name);
-    assert.equal(s.rc, 0, `${name}: exit ${s.rc ?? s.signal}${s.timedOut ? ' (stopped at its bound)' : ''}\n${s.err}${s.out}`);
+    assert.equal(s.rc, 0, `${name}: exit ${s.rc ?? 'by a signal'}\n${s.err}${s.out}`);
     return s;
   };
   const waited = (name: string) => {

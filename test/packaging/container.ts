@@ -17,19 +17,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runProcess } from '../support/cli';
 
-/** A command's end: exit code (null when a signal ended it), output, duration. */
+/** A command's end: exit code (null when it was killed, at its bound or otherwise), output, duration. */
 export interface Step {
   rc: number | null;
-  signal?: string;
   out: string;
   err: string;
   ms: number;
-  timedOut?: boolean;
 }
 
-/** Of a command's stdout and stderr this much is kept (the end). */
-const MAX_OUTPUT_CHARS = 256 * 1024;
 /** nspawn's exit code when the container rebooted. */
 export const REBOOT_EXIT_CODE = 133;
 /** The environment of commands run inside, as a login shell of root would have it. */
@@ -38,36 +35,6 @@ const INSIDE_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 export class BootError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function keepEnd(text: string): string {
-  return text.length > MAX_OUTPUT_CHARS ? `[... ${text.length - MAX_OUTPUT_CHARS} characters left out]\n${text.slice(-MAX_OUTPUT_CHARS)}` : text;
-}
-
-/** Run a program to its end or until `timeoutMs` (then SIGKILL); never throws. */
-export function runCommand(file: string, args: string[], timeoutMs: number, input?: string): Promise<Step> {
-  const start = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let timedOut = false;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out = keepEnd(out + d)));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = keepEnd(err + d)));
-    if (input !== undefined) child.stdin!.end(input);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      resolve({ rc: null, out, err: `${err}cannot run ${file}: ${e.message}`, ms: Date.now() - start });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ rc: code, ...(signal ? { signal } : {}), out, err, ms: Date.now() - start, ...(timedOut ? { timedOut } : {}) });
-    });
-  });
-}
 
 /** The pid, in our namespace, of the child of `parent` that is PID 1 of a pid namespace below ours. */
 function containerInit(parent: number): number | undefined {
@@ -110,7 +77,9 @@ export class Container {
     const consoleFd = fs.openSync(this.consoleLog, 'a');
     const child = spawn('systemd-nspawn', [
       '--quiet', '--boot', `--directory=${this.dir}`, `--machine=${this.name}`,
-      '--register=no', '--keep-unit', '--console=pipe',
+      '--register=no', '--keep-unit',
+      // A pty as systemd's console, so that it shows its start-up and shutdown lines (in the log); no input.
+      '--console=read-only',
       // Nothing of the host's: no journal linked into its /var/log/journal, no .nspawn settings file.
       '--link-journal=no', '--settings=no',
     ], { stdio: ['ignore', consoleFd, consoleFd] });
@@ -140,16 +109,20 @@ export class Container {
 
   consoleTail(): string {
     try {
-      return fs.readFileSync(this.consoleLog, 'utf8').trim().split('\n').slice(-15).join('\n');
+      // Without systemd's colour codes, which only get in the way in a failure message.
+      return fs.readFileSync(this.consoleLog, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').trim().split('\n').slice(-15).join('\n');
     } catch {
       return '(no console output)';
     }
   }
 
   /** A command inside (all of PID 1's namespaces, a clean environment). */
-  exec(argv: string[], timeoutMs = 60_000, input?: string): Promise<Step> {
-    if (this.pid1 === undefined) return Promise.resolve({ rc: null, out: '', err: `${this.name} is not running`, ms: 0 });
-    return runCommand('nsenter', ['-t', String(this.pid1), '-a', '/usr/bin/env', '-i', ...INSIDE_ENV, ...argv], timeoutMs, input);
+  async exec(argv: string[], timeoutMs = 60_000): Promise<Step> {
+    if (this.pid1 === undefined) return { rc: null, out: '', err: `${this.name} is not running`, ms: 0 };
+    const start = Date.now();
+    const r = await runProcess(['nsenter', '-t', String(this.pid1), '-a', '/usr/bin/env', '-i', ...INSIDE_ENV, ...argv], { timeoutMs });
+    const ms = Date.now() - start;
+    return { rc: r.status, out: r.stdout, err: r.status === null && ms >= timeoutMs ? `${r.stderr}(stopped at its bound, ${timeoutMs / 1000} s)` : r.stderr, ms };
   }
 
   sh(script: string, timeoutMs = 60_000): Promise<Step> {
