@@ -218,8 +218,8 @@ class Driver {
     ];
     c.write('/var/lib/cloud/seed/nocloud/meta-data', `instance-id: cfntools-boot-${process.pid}\nlocal-hostname: cfntools-boot\n`);
     c.write('/var/lib/cloud/seed/nocloud/user-data', `#cloud-config\nruncmd:\n${runcmd.map((l) => `  - ${JSON.stringify(l)}\n`).join('')}`, 0o600);
-    await this.boot(c, 'cloud', true, 300_000);
     try {
+      await this.boot(c, 'cloud', true, 300_000);
       await this.waitFor('cloud.signalled', 30_000, () => {
         const r = this.emu.resource(STACK, 'WaitCondition');
         return [r.status !== 'CREATE_IN_PROGRESS', r.status];
@@ -231,6 +231,7 @@ class Driver {
       await this.step('cloud.applied', c.sh('cat /etc/cfntools-boot/cloud-init.txt /etc/cfntools-boot/command.txt'));
       this.rec.fact('cloud.output', c.read('/var/log/cloud-init-output.log') ?? '(no /var/log/cloud-init-output.log)');
     } finally {
+      this.rec.results.consoles[c.name] = c.consoleTail();
       this.rec.fact('cloud.poweroff', await c.poweroff(60_000));
     }
   }
@@ -243,8 +244,8 @@ class Driver {
     c.write('/root/cfntools.deb', fs.readFileSync(this.args.deb));
     c.write('/usr/local/sbin/cfntools-boot-hook', HOOK_SCRIPT, 0o755);
     c.write('/usr/local/sbin/cfntools-boot-slow-hook', SLOW_HOOK_SCRIPT, 0o755);
-    await this.boot(c, 'main', false);
     try {
+      await this.boot(c, 'main', false);
       await this.step('main.absent', c.sh("dpkg-query -W -f='${Status}\\n' libatomic1 2>/dev/null; command -v node nodejs; true"));
       const install = await this.step('install', c.exec(['dpkg', '-i', '/root/cfntools.deb'], 180_000));
       if (install.rc !== 0) {
@@ -271,7 +272,7 @@ class Driver {
       await this.removal(c);
     } finally {
       this.rec.results.consoles[c.name] = c.consoleTail();
-      if (c.pid1 !== undefined) this.rec.fact('main.poweroff', await c.poweroff(60_000));
+      this.rec.fact('main.poweroff', await c.poweroff(60_000));
     }
   }
 
@@ -376,15 +377,18 @@ class Driver {
     c.write('/etc/cfn/hooks.d/slow.conf', '[slow-hook]\ntriggers=post.add,post.update\npath=Resources.WebServer.Metadata.slow\naction=/usr/local/sbin/cfntools-boot-slow-hook\n');
     await this.step('stop.reload', c.exec(['systemctl', 'reload', 'cfn-hup.service']));
     this.setWeb({ boot: 'rotated', second: 'one', slow: 'go' });
-    if (!(await this.waitFor('stop.hook-started', 30_000, () => [c.read(`${MARKS}/slow.started`) !== undefined, 'the slow hook has not started']))) return;
-    await this.step('stop.ask', c.exec(['systemctl', 'stop', '--no-block', 'cfn-hup.service']));
-    // systemd has sent SIGTERM and waits for the daemon, which waits for its hook.
-    await this.waitFor('stop.waits-for-hook', 15_000, async () => {
-      const state = await this.unitProperty(c, 'cfn-hup.service', 'ActiveState');
-      return [state === 'deactivating', state];
-    });
-    this.rec.fact('stop.hook-running', c.read(`${MARKS}/slow.done`) === undefined);
-    c.write(`${MARKS}/slow.release`, '');
+    try {
+      if (!(await this.waitFor('stop.hook-started', 30_000, () => [c.read(`${MARKS}/slow.started`) !== undefined, 'the slow hook has not started']))) return;
+      await this.step('stop.ask', c.exec(['systemctl', 'stop', '--no-block', 'cfn-hup.service']));
+      // systemd has sent SIGTERM and waits for the daemon, which waits for its hook.
+      await this.waitFor('stop.waits-for-hook', 15_000, async () => {
+        const state = await this.unitProperty(c, 'cfn-hup.service', 'ActiveState');
+        return [state === 'deactivating', state];
+      });
+      this.rec.fact('stop.hook-running', c.read(`${MARKS}/slow.done`) === undefined);
+    } finally {
+      c.write(`${MARKS}/slow.release`, '');
+    }
     const start = Date.now();
     await this.waitFor('stop.stopped', 60_000, async () => {
       const state = await this.unitProperty(c, 'cfn-hup.service', 'ActiveState');
@@ -433,16 +437,20 @@ class Driver {
       this.rec.stopped('removal', 'the container did not come back from the reboot');
       return;
     }
-    const left = `
+    const files = `
       find /var/log -maxdepth 1 \\( -name 'cfn-*' -o -name 'heat-agent.log*' \\) | sort
       for d in /var/lib/cfn-hup /var/lib/cfntools /var/lib/heat-agent /var/cache/cfntools; do [ ! -e "$d" ] || echo "$d"; done
-      find /var/cache/cfntools -name '*.json' 2>/dev/null | sort
-      pgrep -a cfntools || true`;
-    await this.step('remove.before', c.sh(left));
+      find /var/cache/cfntools -name '*.json' 2>/dev/null | sort`;
+    // By what they run, whatever name they were started under (a deleted executable too).
+    const processes = `for p in /proc/[0-9]*; do case "$(readlink "$p/exe" 2>/dev/null)" in /usr/bin/cfntools*) echo "\${p#/proc/} $(tr '\\0' ' ' <"$p/cmdline")";; esac; done`;
+    await this.step('remove.before', c.sh(files));
+    // cfn-hup.service was enabled: it came back with the boot, and removal has to stop it.
+    await this.step('remove.running', c.sh(processes));
     await this.step('remove', c.exec(['dpkg', '-r', 'cfntools'], 60_000));
-    await this.step('remove.kept', c.sh(left));
+    await this.step('remove.kept', c.sh(files));
+    await this.step('remove.left-running', c.sh(processes));
     await this.step('purge', c.exec(['dpkg', '--purge', 'cfntools'], 60_000));
-    await this.step('purge.left', c.sh(left));
+    await this.step('purge.left', c.sh(files));
   }
 }
 

@@ -217,14 +217,16 @@ describe('packaging: a real boot (systemd as PID 1 under systemd-nspawn, a Debia
       assert.equal(fact('resume.progress-left'), false);
     });
 
-    it('dpkg -r keeps logs, state and caches', () => {
+    it('dpkg -r stops the daemon cfn-hup.service (enabled, it came back with the reboot) and keeps logs, state and caches', () => {
       const before = ok('remove.before').out.trim().split('\n');
       for (const p of ['/var/log/cfn-hup.log', '/var/log/cfn-hup.log.1', '/var/log/cfn-init.log', '/var/log/heat-agent.log', '/var/lib/cfn-hup', '/var/lib/cfntools', '/var/lib/heat-agent', '/var/cache/cfntools']) {
         assert.ok(before.includes(p), `${p} was not there to begin with: ${before.join(', ')}`);
       }
       assert.ok(before.some((p) => /^\/var\/cache\/cfntools\/.+\.json$/.test(p)), `no cached metadata to begin with: ${before.join(', ')}`);
+      assert.match(ok('remove.running').out, /\/usr\/bin\/cfn-hup /, 'cfn-hup.service was not running to begin with');
       ok('remove');
       assert.deepEqual(ok('remove.kept').out.trim().split('\n'), before);
+      assert.equal(ok('remove.left-running').out, '', 'still running after dpkg -r');
     });
 
     it('dpkg --purge removes the logs (rotated ones too), state, caches and work directories', () => {
