@@ -155,7 +155,9 @@ class Driver {
     try {
       must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.args.root},upperdir=${base}/upper,workdir=${base}/work`, root]);
     } catch (err) {
-      throw new BootError(`no overlayfs over ${this.args.root}: ${(err as Error).message}`);
+      // Every boot runs on an overlay (the cached root is never written): without one there is no boot here.
+      this.rec.results.cannotBoot = `no overlayfs over ${this.args.root}: ${(err as Error).message}`;
+      throw new BootError(this.rec.results.cannotBoot);
     }
     return root;
   }

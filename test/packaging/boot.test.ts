@@ -14,8 +14,12 @@
  * cached root is only read, through overlays on a tmpfs) and records what it
  * saw; the tests below judge the records. The suite skips, visibly, only
  * where this machine cannot boot a container (not root, no systemd-nspawn,
- * nspawn failing to start systemd), saying why; under CI=true that is an
- * error.
+ * nspawn failing to start systemd, no overlayfs), saying why; under CI=true
+ * that is an error.
+ *
+ * CFNTOOLS_BOOT_ROOT boots another root (default
+ * /var/cache/cfntools-test/boot-bookworm); CFNTOOLS_BOOT_KEEP=1 keeps the
+ * records (results.json, each container's console) and says where.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
