@@ -8,7 +8,9 @@
 # rpm's payload), logrotate (its file checked), systemd (systemd-analyze
 # verify), patchelf (the executable's RUNPATH, set by scripts/package.js),
 # debootstrap and the minimal Debian root the .deb is installed into
-# (scripts/make-test-root.sh, the only step besides apt that uses the network).
+# (scripts/make-test-root.sh); systemd-container (systemd-nspawn) and the root
+# the boot tests start with systemd as PID 1 (scripts/make-boot-root.sh).
+# The two roots are the only steps besides apt that use the network.
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
 PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf)
@@ -27,8 +29,25 @@ else
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# systemd-nspawn from the same source version as the host's systemd: any other
+# version of systemd-container would pull in (upgrade) the host's own systemd.
+if ! dpkg-query -W -f='${Status}' systemd-container 2>/dev/null | grep -q 'install ok installed'; then
+  want=$(dpkg-query -W -f='${Version}' systemd)
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "systemd-container missing; run this script as root (sudo) to install systemd-container=$want" >&2
+    exit 1
+  fi
+  echo "installing: systemd-container=$want (the host's systemd version)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "systemd-container=$want" >/dev/null || {
+    echo "systemd-container $want (the installed systemd's version) cannot be installed; the boot tests need it (apt-cache policy systemd-container)" >&2
+    exit 1
+  }
+fi
 if [ "$(id -u)" -eq 0 ]; then
   bash "$(dirname "$0")/make-test-root.sh"
+  bash "$(dirname "$0")/make-boot-root.sh"
 else
-  echo "not root: no minimal Debian root made; the packaging tests that install the .deb into it will skip"
+  echo "not root: no minimal Debian roots made; the packaging tests that install the .deb into them will skip"
 fi

@@ -33,6 +33,8 @@ export function runProcess(argv: string[], opts: { env?: NodeJS.ProcessEnv; inpu
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
+    // A program that exits without reading its input (EPIPE) is no failure of the run.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
