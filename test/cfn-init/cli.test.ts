@@ -251,6 +251,27 @@ describe('cfn-init CLI', () => {
     );
     assert.deepEqual(lines('out'), []);
     assert.ok(!fs.existsSync(p('state')));
+    assert.deepEqual(fs.readdirSync(p('log')), [], 'a dry run wrote a log file');
+    assert.equal(r.stderr, '');
+  });
+
+  it('--dry-run writes no log, at --log-file or the default path; with -v its log is on stderr', async () => {
+    const meta = writeMeta({ [INIT]: { config: { commands: { a: echo('x') } } } });
+    const defaults = ['/var/log/cfn-init.log', '/var/log/cfn-init-cmd.log'];
+    const stat = (f: string) => (fs.existsSync(f) ? `${fs.statSync(f).size} ${fs.statSync(f).mtimeMs}` : 'absent');
+    const before = defaults.map(stat);
+    const plain = await runTool('cfn-init', ['--dry-run', meta], { env: env() });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.deepEqual(defaults.map(stat), before, 'the default logs were touched');
+    const verbose = await cfnInit(['--dry-run', '-v', '--cmd-log-file', p('log', 'cmd.log'), meta]);
+    assert.equal(verbose.status, 0, verbose.stderr);
+    assert.match(verbose.stderr, /^INFO \[.*\] Starting build \(dry run\)$/m);
+    assert.deepEqual(fs.readdirSync(p('log')), []);
+    const broken = await cfnInit(['--dry-run', writeMeta({ [INIT]: { config: { files: { '/x': { mode: '0x644' } } } } })]);
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, /^cfn-init: \S*meta\.json: 2 problems in AWS::CloudFormation::Init:\n/);
+    assert.doesNotMatch(broken.stderr, /ERROR|cfn-init failed/, 'said twice');
+    assert.deepEqual(fs.readdirSync(p('log')), []);
   });
 
   describe('mistakes aws-cfn-bootstrap runs anyway: warnings, or refused with --strict', () => {
