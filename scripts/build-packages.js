@@ -2,7 +2,7 @@
 // `node scripts/build-packages.js` (the last step of `npm run package`): from
 // the single executable packaging/out/cfntools, the three things a guest image
 // is built from, in packaging/out/:
-//   cfntools-<version>-linux-x64.tar.gz   bin/, systemd/, logrotate/ and install.sh
+//   cfntools-<version>-linux-x64.tar.gz   bin/, systemd/ (units and preset), logrotate/ and install.sh
 //   cfntools_<version>_amd64.deb          dpkg-deb, xz -9 extreme
 //   cfntools-<version>-1.x86_64.rpm       rpmbuild with packaging/rpm/cfntools.spec
 // and SHA256SUMS over them. File times are SOURCE_DATE_EPOCH (else the last
@@ -25,6 +25,8 @@ const VERSION = pkg.version;
 // Every tool, by the name it is started under (the links beside the executable).
 const TOOLS = Object.keys(pkg.bin).sort();
 const UNITS = fs.readdirSync(path.join(PACKAGING, 'systemd')).filter((f) => /\.(service|timer)$/.test(f)).sort();
+// What `systemctl preset` does with the units: enable none (a distribution's default may enable all).
+const PRESET = '80-cfntools.preset';
 const MAINTAINER = process.env.CFNTOOLS_MAINTAINER || 'cfntools maintainers <cfntools@localhost>';
 
 class BuildError extends Error {}
@@ -95,15 +97,22 @@ function installedSizeKiB(dir) {
   return kib;
 }
 
+/** Where systemd reads the presets of the units in `unitDir` (/lib/systemd/system-preset for /lib/systemd/system). */
+function presetDir(unitDir) {
+  return path.posix.join(path.posix.dirname(unitDir), 'system-preset');
+}
+
 /**
  * The installed file set under `dir`: the executable and a relative link per
- * tool in /usr/bin, the units in `unitDir`, the logrotate file, /etc/cfn/hooks.d.
+ * tool in /usr/bin, the units in `unitDir` and their preset beside them, the
+ * logrotate file, /etc/cfn/hooks.d.
  */
 function stageSystem(dir, exe, unitDir) {
   mkdir(dir);
   copy(exe, path.join(dir, 'usr/bin/cfntools'), 0o755);
   for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(dir, 'usr/bin', t));
   for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(dir, unitDir.slice(1), u), 0o644);
+  copy(path.join(PACKAGING, 'systemd', PRESET), path.join(dir, presetDir(unitDir).slice(1), PRESET), 0o644);
   copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(dir, 'etc/logrotate.d/cfntools'), 0o644);
   mkdir(path.join(dir, 'etc/cfn/hooks.d'));
 }
@@ -114,7 +123,7 @@ async function buildTarball(work, exe, epoch) {
   mkdir(top);
   copy(exe, path.join(top, 'bin', 'cfntools'), 0o755);
   for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(top, 'bin', t));
-  for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(top, 'systemd', u), 0o644);
+  for (const u of [...UNITS, PRESET]) copy(path.join(PACKAGING, 'systemd', u), path.join(top, 'systemd', u), 0o644);
   copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(top, 'logrotate', 'cfntools'), 0o644);
   copy(path.join(PACKAGING, 'install.sh'), path.join(top, 'install.sh'), 0o755);
   setTimes(path.dirname(top), epoch);
@@ -158,9 +167,23 @@ esac
 exit 0
 `;
 
+/**
+ * What the tools leave on the machine, which a purge (dpkg --purge) or an
+ * erase (rpm -e) removes and dpkg -r keeps: the logs of every tool's default
+ * --log-file (and cfn-init's command log), rotated ones too, and the state,
+ * cache and work directories of shared/paths.ts that are cfntools' own (not
+ * Heat's boot data in /var/lib/heat-cfntools, nor heat-config's or
+ * os-collect-config's directories, nor /etc/cfn, which the user data wrote).
+ */
+const LOG_NAMES = ['cfn-get-metadata', 'cfn-hup', 'cfn-init', 'cfn-init-cmd', 'cfn-push-stats', 'cfn-signal', 'heat-agent'];
+const STATE_DIRS = ['/var/cache/cfntools', '/var/lib/cfn-hup', '/var/lib/cfntools', '/var/lib/heat-agent'];
+
 const DEB_POSTRM = `#!/bin/sh
 # After removal systemd forgets the units; a purge also drops the links an
-# administrator's systemctl enable left, which would now point nowhere.
+# administrator's systemctl enable left, which would now point nowhere, the
+# links cfn-create-aws-symlinks made to the tools, and what the tools wrote:
+# logs (rotated ones too), state, the metadata cache (which can hold secrets)
+# and work directories. /etc/cfn, written by the user data, stays.
 set -e
 case "$1" in
 purge)
@@ -169,6 +192,15 @@ purge)
 			if [ -L "$link" ] && [ ! -e "$link" ]; then rm -f "$link"; fi
 		done
 	done
+	for link in /opt/aws/bin/cfn-*; do
+		if [ -L "$link" ] && [ ! -e "$link" ]; then
+			case "$(readlink "$link")" in /usr/bin/cfn-*) rm -f "$link" ;; esac
+		fi
+	done
+	for name in ${LOG_NAMES.join(' ')}; do
+		rm -f "/var/log/$name.log" "/var/log/$name.log".*
+	done
+	rm -rf ${STATE_DIRS.join(' ')}
 	;;
 esac
 case "$1" in
@@ -240,6 +272,7 @@ async function buildRpm(work, exe, epoch) {
     '%attr(0755,root,root) /usr/bin/cfntools',
     ...TOOLS.map((t) => `/usr/bin/${t}`),
     ...UNITS.map((u) => `%attr(0644,root,root) ${unitDir}/${u}`),
+    `%attr(0644,root,root) ${presetDir(unitDir)}/${PRESET}`,
     '%config(noreplace) %attr(0644,root,root) /etc/logrotate.d/cfntools',
     '%dir %attr(0755,root,root) /etc/cfn',
     '%dir %attr(0755,root,root) /etc/cfn/hooks.d',
@@ -257,6 +290,8 @@ async function buildRpm(work, exe, epoch) {
     '--define', `cfntools_stage ${stage}`,
     '--define', `cfntools_filelist ${list}`,
     '--define', `cfntools_units ${UNITS.join(' ')}`,
+    '--define', `cfntools_logs ${LOG_NAMES.join(' ')}`,
+    '--define', `cfntools_state_dirs ${STATE_DIRS.join(' ')}`,
     '--define', `cfntools_description ${pkg.description.split(':')[0]}`,
     path.join(PACKAGING, 'rpm', 'cfntools.spec'),
   ], { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
