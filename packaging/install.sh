@@ -30,14 +30,15 @@ and /etc/cfn/hooks.d.
                    PATH, and Heat's boothook runs cfn-create-aws-symlinks itself).
   --unit-dir DIR   where the units go (default: PREFIX/lib/systemd/system for
                    /usr and /usr/local, which systemd reads; /etc/systemd/system
-                   for any other prefix).
+                   for any other prefix); their preset goes to DIR/../system-preset.
   --no-systemd     install no units.
   --no-logrotate   install no /etc/logrotate.d/cfntools.
   --force          replace files in /opt/aws/bin that are not links to these
                    tools (aws-cfn-bootstrap's own, say); without it they are kept.
   -h, --help       this text.
 
-Units installed, none enabled (pick cfn-hup.service or cfn-hup.timer, not both):
+Units installed, none enabled, with a preset that keeps `systemctl preset`
+from enabling them (pick cfn-hup.service or cfn-hup.timer, not both):
   cfn-hup.service        cfn-hup as a daemon (needs /etc/cfn/cfn-hup.conf)
   cfn-hup.timer          one cfn-hup check every 15 minutes instead (cfn-hup-pass.service)
   heat-agent.service     heat-agent (needs /etc/os-collect-config.conf)
@@ -163,8 +164,13 @@ if [ "$SYSTEMD" = yes ]; then
 	trap 'rm -f "$edited"' EXIT
 	for u in "$HERE"/systemd/*.service "$HERE"/systemd/*.timer; do
 		[ -f "$u" ] || continue
-		sed "/^ExecStart=/s#/usr/bin/#$PREFIX/bin/#" "$u" >"$edited"
+		sed -e "/^ExecStart=/s#/usr/bin/#$PREFIX/bin/#" -e "/^ExecReload=/s#/usr/bin/#$PREFIX/bin/#" "$u" >"$edited"
 		install_file "$edited" "$ROOT$UNIT_DIR/${u##*/}" 0644
+	done
+	# Beside the units, where systemd reads presets (UNIT_DIR/../system-preset): systemctl preset enables none.
+	for p in "$HERE"/systemd/*.preset; do
+		[ -f "$p" ] || continue
+		install_file "$p" "$ROOT${UNIT_DIR%/*}/system-preset/${p##*/}" 0644
 	done
 fi
 

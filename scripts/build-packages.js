@@ -2,7 +2,7 @@
 // `node scripts/build-packages.js` (the last step of `npm run package`): from
 // the single executable packaging/out/cfntools, the three things a guest image
 // is built from, in packaging/out/:
-//   cfntools-<version>-linux-x64.tar.gz   bin/, lib/cfntools/, systemd/, logrotate/ and install.sh
+//   cfntools-<version>-linux-x64.tar.gz   bin/, lib/cfntools/, systemd/ (units and preset), logrotate/ and install.sh
 //   cfntools_<version>_amd64.deb          dpkg-deb, xz -9 extreme
 //   cfntools-<version>-1.x86_64.rpm       rpmbuild with packaging/rpm/cfntools.spec
 // and SHA256SUMS over them. File times are SOURCE_DATE_EPOCH (else the last
@@ -26,6 +26,8 @@ const VERSION = pkg.version;
 // Every tool, by the name it is started under (the links beside the executable).
 const TOOLS = Object.keys(pkg.bin).sort();
 const UNITS = fs.readdirSync(path.join(PACKAGING, 'systemd')).filter((f) => /\.(service|timer)$/.test(f)).sort();
+// What `systemctl preset` does with the units: enable none (a distribution's default may enable all).
+const PRESET = '80-cfntools.preset';
 const MAINTAINER = process.env.CFNTOOLS_MAINTAINER || 'cfntools maintainers <cfntools@localhost>';
 
 class BuildError extends Error {}
@@ -105,10 +107,15 @@ function stageLibs(libDir, libs) {
   }
 }
 
+/** Where systemd reads the presets of the units in `unitDir` (/lib/systemd/system-preset for /lib/systemd/system). */
+function presetDir(unitDir) {
+  return path.posix.join(path.posix.dirname(unitDir), 'system-preset');
+}
+
 /**
  * The installed file set under `dir`: the executable and a relative link per
  * tool in /usr/bin, its libraries in /usr/lib/cfntools, the units in
- * `unitDir`, the logrotate file, /etc/cfn/hooks.d.
+ * `unitDir` and their preset beside them, the logrotate file, /etc/cfn/hooks.d.
  */
 function stageSystem(dir, exe, libs, unitDir) {
   mkdir(dir);
@@ -116,6 +123,7 @@ function stageSystem(dir, exe, libs, unitDir) {
   for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(dir, 'usr/bin', t));
   stageLibs(path.join(dir, 'usr', LIB_DIR), libs);
   for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(dir, unitDir.slice(1), u), 0o644);
+  copy(path.join(PACKAGING, 'systemd', PRESET), path.join(dir, presetDir(unitDir).slice(1), PRESET), 0o644);
   copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(dir, 'etc/logrotate.d/cfntools'), 0o644);
   mkdir(path.join(dir, 'etc/cfn/hooks.d'));
 }
@@ -128,7 +136,7 @@ async function buildTarball(work, exe, libs, epoch) {
   for (const t of TOOLS) fs.symlinkSync('cfntools', path.join(top, 'bin', t));
   // Where install.sh puts it too: PREFIX/lib/cfntools beside PREFIX/bin, as the RUNPATH expects.
   stageLibs(path.join(top, LIB_DIR), libs);
-  for (const u of UNITS) copy(path.join(PACKAGING, 'systemd', u), path.join(top, 'systemd', u), 0o644);
+  for (const u of [...UNITS, PRESET]) copy(path.join(PACKAGING, 'systemd', u), path.join(top, 'systemd', u), 0o644);
   copy(path.join(PACKAGING, 'logrotate', 'cfntools'), path.join(top, 'logrotate', 'cfntools'), 0o644);
   copy(path.join(PACKAGING, 'install.sh'), path.join(top, 'install.sh'), 0o755);
   setTimes(path.dirname(top), epoch);
@@ -172,9 +180,23 @@ esac
 exit 0
 `;
 
+/**
+ * What the tools leave on the machine, which a purge (dpkg --purge) or an
+ * erase (rpm -e) removes and dpkg -r keeps: the logs of every tool's default
+ * --log-file (and cfn-init's command log), rotated ones too, and the state,
+ * cache and work directories of shared/paths.ts that are cfntools' own (not
+ * Heat's boot data in /var/lib/heat-cfntools, nor heat-config's or
+ * os-collect-config's directories, nor /etc/cfn, which the user data wrote).
+ */
+const LOG_NAMES = ['cfn-get-metadata', 'cfn-hup', 'cfn-init', 'cfn-init-cmd', 'cfn-push-stats', 'cfn-signal', 'heat-agent'];
+const STATE_DIRS = ['/var/cache/cfntools', '/var/lib/cfn-hup', '/var/lib/cfntools', '/var/lib/heat-agent'];
+
 const DEB_POSTRM = `#!/bin/sh
 # After removal systemd forgets the units; a purge also drops the links an
-# administrator's systemctl enable left, which would now point nowhere.
+# administrator's systemctl enable left, which would now point nowhere, the
+# links cfn-create-aws-symlinks made to the tools, and what the tools wrote:
+# logs (rotated ones too), state, the metadata cache (which can hold secrets)
+# and work directories. /etc/cfn, written by the user data, stays.
 set -e
 case "$1" in
 purge)
@@ -183,6 +205,15 @@ purge)
 			if [ -L "$link" ] && [ ! -e "$link" ]; then rm -f "$link"; fi
 		done
 	done
+	for link in /opt/aws/bin/cfn-*; do
+		if [ -L "$link" ] && [ ! -e "$link" ]; then
+			case "$(readlink "$link")" in /usr/bin/cfn-*) rm -f "$link" ;; esac
+		fi
+	done
+	for name in ${LOG_NAMES.join(' ')}; do
+		rm -f "/var/log/$name.log" "/var/log/$name.log".*
+	done
+	rm -rf ${STATE_DIRS.join(' ')}
 	;;
 esac
 case "$1" in
@@ -256,6 +287,7 @@ async function buildRpm(work, exe, libs, epoch) {
     `%dir %attr(0755,root,root) /usr/${LIB_DIR}`,
     ...libs.map((f) => `${f.license ? '%license ' : ''}%attr(0644,root,root) /usr/${LIB_DIR}/${f.name}`),
     ...UNITS.map((u) => `%attr(0644,root,root) ${unitDir}/${u}`),
+    `%attr(0644,root,root) ${presetDir(unitDir)}/${PRESET}`,
     '%config(noreplace) %attr(0644,root,root) /etc/logrotate.d/cfntools',
     '%dir %attr(0755,root,root) /etc/cfn',
     '%dir %attr(0755,root,root) /etc/cfn/hooks.d',
@@ -273,6 +305,8 @@ async function buildRpm(work, exe, libs, epoch) {
     '--define', `cfntools_stage ${stage}`,
     '--define', `cfntools_filelist ${list}`,
     '--define', `cfntools_units ${UNITS.join(' ')}`,
+    '--define', `cfntools_logs ${LOG_NAMES.join(' ')}`,
+    '--define', `cfntools_state_dirs ${STATE_DIRS.join(' ')}`,
     '--define', `cfntools_description ${pkg.description.split(':')[0]}`,
     path.join(PACKAGING, 'rpm', 'cfntools.spec'),
   ], { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });

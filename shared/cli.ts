@@ -7,7 +7,7 @@ import yargs, { type Argv, type InferredOptionTypes, type Options } from 'yargs'
 import * as os from 'node:os';
 import { abandonAll } from './durable-write';
 import { CfnError, UsageError } from './errors';
-import { reopenLogs } from './log';
+import { FileLogger, reopenLogs } from './log';
 import { VERSION } from './version';
 import { redact } from './redact';
 
@@ -18,6 +18,18 @@ export function describeError(tool: string, err: unknown): { line: string; exitC
   if (err instanceof CfnError) return { line: `${tool}: ${redact(err.message)}`, exitCode: err.exitCode };
   const msg = err instanceof Error ? err.message : String(err);
   return { line: `${tool}: unexpected error: ${redact(msg)}`, exitCode: 1 };
+}
+
+/**
+ * An error that ends a tool, in its log file too (heat-cfntools puts
+ * configuration errors there); `prefix` says in what run. Not mirrored to the
+ * journal: runCli prints the same line on stderr.
+ */
+export function logFailure(tool: string, file: string, err: unknown, prefix = ''): void {
+  if (file === '-') return;
+  const logger = new FileLogger({ file, level: 'INFO', fallbackLevel: 'ERROR', journal: false });
+  logger.error(prefix + describeError(tool, err).line.replace(`${tool}: `, ''));
+  logger.close();
 }
 
 /** What a long-running tool does on a signal instead of the default. */

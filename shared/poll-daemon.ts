@@ -63,7 +63,7 @@ export async function runPollDaemon(opts: PollDaemonOptions): Promise<number> {
   const unhandle = handleSignalsWith({
     stop: (sig) => {
       stopping = true;
-      checker.logger.info(`${sig}: stopping once the running action (if any) has finished`);
+      checker.logger.notice(`${sig}: stopping once the running action (if any) has finished`);
       sleeper.interrupt();
     },
     reload: () => {
@@ -78,7 +78,7 @@ export async function runPollDaemon(opts: PollDaemonOptions): Promise<number> {
   let failures = 0;
   let passes = 0;
   let lastAlive = Date.now();
-  log().info(`${opts.name} started (pid ${process.pid}): ${checker.summary}, every ${checker.intervalMs / 1000} s; first check at ${new Date(next).toISOString()}`);
+  log().notice(`${opts.name} started (pid ${process.pid}): ${checker.summary}, every ${checker.intervalMs / 1000} s; first check at ${new Date(next).toISOString()}`);
   opts.ready?.();
   try {
     while (!stopping) {
@@ -92,7 +92,7 @@ export async function runPollDaemon(opts: PollDaemonOptions): Promise<number> {
             schedule.intervalMs = fresh.intervalMs;
             next = Math.min(next, Date.now() + fresh.intervalMs);
           }
-          log().info(`SIGHUP: configuration read again: ${fresh.summary}, every ${fresh.intervalMs / 1000} s`);
+          log().notice(`SIGHUP: configuration read again: ${fresh.summary}, every ${fresh.intervalMs / 1000} s`);
         } catch (err) {
           log().error(`SIGHUP: configuration not read again: ${errorMessage(err)}; keeping the previous one`);
         }
@@ -123,7 +123,7 @@ export async function runPollDaemon(opts: PollDaemonOptions): Promise<number> {
         log().info(`${opts.name} is alive: ${passes} check(s) since the start`);
       }
     }
-    log().info(`${opts.name} stopped`);
+    log().notice(`${opts.name} stopped`);
     return 0;
   } finally {
     unhandle();

@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readCredentialFile } from '../../shared/credentials/file';
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { parseKeyPath } from '../../shared/key-path';
@@ -322,4 +323,16 @@ export function loadConfig(files: ConfigFiles): HupConfig {
   const hooks = [...byName].map(([name, inis]) => parseHook(name, inis, main, warnings)).filter((h): h is Hook => h !== undefined);
   if (!hooks.length) throw new ConfigError(`no hooks: add a section with triggers, path and action to ${files.hooksConf} or a file in ${files.hooksDir}`, files.main);
   return { main, hooks, warnings };
+}
+
+/**
+ * What cfn-hup checks before it starts, before a SIGHUP's configuration
+ * replaces the running one, and with --check-config: every file, and the
+ * credential file cfn-hup.conf names (found now rather than at the first
+ * check, in the background).
+ */
+export function readConfiguration(files: ConfigFiles): HupConfig {
+  const config = loadConfig(files);
+  if (config.main.credentialFile && !config.main.role) readCredentialFile(config.main.credentialFile);
+  return config;
 }

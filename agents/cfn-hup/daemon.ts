@@ -1,10 +1,11 @@
 /**
  * cfn-hup's daemon: the shared polling loop (shared/poll-daemon.ts) over a
- * Watcher of the configuration on disk, read again on SIGHUP; the state is
- * kept across reloads.
+ * Watcher of the configuration on disk, read again on SIGHUP (checked as
+ * at the start: a refused one leaves the running one in place); the state
+ * is kept across reloads.
  */
 import { runPollDaemon, type Checker } from '../../shared/poll-daemon';
-import { loadConfig, type ConfigFiles, type HupConfig } from './config';
+import { readConfiguration, type ConfigFiles, type HupConfig } from './config';
 import type { HupState } from './state';
 import { Watcher, type LogTarget } from './watcher';
 
@@ -40,7 +41,7 @@ export function runDaemon(opts: DaemonOptions): Promise<number> {
     name: 'cfn-hup',
     makeChecker: (stopping) => {
       // The configuration main() checked is used once; SIGHUP reads the files again.
-      const config = first ?? loadConfig(opts.files);
+      const config = first ?? readConfiguration(opts.files);
       first = undefined;
       return checkerOf(new Watcher(config, opts.log, opts.state, opts.env, stopping));
     },

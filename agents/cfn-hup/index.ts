@@ -9,6 +9,10 @@
  * - `--no-daemon` (heat-cfntools' `-f`): one check, then exit: for cron and
  *   systemd timers; exit 1 when a resource could not be checked or an
  *   action failed.
+ *
+ * `--check-config` only reads the configuration as a start or a SIGHUP
+ * would (exit 1 on a mistake): cfn-hup.service's ExecReload runs it first,
+ * so that `systemctl reload` fails when the daemon would refuse the files.
  */
 import { parseArgs, type ToolMain } from '../../shared/cli';
 import { loggingOptions } from '../../shared/cli-options';
@@ -20,11 +24,12 @@ const options = {
   config: { alias: 'c', type: 'string', describe: 'configuration directory (holding cfn-hup.conf, hooks.conf, hooks.d/; default /etc/cfn), or a hooks directory with /etc/cfn/cfn-hup.conf (heat-cfntools)' },
   'no-daemon': { alias: 'f', type: 'boolean', describe: 'check once and exit (for cron and systemd timers)' },
   foreground: { type: 'boolean', describe: 'run the daemon without detaching (implied under systemd)' },
+  'check-config': { type: 'boolean', describe: 'check the configuration (and the credential file it names) as a start or SIGHUP would, then exit: 1 naming the file, line and key of a mistake (systemctl reload runs it before the SIGHUP)' },
   'pid-file': { type: 'string', default: DEFAULT_PID_FILE, describe: 'where the daemon writes its pid' },
   ...loggingOptions(TOOL),
 } as const;
 
-const USAGE = '$0 [-c DIR] [--no-daemon | --foreground] [-v]';
+const USAGE = '$0 [-c DIR] [--no-daemon | --foreground | --check-config] [-v]';
 
 export type HupArgs = NonNullable<ReturnType<typeof parseArgs<typeof options>>>;
 

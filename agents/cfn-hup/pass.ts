@@ -132,7 +132,7 @@ async function runHook(hook: Hook, key: string, old: unknown, now: unknown, trig
   }
   const attempt = (retrying ? pending.failures : 0) + 1;
   const attempts = config.main.hookRetries + 1;
-  logger.info(`hook ${hook.name}: ${trigger} of ${hook.pathText}${attempt > 1 ? ` (attempt ${attempt} of ${attempts})` : ''}: running ${JSON.stringify(hook.action)}${hook.runas ? ` as ${hook.runas}` : ''}`);
+  logger.notice(`hook ${hook.name}: ${trigger} of ${hook.pathText}${attempt > 1 ? ` (attempt ${attempt} of ${attempts})` : ''}: running ${JSON.stringify(hook.action)}${hook.runas ? ` as ${hook.runas}` : ''}`);
   result.actionsRun++;
   let r: RunResult | undefined;
   let failure: string | undefined;
@@ -145,7 +145,7 @@ async function runHook(hook: Hook, key: string, old: unknown, now: unknown, trig
     failure = `could not run: ${errorMessage(err)}`;
   }
   if (failure === undefined) {
-    logger.info(`hook ${hook.name}: succeeded`);
+    logger.notice(`hook ${hook.name}: succeeded`);
     state.set(key, now);
   } else if (attempt >= attempts) {
     result.actionsFailed++;

@@ -1,14 +1,12 @@
-/** cfn-hup once its flags are parsed: check the configuration, then detach, run the daemon, or check once. */
+/** cfn-hup once its flags are parsed: check the configuration, then detach, run the daemon, check once, or stop there (--check-config). */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError, handleSignalsWith } from '../../shared/cli';
-import { readCredentialFile } from '../../shared/credentials/file';
+import { describeError, handleSignalsWith, logFailure } from '../../shared/cli';
 import { CfnError } from '../../shared/errors';
-import { FileLogger } from '../../shared/log';
 import { hupStateDir } from '../../shared/paths';
-import { DEFAULT_ONE_SHOT_SPLAY_MS, loadConfig, locateConfig, type ConfigFiles, type HupConfig } from './config';
+import { DEFAULT_ONE_SHOT_SPLAY_MS, locateConfig, readConfiguration, type ConfigFiles, type HupConfig } from './config';
 import { runDaemon } from './daemon';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { daemonCommand } from '../../shared/daemon-memory';
@@ -98,12 +96,12 @@ async function daemon(files: ConfigFiles, config: HupConfig, log: LogTarget, sta
   }
 }
 
-/** Configuration errors go to the log too, where heat-cfntools puts them. */
-function logStartupError(file: string, err: unknown): void {
-  if (file === '-') return;
-  const logger = new FileLogger({ file, level: 'INFO', fallbackLevel: 'ERROR' });
-  logger.error(describeError(TOOL, err).line.replace(`${TOOL}: `, ''));
-  logger.close();
+/** --check-config: the files as a start or a SIGHUP reads them; no lock, no state, no network. */
+function checkConfig(files: ConfigFiles): number {
+  const config = readConfiguration(files);
+  for (const w of config.warnings) process.stderr.write(`${TOOL}: warning: ${w}\n`);
+  process.stdout.write(`${TOOL}: configuration OK: ${files.main}, ${config.hooks.length} hook(s) on stack ${config.main.stack}\n`);
+  return 0;
 }
 
 export async function hupRun(args: HupArgs, argv: readonly string[]): Promise<number> {
@@ -115,9 +113,8 @@ export async function hupRun(args: HupArgs, argv: readonly string[]): Promise<nu
     const env = { ...process.env };
     delete env[DETACHED_ENV];
     const files = locateConfig(args.config, env);
-    const config = loadConfig(files);
-    // Found now, with exit 1, rather than at the first check in the background.
-    if (config.main.credentialFile && !config.main.role) readCredentialFile(config.main.credentialFile);
+    if (args['check-config']) return checkConfig(files);
+    const config = readConfiguration(files);
     const log: LogTarget = { file: args['log-file'], verbose: args.verbose ?? false };
     if (!args['no-daemon'] && !args.foreground && !detached && !supervised(env)) return await detach(argv);
 
@@ -140,7 +137,7 @@ export async function hupRun(args: HupArgs, argv: readonly string[]): Promise<nu
     }
   } catch (err) {
     if (detached) tellParent(`error: ${describeError(TOOL, err).line}`);
-    else if (logFile !== undefined && !(err instanceof HeldLockError)) logStartupError(logFile, err);
+    else if (logFile !== undefined && !(err instanceof HeldLockError)) logFailure(TOOL, logFile, err, args['check-config'] ? '--check-config: ' : '');
     throw err;
   }
 }

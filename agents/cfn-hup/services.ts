@@ -72,10 +72,10 @@ export async function monitorServices(config: HupConfig, pass: PassResult, deps:
       }
       for (const hook of watching.filter((h) => h.path.resource === resource)) {
         if (deps.stopping()) return;
-        logger.info(`hook ${hook.name}: service.restarted of ${name}: running ${JSON.stringify(hook.action)}${hook.runas ? ` as ${hook.runas}` : ''}`);
+        logger.notice(`hook ${hook.name}: service.restarted of ${name}: running ${JSON.stringify(hook.action)}${hook.runas ? ` as ${hook.runas}` : ''}`);
         try {
           const r = await deps.run(hook, { CFN_SERVICE: name });
-          if (r.status === 0 && !r.timedOut) logger.info(`hook ${hook.name}: succeeded`);
+          if (r.status === 0 && !r.timedOut) logger.notice(`hook ${hook.name}: succeeded`);
           else logger.error(`hook ${hook.name}: ${r.timedOut ? 'timed out and was stopped' : `exited with code ${r.status}`}: ${r.output.trim().slice(-500)}`);
         } catch (err) {
           logger.error(`hook ${hook.name}: could not run: ${errorMessage(err)}`);

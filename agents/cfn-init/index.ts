@@ -28,7 +28,7 @@ const options = {
   ...connectionOptions,
   ...loggingOptions(TOOL),
   'cmd-log-file': { type: 'string', describe: 'log of command output (default: cfn-init-cmd.log beside --log-file)' },
-  'dry-run': { type: 'boolean', describe: 'validate and print the plan; change nothing' },
+  'dry-run': { type: 'boolean', describe: 'validate and print the plan; change nothing, and write no log (with -v the log is on stderr)' },
   limit: { type: 'string', array: true, describe: `raise or lower a bound, NAME=VALUE (repeatable): ${Object.keys(LIMIT_NAMES).join(', ')}` },
   resume: { type: 'boolean', describe: 'continue the run that stopped for a reboot (waitAfterCompletion: forever)' },
   // aws-cfn-bootstrap's hidden -t (rpm only there); here it refuses everything it would tolerate.

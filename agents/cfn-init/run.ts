@@ -6,7 +6,7 @@ import { ToolContext } from '../../shared/context';
 import { CfnError, ConfigError, errorMessage } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
 import { assertDepth } from '../../shared/json-depth';
-import { FileLogger, type Logger } from '../../shared/log';
+import { FileLogger, nullLogger, type Logger } from '../../shared/log';
 import { loadMetadata, MetadataCache, readHeatInitData } from '../../shared/metadata-source';
 import { metadataHash } from '../../shared/metadata-hash';
 import { cacheDir, stateDir } from '../../shared/paths';
@@ -59,8 +59,9 @@ async function loadInput(ctx: ToolContext, input: { file?: string; stack?: strin
   return { metadata: injected.metadata, source: injected.source };
 }
 
-/** A real run: one warning line each on stderr (the log has them too). */
-function warnTolerated(problems: readonly Problem[]): void {
+/** A real run: one warning line each on stderr (the log has them too, and under systemd its copy is on stderr already). */
+function warnTolerated(problems: readonly Problem[], log: FileLogger): void {
+  if (log.journal) return;
   for (const p of problems) process.stderr.write(`${TOOL}: warning: ${showProblem(p)}\n`);
 }
 
@@ -99,17 +100,20 @@ export async function initRun(args: InitArgs, file: string | undefined): Promise
   const dryRun = args['dry-run'] ?? false;
   const limits = parseLimits(args.limit);
 
-  const ctx = new ToolContext(TOOL, settingsFromArgs(args));
+  // A dry run changes nothing on the machine, its log files included: with -v its log is on stderr; otherwise
+  // it is dropped, and the run says only what it prints (the plan, the mistakes it tolerates, the error that stops it).
+  const ctx = new ToolContext(TOOL, settingsFromArgs(args, dryRun ? { file: args.verbose ? '-' : '/dev/null', level: 'DEBUG' } : {}));
   const log = ctx.logger;
   const logFile = ctx.settings.log.file;
-  const cmdLog = new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });
+  const cmdLog = dryRun ? undefined : new FileLogger({ file: args['cmd-log-file'] ?? (logFile === '-' ? '-' : path.join(path.dirname(logFile), 'cfn-init-cmd.log')), level: 'DEBUG' });
   try {
-    return await run(ctx, log, cmdLog, { file, stack, resource, requested, dryRun, resume: args.resume ?? false, limits, strict: args.strict ?? false });
+    return await run(ctx, log, cmdLog ?? nullLogger, { file, stack, resource, requested, dryRun, resume: args.resume ?? false, limits, strict: args.strict ?? false });
   } catch (err) {
-    log.error(`cfn-init failed: ${errorMessage(err)}`);
+    // A dry run's log is stderr, where the CLI says it already.
+    if (!dryRun) log.error(`cfn-init failed: ${errorMessage(err)}`);
     throw err;
   } finally {
-    cmdLog.close();
+    cmdLog?.close();
     ctx.close();
   }
 }
@@ -186,10 +190,10 @@ async function run(ctx: ToolContext, log: Logger, cmdLog: Logger, a: RunArgs): P
     checkpoint: a.dryRun ? undefined : storeCheckpointer(store, base, resumeFrom),
     beforeApply: () => stale && store.clear(),
     strict: a.strict,
-    onTolerated: (problems) => (a.dryRun ? printTolerated : warnTolerated)(problems),
+    onTolerated: (problems) => (a.dryRun ? printTolerated(problems) : warnTolerated(problems, ctx.logger)),
   });
   // As aws-cfn-bootstrap: success, but a run that configures nothing is rarely what was meant.
-  if (outcome.empty) process.stderr.write(`cfn-init: warning: nothing was configured: the selected configs of ${INIT_KEY} in ${loaded.source} are empty\n`);
+  if (outcome.empty && !ctx.logger.journal) process.stderr.write(`cfn-init: warning: nothing was configured: the selected configs of ${INIT_KEY} in ${loaded.source} are empty\n`);
   if (a.dryRun) return 0;
 
   if (outcome.kind === 'stopped') {

@@ -8,7 +8,9 @@
  * timers, tests); otherwise it stays in the foreground as a daemon
  * (heat-agent.service), on cfn-hup's schedule: its own phase in the
  * interval, backoff after failures, SIGHUP reads the configuration again,
- * SIGTERM stops after the running deployment.
+ * SIGTERM stops after the running deployment. `--check-config` only reads
+ * the configuration (heat-agent.service's ExecReload runs it before the
+ * SIGHUP, so that a refused file fails `systemctl reload`).
  */
 import { parseArgs, type ToolMain } from '../../shared/cli';
 import { connectionOptions, credentialOptions, loggingOptions } from '../../shared/cli-options';
@@ -21,6 +23,7 @@ const DEFAULT_DEPLOYMENT_TIMEOUT_S = 3600;
 const options = {
   config: { alias: 'c', type: 'string', describe: "os-collect-config's file (default /etc/os-collect-config.conf; without it, Heat's boot data /var/lib/heat-cfntools/cfn-init-data)" },
   'one-time': { type: 'boolean', describe: 'check once and exit (1 when something failed)' },
+  'check-config': { type: 'boolean', describe: "read the configuration (the file, or Heat's boot data) as a start or SIGHUP would, then exit: 1 naming the file and key of a mistake (systemctl reload runs it before the SIGHUP)" },
   url: { alias: 'u', type: 'string', describe: 'heat-api-cfn URL (instead of the file)' },
   stack: { alias: 's', type: 'string', describe: 'stack name or id (instead of the file)' },
   resource: { alias: 'r', type: 'string', describe: 'the server resource (instead of the file)' },
@@ -33,7 +36,7 @@ const options = {
 } as const;
 
 export const main: ToolMain = async (argv) => {
-  const args = parseArgs(TOOL, argv, options, '$0 [--config FILE | --url URL --stack S --resource R] [--one-time]') as Args | undefined;
+  const args = parseArgs(TOOL, argv, options, '$0 [--config FILE | --url URL --stack S --resource R] [--one-time | --check-config]') as Args | undefined;
   if (!args) return 0;
   const t = args['deployment-timeout'];
   if (!Number.isFinite(t) || t <= 0) throw new UsageError(`--deployment-timeout: expected seconds above 0, got ${t}`);

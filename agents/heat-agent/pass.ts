@@ -54,7 +54,7 @@ async function report(d: Deployment, route: SignalRoute, result: DeploymentResul
     const transport = await deps.signal(route, result);
     await deps.state.set(d.id, { fingerprint: d.fingerprint, signalled: true });
     if (transport !== 'NO_SIGNAL') out.signalled++;
-    deps.logger.info(`deployment ${d.name} (${d.id}): ${transport === 'NO_SIGNAL' ? 'done (NO_SIGNAL)' : `signalled over ${transport}`}`);
+    deps.logger.notice(`deployment ${d.name} (${d.id}): ${transport === 'NO_SIGNAL' ? 'done (NO_SIGNAL)' : `signalled over ${transport}`}`);
   } catch (err) {
     out.failures++;
     deps.logger.error(`deployment ${d.name} (${d.id}): signal not accepted: ${errorMessage(err)}; signalled again at the next check`);
@@ -116,7 +116,7 @@ export async function runPass(deps: PassDeps, inUse?: OccBlock): Promise<PassRes
         const plan = planSignal(d);
         const route = 'route' in plan ? plan.route : plan.fallback;
         if (route) {
-          deps.logger.info(`deployment ${d.name} (${d.id}): its result was not accepted yet; signalling again`);
+          deps.logger.notice(`deployment ${d.name} (${d.id}): its result was not accepted yet; signalling again`);
           await report(d, route, done.result, deps, out);
         } else await refuse(d, 'problem' in plan ? plan.problem : 'no route', undefined, deps, out);
         continue;
@@ -137,7 +137,7 @@ export async function runPass(deps: PassDeps, inUse?: OccBlock): Promise<PassRes
       await refuse(d, plan.problem, plan.fallback, deps, out);
       continue;
     }
-    deps.logger.info(`deployment ${d.name} (${d.id}), group ${d.group}: ${done ? 'changed' : 'new'}; running`);
+    deps.logger.notice(`deployment ${d.name} (${d.id}), group ${d.group}: ${done ? 'changed' : 'new'}; running`);
     const result = await runDeployment(d, deps.run);
     out.ran++;
     const why = failure(d, result);

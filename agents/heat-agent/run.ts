@@ -1,6 +1,7 @@
 /** heat-agent once its flags are checked: the agent, its checks, one pass or the daemon. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { logFailure } from '../../shared/cli';
 import { settingsFromArgs, type CommonArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { DurableWriter } from '../../shared/durable-write';
@@ -14,6 +15,7 @@ import { heatAgentDir, heatConfigDir } from '../../shared/paths';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { runPollDaemon, type Checker } from '../../shared/poll-daemon';
 import { pollRetryPolicy } from '../../shared/poll-schedule';
+import { redact } from '../../shared/redact';
 import { HostSystem } from '../../shared/system';
 import { fetchUserDataBlock, USER_DATA_PATH } from './boot-data';
 import type { CfnSettings } from './collectors/cfn';
@@ -31,7 +33,7 @@ import { sendSignal, SIGNAL_RETRY } from './signal';
 import { AgentState } from './state';
 import { TOOL } from './index';
 
-export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'hooks-dir'?: string; 'deployment-timeout': number };
+export type Args = CommonArgs & SourceFlags & { 'log-file': string; 'one-time'?: boolean; 'check-config'?: boolean; 'hooks-dir'?: string; 'deployment-timeout': number };
 
 /**
  * A context signing with the flags' keys, or the cfn collector's (the file's,
@@ -218,15 +220,35 @@ async function userDataSource(args: Args, env: NodeJS.ProcessEnv, none: NoSource
   }
 }
 
+/**
+ * --check-config: the file or Heat's boot data as a start or a SIGHUP reads
+ * them; no lock, no state, no network (a daemon that took its settings from
+ * the metadata service's user data keeps them on SIGHUP; this check does not
+ * ask it, and fails when there is neither file).
+ */
+function checkConfig(args: Args, env: NodeJS.ProcessEnv): number {
+  const source = readSource(args, env);
+  const { collectors, notes, intervalMs } = effectiveCollectors(source, undefined);
+  for (const note of notes) process.stdout.write(`${TOOL}: ${redact(note)}\n`);
+  process.stdout.write(`${TOOL}: configuration OK: ${redact(`${source.from}, ${collectors.map(describeCollector).join(', ')}, every ${intervalMs / 1000} s`)}\n`);
+  return 0;
+}
+
 export async function agentRun(args: Args): Promise<number> {
   const env = { ...process.env };
   let fromUserData: AgentSource | undefined;
   let source: AgentSource;
   try {
-    source = readSource(args, env);
+    if (args['check-config']) return checkConfig(args, env);
+    try {
+      source = readSource(args, env);
+    } catch (err) {
+      if (!(err instanceof NoSourceError)) throw err;
+      source = fromUserData = await userDataSource(args, env, err);
+    }
   } catch (err) {
-    if (!(err instanceof NoSourceError)) throw err;
-    source = fromUserData = await userDataSource(args, env, err);
+    logFailure(TOOL, args['log-file'], err, args['check-config'] ? '--check-config: ' : '');
+    throw err;
   }
   const dir = heatAgentDir(env);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

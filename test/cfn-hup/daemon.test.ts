@@ -116,12 +116,16 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.equal(await d.exited, 0);
   });
 
-  it('SIGHUP reads the configuration again: a new hook works, the state is kept; a broken file keeps the old configuration', async () => {
+  it('SIGHUP reads the configuration again: a new hook works, the state is kept; a broken file or credential file keeps the old configuration, and --check-config refuses the same files first', async () => {
     box.writeMain();
     box.writeHook('a', box.hook('a', 'Resources.Web.Metadata.foo'));
     const d = box.start(['-v']);
     await box.until('a first check', () => box.checks() >= 1);
     box.writeHook('b', box.hook('b', 'Resources.Db.Metadata.bar'));
+    const good = await box.run(['--check-config']);
+    assert.equal(good.status, 0, good.stderr);
+    assert.equal(good.stdout, `cfn-hup: configuration OK: ${path.join(box.etc, 'cfn-hup.conf')}, 2 hook(s) on stack ${STACK}\n`);
+    assert.equal(good.stderr, '');
     d.child.kill('SIGHUP');
     await box.until('the reload', () => /SIGHUP: configuration read again: 2 hook\(s\)/.test(box.log()));
     let n = box.checks();
@@ -132,13 +136,70 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.deepEqual(box.fired('a'), ['{"v": 1} -> {"v": 2}'], 'a kept its state across the reload');
 
     box.writeHook('c', '[c]\ntriggers=post.sometimes\npath=Resources.Web.Metadata\naction=true\n');
+    const bad = await box.run(['--check-config']);
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stdout, '');
+    assert.match(bad.stderr, /^cfn-hup: \S*hooks\.d\/c: line 2: \[c\] triggers: unknown trigger "post.sometimes"[^\n]*\n$/);
+    assert.match(box.log(), /ERROR .*--check-config: \S*hooks\.d\/c: line 2: \[c\] triggers: unknown trigger "post.sometimes"/, 'the refusal is in the log too');
     d.child.kill('SIGHUP');
     await box.until('the refused reload', () => /ERROR .*SIGHUP: configuration not read again: .*hooks\.d\/c: line 2: \[c\] triggers: unknown trigger "post.sometimes".*; keeping the previous one/.test(box.log()));
     n = box.checks();
     box.emulator.setMetadata(STACK, 'Db', { bar: 3 });
     await box.until('b still works', () => box.fired('b').length === 2);
+
+    // A credential file that is gone: refused by both, as at the start, rather than failing every check.
+    fs.rmSync(path.join(box.etc, 'hooks.d', 'c'));
+    fs.writeFileSync(path.join(box.etc, 'cfn-hup.conf'), fs.readFileSync(path.join(box.etc, 'cfn-hup.conf'), 'utf8').replace(/^credential-file=.*$/m, `credential-file=${path.join(box.dir, 'gone')}`));
+    const noCreds = await box.run(['--check-config']);
+    assert.equal(noCreds.status, 1);
+    assert.match(noCreds.stderr, /^cfn-hup: credential file \S*gone does not exist\n$/);
+    d.child.kill('SIGHUP');
+    await box.until('the second refused reload', () => /ERROR .*SIGHUP: configuration not read again: credential file \S*gone does not exist; keeping the previous one/.test(box.log()));
+    box.emulator.setMetadata(STACK, 'Db', { bar: 4 });
+    await box.until('b works with the old keys', () => box.fired('b').length === 3);
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);
+  });
+
+  it('under systemd (stderr is the stream JOURNAL_STREAM names) hook starts, results, failures, a refused reload and the stop reach stderr with their priority, redacted; the log keeps everything', async () => {
+    box.writeMain();
+    box.writeHook('ok', box.hook('ok', 'Resources.Web.Metadata.foo').replace(/^action=(.*)$/m, `action=$1; echo ${SECRET_KEY} > /dev/null; echo some output`));
+    box.writeHook('bad', '[bad]\ntriggers=post.update\npath=Resources.Db.Metadata.bar\naction=exit 3\n');
+    const journal = path.join(box.dir, 'journal');
+    const d = box.start(['-v'], {}, journal);
+    await box.until('a first check', () => box.checks() >= 1);
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 2 } });
+    box.emulator.setMetadata(STACK, 'Db', { bar: 2 });
+    await box.until('both hooks ran', () => box.fired('ok').length === 1 && /hook bad: exited with code 3/.test(box.log()));
+    box.writeHook('broken', '[broken]\ntriggers=post.update\n');
+    d.child.kill('SIGHUP');
+    await box.until('the refused reload', () => /SIGHUP: configuration not read again/.test(box.log()));
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 0);
+
+    const lines = d.stderr().split('\n').filter(Boolean);
+    for (const l of lines) assert.match(l, /^<[3-5]>(INFO|WARNING|ERROR) /, 'a line without its priority, or below notice');
+    const has = (re: RegExp) => assert.ok(lines.some((l) => re.test(l)), `no line like ${re} in the journal:\n${lines.join('\n')}`);
+    has(/^<5>INFO cfn-hup started \(pid \d+\): 2 hook\(s\) on stack hupstack/);
+    has(/^<5>INFO hook ok: post\.update of Resources\.Web\.Metadata\.foo: running ".*echo <redacted> > \/dev\/null; echo some output"$/);
+    has(/^<5>INFO hook ok: succeeded$/);
+    has(/^<3>ERROR hook bad: exited with code 3; trying again at /);
+    has(/^<3>ERROR SIGHUP: configuration not read again: \S*hooks\.d\/broken: \[broken\] must set path; keeping the previous one$/);
+    has(/^<5>INFO cfn-hup stopped$/);
+    assert.ok(!lines.some((l) => /\|\s+some output/.test(l)), "a hook's output stays in the log file");
+    const log = box.log();
+    assert.match(log, /^INFO \[[\d-]+ [\d:,]+\] hook ok: succeeded$/m);
+    assert.match(log, /^DEBUG /m);
+    assert.match(log, /^INFO .*\|\s+some output$/m);
+    for (const text of [d.stderr(), log]) assert.ok(!text.includes(SECRET_KEY), 'the secret key is written out');
+
+    // A JOURNAL_STREAM inherited with stderr elsewhere (a hook's child, a pipe): nothing is mirrored.
+    fs.rmSync(path.join(box.etc, 'hooks.d', 'broken'));
+    box.emulator.setMetadata(STACK, 'Web', { foo: { v: 3 } });
+    const elsewhere = fs.statSync(journal, { bigint: true });
+    const r = await box.run(['--no-daemon'], { JOURNAL_STREAM: `${elsewhere.dev}:${elsewhere.ino}` });
+    assert.equal(box.fired('ok').length, 2, r.stderr);
+    assert.equal(r.stderr, '');
   });
 
   it('SIGTERM during an action lets it finish, then exits 0', async () => {

@@ -105,13 +105,29 @@ export class HupBox {
     return runProcess([process.execPath, BUNDLE, 'cfn-hup', '--log-file', this.logFile, ...args], { env: this.env(extraEnv), cwd: this.dir });
   }
 
-  /** cfn-hup --foreground, in the box's directory (hook actions write to out/ relative to it). */
-  start(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Daemon {
-    const child = spawn(process.execPath, [BUNDLE, 'cfn-hup', '--foreground', '--pid-file', this.pidFile, '--log-file', this.logFile, ...args], { env: this.env(extraEnv), cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr?.on('data', (d) => (err += d));
+  /**
+   * cfn-hup --foreground, in the box's directory (hook actions write to out/
+   * relative to it). With `journal`, its stderr is that file and
+   * JOURNAL_STREAM names it, as systemd sets both for a unit.
+   */
+  start(args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}, journal?: string): Daemon {
+    const argv = [BUNDLE, 'cfn-hup', '--foreground', '--pid-file', this.pidFile, '--log-file', this.logFile, ...args];
+    let child: ChildProcess;
+    let stderr: () => string;
+    if (journal) {
+      const fd = fs.openSync(journal, 'a', 0o600);
+      const st = fs.fstatSync(fd, { bigint: true });
+      child = spawn(process.execPath, argv, { env: this.env({ ...extraEnv, JOURNAL_STREAM: `${st.dev}:${st.ino}` }), cwd: this.dir, stdio: ['ignore', 'ignore', fd] });
+      fs.closeSync(fd);
+      stderr = () => fs.readFileSync(journal, 'utf8');
+    } else {
+      child = spawn(process.execPath, argv, { env: this.env(extraEnv), cwd: this.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr?.on('data', (d) => (err += d));
+      stderr = () => err;
+    }
     const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-    const d = { child, stderr: () => err, exited };
+    const d = { child, stderr, exited };
     this.daemons.push(d);
     return d;
   }

@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { MetadataCache } from '../../shared/metadata-source';
 import { BUNDLE, runTool, toolEnv } from '../support/cli';
+import { skipUnless } from '../support/skip';
 import { startEmulator, type Emulator } from '../emulator/server';
 
 const INIT = 'AWS::CloudFormation::Init';
@@ -251,6 +252,27 @@ describe('cfn-init CLI', () => {
     );
     assert.deepEqual(lines('out'), []);
     assert.ok(!fs.existsSync(p('state')));
+    assert.deepEqual(fs.readdirSync(p('log')), [], 'a dry run wrote a log file');
+    assert.equal(r.stderr, '');
+  });
+
+  it('--dry-run writes no log, at --log-file or the default path (an empty /var/log of its own stays empty); with -v its log is on stderr', async function () {
+    const meta = writeMeta({ [INIT]: { config: { commands: { a: echo('x') } } } });
+    skipUnless(this, 'a dry run with the default log path', process.getuid?.() === 0 ? undefined : 'needs root for a mount namespace with its own /var/log');
+    // The host's /var/log is shared with whatever else runs: a private, empty one shows every file the run creates.
+    const own = spawnSync('unshare', ['-m', '--', 'sh', '-c', 'mount -t tmpfs -o size=1m cfntools-test /var/log && "$@" && ls -A /var/log', 'sh', process.execPath, BUNDLE, 'cfn-init', '--dry-run', meta], { env: env(), encoding: 'utf8', timeout: 60_000 });
+    assert.equal(own.status, 0, own.stderr);
+    assert.match(own.stdout, /^configSet default\n/);
+    assert.ok(own.stdout.endsWith(`echo x >> ${p('out')}\n`), `files in /var/log after the dry run:\n${own.stdout}`);
+    const verbose = await cfnInit(['--dry-run', '-v', '--cmd-log-file', p('log', 'cmd.log'), meta]);
+    assert.equal(verbose.status, 0, verbose.stderr);
+    assert.match(verbose.stderr, /^INFO \[.*\] Starting build \(dry run\)$/m);
+    assert.deepEqual(fs.readdirSync(p('log')), []);
+    const broken = await cfnInit(['--dry-run', writeMeta({ [INIT]: { config: { files: { '/x': { mode: '0x644' } } } } })]);
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, /^cfn-init: \S*meta\.json: 2 problems in AWS::CloudFormation::Init:\n/);
+    assert.doesNotMatch(broken.stderr, /ERROR|cfn-init failed/, 'said twice');
+    assert.deepEqual(fs.readdirSync(p('log')), []);
   });
 
   describe('mistakes aws-cfn-bootstrap runs anyway: warnings, or refused with --strict', () => {

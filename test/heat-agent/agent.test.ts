@@ -232,30 +232,62 @@ describe('heat-agent against the emulator', function () {
     assert.ok(!log().includes(ROTATED.secretKey), 'the secret is not logged');
   });
 
-  it('as a daemon: picks up a deployment added while it runs, SIGHUP reads the file again, SIGTERM exits 0', async () => {
+  it('as a daemon under systemd: picks up a deployment added while it runs (its start and result in the journal too), SIGHUP reads the file again, a broken file fails --check-config and is refused by SIGHUP (the old one keeps working), SIGTERM exits 0', async () => {
     setDeployments([]);
     const env = toolEnv({ CFNTOOLS_HEAT_AGENT_DIR: path.join(dir, 'state'), OS_REFRESH_CONFIG_BASE_DIR: path.join(dir, 'orc'), HEAT_SHELL_CONFIG: path.join(dir, 'heat-shell-config') });
-    const child = spawn(process.execPath, [BUNDLE, 'heat-agent', '--config', conf(), '--hooks-dir', path.join(dir, 'hooks'), '--log-file', path.join(dir, 'heat-agent.log'), '-v'], { env, stdio: 'ignore' });
+    const file = conf();
+    // stderr as systemd connects it: the stream JOURNAL_STREAM names.
+    const journal = path.join(dir, 'journal');
+    const fd = fs.openSync(journal, 'a', 0o600);
+    const st = fs.fstatSync(fd, { bigint: true });
+    const child = spawn(process.execPath, [BUNDLE, 'heat-agent', '--config', file, '--hooks-dir', path.join(dir, 'hooks'), '--log-file', path.join(dir, 'heat-agent.log'), '-v'], { env: { ...env, JOURNAL_STREAM: `${st.dev}:${st.ino}` }, stdio: ['ignore', 'ignore', fd] });
+    fs.closeSync(fd);
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     const until = async (what: string, test: () => boolean) => {
       for (let i = 0; i < 300 && !test(); i++) await new Promise((r) => setTimeout(r, 50));
       assert.ok(test(), `${what}\n${fs.existsSync(path.join(dir, 'heat-agent.log')) ? log() : ''}`);
     };
+    const check = () => runTool('heat-agent', ['--config', file, '--check-config', '--log-file', path.join(dir, 'heat-agent.log')], { env });
     try {
       await until('started', () => fs.existsSync(path.join(dir, 'heat-agent.log')) && /heat-agent started/.test(log()));
       setDeployments([deployment('d')]);
       // The first check comes within the splay (at most 30 s; usually sooner), then every second.
       await until('the new deployment ran and was signalled', () => signals.requests.length === 1);
       assert.equal(runs('d'), 1);
+      const good = await check();
+      assert.equal(good.status, 0, good.stderr);
+      assert.equal(good.stdout, `heat-agent: configuration OK: ${file}, cfn ${STACK}/Server, every 1 s\n`);
       child.kill('SIGHUP');
       await until('SIGHUP handled', () => /SIGHUP: configuration read again/.test(log()));
       await new Promise((r) => setTimeout(r, 1500));
       assert.equal(runs('d'), 1, 'not run again by later checks');
+
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('collectors = cfn', 'collectors = cfn\ncollectors = nosuch'));
+      const bad = await check();
+      assert.equal(bad.status, 1);
+      assert.equal(bad.stdout, '');
+      assert.match(bad.stderr, /^heat-agent: \S*os-collect-config\.conf: collectors: unknown collector "nosuch"[^\n]*\n$/);
+      assert.match(log(), /ERROR .*--check-config: \S*os-collect-config\.conf: collectors: unknown collector "nosuch"/);
+      child.kill('SIGHUP');
+      await until('the refused reload', () => /ERROR .*SIGHUP: configuration not read again: \S*os-collect-config\.conf: collectors: unknown collector "nosuch".*; keeping the previous one/.test(log()));
+      setDeployments([deployment('d'), deployment('e')]);
+      await until('the old configuration still deploys', () => signals.requests.length === 2 && runs('e') === 1);
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
       assert.match(log(), /heat-agent stopped/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+    const lines = fs.readFileSync(journal, 'utf8').split('\n').filter(Boolean);
+    for (const l of lines) assert.match(l, /^<[3-5]>(INFO|WARNING|ERROR) /, 'a line without its priority, or below notice');
+    const has = (re: RegExp) => assert.ok(lines.some((l) => re.test(l)), `no line like ${re} in the journal:\n${lines.join('\n')}`);
+    has(/^<5>INFO heat-agent started /);
+    has(/^<5>INFO deployment dep-d \(d\), group script: new; running$/);
+    has(/^<5>INFO deployment dep-d \(d\): signalled over CFN_SIGNAL$/);
+    has(/^<3>ERROR SIGHUP: configuration not read again: /);
+    has(/^<5>INFO deployment dep-e \(e\): signalled over CFN_SIGNAL$/);
+    has(/^<5>INFO heat-agent stopped$/);
+    const text = lines.join('\n') + log();
+    for (const secret of [KEY.secretKey, 'SECRETSIGd', 'SECRETSIGe']) assert.ok(!text.includes(secret), `${secret} written out`);
   });
 });

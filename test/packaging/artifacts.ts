@@ -22,6 +22,9 @@ export const TOOLS: readonly string[] = Object.keys(pkg.bin).sort();
 /** The tools aws-cfn-bootstrap has in /opt/aws/bin (heat-agent is not one). */
 export const CFN_TOOLS: readonly string[] = TOOLS.filter((t) => t.startsWith('cfn-'));
 export const UNITS: readonly string[] = fs.readdirSync(SYSTEMD_SRC).filter((f) => /\.(service|timer)$/.test(f)).sort();
+/** The systemd preset installed beside the units (in ../system-preset). */
+export const PRESET = '80-cfntools.preset';
+export const PRESET_SRC = path.join(SYSTEMD_SRC, PRESET);
 
 export const EXE = path.join(OUT, 'cfntools');
 /**

@@ -15,10 +15,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BUNDLE } from '../support/cli';
 import { namespaceMissing, runInNamespace } from '../support/namespace';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, DEB, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
+  BUNDLED, DEB, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
   arMembers, artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
 } from './artifacts';
 
@@ -40,7 +41,7 @@ describe('packaging: .deb', function () {
 
   const field = (name: string) => runOk('dpkg-deb', ['-f', DEB, name]).trim();
 
-  it('dpkg-deb -c: the executable, a relative link per tool, its library in /usr/lib/cfntools, units in /lib/systemd/system, logrotate, /etc/cfn/hooks.d; all root-owned, ./ mode 0755', () => {
+  it('dpkg-deb -c: the executable, a relative link per tool, its library in /usr/lib/cfntools, units in /lib/systemd/system and their preset, logrotate, /etc/cfn/hooks.d; all root-owned, ./ mode 0755', () => {
     const lines = runOk('dpkg-deb', ['-c', DEB]).trim().split('\n');
     const entries = new Map(lines.map((l) => {
       const m = /^(\S+) (\S+)\s+\d+ \S+ \S+ \.(\/\S*)(?: -> (\S+))?$/.exec(l);
@@ -51,6 +52,7 @@ describe('packaging: .deb', function () {
     const expected = [
       '/', '/etc/', '/etc/cfn/', '/etc/cfn/hooks.d/', '/etc/logrotate.d/', '/etc/logrotate.d/cfntools',
       '/lib/', '/lib/systemd/', '/lib/systemd/system/', ...UNITS.map((u) => `/lib/systemd/system/${u}`),
+      '/lib/systemd/system-preset/', `/lib/systemd/system-preset/${PRESET}`,
       '/usr/', '/usr/bin/', '/usr/bin/cfntools', ...TOOLS.map((t) => `/usr/bin/${t}`),
       '/usr/lib/', `/usr/${LIB_DIR}/`, ...BUNDLED.map((f) => `/usr/${LIB_DIR}/${f}`),
     ].sort();
@@ -114,6 +116,25 @@ describe('packaging: .deb', function () {
     assert.equal(read('conffiles'), '/etc/logrotate.d/cfntools\n');
   });
 
+  it("postrm purge removes the log of every tool that keeps one (each tool's --help names its default), rotated ones too, and cfntools' state, cache and work directories", () => {
+    dir = tempDir('deb-postrm');
+    runOk('dpkg-deb', ['-e', DEB, path.join(dir, 'DEBIAN')]);
+    const postrm = fs.readFileSync(path.join(dir, 'DEBIAN', 'postrm'), 'utf8');
+    const purge = /^purge\)\n([\s\S]*?)^\t;;$/m.exec(postrm)?.[1];
+    assert.ok(purge, postrm);
+    const names = /for name in ([a-z -]+); do\n\t\trm -f "\/var\/log\/\$name\.log" "\/var\/log\/\$name\.log"\.\*\n/.exec(purge)?.[1]?.split(' ');
+    assert.ok(names, purge);
+    const defaults = new Set(['cfn-init-cmd']);
+    for (const t of TOOLS) {
+      const help = runOk(process.execPath, [BUNDLE, t, '--help']);
+      for (const m of help.matchAll(/"\/var\/log\/([a-z-]+)\.log"/g)) defaults.add(m[1]!);
+    }
+    assert.ok(defaults.has('heat-agent') && defaults.has('cfn-hup'), [...defaults].join(', '));
+    assert.deepEqual([...names].sort(), [...defaults].sort());
+    assert.match(purge, /^\trm -rf \/var\/cache\/cfntools \/var\/lib\/cfn-hup \/var\/lib\/cfntools \/var\/lib\/heat-agent$/m);
+    assert.doesNotMatch(postrm.replace(purge, ''), /rm -rf/, 'state removed outside a purge');
+  });
+
   it('its files are packaging/out/cfntools, this machine\'s libatomic with its copyright file, and packaging/{systemd,logrotate}, byte for byte', function () {
     skipUnless(this, 'comparing with packaging/out/cfntools', artifactMissing(EXE) ?? staleness(DEB));
     dir = tempDir('deb-x');
@@ -125,6 +146,7 @@ describe('packaging: .deb', function () {
     assert.ok(copyright.endsWith(fs.readFileSync('/usr/share/doc/libatomic1/copyright', 'utf8')));
     assert.match(copyright, /GCC RUNTIME LIBRARY EXCEPTION/);
     for (const u of UNITS) assert.equal(fs.readFileSync(path.join(dir, 'lib/systemd/system', u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), u);
+    assert.equal(fs.readFileSync(path.join(dir, 'lib/systemd/system-preset', PRESET), 'utf8'), fs.readFileSync(PRESET_SRC, 'utf8'));
     assert.equal(fs.readFileSync(path.join(dir, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));
   });
 });
@@ -204,8 +226,23 @@ mkdir -p "$M/var/lib/heat-cfntools"
 step heat-agent in_root heat-agent --one-time
 "$NODE" -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => process.stdout.write(t))' "$BASE/_emulator/deployments/transports/DeployHeat" >"$RES/deployment.json"
 
+# What a machine that ran the tools for a while has, beside what they wrote above: rotated logs, cfn-hup's
+# state, a metadata cache, cfn-create-aws-symlinks' links, the user data's cfn-hup.conf.
+step aws-links in_root cfn-create-aws-symlinks
+step aged in_root sh -c 'set -e
+	for f in cfn-init.log cfn-hup.log heat-agent.log; do echo old >/var/log/$f.1; echo older | gzip >/var/log/$f.2.gz; done
+	mkdir -p /var/lib/cfn-hup/data /var/cache/cfntools/metadata /var/lib/cfntools/cfn-push-stats
+	echo "{}" >/var/lib/cfn-hup/data/metadata_db.json; echo "{}" >/var/cache/cfntools/metadata/teststack.json; echo 1 >/var/lib/cfntools/cfn-push-stats/cpu
+	printf "[main]\nstack=s\n" >/etc/cfn/cfn-hup.conf'
+LEFTOVERS='/var/log/cfn-init.log /var/log/cfn-init.log.1 /var/log/cfn-init.log.2.gz /var/log/cfn-init-cmd.log /var/log/cfn-get-metadata.log
+	/var/log/cfn-signal.log /var/log/cfn-hup.log.1 /var/log/heat-agent.log /var/log/heat-agent.log.2.gz /var/lib/heat-agent
+	/var/lib/cfn-hup/data/metadata_db.json /var/lib/cfntools/cfn-push-stats/cpu /var/cache/cfntools/metadata/teststack.json
+	/opt/aws/bin/cfn-init /opt/aws/bin/cfn-signal'
+step remove in_root dpkg -r cfntools
+step kept in_root sh -c 'for f in $1; do [ -e "$f" ] || [ -L "$f" ] || echo "$f"; done' sh "$LEFTOVERS"
 step purge in_root dpkg --purge cfntools
-step gone in_root sh -c 'for f in /usr/bin/cfntools /usr/bin/cfn-init /usr/lib/cfntools /lib/systemd/system/cfn-hup.service /etc/logrotate.d/cfntools; do [ ! -e "$f" ] || echo "$f"; done'
+step gone in_root sh -c 'for f in /usr/bin/cfntools /usr/bin/cfn-init /usr/lib/cfntools /lib/systemd/system/cfn-hup.service /lib/systemd/system-preset/80-cfntools.preset /etc/logrotate.d/cfntools $1; do [ ! -e "$f" ] && [ ! -L "$f" ] || echo "$f"; done' sh "$LEFTOVERS"
+step others in_root sh -c 'ls /etc/cfn /var/lib/heat-cfntools'
 
 # The documented command, with no package lists and no network: nothing to fetch.
 step apt-install in_root apt-get install -y -q --no-install-recommends /tmp/cfntools.deb
@@ -320,9 +357,17 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
     assert.equal(d.softwareDeployment?.output_values?.result, 'heat!\n');
   });
 
-  it('dpkg --purge removes it without systemd (the maintainer scripts cope)', () => {
+  it('dpkg -r removes it and keeps what the tools wrote: logs (rotated ones too), state, the metadata cache, the /opt/aws/bin links', () => {
+    ok('aws-links');
+    ok('aged');
+    ok('remove');
+    assert.equal(ok('kept').out, '', 'removed by dpkg -r');
+  });
+
+  it('dpkg --purge (without systemd: the maintainer scripts cope) takes those too; the user data\'s /etc/cfn and Heat\'s boot data stay', () => {
     ok('purge');
     assert.equal(ok('gone').out, '', 'left behind');
+    assert.equal(ok('others').out, '/etc/cfn:\ncfn-hup.conf\n\n/var/lib/heat-cfntools:\ncfn-init-data\n');
   });
 
   it('apt-get install ./cfntools_*.deb, with no package lists: nothing to fetch, the tools run; apt-get purge takes it away', () => {

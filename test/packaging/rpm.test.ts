@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
-  artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
+  BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
+  artifactMissing, commandMissing, needRoot, removeTemp, run, runOk, staleness, tempDir,
 } from './artifacts';
 
 const UNIT_DIR = '/usr/lib/systemd/system';
@@ -31,10 +31,10 @@ describe('packaging: .rpm', function () {
 
   const query = (...args: string[]) => runOk('rpm', ['-qp', ...args, RPM]).trim().split('\n').filter(Boolean);
 
-  it('rpm -qlp lists the executable, a link per tool, its library and licence in /usr/lib/cfntools, the units in /usr/lib/systemd/system, logrotate and /etc/cfn/hooks.d', () => {
+  it('rpm -qlp lists the executable, a link per tool, its library and licence in /usr/lib/cfntools, the units in /usr/lib/systemd/system and their preset, logrotate and /etc/cfn/hooks.d', () => {
     const expected = [
       '/etc/cfn', '/etc/cfn/hooks.d', '/etc/logrotate.d/cfntools', '/usr/bin/cfntools',
-      ...TOOLS.map((t) => `/usr/bin/${t}`), ...UNITS.map((u) => `${UNIT_DIR}/${u}`),
+      ...TOOLS.map((t) => `/usr/bin/${t}`), ...UNITS.map((u) => `${UNIT_DIR}/${u}`), `/usr/lib/systemd/system-preset/${PRESET}`,
       `/usr/${LIB_DIR}`, ...BUNDLED.map((f) => `/usr/${LIB_DIR}/${f}`),
     ].sort();
     assert.deepEqual(runOk('rpm', ['-qlp', RPM]).trim().split('\n').sort(), expected);
@@ -101,6 +101,38 @@ describe('packaging: .rpm', function () {
     assert.match(scripts, /preuninstall[\s\S]*"\$1" -eq 0[\s\S]*systemctl stop cfn-hup\.timer cfn-hup-pass\.service cfn-hup\.service heat-agent\.service/);
   });
 
+  it('erase (the postun scriptlet with 0) removes the logs, rotated ones too, state, caches and the dangling /opt/aws/bin links to the tools; an upgrade (1) keeps them; others\' files stay', function () {
+    skipUnless(this, 'running the scriptlet in a mount namespace', needRoot('mounting over /var and /run in a namespace') ?? commandMissing('unshare', 'util-linux'));
+    const postun = query('--queryformat', '%{POSTUN}').join('\n');
+    // In a mount namespace of its own, with empty tmpfs over every directory the scriptlet may touch
+    // (and /run, so that no systemctl reaches the host's systemd): the host sees none of it.
+    const driver = String.raw`
+set -eu
+for d in /run /var/log /var/lib /var/cache /opt; do mount -t tmpfs -o size=8m cfntools-test "$d"; done
+mkdir -p /var/lib/cfn-hup/data /var/lib/cfntools/cfn-init /var/lib/cfntools/cfn-push-stats /var/lib/heat-agent/work/d1 	/var/cache/cfntools/metadata /var/lib/heat-cfntools /var/lib/heat-config/deployed /opt/aws/bin
+for f in cfn-init.log cfn-init.log.1 cfn-init.log.2.gz cfn-init-cmd.log cfn-hup.log cfn-hup.log.1 cfn-signal.log 	cfn-get-metadata.log cfn-push-stats.log heat-agent.log heat-agent.log.3.gz cfn-wire.log syslog 	../lib/cfn-hup/data/metadata_db.json ../lib/cfntools/cfn-init/progress.json ../lib/cfntools/cfn-push-stats/cpu 	../lib/heat-agent/state.json ../lib/heat-agent/work/d1/script ../cache/cfntools/metadata/s.json 	../lib/heat-cfntools/cfn-init-data ../lib/heat-config/deployed/d1.json; do
+	echo x >"/var/log/$f"
+done
+ln -s /usr/bin/cfn-cfntools-test-gone /opt/aws/bin/cfn-gone
+ln -s /opt/aws/apitools/cfn-init/bin/cfn-elect-cmd-leader /opt/aws/bin/cfn-elect-cmd-leader
+ln -s /bin/sh /opt/aws/bin/cfn-there
+listing() { find /var/log /var/lib /var/cache /opt -mindepth 1 | sort; }
+sh -c "$1" postun 1
+listing >"$2/upgrade"
+sh -c "$1" postun 0
+listing >"$2/erase"
+`;
+    dir = tempDir('rpm-postun');
+    runOk('unshare', ['-m', '--', 'sh', '-c', driver, 'sh', postun, dir]);
+    const upgrade = fs.readFileSync(path.join(dir, 'upgrade'), 'utf8').trim().split('\n');
+    for (const kept of ['/var/log/cfn-init.log.2.gz', '/var/lib/cfn-hup/data/metadata_db.json', '/var/cache/cfntools/metadata/s.json', '/opt/aws/bin/cfn-gone']) assert.ok(upgrade.includes(kept), `an upgrade removed ${kept}`);
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'erase'), 'utf8').trim().split('\n'), [
+      '/opt/aws', '/opt/aws/bin', '/opt/aws/bin/cfn-elect-cmd-leader', '/opt/aws/bin/cfn-there',
+      '/var/lib/heat-cfntools', '/var/lib/heat-cfntools/cfn-init-data', '/var/lib/heat-config', '/var/lib/heat-config/deployed', '/var/lib/heat-config/deployed/d1.json',
+      '/var/log/cfn-wire.log', '/var/log/syslog',
+    ]);
+  });
+
   it('the payload (rpm2cpio | cpio) holds packaging/out/cfntools byte for byte, and it runs', function () {
     skipUnless(this, 'extracting the payload', commandMissing('rpm2cpio', 'rpm2cpio') ?? commandMissing('cpio', 'cpio') ?? artifactMissing(EXE) ?? staleness(RPM));
     dir = tempDir('rpm');
@@ -110,6 +142,7 @@ describe('packaging: .rpm', function () {
     assert.ok(fs.readFileSync(path.join(dir, 'usr', LIB_DIR, 'libatomic.so.1')).equals(fs.readFileSync(HOST_LIBATOMIC)), 'libatomic differs from this machine\'s (stripped?)');
     for (const t of TOOLS) assert.equal(fs.readlinkSync(path.join(dir, 'usr/bin', t)), 'cfntools');
     for (const u of UNITS) assert.equal(fs.readFileSync(path.join(dir, UNIT_DIR.slice(1), u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'));
+    assert.equal(fs.readFileSync(path.join(dir, 'usr/lib/systemd/system-preset', PRESET), 'utf8'), fs.readFileSync(PRESET_SRC, 'utf8'));
     assert.equal(fs.readFileSync(path.join(dir, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));
     assert.ok(!fs.existsSync(path.join(dir, 'usr/lib/.build-id')), 'build-id links shipped');
     const r = run(path.join(dir, 'usr/bin/cfn-hup'), ['--version']);

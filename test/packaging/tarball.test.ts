@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, CFN_TOOLS, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, SYSTEMD_SRC, TARBALL, TARBALL_TOP, TOOLS, UNITS, VERSION,
+  BUNDLED, CFN_TOOLS, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, SYSTEMD_SRC, TARBALL, TARBALL_TOP, TOOLS, UNITS, VERSION,
   artifactMissing, removeTemp, run, runOk, staleness, tempDir, treeListing,
 } from './artifacts';
 
@@ -36,7 +36,7 @@ describe('packaging: tarball and install.sh', function () {
 
   const install = (root: string, ...args: string[]) => runOk(path.join(top, 'install.sh'), ['--root', root, ...args]);
 
-  it('holds one top folder: bin/cfntools, a relative link per tool, lib/cfntools/ with libatomic, the units, the logrotate file, install.sh; owned by root', () => {
+  it('holds one top folder: bin/cfntools, a relative link per tool, lib/cfntools/ with libatomic, the units and their preset, the logrotate file, install.sh; owned by root', () => {
     const listing = runOk('tar', ['-tvzf', TARBALL]).trim().split('\n');
     for (const line of listing) assert.match(line, /^\S+ 0\/0 /, `not owned by 0/0: ${line}`);
     const names = listing.map((l) => l.replace(/^.* \d\d:\d\d /, '').replace(/ -> .*$/, '')).sort();
@@ -44,12 +44,12 @@ describe('packaging: tarball and install.sh', function () {
       `${TARBALL_TOP}/`, `${TARBALL_TOP}/bin/`, `${TARBALL_TOP}/bin/cfntools`, ...TOOLS.map((t) => `${TARBALL_TOP}/bin/${t}`),
       `${TARBALL_TOP}/install.sh`, `${TARBALL_TOP}/logrotate/`, `${TARBALL_TOP}/logrotate/cfntools`,
       `${TARBALL_TOP}/lib/`, `${TARBALL_TOP}/${LIB_DIR}/`, ...BUNDLED.map((f) => `${TARBALL_TOP}/${LIB_DIR}/${f}`),
-      `${TARBALL_TOP}/systemd/`, ...UNITS.map((u) => `${TARBALL_TOP}/systemd/${u}`),
+      `${TARBALL_TOP}/systemd/`, ...UNITS.map((u) => `${TARBALL_TOP}/systemd/${u}`), `${TARBALL_TOP}/systemd/${PRESET}`,
     ].sort();
     assert.deepEqual(names, expected);
     for (const t of TOOLS) assert.equal(fs.readlinkSync(path.join(top, 'bin', t)), 'cfntools');
     assert.equal(fs.statSync(path.join(top, 'install.sh')).mode & 0o777, 0o755);
-    for (const u of UNITS) assert.equal(fs.readFileSync(path.join(top, 'systemd', u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), `${u} differs from packaging/systemd`);
+    for (const u of [...UNITS, PRESET]) assert.equal(fs.readFileSync(path.join(top, 'systemd', u), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), `${u} differs from packaging/systemd`);
   });
 
   it('its executable is packaging/out/cfntools and its libatomic this machine\'s, byte for byte', function () {
@@ -58,7 +58,7 @@ describe('packaging: tarball and install.sh', function () {
     assert.ok(fs.readFileSync(path.join(top, LIB_DIR, 'libatomic.so.1')).equals(fs.readFileSync(HOST_LIBATOMIC)));
   });
 
-  it('install.sh --root R --prefix /usr lays out the executable, links, its library, rewritten units, logrotate, hooks.d and /opt/aws/bin', () => {
+  it('install.sh --root R --prefix /usr lays out the executable, links, its library, rewritten units and their preset, logrotate, hooks.d and /opt/aws/bin', () => {
     const out = install(dir!, '--prefix', '/usr');
     const r = dir!;
     assert.ok(fs.readFileSync(path.join(r, 'usr/bin/cfntools')).equals(fs.readFileSync(path.join(top, 'bin/cfntools'))));
@@ -75,6 +75,7 @@ describe('packaging: tarball and install.sh', function () {
       assert.equal(installed, fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8'), `${u}: under /usr nothing to rewrite`);
       assert.equal(fs.statSync(path.join(r, 'usr/lib/systemd/system', u)).mode & 0o777, 0o644);
     }
+    assert.equal(fs.readFileSync(path.join(r, 'usr/lib/systemd/system-preset', PRESET), 'utf8'), fs.readFileSync(PRESET_SRC, 'utf8'));
     assert.equal(fs.readFileSync(path.join(r, 'etc/logrotate.d/cfntools'), 'utf8'), fs.readFileSync(LOGROTATE_SRC, 'utf8'));
     assert.ok(fs.statSync(path.join(r, 'etc/cfn/hooks.d')).isDirectory());
     // The default: templates written for Amazon Linux call /opt/aws/bin/cfn-init.
@@ -107,18 +108,20 @@ describe('packaging: tarball and install.sh', function () {
     assert.equal(fs.readFileSync(path.join(dir!, 'usr/lib/systemd/system/cfn-hup.service'), 'utf8'), fs.readFileSync(path.join(SYSTEMD_SRC, 'cfn-hup.service'), 'utf8'));
   });
 
-  it('the default prefix is /usr/local, whose units systemd reads from /usr/local/lib/systemd/system, ExecStart= rewritten', () => {
+  it('the default prefix is /usr/local, whose units systemd reads from /usr/local/lib/systemd/system (presets from ../system-preset), ExecStart= and ExecReload= rewritten', () => {
     install(dir!);
     const units = path.join(dir!, 'usr/local/lib/systemd/system');
     assert.deepEqual(fs.readdirSync(units).sort(), [...UNITS]);
+    assert.deepEqual(fs.readdirSync(path.join(dir!, 'usr/local/lib/systemd/system-preset')), [PRESET]);
     for (const u of UNITS) {
       const text = fs.readFileSync(path.join(units, u), 'utf8');
       const execs = text.split('\n').filter((l) => l.startsWith('ExecStart='));
       assert.equal(execs.length, u.endsWith('.timer') ? 0 : 1, u);
       for (const e of execs) assert.match(e, /^ExecStart=\/usr\/local\/bin\/(cfn-[a-z-]+|heat-agent) /, `${u}: ${e}`);
-      // Only ExecStart= moves: /bin/kill and the comments stay.
+      for (const e of text.split('\n').filter((l) => l.startsWith('ExecReload='))) assert.match(e, /^ExecReload=(\/usr\/local\/bin\/(cfn-hup|heat-agent) --check-config|\/bin\/kill -HUP \$MAINPID)$/, `${u}: ${e}`);
+      // Only ExecStart= and ExecReload= move: /bin/kill and the comments stay.
       const src = fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8');
-      assert.equal(text.replaceAll('ExecStart=/usr/local/bin/', 'ExecStart=/usr/bin/'), src);
+      assert.equal(text.replace(/^(ExecStart|ExecReload)=\/usr\/local\/bin\//gm, '$1=/usr/bin/'), src);
     }
     for (const t of CFN_TOOLS) assert.equal(fs.readlinkSync(path.join(dir!, 'opt/aws/bin', t)), `/usr/local/bin/${t}`);
   });
@@ -128,6 +131,8 @@ describe('packaging: tarball and install.sh', function () {
     assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools/bin/cfntools')));
     assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools', LIB_DIR, 'libatomic.so.1')));
     assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecStart=\/opt\/cfntools\/bin\/cfn-hup "--node-options=/m);
+    assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecReload=\/opt\/cfntools\/bin\/cfn-hup --check-config$/m);
+    assert.deepEqual(fs.readdirSync(path.join(dir!, 'etc/systemd/system-preset')), [PRESET]);
     assert.ok(!fs.existsSync(path.join(dir!, 'opt/aws')));
     const bare = tempDir('root-bare');
     try {

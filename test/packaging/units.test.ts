@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
 import { skipUnless } from '../support/skip';
 import {
-  EXE, LOGROTATE_SRC, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
+  EXE, LOGROTATE_SRC, PRESET, PRESET_SRC, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
   artifactMissing, commandMissing, isolatedEnv, readUnit, removeTemp, run, runOk, systemdWords, tempDir, unitValue,
 } from './artifacts';
 
@@ -35,12 +35,12 @@ function fakeBin(dir: string): string {
   return bin;
 }
 
-/** Copies of the units into dir/units with ExecStart= pointed at `bin` instead of /usr/bin. */
+/** Copies of the units into dir/units with ExecStart= and ExecReload= pointed at `bin` instead of /usr/bin. */
 function unitsAt(dir: string, bin: string): string[] {
   const units = path.join(dir, 'units');
   fs.mkdirSync(units);
   return UNITS.map((u) => {
-    const text = fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8').replace(/^(ExecStart=)\/usr\/bin\//gm, `$1${bin}/`);
+    const text = fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8').replace(/^(ExecStart=|ExecReload=)\/usr\/bin\//gm, `$1${bin}/`);
     fs.writeFileSync(path.join(units, u), text);
     return path.join(units, u);
   });
@@ -98,6 +98,59 @@ describe('packaging: systemd units', function () {
       assert.ok(!unitValue(u, 'Service', 'Environment')?.includes('NODE_OPTIONS'), 'NODE_OPTIONS is ignored by the executable');
     });
   }
+
+  for (const unit of DAEMONS) {
+    it(`${unit}: a reload checks the configuration first (--check-config), then sends SIGHUP to the main process`, () => {
+      const reload = readUnit(unit).get('Service')?.get('ExecReload') ?? [];
+      const tool = unit.replace('.service', '');
+      assert.deepEqual(reload.map(systemdWords), [[`/usr/bin/${tool}`, '--check-config'], ['/bin/kill', '-HUP', '$MAINPID']]);
+    });
+  }
+
+  it('the daemons take --check-config: a missing configuration is exit 1 naming the file (what fails `systemctl reload`)', function () {
+    skipUnless(this, 'running the executable', artifactMissing(EXE));
+    dir = tempDir('check-config');
+    const bin = fakeBin(dir);
+    const env = { ...isolatedEnv(dir), CFNTOOLS_OCC_CONFIG: path.join(dir, 'os-collect-config.conf') };
+    const hup = run(path.join(bin, 'cfn-hup'), ['--check-config', '--log-file', '-'], { env });
+    assert.equal(hup.status, 1, hup.stderr);
+    assert.match(hup.stderr, /^cfn-hup: \S*cfn\/cfn-hup\.conf: cannot open the main configuration: no such file\n$/);
+    const agent = run(path.join(bin, 'heat-agent'), ['--check-config', '--log-file', '-'], { env });
+    assert.equal(agent.status, 1, agent.stderr);
+    assert.match(agent.stderr, /^heat-agent: no \S*os-collect-config\.conf, and no os-collect-config block in \S*cfn-init-data/);
+  });
+
+  it('the preset disables every unit that can be enabled, and names nothing else', () => {
+    const lines = fs.readFileSync(PRESET_SRC, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    const installable = UNITS.filter((u) => readUnit(u).get('Install'));
+    assert.deepEqual(lines.sort(), installable.map((u) => `disable ${u}`).sort());
+    assert.ok(installable.includes('cfn-hup.service') && installable.includes('cfn-hup.timer'));
+  });
+
+  it('systemctl preset enables none of the units with the preset beside them; without it, this systemd would enable cfn-hup.service and cfn-hup.timer together', function () {
+    skipUnless(this, 'systemctl --root preset', commandMissing('systemctl', 'systemd'));
+    dir = tempDir('preset');
+    const root = dir;
+    const units = path.join(root, 'usr/lib/systemd/system');
+    fs.mkdirSync(units, { recursive: true });
+    for (const u of UNITS) fs.copyFileSync(path.join(SYSTEMD_SRC, u), path.join(units, u));
+    const installable = UNITS.filter((u) => readUnit(u).get('Install'));
+    const enabled = () => {
+      const wants = path.join(root, 'etc/systemd/system');
+      return fs.existsSync(wants) ? (fs.readdirSync(wants, { recursive: true }) as string[]).filter((f) => f.endsWith('.service') || f.endsWith('.timer')).sort() : [];
+    };
+    runOk('systemctl', [`--root=${root}`, 'preset', ...installable]);
+    const without = enabled();
+    fs.rmSync(path.join(root, 'etc'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(root, 'usr/lib/systemd/system-preset'));
+    fs.copyFileSync(PRESET_SRC, path.join(root, 'usr/lib/systemd/system-preset', PRESET));
+    runOk('systemctl', [`--root=${root}`, 'preset', ...installable]);
+    assert.deepEqual(enabled(), [], 'enabled by the preset');
+    runOk('systemctl', [`--root=${root}`, 'preset-all']);
+    assert.deepEqual(enabled(), [], 'enabled by preset-all');
+    // What the preset is for (Debian's default enables everything; Fedora's disables): not vacuous where it would.
+    if (without.length) assert.ok(without.includes('multi-user.target.wants/cfn-hup.service') && without.includes('timers.target.wants/cfn-hup.timer'), without.join(', '));
+  });
 
   it("cfn-hup.service waits for /etc/cfn/cfn-hup.conf and stays in the foreground; heat-agent.service for os-collect-config's file or Heat's boot data, after cloud-init", () => {
     assert.equal(unitValue(readUnit('cfn-hup.service'), 'Unit', 'ConditionPathExists'), '/etc/cfn/cfn-hup.conf');

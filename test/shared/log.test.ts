@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FileLogger, formatLine, reopenLogs } from '../../shared/log';
+import { FileLogger, formatJournal, formatLine, reopenLogs } from '../../shared/log';
 import { MAX_SECRETS, redact, registerSecret } from '../../shared/redact';
 
 describe('logging', () => {
@@ -31,6 +31,29 @@ describe('logging', () => {
     assert.equal(r.status, 0);
     assert.match(r.stderr, /cannot open log file \/nonexistent-dir\/x\.log/);
     assert.match(r.stderr, /INFO .* to stderr/);
+  });
+
+  it('under systemd (stderr is the stream JOURNAL_STREAM names) copies warnings, errors and notices to stderr with their priority, each line, redacted; otherwise not', () => {
+    const mod = require.resolve('../../shared/log');
+    const file = path.join(dir, 'tool.log');
+    const script = `const {FileLogger}=require(${JSON.stringify(mod)});const l=new FileLogger({file:${JSON.stringify(file)},level:'DEBUG'});` +
+      `l.debug('d');l.info('i');l.notice('hook x: running');l.warn('w');l.error('two\\nlines Signature=abc123');l.close();`;
+    const run = (streamOf: (st: fs.BigIntStats) => string) => {
+      const err = path.join(dir, `stderr-${Math.random()}`);
+      const fd = fs.openSync(err, 'w');
+      const st = fs.fstatSync(fd, { bigint: true });
+      const r = spawnSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, JOURNAL_STREAM: streamOf(st) }, stdio: ['ignore', 'ignore', fd] });
+      fs.closeSync(fd);
+      assert.equal(r.status, 0);
+      return fs.readFileSync(err, 'utf8');
+    };
+    assert.equal(run((st) => `${st.dev}:${st.ino}`), '<5>INFO hook x: running\n<4>WARNING w\n<3>ERROR two\n<3>ERROR lines Signature=<redacted>\n');
+    assert.equal(run((st) => `${st.dev}:${st.ino + 1n}`), '', 'a stream other than stderr');
+    assert.equal(run(() => ''), '');
+    const logged = fs.readFileSync(file, 'utf8');
+    assert.equal(logged.match(/^INFO .* hook x: running$/gm)?.length, 3, 'a notice is INFO in the file');
+    assert.ok(!logged.includes('abc123'));
+    assert.equal(formatJournal(6, 'INFO', 'a\nb'), '<6>INFO a\n<6>INFO b\n');
   });
 
   it('redacts signatures, tokens, Authorization headers and credential-file lines', () => {
