@@ -200,7 +200,7 @@ function isExecutable(file: string): boolean {
 
 /** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. */
 function getent(db: string, key: string): string[] | undefined {
-  const r = spawnSync('getent', [db, key], { encoding: 'utf8' });
+  const r = spawnSync('getent', [db, key], { encoding: 'utf8', env: withoutToolCredentials(process.env, process.env) });
   if (r.status !== 0) return undefined;
   return r.stdout.split('\n')[0].split(':');
 }
