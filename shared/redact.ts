@@ -68,29 +68,28 @@ export function registerUrlSecrets(url: string): void {
   }
   if (u.password) {
     registerSecret(u.password);
-    registerSecret(safeDecode(u.password));
+    let decoded: string | undefined;
+    try {
+      decoded = decodeURIComponent(u.password);
+    } catch (err) {
+      if (!(err instanceof URIError)) throw err; // a malformed escape: no decoded form to mask
+    }
+    registerSecret(decoded);
   }
   for (const [name, value] of u.searchParams) {
     if (SECRET_PARAMS.includes(name.toLowerCase())) registerSecret(value);
   }
 }
 
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 export function redact(text: string): string {
-  const out = text
+  // Registered secrets first: a pattern could cut one and leave a piece of it unmatched.
+  return known
+    .mask(text, MASK)
     .replace(PARAM_RE, (_m, lead: string, name: string) => `${lead}${name}=${MASK}`)
     .replace(AUTH_HEADER_RE, (_m, lead: string) => `${lead}${MASK}`)
     .replace(TOKEN_HEADER_RE, (_m, lead: string) => `${lead}${MASK}`)
     .replace(CRED_LINE_RE, (_m, lead: string) => `${lead}${MASK}`)
     .replace(USERINFO_RE, (_m, lead: string) => `${lead}${MASK}@`);
-  return known.mask(out, MASK);
 }
 
 /**
