@@ -4,7 +4,7 @@
  * the error code and users see the server's own words.
  */
 import { STATUS_CODES } from 'node:http';
-import { XMLParser } from 'fast-xml-parser';
+import { parseXml } from './xml';
 
 export interface AwsErrorInfo {
   /** AWS error code (`Throttling`, `AccessDenied`...) or `HTTP<status>` when the body has none. */
@@ -56,14 +56,12 @@ export function parseAwsError(status: number, contentType: string | undefined, b
   return { code: `HTTP${status}`, message: excerpt(stripMarkup(text)) || (STATUS_CODES[status] ?? '') };
 }
 
-const xmlParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, removeNSPrefix: true });
-
 function fromXml(text: string): AwsErrorInfo | undefined {
   let doc: unknown;
   try {
-    doc = xmlParser.parse(text);
+    doc = parseXml(text, 'error answer');
   } catch {
-    // Not well-formed (an HTML error page, say): the caller falls back to a text excerpt.
+    // Not well-formed (an HTML error page, say) or nested past the bound: the caller falls back to a text excerpt.
     return undefined;
   }
   // Query APIs: <ErrorResponse><Error>; EC2: <Response><Errors><Error>; S3: a bare <Error>.

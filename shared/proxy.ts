@@ -11,7 +11,7 @@ import type * as tls from 'node:tls';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { ConfigError } from './errors';
-import { registerSecret } from './redact';
+import { registerUrlSecrets } from './redact';
 import type { TransportOptions } from './transport-options';
 import { createSecureContext, tlsConnectOptions, type TlsSettings } from './tls';
 
@@ -138,10 +138,7 @@ export function parseProxyUrl(proxy: string): URL {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new ConfigError(`unsupported proxy scheme ${u.protocol} in ${redactProxyUrl(proxy)} (http:// and https:// proxies are supported)`);
   }
-  if (u.password) {
-    registerSecret(u.password);
-    registerSecret(decodeURIComponent(u.password));
-  }
+  registerUrlSecrets(u.href);
   return u;
 }
 

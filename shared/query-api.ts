@@ -3,7 +3,7 @@
  * the same): Action + parameters, signed (SigV4 or SigV2), answered in JSON
  * or XML. Error answers become ApiError with the server's Code and Message.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLValidator } from 'fast-xml-parser';
 import { heatErrorFromString } from './aws-error';
 import { cfnV1Signer } from './credentials/instance-identity';
 import type { CredentialProvider, SigningIdentityProvider } from './credentials/types';
@@ -14,6 +14,7 @@ import { redactUrl } from './redact';
 import type { HttpRequest, Signer } from './request';
 import { v2Signer } from './sigv2';
 import { uriEncode, v4Signer } from './sigv4';
+import { parseXml } from './xml';
 
 export type SignatureVersion = 2 | 4;
 
@@ -50,8 +51,6 @@ export function encodeParams(params: Record<string, string>): string {
     .join('&');
 }
 
-const xml = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, parseTagValue: false, trimValues: true });
-
 /** Decode a 2xx answer body: JSON (Heat/AWS with ContentType=JSON) or XML. */
 export function decodeBody(text: string, contentType: string, status: number, url: string): unknown {
   const trimmed = text.trim();
@@ -73,7 +72,7 @@ export function decodeBody(text: string, contentType: string, status: number, ur
     // The parser makes what it can of a truncated document; a cut answer must be an error, not half an answer.
     const valid = XMLValidator.validate(trimmed);
     if (valid !== true) throw new ProtocolError(`answer from ${redactUrl(url)} is not well-formed XML (${valid.err.msg}, line ${valid.err.line}): ${trimmed.slice(0, 120)}`);
-    return xml.parse(trimmed);
+    return parseXml(trimmed, `answer from ${redactUrl(url)}`);
   }
   if (trimmed === '') return {};
   throw new ProtocolError(`answer from ${redactUrl(url)} is neither JSON nor XML: ${trimmed.slice(0, 120)}`);

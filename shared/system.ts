@@ -7,11 +7,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { withoutToolCredentials } from './child-env';
 import { CfnError } from './errors';
 
 export interface RunOptions {
   cwd?: string;
-  /** Full environment; default: the tool's own environment. */
+  /** Full environment; default: the tool's own environment. Either way without the tool's credentials (child-env.ts). */
   env?: NodeJS.ProcessEnv;
   /** Run as this user (name or uid): the real uid/gid change, not just the effective one. */
   user?: string;
@@ -106,7 +107,7 @@ export class HostSystem implements System {
       const max = opts.maxOutputChars ?? Infinity;
       const timed = opts.timeoutMs !== undefined;
       // Without input stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
-      const child = spawn(file, args, { cwd: opts.cwd, env: opts.env ?? this.env, uid, gid, detached: timed, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+      const child = spawn(file, args, { cwd: opts.cwd, env: withoutToolCredentials(opts.env ?? this.env, this.env), uid, gid, detached: timed, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
       if (opts.input !== undefined) {
         // A command that exits without reading all of it is not an error of ours.
         child.stdin!.on('error', () => undefined);
@@ -199,7 +200,7 @@ function isExecutable(file: string): boolean {
 
 /** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. */
 function getent(db: string, key: string): string[] | undefined {
-  const r = spawnSync('getent', [db, key], { encoding: 'utf8' });
+  const r = spawnSync('getent', [db, key], { encoding: 'utf8', env: withoutToolCredentials(process.env, process.env) });
   if (r.status !== 0) return undefined;
   return r.stdout.split('\n')[0].split(':');
 }

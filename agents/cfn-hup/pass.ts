@@ -27,6 +27,8 @@ import type { Logger } from '../../shared/log';
 import { lookup } from '../../shared/key-path';
 import { jsonEqual } from '../../shared/metadata-hash';
 import { pythonJsonDumps } from '../../shared/pyjson';
+import { redact } from '../../shared/redact';
+import { withoutAuthenticationSecrets } from '../../shared/init/auth-secrets';
 import type { RunResult } from '../../shared/system';
 import { parseRetryAfter } from '../../shared/backoff';
 import type { Hook, HookPath, HupConfig, Trigger } from './config';
@@ -90,10 +92,31 @@ export function extractValue(detail: StackResourceDetail, p: HookPath): unknown 
 
 const ENV_NAMES: Record<HookPath['kind'], string> = { metadata: 'METADATA', 'physical-id': 'PHYSICAL_RESOURCE_ID', 'last-updated': 'LAST_UPDATED' };
 
-/** CFN_OLD_<KIND> and CFN_NEW_<KIND>, as aws-cfn-bootstrap sets them: strings as they are, other values as Python's json.dumps, none when empty. */
+/**
+ * A metadata value as a hook that runs as another user sees it: without the
+ * Authentication blocks' secrets, and every string with the secrets this
+ * process knows masked (Heat templates put the stack user's key in a `files`
+ * content for cfn-hup's own credential file).
+ */
+export function metadataForRunas(value: unknown, segments: readonly string[]): unknown {
+  const masked = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v);
+    if (Array.isArray(v)) return v.map(masked);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x)]));
+    return v;
+  };
+  return masked(withoutAuthenticationSecrets(value, segments));
+}
+
+/**
+ * CFN_OLD_<KIND> and CFN_NEW_<KIND>, as aws-cfn-bootstrap sets them: strings
+ * as they are, other values as Python's json.dumps, none when empty. A hook
+ * with `runas` gets the metadata without its secrets (metadataForRunas).
+ */
 export function actionEnv(hook: Hook, old: unknown, now: unknown, logger: Logger): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [side, value] of [['OLD', old], ['NEW', now]] as const) {
+  const shown = (v: unknown) => (hook.runas !== undefined && hook.path.kind === 'metadata' ? metadataForRunas(v, hook.path.segments) : v);
+  for (const [side, value] of [['OLD', shown(old)], ['NEW', shown(now)]] as const) {
     if (!hasValue(value)) continue;
     const name = `CFN_${side}_${ENV_NAMES[hook.path.kind]}`;
     const text = typeof value === 'string' ? value : pythonJsonDumps(value);

@@ -38,6 +38,12 @@ export async function collectReadings(plan: PushPlan, reader: SystemReader, o: {
     }
   }
   if (plan.cpu) system.push({ name: 'CPUUtilization', value: await measureCpu({ reader, dir: o.stateDir, logger: o.logger }), unit: 'Percent' });
-  const haproxy = plan.haproxy ? haproxyReadings(parseStats(await readStats(plan.haproxy.socket), plan.haproxy.socket), plan.haproxy.latencyOnly) : [];
+  let haproxy: Reading[] = [];
+  if (plan.haproxy) {
+    const { socket } = plan.haproxy;
+    const figures = haproxyReadings(parseStats(await readStats(socket), socket), plan.haproxy.latencyOnly);
+    for (const why of figures.refused) o.logger.warn(`haproxy stats socket ${socket}: row ${why}; left out of the figures`);
+    haproxy = figures.readings;
+  }
   return { system, haproxy };
 }

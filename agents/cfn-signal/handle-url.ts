@@ -5,7 +5,7 @@
  * instead of a bare "403 AccessDenied".
  */
 import { UsageError } from '../../shared/errors';
-import { redact, registerSecret } from '../../shared/redact';
+import { redact } from '../../shared/redact';
 
 /**
  * Heat signs the handle URL once, when the handle is created, with a SigV2
@@ -37,15 +37,6 @@ export function decodeHandleUrl(raw: string): { url: string; fromBase64: boolean
     throw new UsageError(`the wait condition handle is not a valid URL: ${JSON.stringify(redact(url).slice(0, 120))}`);
   }
   return { url, fromBase64 };
-}
-
-/**
- * Mask the URL's signature wherever it may later appear, decoded or not
- * (redact() already masks it as a `Signature=` parameter).
- */
-export function registerUrlSecrets(url: string): void {
-  const q = new URL(url).searchParams;
-  for (const name of ['Signature', 'X-Amz-Signature', 'temp_url_sig']) registerSecret(q.get(name) ?? undefined);
 }
 
 export interface UrlValidity {

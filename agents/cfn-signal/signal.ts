@@ -2,11 +2,11 @@
 import { heatDir } from '../../shared/paths';
 import { settingsFromArgs } from '../../shared/cli-options';
 import { UsageError } from '../../shared/errors';
-import { redactUrl } from '../../shared/redact';
+import { redactUrl, registerUrlSecrets } from '../../shared/redact';
 import { DEFAULT_DATA, DEFAULT_REASON, type SignalFields } from './body';
 import { deliver, retryPolicy } from './deliver';
 import { ToolContext } from '../../shared/context';
-import { decodeHandleUrl, registerUrlSecrets } from './handle-url';
+import { decodeHandleUrl } from './handle-url';
 import { resolveAuthToken } from './native';
 import { TOOL, type SignalArgs } from './options';
 import { cfnHandleRequest, nativeHandleRequest } from './requests';

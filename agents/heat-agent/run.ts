@@ -65,7 +65,8 @@ async function applyInit(ctx: ToolContext, metadata: unknown, source: string): P
       logger: ctx.logger,
       commandLog: commands,
       writer: new DurableWriter(journalDir(ctx.env), ctx.logger),
-      onTolerated: (problems) => warnings.push(...problems.map((p) => `warning: ${showProblem(p)}`)),
+      // A loop, not push(...): a document may tolerate more problems than a call takes arguments.
+      onTolerated: (problems) => problems.forEach((p) => warnings.push(`warning: ${showProblem(p)}`)),
     });
     const note = r.kind === 'stopped' ? `\nstopped after ${r.at} (waitAfterCompletion: forever): the rest is not applied` : '';
     return { deploy_stdout: stdout() + note, deploy_stderr: stderr(), deploy_status_code: 0 };

@@ -33,10 +33,11 @@ import { redactUrl, registerSecret } from '../redact';
 import type { HttpRequest, Signer } from '../request';
 import { signV4 } from '../sigv4';
 import type { Downloader, DownloadOptions } from './handlers/types';
+import { AUTHENTICATION_KEY } from './auth-secrets';
 import { configNames } from './configsets';
 import { checkKeys, child, expectObject, expectString, expectStringList, isObject, Problems } from './validation';
 
-export const AUTHENTICATION_KEY = 'AWS::CloudFormation::Authentication';
+export { AUTHENTICATION_KEY };
 
 /** A `uris` entry: `http://host/path`, `host`, `host:port/path`... */
 export interface UriPattern {

@@ -83,6 +83,22 @@ describe('cfn-get-metadata', () => {
     assert.match(fs.readFileSync(path.join(dir, 'log'), 'utf8'), /endpoint unreachable, using cached metadata/);
   });
 
+  it('an answer of 3,000 nested XML elements: one line naming the endpoint and the bound, exit 1', async () => {
+    const deep = await startServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/xml' });
+      res.end(`${'<a>'.repeat(3000)}x${'</a>'.repeat(3000)}`);
+    });
+    try {
+      const args = common().map((a) => (a === `${server.url}/v1/` ? `${deep.url}/v1/` : a));
+      const r = await runTool('cfn-get-metadata', args, { env: env() });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^cfn-get-metadata: [^\n]*answer from http:\/\/127\.0\.0\.1:\d+\/v1\/\?[^\n]*: XML elements nest deeper than 64 levels[^\n]*\n$/);
+      assert.doesNotMatch(r.stderr, /unexpected error/);
+    } finally {
+      await deep.close();
+    }
+  });
+
   it('--log-file - logs to stderr', async () => {
     const args = common();
     args[args.indexOf('--log-file') + 1] = '-';

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { HupBox, SECRET_KEY, STACK } from './support';
+import { ACCESS_KEY, HupBox, SECRET_KEY, STACK } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number) => {
@@ -241,6 +241,35 @@ describe('cfn-hup daemon against the emulator', function () {
     const nobody = spawnSync('getent', ['passwd', 'nobody'], { encoding: 'utf8' }).stdout.trim().split(':');
     const groups = spawnSync('id', ['-G', 'nobody'], { encoding: 'utf8' }).stdout.trim();
     assert.deepEqual(box.fired('who'), [`${nobody[2]} ${nobody[3]} ${groups} ${nobody[5]} nobody`]);
+  });
+
+  it("a hook's child never inherits the tool's credentials; as nobody it gets the metadata without its secrets", async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const s3Secret = 's3-secret-in-the-metadata';
+    box.emulator.setMetadata(STACK, 'Web', {
+      'AWS::CloudFormation::Authentication': { S3Creds: { type: 'S3', accessKeyId: 'AKIDS3INMETADATA', secretKey: s3Secret, buckets: ['b'] } },
+      'AWS::CloudFormation::Init': { config: { files: { '/etc/cfn/cfn-credentials': { content: `AWSAccessKeyId=${ACCESS_KEY}\nAWSSecretKey=${SECRET_KEY}\n`, mode: '000400' } } } },
+    });
+    box.writeMain();
+    // Each child reads its own environment, as anything of that uid could from /proc.
+    const dump = (name: string, extra = '') => `[${name}]\ntriggers=post.add\npath=Resources.Web.Metadata\naction=cat /proc/self/environ > ${box.outFile(name)}\n${extra}`;
+    box.writeHook('nobody', dump('nobody', 'runas=nobody\n'));
+    box.writeHook('root', dump('root'));
+    const r = await box.run(['--no-daemon'], { AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'env-secret-of-the-tool', OS_PASSWORD: 'os-password-of-the-tool' });
+    assert.equal(r.status, 0, r.stderr + box.log());
+    const environ = (name: string) => new Map(fs.readFileSync(box.outFile(name), 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const nobody = environ('nobody');
+    const root = environ('root');
+    for (const [who, seen] of [['nobody', nobody], ['root', root]] as const) {
+      for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'OS_PASSWORD']) assert.ok(!seen.has(name), `${who}'s child has ${name}`);
+      assert.ok(seen.has('CFN_NEW_METADATA') && seen.has('PATH'), `${who}'s child has the rest`);
+    }
+    const text = [...nobody.values()].join('\n');
+    for (const secret of [s3Secret, 'AKIDS3INMETADATA', SECRET_KEY]) assert.ok(!text.includes(secret), `${secret} reached nobody: ${text}`);
+    const seen = JSON.parse(nobody.get('CFN_NEW_METADATA')!) as Record<string, any>;
+    assert.deepEqual(seen['AWS::CloudFormation::Authentication'], { S3Creds: { type: 'S3', buckets: ['b'] } });
+    assert.match(seen['AWS::CloudFormation::Init'].config.files['/etc/cfn/cfn-credentials'].content, /^AWSAccessKeyId=\S+\nAWSSecretKey=<redacted>\n$/);
+    assert.ok(root.get('CFN_NEW_METADATA')!.includes(s3Secret), 'root gets the metadata whole, as from aws-cfn-bootstrap');
   });
 
   it('detaches as aws-cfn-bootstrap does: returns 0 at once, the daemon works in its own session; a configuration error is exit 1 first', async () => {

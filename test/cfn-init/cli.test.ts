@@ -394,6 +394,38 @@ describe('cfn-init CLI', () => {
     assert.deepEqual(fs.readFileSync(p('shared', 'uid'), 'utf8').trim().split('\n'), [nobody, nobody]);
   });
 
+  it("a command's child, as nobody or root, never inherits the tool's credentials; a command's own env keeps what it gives", async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    fs.chmodSync(dir, 0o755);
+    fs.mkdirSync(p('shared'), { mode: 0o777 });
+    fs.chmodSync(p('shared'), 0o777);
+    // Each child reads its own environment, as anything of that uid could from /proc.
+    const dump = (name: string) => `cat /proc/self/environ > ${p('shared', name)}`;
+    const meta = writeMeta({
+      [INIT]: {
+        config: {
+          commands: {
+            a_nobody: { command: dump('nobody'), runas: 'nobody' },
+            b_root: { command: dump('root') },
+            c_own: { command: dump('own'), runas: 'nobody', env: { PATH: '/usr/bin:/bin', AWS_SECRET_ACCESS_KEY: 'a-key-of-its-own' } },
+          },
+        },
+      },
+    });
+    const tool = { AWS_ACCESS_KEY_ID: 'AKIDTOOLKEY', AWS_SECRET_ACCESS_KEY: 'tool-secret-key-0001', AWS_SESSION_TOKEN: 'tool-session-token-1', OS_PASSWORD: 'tool-os-password', CFN_SIGNAL_AUTH_TOKEN: 'tool-keystone-token' };
+    const r = await cfnInit([meta], { env: env({ ...tool, CFNTOOLS_TEST_MARKER: 'inherited' }) });
+    assert.equal(r.status, 0, `${r.stderr}\n${log()}`);
+    const environ = (name: string) => new Map(fs.readFileSync(p('shared', name), 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    for (const who of ['nobody', 'root']) {
+      const seen = environ(who);
+      assert.equal(seen.get('CFNTOOLS_TEST_MARKER'), 'inherited', `${who} inherits the rest`);
+      for (const name of Object.keys(tool)) assert.ok(!seen.has(name), `${who}'s child has ${name}`);
+    }
+    const own = environ('own');
+    assert.equal(own.get('AWS_SECRET_ACCESS_KEY'), 'a-key-of-its-own');
+    assert.ok(!own.has('AWS_ACCESS_KEY_ID') && !own.has('CFNTOOLS_TEST_MARKER'), 'a command\'s env replaces the environment');
+  });
+
   it('killed while writing files: every file is old or new, and the next run removes the temp files whatever it writes', async function () {
     this.timeout(60_000);
     const files: Record<string, unknown> = {};

@@ -250,13 +250,16 @@ describe('hostile and broken input', () => {
       assert.doesNotMatch(r.stderr, /unexpected error/);
     });
 
-    it('secrets in AWS_* variables are redacted from command output even when the metadata comes from a file', async () => {
+    it('secrets in AWS_* variables: not inherited by commands, and redacted from command output even when the metadata comes from a file', async () => {
       const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETKEY';
       const token = 'FQoGZXIvYXdzEBAaDSESSIONTOKENexample';
-      const r = await cfnInit([meta({ [INIT]: { config: { commands: { leak: { command: 'env' } } } } })], { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token });
+      // A command that finds them elsewhere still cannot print them.
+      fs.writeFileSync(t('found.txt'), `found ${secret} ${token}\n`);
+      const r = await cfnInit([meta({ [INIT]: { config: { commands: { leak: { command: `env; cat ${t('found.txt')}` } } } } })], { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: token });
       assert.equal(r.status, 0, r.stderr);
       const cmdLog = fs.readFileSync(t('cfn-init-cmd.log'), 'utf8');
-      assert.match(cmdLog, /AWS_SECRET_ACCESS_KEY=<redacted>/);
+      assert.doesNotMatch(cmdLog, /AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=/);
+      assert.match(cmdLog, /found <redacted> <redacted>/);
       assert.ok(!cmdLog.includes(secret) && !cmdLog.includes(token), 'no secret in the command log');
     });
 

@@ -91,6 +91,20 @@ describe('cfn-signal delivery', function () {
     });
   });
 
+  it('a handle URL with user:password@: the password is in neither the log nor stderr, written or decoded', async () => {
+    // The server's message quotes the decoded password: the URL's password is registered, not only masked in URLs.
+    await withServer(answerError(403, 'AccessDenied', 'no user alice with password p@ss/W0rd-77'), async (server) => {
+      const withUser = atOrigin(WIRE_URL, server.url).replace('http://', 'http://alice:p%40ss%2FW0rd-77@');
+      const r = await box.run(['-v', '-i', 'x', withUser]);
+      assert.equal(r.status, 1);
+      const log = box.readLog();
+      assert.match(log, /sending signal SUCCESS \(UniqueId x\): PUT http:\/\/alice:<redacted>@127\.0\.0\.1:/);
+      for (const text of [r.stderr, log]) {
+        for (const form of ['p%40ss%2FW0rd-77', 'p@ss/W0rd-77', 'W0rd-77']) assert.ok(!text.includes(form), `${form} in ${text}`);
+      }
+    });
+  });
+
   it('an expired Heat URL: says when it was issued and that Heat refuses it after 15 minutes', async () => {
     const serverNow = new Date('2030-01-01T12:00:00Z');
     await withServer(answerError(403, 'AccessDenied', 'User is not authorized to perform action', serverNow.toUTCString()), async (server) => {

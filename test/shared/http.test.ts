@@ -206,6 +206,29 @@ describe('HttpClient', function () {
       assert.match(err.message, /reading the body \(3 of 100 body bytes\)/);
     });
 
+    it('a body that drips a byte at a time is cut at the attempt\'s timeout: each byte does not restart it', async () => {
+      let sent = 0;
+      const drips: NodeJS.Timeout[] = [];
+      const url = await serve((_req, res) => {
+        res.writeHead(200, { 'Content-Length': '100000' });
+        const t = setInterval(() => {
+          sent++;
+          res.write('x');
+        }, 20);
+        drips.push(t);
+        res.on('close', () => clearInterval(t));
+      });
+      try {
+        const err = await rejection(client({ timeoutMs: 300, retry: { maxAttempts: 1 } }).request(get(url)));
+        assert.ok(err instanceof NetworkError);
+        assert.equal(err.code, 'ETIMEDOUT');
+        assert.match(err.message, /timed out after 300 ms .*reading the body \(\d+ of 100000 body bytes\)/);
+        assert.ok(sent > 1, `the server was still dripping (${sent} bytes)`);
+      } finally {
+        for (const t of drips) clearInterval(t);
+      }
+    });
+
     it('the deadline bounds the attempts and shortens the last timeout', async () => {
       const url = await serve(hang);
       const started = Date.now();

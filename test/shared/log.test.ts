@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { FileLogger, formatJournal, formatLine, reopenLogs } from '../../shared/log';
-import { MAX_SECRETS, redact, registerSecret } from '../../shared/redact';
+import { redact, redactUrl, registerSecret } from '../../shared/redact';
 
 describe('logging', () => {
   let dir: string;
@@ -86,12 +86,43 @@ describe('logging', () => {
     assert.doesNotMatch(fs.readFileSync(`${file}.2`, 'utf8'), /three/);
   });
 
-  it('keeps at most MAX_SECRETS registered secrets, the newest, each masked in one pass', () => {
-    const secrets = Array.from({ length: MAX_SECRETS + 10 }, (_, i) => `rotating-token-${i}-${'x'.repeat(8)}`);
+  it('forgets no registered secret: 5,000 of them are all masked, the first as well as the last, in one pass', () => {
+    const secrets = Array.from({ length: 5000 }, (_, i) => `deploy-password-${i}-${'x'.repeat(8)}`);
     for (const s of secrets) registerSecret(s);
     const line = redact(secrets.join(' '));
-    for (const s of secrets.slice(-MAX_SECRETS)) assert.ok(!line.includes(s), `${s} leaked`);
-    assert.ok(line.includes(secrets[0]), 'the oldest are forgotten');
+    for (const s of secrets) assert.ok(!line.includes(s), `${s} leaked`);
+    assert.equal(line, secrets.map(() => '<redacted>').join(' '));
+  });
+
+  it('masks a 40,000-character secret whole, in its raw and URL-encoded forms', () => {
+    const secret = `long/${'k'.repeat(40_000)}+end`;
+    registerSecret(secret);
+    assert.equal(redact(`a ${secret} b ${encodeURIComponent(secret)} c`), 'a <redacted> b <redacted> c');
+  });
+
+  it('masks overlapping secrets as one span: no part of either survives', () => {
+    registerSecret('overlap-AAAA-BBBB');
+    registerSecret('BBBB-CCCC-overlap');
+    assert.equal(redact('x overlap-AAAA-BBBB-CCCC-overlap y'), 'x <redacted> y');
+  });
+
+  it('masks a secret written JSON-escaped', () => {
+    registerSecret('pass"with\\quote');
+    assert.equal(redact(JSON.stringify({ password: 'pass"with\\quote' })), '{"password":"<redacted>"}');
+  });
+
+  it('refuses a secret past MAX_SECRETS with a LimitError rather than forget one', () => {
+    const mod = require.resolve('../../shared/redact');
+    const script =
+      `const r=require(${JSON.stringify(mod)});for(let i=0;i<r.MAX_SECRETS;i++)r.registerSecret('s-'+i+'-pad');` +
+      `let e;try{r.registerSecret('one-too-many')}catch(x){e=x}` +
+      `console.log(JSON.stringify({name:e&&e.name,limit:e&&e.limit,message:e&&e.message,first:r.redact('s-0-pad')}));`;
+    const out = JSON.parse(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' }).stdout) as Record<string, string>;
+    assert.equal(out.name, 'LimitError');
+    assert.equal(out.limit, 'secrets');
+    assert.match(out.message!, /cannot keep one more secret to mask in logs \(100000 held/);
+    assert.ok(!out.message!.includes('one-too-many'), out.message);
+    assert.equal(out.first, '<redacted>', 'the first is still masked');
   });
 
   it('masks registered secrets wherever they appear, raw or URL-encoded', () => {
@@ -102,6 +133,20 @@ describe('logging', () => {
 });
 
 describe('redact', () => {
+  it('masks the password of a URL\'s userinfo wherever a URL is written, and keeps the user name', () => {
+    assert.equal(
+      redact('GET http://alice:s3cr%40t@127.0.0.1:8000/v1/x -> 403; proxy https://bob:pw:with:colons@proxy:3128 used'),
+      'GET http://alice:<redacted>@127.0.0.1:8000/v1/x -> 403; proxy https://bob:<redacted>@proxy:3128 used',
+    );
+    assert.equal(redact('http://127.0.0.1:8000/path?a=b@c'), 'http://127.0.0.1:8000/path?a=b@c', 'a port is not a password');
+  });
+
+  it('redactUrl registers the URL\'s password and signatures: their decoded forms are masked in any later text', () => {
+    assert.equal(redactUrl('https://carol:p%40ss%2Fw0rd-QQ@h/x?X-Amz-Signature=sig%2Bnature-77'), 'https://carol:<redacted>@h/x?X-Amz-Signature=<redacted>');
+    assert.equal(redact('server said: bad password p@ss/w0rd-QQ for sig+nature-77'), 'server said: bad password <redacted> for <redacted>');
+  });
+
+
   it('is idempotent: redacting a redacted line changes nothing', () => {
     const once = redact('GET http://h/?Signature=abc&X-Amz-Security-Token=t Authorization: AWS4 x');
     assert.equal(redact(once), once);

@@ -115,7 +115,7 @@ export function validateServices(raw: unknown, spath: string, ctx: Pick<Validati
     if (parsed.length === 0) continue;
     const tools = findServiceTools(kind, ctx.system, opts, parsed.some((s) => s.enabled !== undefined));
     if ('problem' in tools) p.add(kpath, tools.problem);
-    else services.push(...parsed.map((s) => ({ ...s, tools })));
+    else for (const s of parsed) services.push({ ...s, tools });
   }
   if (p.list.length > before) return undefined;
   return services;

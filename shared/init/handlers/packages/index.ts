@@ -108,7 +108,7 @@ export async function planPackages(spec: PackagesSpec, ctx: HandlerContext): Pro
   for (const batch of spec) {
     const mod = MANAGERS.find((m) => m.name === batch.manager);
     if (!mod) throw new Error(`no package manager module for ${batch.manager}`); // validate() let it through: a bug
-    actions.push(...(await mod.plan(batch, ctx)));
+    for (const a of await mod.plan(batch, ctx)) actions.push(a);
   }
   return actions;
 }
