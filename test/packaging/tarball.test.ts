@@ -115,7 +115,7 @@ describe('packaging: tarball and install.sh', function () {
   it('another prefix puts the units in /etc/systemd/system; --no-aws-links, --no-systemd, --no-logrotate leave those out', () => {
     install(dir!, '--prefix', '/opt/cfntools', '--no-aws-links');
     assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools/bin/cfntools')));
-    assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecStart=\/opt\/cfntools\/bin\/cfn-hup "--node-options=/m);
+    assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecStart=\/opt\/cfntools\/bin\/cfn-hup --foreground$/m);
     assert.ok(!fs.existsSync(path.join(dir!, 'opt/aws')));
     const bare = tempDir('root-bare');
     try {
