@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnError } from './errors';
+import { startTimer, type Timer } from './timer';
 
 export interface RunOptions {
   cwd?: string;
@@ -124,7 +125,7 @@ export class HostSystem implements System {
         output.add(d);
       });
       let timedOut = false;
-      const timers: NodeJS.Timeout[] = [];
+      const timers: Timer[] = [];
       const killGroup = (signal: NodeJS.Signals) => {
         try {
           if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -134,15 +135,15 @@ export class HostSystem implements System {
       };
       if (timed) {
         timers.push(
-          setTimeout(() => {
+          startTimer(() => {
             timedOut = true;
             killGroup('SIGTERM');
-            timers.push(setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS));
-          }, opts.timeoutMs),
+            timers.push(startTimer(() => killGroup('SIGKILL'), KILL_GRACE_MS));
+          }, opts.timeoutMs!),
         );
       }
       child.on('error', (err: NodeJS.ErrnoException) => {
-        for (const t of timers) clearTimeout(t);
+        for (const t of timers) t.clear();
         if (err.code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd ? ` (or working directory ${opts.cwd} missing)` : ''}`));
         else reject(new CfnError(`cannot run ${file}: ${err.message}`));
       });
@@ -150,7 +151,7 @@ export class HostSystem implements System {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (done) return;
         done = true;
-        for (const t of timers) clearTimeout(t);
+        for (const t of timers) t.clear();
         resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output: output.value, stdout: stdout.value, stderr: stderr.value, ...(timedOut ? { timedOut } : {}) });
       };
       child.on('close', finish);

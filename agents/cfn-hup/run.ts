@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../shared/timer';
 import { describeError, handleSignalsWith } from '../../shared/cli';
 import { readCredentialFile } from '../../shared/credentials/file';
 import { CfnError } from '../../shared/errors';

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomInt } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../shared/timer';
 
 import { describeError } from '../../shared/cli';
 import { settingsFromArgs } from '../../shared/cli-options';

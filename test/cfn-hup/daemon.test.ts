@@ -116,6 +116,16 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.equal(await d.exited, 0);
   });
 
+  it("a hook-timeout past Node's timer range (2147484 s, 24.8 days) is a timeout, not 1 ms: the action runs to its end", async () => {
+    box.writeMain('hook-timeout=2147484\n');
+    box.writeHook('long', `[long]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\naction=sleep 0.2; echo done >> ${box.outFile('long')}\n`);
+    box.writeHook('own', `[own]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\ntimeout=99999999999\naction=sleep 0.2; echo done >> ${box.outFile('own')}\n`);
+    const r = await box.run(['--no-daemon', '-v']);
+    assert.equal(r.status, 0, r.stderr + box.log());
+    assert.deepEqual([box.fired('long'), box.fired('own')], [['done'], ['done']]);
+    assert.doesNotMatch(box.log(), /timed out/);
+  });
+
   it('SIGHUP reads the configuration again: a new hook works, the state is kept; a broken file keeps the old configuration', async () => {
     box.writeMain();
     box.writeHook('a', box.hook('a', 'Resources.Web.Metadata.foo'));

@@ -214,6 +214,14 @@ describe('heat-agent against the emulator', function () {
     assert.match(r.stderr, /^heat-agent: --deployment-timeout: expected seconds above 0, got 0\n$/);
   });
 
+  it("a deployment timeout past Node's timer range (3000000 s) is a timeout, not 1 ms: the script runs to its end and its result is signalled", async () => {
+    setDeployments([deployment('t', { config: `#!/bin/sh\nsleep 0.2\necho "run" >> ${dir}/out/t\necho done\n` })]);
+    const r = await run(['--deployment-timeout', '3000000']);
+    assert.equal(r.status, 0, r.stderr + log());
+    assert.equal(runs('t'), 1);
+    assert.deepEqual(bodies()[0]?.body, { deploy_stdout: 'done\n', deploy_stderr: '', deploy_status_code: 0 });
+  });
+
   it('hostile metadata is refused whole, naming the key path: nothing runs', async () => {
     setDeployments([deployment('a'), deployment('x', { group: '../../../bin/sh' })]);
     const r = await run();
