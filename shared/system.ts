@@ -198,9 +198,9 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. */
+/** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. `--`: a key is never an option. */
 function getent(db: string, key: string): string[] | undefined {
-  const r = spawnSync('getent', [db, key], { encoding: 'utf8' });
+  const r = spawnSync('getent', [db, '--', key], { encoding: 'utf8' });
   if (r.status !== 0) return undefined;
   return r.stdout.split('\n')[0].split(':');
 }

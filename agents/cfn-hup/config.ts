@@ -16,6 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { accountNameProblem } from '../../shared/account-name';
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { parseKeyPath } from '../../shared/key-path';
@@ -295,7 +296,10 @@ function parseHook(name: string, sources: IniFile[], main: MainConfig, warnings:
   }
   const p = required('path');
   const action = required('action');
-  const runas = get('runas')?.value || undefined;
+  const runasValue = get('runas');
+  const runas = runasValue?.value || undefined;
+  const runasProblem = runas === undefined ? undefined : accountNameProblem('user', runas);
+  if (runasProblem) throw runasValue!.ini.error(name, 'runas', `${runasProblem}, got ${JSON.stringify(runas)}`);
   const timeout = get('timeout');
   let timeoutMs = main.hookTimeoutMs;
   if (timeout) {

@@ -101,6 +101,14 @@ describe('cfn-hup configuration', () => {
     assert.throws(() => load(), (e: unknown) => e instanceof ConfigError && e.message === `${path.join(dir, 'etc', 'cfn-hup.conf')}: line 3: [main] splay: expected at most a day (86400 s), got 86401`);
   });
 
+  it('a runas that a program would read as an option is refused, naming file, line, hook and key', () => {
+    write('etc/cfn-hup.conf', '[main]\nstack=s\n');
+    write('etc/hooks.d/h', HOOK('h', 'runas=--service=files\n'));
+    assert.throws(() => load(), (e: unknown) => e instanceof ConfigError && e.message === `${path.join(dir, 'etc', 'hooks.d', 'h')}: line 5: [h] runas: a user name cannot start with "-", got "--service=files"`);
+    write('etc/hooks.d/h', HOOK('h', 'runas=nobody\n'));
+    assert.equal(load().hooks[0]?.runas, 'nobody');
+  });
+
   it('CFNTOOLS_HUP_INTERVAL_MS (benchmarks) is bounded the same way', () => {
     assert.throws(() => locateConfig(undefined, { CFNTOOLS_HUP_INTERVAL_MS: '86400001' }), /^ConfigError: CFNTOOLS_HUP_INTERVAL_MS: expected milliseconds from 1 to 86400000, got "86400001"$/);
     assert.equal(locateConfig(undefined, { CFNTOOLS_HUP_INTERVAL_MS: '86400000' }).intervalMs, 86_400_000);

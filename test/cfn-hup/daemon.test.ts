@@ -192,6 +192,15 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.deepEqual(box.fired('who'), [`${nobody[2]} ${nobody[3]} ${groups} ${nobody[5]} nobody`]);
   });
 
+  it('runas=--service=files is refused before anything runs (getent read it as an option and the action ran as root)', async () => {
+    box.writeMain();
+    box.writeHook('who', `[who]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\nrunas=--service=files\naction=id -u >> ${box.outFile('who')}\n`);
+    const r = await box.run(['--no-daemon']);
+    assert.equal(r.status, 1, r.stderr + box.log());
+    assert.match(r.stderr, /^cfn-hup: .*hooks\.d\/who: line 4: \[who\] runas: a user name cannot start with "-", got "--service=files"\n$/);
+    assert.deepEqual(box.fired('who'), []);
+  });
+
   it('detaches as aws-cfn-bootstrap does: returns 0 at once, the daemon works in its own session; a configuration error is exit 1 first', async () => {
     box.writeMain();
     box.writeHook('web', box.hook('web', 'Resources.Web.Metadata.foo'));
