@@ -222,6 +222,22 @@ describe('heat-agent against the emulator', function () {
     assert.deepEqual(bodies()[0]?.body, { deploy_stdout: 'done\n', deploy_stderr: '', deploy_status_code: 0 });
   });
 
+  it('--one-time with a lock whose pid belongs to an unrelated process now: taken over, said in the log, and the deployment runs', async () => {
+    fs.mkdirSync(path.join(dir, 'state'), { mode: 0o700 });
+    const other = spawn('bash', ['-c', 'exec -a heat-agent sleep 60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      fs.writeFileSync(path.join(dir, 'state', 'heat-agent.lock'), `${other.pid}\n`);
+      setDeployments([deployment('l')]);
+      const r = await run();
+      assert.equal(r.status, 0, r.stderr + log());
+      assert.equal(runs('l'), 1);
+      assert.match(log(), new RegExp(`WARNING .*heat-agent\\.lock: taken over: process ${other.pid} is no heat-agent now`));
+    } finally {
+      other.kill();
+    }
+  });
+
   it('hostile metadata is refused whole, naming the key path: nothing runs', async () => {
     setDeployments([deployment('a'), deployment('x', { group: '../../../bin/sh' })]);
     const r = await run();
