@@ -14,12 +14,12 @@ const DEBUG_VARIABLES = ['NODE_DEBUG', 'NODE_DEBUG_NATIVE'] as const;
 
 type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 
-export function debugVariablesSet(env: NodeJS.ProcessEnv): string[] {
+function debugVariablesSet(env: NodeJS.ProcessEnv): string[] {
   return DEBUG_VARIABLES.filter((v) => env[v] !== undefined);
 }
 
 /** The file and argv (its argv[0] included) this process was started with. */
-export function ownCommandLine(): { file: string; args: string[] } {
+function ownCommandLine(): { file: string; args: string[] } {
   // A single executable's argv[1] is its argv[0] as typed (a tool's link name); it takes no Node options.
   if (isSea()) return { file: process.execPath, args: process.argv.slice(1) };
   return { file: process.execPath, args: [process.argv0, ...process.execArgv, ...process.argv.slice(1)] };
