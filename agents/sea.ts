@@ -11,7 +11,8 @@ import { getAsset, getRawAsset } from 'node:sea';
 import * as vm from 'node:vm';
 import { VERSION } from '../shared/version';
 import { TOOL_NAMES } from '../shared/tool-names';
-import { answerWithoutTool, chooseTool } from './dispatch';
+import { DAEMON_NODE_FLAGS } from '../shared/daemon-memory';
+import { answerWithoutTool, chooseTool, dropBuiltInNodeOptions } from './dispatch';
 
 type ToolModule = (exports: object, req: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
 
@@ -28,7 +29,13 @@ function runTool(tool: string, argv: string[]): void {
   (mod.exports as (argv: string[]) => void)(argv);
 }
 
-// argv[1] is the name as typed: a symlink's name when started through one.
-const choice = chooseTool(TOOL_NAMES, process.argv[1] ?? process.argv0, process.argv.slice(2));
-if ('tool' in choice) runTool(choice.tool, choice.argv);
-else answerWithoutTool(choice, TOOL_NAMES, VERSION);
+const given = dropBuiltInNodeOptions(process.argv.slice(2), DAEMON_NODE_FLAGS);
+if ('refused' in given) {
+  process.stderr.write(`${given.refused}\n`);
+  process.exitCode = 2;
+} else {
+  // argv[1] is the name as typed: a symlink's name when started through one.
+  const choice = chooseTool(TOOL_NAMES, process.argv[1] ?? process.argv0, given.args);
+  if ('tool' in choice) runTool(choice.tool, choice.argv);
+  else answerWithoutTool(choice, TOOL_NAMES, VERSION);
+}

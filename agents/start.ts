@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { runCli, type ToolMain } from '../shared/cli';
+import { restartWithoutNodeDebug } from './node-debug';
 
 /**
  * libuv reads UV_THREADPOOL_SIZE once, when its thread pool starts. cfn-init
@@ -25,6 +26,7 @@ function sizeThreadPool(tool: string): void {
 }
 
 export function start(tool: string, main: ToolMain, argv: string[]): void {
+  if (!restartWithoutNodeDebug(tool)) return;
   sizeThreadPool(tool);
   void runCli(tool, main, argv);
 }

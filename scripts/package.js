@@ -12,6 +12,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { root, version, bundleOptions } = require('./bundle-options');
 const { RUNPATH } = require('./bundled-libs');
+// Built by `npm run build`, which `npm run package` runs first.
+const { DAEMON_NODE_FLAGS } = require(path.join(root, 'dist', 'shared', 'daemon-memory.js'));
 
 const TOOLCHAIN = path.join(root, 'packaging', 'toolchain');
 const OUT = path.join(root, 'packaging', 'out');
@@ -56,10 +58,13 @@ function buildSea(tc, main, assets, output) {
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
-    // Node options only from a leading --node-options argument (the units'
-    // daemon flags), never from NODE_OPTIONS: an environment cannot make the
-    // tools, often run as root, preload code.
-    execArgvExtension: 'cli',
+    // No Node options from NODE_OPTIONS or from the command line: with "cli",
+    // Node takes a --node-options= argument at any position, so any value that
+    // reaches a tool's argv (a reason, an id) could preload code into a root
+    // tool. The daemons' flags are built in instead, for every tool: they cost
+    // the short-lived tools no start-up time (docs/PERFORMANCE.md).
+    execArgv: [...DAEMON_NODE_FLAGS],
+    execArgvExtension: 'none',
     assets,
   }, null, 2));
   sh(tc.node, ['--experimental-sea-config', config]);
@@ -94,7 +99,7 @@ function toolAssets(tc) {
       outfile: js,
     }));
     const cache = path.join(BUILD, `${tool}.cache`);
-    sh(tc.node, [path.join(__dirname, 'code-cache.js'), js, cache, '--help'], { env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true' } });
+    sh(tc.node, [...DAEMON_NODE_FLAGS, path.join(__dirname, 'code-cache.js'), js, cache, '--help'], { env: { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true' } });
     assets[`${tool}.js`] = js;
     assets[`${tool}.cache`] = cache;
   }

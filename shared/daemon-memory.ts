@@ -9,7 +9,12 @@ import { isSea } from 'node:sea';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
-/** Node options the detached daemon starts with: a 1 MiB young generation, one V8 worker thread. */
+/**
+ * Node options a daemon runs with: a 1 MiB young generation, one V8 worker
+ * thread. The single executable has them built in, for every tool
+ * (scripts/package.js): it takes no Node options from its command line or
+ * environment. Under node they are given when the daemon is started.
+ */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1'];
 
 let collect: (() => void) | undefined;
@@ -25,14 +30,13 @@ export function compact(): void {
 
 /**
  * The command that starts this same tool again as a daemon, with `argv` (the
- * tool's own arguments) and DAEMON_NODE_FLAGS. A single executable takes
- * Node options only as a leading --node-options argument and is told the
- * tool by name; under node the script is started again, told the tool as
- * it was (by its bin/ name, or after the bundle).
+ * tool's own arguments) and DAEMON_NODE_FLAGS. A single executable has the
+ * flags built in and is told the tool by name; under node the script is
+ * started again with the flags, told the tool as it was (by its bin/ name,
+ * or after the bundle).
  */
 export function daemonCommand(tool: string, argv: readonly string[]): { file: string; args: string[] } {
-  const nodeFlags = [...DAEMON_NODE_FLAGS, ...process.execArgv];
-  if (isSea()) return { file: process.execPath, args: [`--node-options=${nodeFlags.join(' ')}`, tool, ...argv] };
+  if (isSea()) return { file: process.execPath, args: [tool, ...argv] };
   const script = process.argv[1];
-  return { file: process.execPath, args: [...nodeFlags, script, ...(path.basename(script) === tool ? [] : [tool]), ...argv] };
+  return { file: process.execPath, args: [...DAEMON_NODE_FLAGS, ...process.execArgv, script, ...(path.basename(script) === tool ? [] : [tool]), ...argv] };
 }

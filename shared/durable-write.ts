@@ -32,6 +32,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnError, errorMessage } from './errors';
 import type { Logger } from './log';
+import { mayBeAlive, ownIdentity, type ProcessIdentity } from './process-identity';
 
 /** node:crypto is loaded at the first write, not by every tool that loads the CLI layer (which imports abandonAll). */
 const randomHex = (): string => (require('node:crypto') as typeof import('node:crypto')).randomBytes(4).toString('hex');
@@ -75,50 +76,6 @@ export interface Scope {
 const CHUNK = 128;
 const TEMP_PREFIX = '.cfntools-';
 const JOURNAL_SUFFIX = '.json';
-
-// ---------------------------------------------------------------- process identity
-
-interface Identity {
-  boot: string;
-  pid: number;
-  start: string;
-}
-
-function readTrimmed(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    return ''; // no /proc: identity by pid alone
-  }
-}
-
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); '' when unknown. */
-function startTime(pid: number): string {
-  const stat = readTrimmed(`/proc/${pid}/stat`);
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19] ?? '';
-}
-
-let self: Identity | undefined;
-function identity(): Identity {
-  self ??= { boot: readTrimmed('/proc/sys/kernel/random/boot_id').replace(/-/g, '').slice(0, 12) || 'noboot', pid: process.pid, start: startTime(process.pid) || '0' };
-  return self;
-}
-
-/** Whether the process that wrote a journal may still be running. */
-function mayBeAlive(id: Identity): boolean {
-  const me = identity();
-  if (id.boot !== me.boot && id.boot !== 'noboot' && me.boot !== 'noboot') return false;
-  const start = startTime(id.pid);
-  if (start) return start === id.start || id.start === '0';
-  try {
-    process.kill(id.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 // ---------------------------------------------------------------- fsync helpers
 
@@ -181,7 +138,7 @@ export class DurableWriter {
   scratchFile(what: string): string {
     this.sweepOnce();
     fs.mkdirSync(this.journalDir, { recursive: true, mode: 0o700 });
-    const id = identity();
+    const id = ownIdentity();
     const file = path.join(this.journalDir, `${id.boot}-${id.pid}-${id.start}-${randomHex()}.${what.replace(/[^a-z0-9]/gi, '')}`);
     scratchFiles.add(file);
     return file;
@@ -245,7 +202,7 @@ export class DurableWriter {
 }
 
 /** Journals (`.json`, `.json.tmp` while written) and scratch files (`.<what>`) carry their writer's identity. */
-function parseJournalName(name: string): Identity | undefined {
+function parseJournalName(name: string): ProcessIdentity | undefined {
   const m = /^([0-9a-z]+)-(\d+)-(\d+)-[0-9a-f]+\.[0-9a-z.]+$/i.exec(name);
   return m ? { boot: m[1], pid: Number(m[2]), start: m[3] } : undefined;
 }
@@ -335,7 +292,7 @@ export class WriteBatch {
     private readonly writer: DurableWriter,
     private readonly scope?: Scope,
   ) {
-    const id = identity();
+    const id = ownIdentity();
     this.token = `${id.boot}-${id.pid}-${id.start}-${randomHex()}`;
     liveBatches.add(this);
   }

@@ -29,6 +29,7 @@ import { ApiError, ConfigError, LimitError, NetworkError } from './errors';
 import { nullLogger, type Logger } from './log';
 import { AgentPool } from './proxy';
 import { redact, redactUrl } from './redact';
+import { sleep, startTimer, type Timer } from './timer';
 import type { HttpRequest, HttpResponse, Signer } from './request';
 import { describeCertificateError, isCertificateError, resolveTls } from './tls';
 import type { TransportOptions } from './transport-options';
@@ -75,8 +76,6 @@ const DEFAULT_USER_AGENT = `cfntools (Node.js ${process.version}; ${process.plat
 const FOLLOW_REDIRECT_METHODS = new Set(['GET', 'HEAD']);
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class HttpClient {
   readonly clock: Clock;
   private readonly agents: AgentPool;
@@ -94,7 +93,7 @@ export class HttpClient {
   constructor(opts: HttpClientOptions = {}) {
     this.clock = opts.clock ?? new Clock();
     this.logger = opts.logger ?? nullLogger;
-    this.sleep = opts.sleep ?? defaultSleep;
+    this.sleep = opts.sleep ?? sleep;
     this.random = opts.random ?? Math.random;
     this.monotonicMs = opts.monotonicMs ?? (() => performance.now());
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -186,13 +185,13 @@ export class HttpClient {
   /** One attempt: the request plus any redirects, all within one timeout (and, when asked, an idle timeout). */
   private async attempt(req: HttpRequest, timeoutMs: number, label: string, opts: RequestOptions): Promise<HttpResponse> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = startTimer(() => controller.abort(), timeoutMs);
     const limits = { idleMs: opts.idleTimeoutMs, idled: false, maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, toFile: opts.toFile, limitName: opts.bodyLimitName };
-    let idle: NodeJS.Timeout | undefined;
+    let idle: Timer | undefined;
     const progress = () => {
       if (limits.idleMs === undefined) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => {
+      idle?.clear();
+      idle = startTimer(() => {
         limits.idled = true;
         controller.abort();
       }, limits.idleMs);
@@ -215,8 +214,8 @@ export class HttpClient {
         throw toApiError(res, current.url);
       }
     } finally {
-      clearTimeout(timer);
-      clearTimeout(idle);
+      timer.clear();
+      idle?.clear();
     }
   }
 

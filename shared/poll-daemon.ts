@@ -32,8 +32,9 @@ export interface PollDaemonOptions {
   name: string;
   /** A checker of the configuration as it is now on disk (called at the start and on SIGHUP). */
   makeChecker(stopping: () => boolean): Checker;
-  /** Said in the log once it is open. */
+  /** Said in the log once it is open: as errors, and as warnings. */
   startupProblems?: string[];
+  startupWarnings?: string[];
   /** Called once the loop is set up (a detached parent may exit). */
   ready?: () => void;
 }
@@ -73,6 +74,7 @@ export async function runPollDaemon(opts: PollDaemonOptions): Promise<number> {
   });
   const log = () => checker.logger;
   for (const p of opts.startupProblems ?? []) log().error(p);
+  for (const w of opts.startupWarnings ?? []) log().warn(w);
   const schedule: Schedule = { startMs: Date.now(), intervalMs: checker.intervalMs, seed: randomInt(2 ** 32) };
   let next = firstPassAt(schedule);
   let failures = 0;

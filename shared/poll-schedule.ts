@@ -34,6 +34,11 @@ export interface PassRecord {
   retryAfterMs?: number;
 }
 
+/**
+ * The longest interval a daemon takes (and cfn-hup's longest splay): a day.
+ * Longer ones would put the next check past what a Date holds.
+ */
+export const MAX_INTERVAL_MS = 24 * 60 * 60_000;
 /** The first check comes this long after the start at most. */
 export const FIRST_PASS_SPLAY_MS = 30_000;
 /** The longest wait a failure or a Retry-After causes, for intervals below it. */

@@ -31,6 +31,13 @@ export interface ServiceLocations {
   etcDir: string;
 }
 
+/**
+ * A service name either init system takes: no leading `-` (systemctl, service
+ * and update-rc.d would read an option), no `/` (sysvinit runs
+ * /etc/init.d/<name>).
+ */
+export const SERVICE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@:\\-]*$/;
+
 export const DEFAULT_SERVICE_LOCATIONS: ServiceLocations = { systemdRunDir: '/run/systemd/system', etcDir: '/etc' };
 
 /** The tools of `kind` on this machine, or why they cannot be used. */

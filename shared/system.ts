@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withoutToolCredentials } from './child-env';
 import { CfnError } from './errors';
+import { startTimer, type Timer } from './timer';
 
 export interface RunOptions {
   cwd?: string;
@@ -125,7 +126,7 @@ export class HostSystem implements System {
         output.add(d);
       });
       let timedOut = false;
-      const timers: NodeJS.Timeout[] = [];
+      const timers: Timer[] = [];
       const killGroup = (signal: NodeJS.Signals) => {
         try {
           if (child.pid !== undefined) process.kill(-child.pid, signal);
@@ -135,15 +136,15 @@ export class HostSystem implements System {
       };
       if (timed) {
         timers.push(
-          setTimeout(() => {
+          startTimer(() => {
             timedOut = true;
             killGroup('SIGTERM');
-            timers.push(setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS));
-          }, opts.timeoutMs),
+            timers.push(startTimer(() => killGroup('SIGKILL'), KILL_GRACE_MS));
+          }, opts.timeoutMs!),
         );
       }
       child.on('error', (err: NodeJS.ErrnoException) => {
-        for (const t of timers) clearTimeout(t);
+        for (const t of timers) t.clear();
         if (err.code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd ? ` (or working directory ${opts.cwd} missing)` : ''}`));
         else reject(new CfnError(`cannot run ${file}: ${err.message}`));
       });
@@ -151,7 +152,7 @@ export class HostSystem implements System {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (done) return;
         done = true;
-        for (const t of timers) clearTimeout(t);
+        for (const t of timers) t.clear();
         resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output: output.value, stdout: stdout.value, stderr: stderr.value, ...(timedOut ? { timedOut } : {}) });
       };
       child.on('close', finish);
@@ -198,9 +199,9 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. */
+/** NSS lookup (files, LDAP, sssd alike), as the shadow utilities see it. `--`: a key is never an option. */
 function getent(db: string, key: string): string[] | undefined {
-  const r = spawnSync('getent', [db, key], { encoding: 'utf8', env: withoutToolCredentials(process.env, process.env) });
+  const r = spawnSync('getent', [db, '--', key], { encoding: 'utf8', env: withoutToolCredentials(process.env, process.env) });
   if (r.status !== 0) return undefined;
   return r.stdout.split('\n')[0].split(':');
 }

@@ -16,11 +16,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { accountNameProblem } from '../../shared/account-name';
 import { readCredentialFile } from '../../shared/credentials/file';
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { parseKeyPath } from '../../shared/key-path';
 import { cfnDir } from '../../shared/paths';
+import { MAX_INTERVAL_MS } from '../../shared/poll-schedule';
 
 export const MAIN_SECTION = 'main';
 
@@ -103,7 +105,7 @@ export function locateConfig(dir: string | undefined, env: NodeJS.ProcessEnv): C
   const etc = cfnDir(env);
   const d = dir ?? etc;
   const raw = env.CFNTOOLS_HUP_INTERVAL_MS;
-  if (raw !== undefined && !/^[1-9]\d*$/.test(raw)) throw new ConfigError(`CFNTOOLS_HUP_INTERVAL_MS: expected milliseconds (1 or more), got ${JSON.stringify(raw)}`);
+  if (raw !== undefined && !(/^[1-9]\d*$/.test(raw) && Number(raw) <= MAX_INTERVAL_MS)) throw new ConfigError(`CFNTOOLS_HUP_INTERVAL_MS: expected milliseconds from 1 to ${MAX_INTERVAL_MS}, got ${JSON.stringify(raw)}`);
   const intervalMs = raw === undefined ? undefined : Number(raw);
   if (fs.existsSync(path.join(d, 'cfn-hup.conf')) || dir === undefined) {
     return { main: path.join(d, 'cfn-hup.conf'), hooksConf: path.join(d, 'hooks.conf'), hooksDir: path.join(d, 'hooks.d'), layout: 'aws', intervalMs };
@@ -180,13 +182,23 @@ function positiveSeconds(ini: IniFile, section: string, key: string, allowZero: 
   return Number(raw) * 1000;
 }
 
-/** `interval`: minutes, as both peers read it; `30s` for seconds. */
+/** `splay`: seconds, at most a day (a one-shot run waits up to that long first). */
+function splayOf(ini: IniFile, section: string): number | undefined {
+  const ms = positiveSeconds(ini, section, 'splay', true);
+  if (ms !== undefined && ms > MAX_INTERVAL_MS) throw ini.error(section, 'splay', `expected at most a day (${MAX_INTERVAL_MS / 1000} s), got ${ms / 1000}`);
+  return ms;
+}
+
+/** `interval`: minutes, as both peers read it; `30s` for seconds. At most a day. */
 function parseInterval(ini: IniFile, section: string): number {
   const raw = ini.string(section, 'interval');
   if (raw === undefined) return DEFAULT_INTERVAL_MS;
   const m = /^(\d+)\s*(s?)$/.exec(raw);
-  if (!m || Number(m[1]) < 1) throw ini.error(section, 'interval', `expected whole minutes (15) or seconds (30s), at least 1, got ${JSON.stringify(raw)}`);
-  return Number(m[1]) * (m[2] ? 1000 : 60_000);
+  const ms = m ? Number(m[1]) * (m[2] ? 1000 : 60_000) : NaN;
+  if (!(ms >= 1000 && ms <= MAX_INTERVAL_MS)) {
+    throw ini.error(section, 'interval', `expected whole minutes (15) or seconds (30s), at least 1, at most a day (${MAX_INTERVAL_MS / 60_000} or ${MAX_INTERVAL_MS / 1000}s), got ${JSON.stringify(raw)}`);
+  }
+  return ms;
 }
 
 function parseUmask(ini: IniFile, section: string): number {
@@ -222,7 +234,7 @@ function parseMain(ini: IniFile, warnings: string[]): MainConfig {
     umask: parseUmask(ini, s),
     hookTimeoutMs: positiveSeconds(ini, s, 'hook-timeout', false) ?? DEFAULT_HOOK_TIMEOUT_MS,
     hookRetries: retriesRaw === undefined ? DEFAULT_HOOK_RETRIES : Number(retriesRaw),
-    splayMs: positiveSeconds(ini, s, 'splay', true),
+    splayMs: splayOf(ini, s),
     httpProxy: ini.value(s, 'http-proxy')?.trim(),
     httpsProxy: ini.value(s, 'https-proxy')?.trim(),
     caBundle: ini.string(s, 'ca-bundle'),
@@ -285,7 +297,10 @@ function parseHook(name: string, sources: IniFile[], main: MainConfig, warnings:
   }
   const p = required('path');
   const action = required('action');
-  const runas = get('runas')?.value || undefined;
+  const runasValue = get('runas');
+  const runas = runasValue?.value || undefined;
+  const runasProblem = runas === undefined ? undefined : accountNameProblem('user', runas);
+  if (runasProblem) throw runasValue!.ini.error(name, 'runas', `${runasProblem}, got ${JSON.stringify(runas)}`);
   const timeout = get('timeout');
   let timeoutMs = main.hookTimeoutMs;
   if (timeout) {

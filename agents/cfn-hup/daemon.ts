@@ -15,8 +15,9 @@ export interface DaemonOptions {
   log: LogTarget;
   state: HupState;
   env: NodeJS.ProcessEnv;
-  /** Said in the log once it is open (a damaged state file set aside). */
+  /** Said in the log once it is open: a damaged state file set aside; a lock taken over. */
   startupProblems: string[];
+  startupWarnings: string[];
   /** Called once the loop is set up (the detached parent may exit). */
   ready?: () => void;
 }
@@ -46,6 +47,7 @@ export function runDaemon(opts: DaemonOptions): Promise<number> {
       return checkerOf(new Watcher(config, opts.log, opts.state, opts.env, stopping));
     },
     startupProblems: opts.startupProblems,
+    startupWarnings: opts.startupWarnings,
     ready: opts.ready,
   });
 }

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import * as fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../shared/timer';
 import { describeError, handleSignalsWith, logFailure } from '../../shared/cli';
 import { CfnError } from '../../shared/errors';
 import { hupStateDir } from '../../shared/paths';
@@ -64,12 +64,13 @@ async function detach(argv: readonly string[]): Promise<number> {
   throw new CfnError(outcome.replace(/^error: (cfn-hup: )?/, ''));
 }
 
-async function oneShot(config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, env: NodeJS.ProcessEnv): Promise<number> {
+async function oneShot(config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, warnings: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let stopping = false;
   const unhandle = handleSignalsWith({ stop: () => (stopping = true) });
   const watcher = new Watcher(config, log, state, env, () => stopping);
   try {
     if (problem) watcher.ctx.logger.error(problem);
+    for (const w of warnings) watcher.ctx.logger.warn(w);
     const interactive = process.stdin.isTTY || process.stderr.isTTY;
     const splay = config.main.splayMs ?? (interactive ? 0 : DEFAULT_ONE_SHOT_SPLAY_MS);
     const delay = oneShotDelayMs(randomInt(2 ** 32), splay);
@@ -86,11 +87,12 @@ async function oneShot(config: HupConfig, log: LogTarget, state: HupState, probl
   }
 }
 
-async function daemon(files: ConfigFiles, config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, pidFile: string, env: NodeJS.ProcessEnv, detached: boolean): Promise<number> {
+async function daemon(files: ConfigFiles, config: HupConfig, log: LogTarget, state: HupState, problem: string | undefined, warnings: string[], pidFile: string, env: NodeJS.ProcessEnv, detached: boolean): Promise<number> {
   process.umask(config.main.umask);
-  const pid = PidFile.acquire(pidFile, TOOL);
+  const pid = PidFile.acquire(pidFile, TOOL, { pidOnly: true });
   try {
-    return await runDaemon({ files, config, log, state, env, startupProblems: problem ? [problem] : [], ready: detached ? () => tellParent('ready') : undefined });
+    const startupWarnings = [...warnings, ...(pid.tookOver ? [pid.tookOver] : [])];
+    return await runDaemon({ files, config, log, state, env, startupProblems: problem ? [problem] : [], startupWarnings, ready: detached ? () => tellParent('ready') : undefined });
   } finally {
     pid.release();
   }
@@ -130,8 +132,9 @@ export async function hupRun(args: HupArgs, argv: readonly string[]): Promise<nu
     }
     try {
       const { state, problem } = HupState.load(stateDir);
-      if (args['no-daemon']) return await oneShot(config, log, state, problem, env);
-      return await daemon(files, config, log, state, problem, args['pid-file'], env, detached);
+      const warnings = lock.tookOver ? [lock.tookOver] : [];
+      if (args['no-daemon']) return await oneShot(config, log, state, problem, warnings, env);
+      return await daemon(files, config, log, state, problem, warnings, args['pid-file'], env, detached);
     } finally {
       lock.release();
     }

@@ -8,7 +8,7 @@
  */
 import type { StackResourceDetail } from '../../shared/cfn-api';
 import { errorMessage } from '../../shared/errors';
-import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, serviceDriver, type ServiceLocations } from '../../shared/service-control';
+import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, SERVICE_NAME, serviceDriver, type ServiceLocations } from '../../shared/service-control';
 import type { System } from '../../shared/system';
 import type { HupConfig } from './config';
 import type { PassDeps, PassResult } from './pass';
@@ -46,6 +46,10 @@ export async function monitorServices(config: HupConfig, pass: PassResult, deps:
     if (!detail) continue;
     for (const { kind, name } of ensureRunningServices(detail)) {
       if (deps.stopping()) return;
+      if (!SERVICE_NAME.test(name)) {
+        logger.warn(`service ${JSON.stringify(name)} of ${resource}: not a valid service name; not watched`);
+        continue;
+      }
       const tools = findServiceTools(kind, system, where, false);
       if ('problem' in tools) {
         logger.debug(`service ${name}: ${tools.problem}; not watched`);

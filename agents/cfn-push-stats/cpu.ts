@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../shared/timer';
 import { DurableWriter } from '../../shared/durable-write';
 import { errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomInt } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../shared/timer';
 
 import { describeError } from '../../shared/cli';
 import { settingsFromArgs } from '../../shared/cli-options';
@@ -114,6 +114,7 @@ export async function pushRun(args: PushArgs, plan: PushPlan): Promise<number> {
       fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
       try {
         lock = PidFile.acquire(path.join(dir, `${TOOL}.lock`), TOOL);
+        if (lock.tookOver) ctx.logger.warn(lock.tookOver);
       } catch (err) {
         if (!(err instanceof HeldLockError)) throw err;
         ctx.logger.info(`${err.message}: this run is skipped`);

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { heatDir, occLocalDataDir } from '../../shared/paths';
+import { MAX_INTERVAL_MS } from '../../shared/poll-schedule';
 import { registerSecret } from '../../shared/redact';
 import { initDataFile, readInitDataBlock } from './boot-data';
 import { blockFromIni, blockSecrets, mergeBlocks, resolveCollectors, type CollectorSettings, type OccBlock, type Resolved } from './collectors/settings';
@@ -54,7 +55,7 @@ export class NoSourceError extends ConfigError {}
 function intervalOf(raw: number | string | undefined, where: string, key: string): number | undefined {
   if (raw === undefined) return undefined;
   const s = Number(raw);
-  if (!Number.isFinite(s) || s < 1 || s > 86_400) throw new ConfigError(`expected seconds between 1 and 86400, got ${JSON.stringify(raw)}`, where, key);
+  if (!Number.isFinite(s) || s < 1 || s * 1000 > MAX_INTERVAL_MS) throw new ConfigError(`expected seconds between 1 and ${MAX_INTERVAL_MS / 1000}, got ${JSON.stringify(raw)}`, where, key);
   return s * 1000;
 }
 

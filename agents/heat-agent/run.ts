@@ -263,6 +263,7 @@ export async function agentRun(args: Args): Promise<number> {
   }
   try {
     const probe = new ToolContext(TOOL, settingsFromArgs(args), { env });
+    if (lock.tookOver) probe.logger.warn(lock.tookOver);
     const state = AgentState.load(dir, probe.logger);
     probe.close();
     if (args['one-time']) {

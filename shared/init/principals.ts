@@ -10,11 +10,12 @@
  * naming its key path, raised before the thing that needed it is touched.
  * With no earlier step that could create it, validation refuses it.
  */
+import { accountNameProblem, type AccountKind } from '../account-name';
 import { CfnError } from '../errors';
 import type { System } from '../system';
 import type { Problems } from './validation';
 
-export type PrincipalKind = 'user' | 'group';
+export type PrincipalKind = AccountKind;
 
 /** Existence of users and groups during validation: the machine now, plus what the selected configs declare. */
 export interface PrincipalDirectory {
@@ -60,7 +61,7 @@ export interface PrincipalCheckContext {
  * a problem at `at` (`missing` says what is wrong, e.g. `no such user "x" on this machine`).
  */
 export function checkPrincipal(kind: PrincipalKind, name: string, at: string, ctx: PrincipalCheckContext, missing: string): PrincipalRef | undefined {
-  const bad = badName(kind, name);
+  const bad = accountNameProblem(kind, name);
   if (bad) {
     ctx.problems.add(at, bad);
     return undefined;
@@ -68,16 +69,6 @@ export function checkPrincipal(kind: PrincipalKind, name: string, at: string, ct
   if (ctx.principals.known(kind, name)) return { name };
   if (ctx.createdBy !== undefined) return { name, after: ctx.createdBy };
   ctx.problems.add(at, `${missing}, and no selected config creates it`);
-  return undefined;
-}
-
-/** The largest id: 2^32 - 1 is (uid_t)-1, which chown reads as "leave it as it is". */
-const MAX_ID = 2 ** 32 - 2;
-
-/** Why `name` can never name a user or group, or undefined. */
-function badName(kind: PrincipalKind, name: string): string | undefined {
-  if (name.includes('\0')) return `a ${kind} name cannot hold a NUL byte`;
-  if (/^\d+$/.test(name) && !(Number(name) <= MAX_ID)) return `${kind} id ${name} is out of range (0 to ${MAX_ID})`;
   return undefined;
 }
 

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chooseTool } from '../../agents/dispatch';
+import { chooseTool, dropBuiltInNodeOptions } from '../../agents/dispatch';
+import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
 import { loadTool } from '../../agents/tools';
 import { CFN_TOOL_NAMES, TOOL_NAMES } from '../../shared/tool-names';
 
@@ -35,5 +36,20 @@ describe('multi-call dispatch', () => {
     }
     assert.equal(loadTool('cfntools'), undefined);
     assert.ok(!CFN_TOOL_NAMES.includes('heat-agent'), 'heat-agent is no cfn tool: /opt/aws/bin never had it');
+  });
+
+  it("the executable's leading --node-options: dropped when it names built-in flags only (earlier releases' units), refused otherwise, the tool's own argument anywhere else", () => {
+    const units = `--node-options=${DAEMON_NODE_FLAGS.join(' ')}`;
+    assert.deepEqual(dropBuiltInNodeOptions([units, '--foreground'], DAEMON_NODE_FLAGS), { args: ['--foreground'] });
+    assert.deepEqual(dropBuiltInNodeOptions([`--node-options=${DAEMON_NODE_FLAGS[1]}`, 'cfn-hup'], DAEMON_NODE_FLAGS), { args: ['cfn-hup'] });
+    for (const leading of ['--node-options=--require=/tmp/x.js', `--node-options=${DAEMON_NODE_FLAGS[0]} --require=/tmp/x.js`, '--node-options=', '--node-options']) {
+      const r = dropBuiltInNodeOptions([leading, '--version'], DAEMON_NODE_FLAGS);
+      assert.ok('refused' in r, leading);
+      assert.match(r.refused, /^cfntools: a leading --node-options may only name the built-in Node options \(--max-semi-space-size=1 --v8-pool-size=1\); the executable takes no others$/);
+      assert.ok(!r.refused.includes('/tmp/x.js'), 'the value is not repeated');
+    }
+    const reason = ['-i', 'x', '-r', '--node-options=--require=/tmp/x.js', 'URL'];
+    assert.deepEqual(dropBuiltInNodeOptions(reason, DAEMON_NODE_FLAGS), { args: reason });
+    assert.deepEqual(dropBuiltInNodeOptions([], DAEMON_NODE_FLAGS), { args: [] });
   });
 });

@@ -79,16 +79,39 @@ describe('cfn-hup configuration', () => {
     assert.equal(hooks[0].runas, 'nobody');
   });
 
-  it('interval is minutes, as both peers read it, or seconds with an s', () => {
+  it('interval is minutes, as both peers read it, or seconds with an s; at most a day', () => {
     write('etc/hooks.d/h', HOOK('h'));
-    for (const [v, ms] of [['1', 60_000], ['30s', 30_000], [' 2 ', 120_000]] as const) {
+    for (const [v, ms] of [['1', 60_000], ['30s', 30_000], [' 2 ', 120_000], ['1440', 86_400_000], ['86400s', 86_400_000]] as const) {
       write('etc/cfn-hup.conf', `[main]\nstack=s\ninterval=${v}\n`);
       assert.equal(load().main.intervalMs, ms, v);
     }
-    for (const v of ['0', '1.5', 'x', '-1', '0s']) {
+    // Past a day: the daemon's next check would be past what a Date holds (it stopped with "Invalid time value").
+    for (const v of ['0', '1.5', 'x', '-1', '0s', '1441', '86401s', '999999999999999', '9'.repeat(400)]) {
       write('etc/cfn-hup.conf', `[main]\nstack=s\ninterval=${v}\n`);
-      assert.throws(() => load(), (e: unknown) => e instanceof ConfigError && e.message === `${path.join(dir, 'etc', 'cfn-hup.conf')}: line 3: [main] interval: expected whole minutes (15) or seconds (30s), at least 1, got ${JSON.stringify(v.trim())}`, v);
+      assert.throws(() => load(), (e: unknown) => e instanceof ConfigError && e.message === `${path.join(dir, 'etc', 'cfn-hup.conf')}: line 3: [main] interval: expected whole minutes (15) or seconds (30s), at least 1, at most a day (1440 or 86400s), got ${JSON.stringify(v.trim())}`, v);
     }
+  });
+
+  it('splay is at most a day; hook-timeout and a hook\'s timeout take any whole number of seconds (a timer for any duration runs them)', () => {
+    write('etc/hooks.d/h', HOOK('h', 'timeout=3000000\n'));
+    write('etc/cfn-hup.conf', '[main]\nstack=s\nsplay=86400\nhook-timeout=2147484\n');
+    const c = load();
+    assert.deepEqual([c.main.splayMs, c.main.hookTimeoutMs, c.hooks[0]?.timeoutMs], [86_400_000, 2_147_484_000, 3_000_000_000]);
+    write('etc/cfn-hup.conf', '[main]\nstack=s\nsplay=86401\n');
+    assert.throws(() => load(), (e: unknown) => e instanceof ConfigError && e.message === `${path.join(dir, 'etc', 'cfn-hup.conf')}: line 3: [main] splay: expected at most a day (86400 s), got 86401`);
+  });
+
+  it('a runas that a program would read as an option is refused, naming file, line, hook and key', () => {
+    write('etc/cfn-hup.conf', '[main]\nstack=s\n');
+    write('etc/hooks.d/h', HOOK('h', 'runas=--service=files\n'));
+    assert.throws(() => load(), (e: unknown) => e instanceof ConfigError && e.message === `${path.join(dir, 'etc', 'hooks.d', 'h')}: line 5: [h] runas: a user name cannot start with "-", got "--service=files"`);
+    write('etc/hooks.d/h', HOOK('h', 'runas=nobody\n'));
+    assert.equal(load().hooks[0]?.runas, 'nobody');
+  });
+
+  it('CFNTOOLS_HUP_INTERVAL_MS (benchmarks) is bounded the same way', () => {
+    assert.throws(() => locateConfig(undefined, { CFNTOOLS_HUP_INTERVAL_MS: '86400001' }), /^ConfigError: CFNTOOLS_HUP_INTERVAL_MS: expected milliseconds from 1 to 86400000, got "86400001"$/);
+    assert.equal(locateConfig(undefined, { CFNTOOLS_HUP_INTERVAL_MS: '86400000' }).intervalMs, 86_400_000);
   });
 
   it('hook paths: Metadata with a key path, PhysicalResourceId, the bare resource; the words in any case', () => {

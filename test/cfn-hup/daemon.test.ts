@@ -5,9 +5,10 @@
  * middle, runas for real, detaching, --no-daemon and the lock.
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ownIdentity, startTime } from '../../shared/process-identity';
 import { ACCESS_KEY, HupBox, SECRET_KEY, STACK } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -114,6 +115,16 @@ describe('cfn-hup daemon against the emulator', function () {
     await box.until('the sleeps are gone', () => spawnSync('pgrep', ['-f', `sleep ${marker}`]).status === 1, 10_000);
     d.child.kill('SIGTERM');
     assert.equal(await d.exited, 0);
+  });
+
+  it("a hook-timeout past Node's timer range (2147484 s, 24.8 days) is a timeout, not 1 ms: the action runs to its end", async () => {
+    box.writeMain('hook-timeout=2147484\n');
+    box.writeHook('long', `[long]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\naction=sleep 0.2; echo done >> ${box.outFile('long')}\n`);
+    box.writeHook('own', `[own]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\ntimeout=99999999999\naction=sleep 0.2; echo done >> ${box.outFile('own')}\n`);
+    const r = await box.run(['--no-daemon', '-v']);
+    assert.equal(r.status, 0, r.stderr + box.log());
+    assert.deepEqual([box.fired('long'), box.fired('own')], [['done'], ['done']]);
+    assert.doesNotMatch(box.log(), /timed out/);
   });
 
   it('SIGHUP reads the configuration again: a new hook works, the state is kept; a broken file or credential file keeps the old configuration, and --check-config refuses the same files first', async () => {
@@ -272,6 +283,15 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.ok(root.get('CFN_NEW_METADATA')!.includes(s3Secret), 'root gets the metadata whole, as from aws-cfn-bootstrap');
   });
 
+  it('runas=--service=files is refused before anything runs (getent read it as an option and the action ran as root)', async () => {
+    box.writeMain();
+    box.writeHook('who', `[who]\ntriggers=post.add\npath=Resources.Web.Metadata.foo\nrunas=--service=files\naction=id -u >> ${box.outFile('who')}\n`);
+    const r = await box.run(['--no-daemon']);
+    assert.equal(r.status, 1, r.stderr + box.log());
+    assert.match(r.stderr, /^cfn-hup: .*hooks\.d\/who: line 4: \[who\] runas: a user name cannot start with "-", got "--service=files"\n$/);
+    assert.deepEqual(box.fired('who'), []);
+  });
+
   it('detaches as aws-cfn-bootstrap does: returns 0 at once, the daemon works in its own session; a configuration error is exit 1 first', async () => {
     box.writeMain();
     box.writeHook('web', box.hook('web', 'Resources.Web.Metadata.foo'));
@@ -300,6 +320,32 @@ describe('cfn-hup daemon against the emulator', function () {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^cfn-hup: .*hooks\.d\/bad: \[bad\] must set path\n$/);
     assert.ok(!fs.existsSync(box.pidFile), 'nothing was started');
+  });
+
+  it('a lock whose pid belongs to an unrelated process now is taken over, said in the log: -f runs its check, the daemon starts', async () => {
+    box.writeMain();
+    box.writeHook('ok', box.hook('ok', 'Resources.Web.Metadata.foo', 'post.add'));
+    const lock = path.join(box.dir, 'state', 'cfn-hup.lock');
+    fs.mkdirSync(path.dirname(lock), { recursive: true, mode: 0o700 });
+    // Under the tool's name, as `tail -f /var/log/cfn-hup.log` or cron's shell would be.
+    const other = spawn('bash', ['-c', 'exec -a cfn-hup sleep 60'], { stdio: 'ignore' });
+    try {
+      await box.until('the exec', () => fs.readFileSync(`/proc/${other.pid}/cmdline`, 'utf8').startsWith('cfn-hup'));
+      fs.writeFileSync(lock, `${other.pid} ${Number(startTime(other.pid!)) + 3} ${ownIdentity().boot}\n`);
+      const r = await box.run(['-f', '-v']);
+      assert.equal(r.status, 0, r.stderr + box.log());
+      assert.deepEqual(box.fired('ok'), [' -> {"v": 1}'], 'the check ran');
+      assert.match(box.log(), new RegExp(`WARNING .*cfn-hup\\.lock: taken over: process ${other.pid} has ended \\(its pid belongs to another process now\\)`));
+
+      fs.writeFileSync(lock, `${other.pid}\n`); // an earlier release's lock
+      const d = box.start(['-v']);
+      await box.until('a first check', () => box.checks() >= 1);
+      assert.match(box.log(), new RegExp(`WARNING .*cfn-hup\\.lock: taken over: process ${other.pid} is no cfn-hup now`));
+      d.child.kill('SIGTERM');
+      assert.equal(await d.exited, 0, d.stderr());
+    } finally {
+      other.kill();
+    }
   });
 
   it('--no-daemon checks once: 0 when all went well, 1 when a resource could not be checked or an action failed; a held lock skips', async () => {

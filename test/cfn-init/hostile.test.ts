@@ -250,6 +250,16 @@ describe('hostile and broken input', () => {
       assert.doesNotMatch(r.stderr, /unexpected error/);
     });
 
+    it('an owner, group or runas that a program would read as an option (--service=files made getent list root first) is a validation error: nothing runs', async () => {
+      const marker = t('ran-as');
+      const doc = { [INIT]: { config: { files: { '/tmp/x': { content: 'x', group: '-g0' } }, commands: { a: { command: `id -u > ${marker}`, runas: '--service=files' } } } } };
+      const r = await cfnInit([meta(doc)]);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /config\.commands\.a\.runas: a user name cannot start with "-"/);
+      assert.match(r.stderr, /config\.files\.\/tmp\/x\.group: a group name cannot start with "-"/);
+      assert.ok(!fs.existsSync(marker), `the command ran as uid ${fs.existsSync(marker) ? fs.readFileSync(marker, 'utf8') : ''}`);
+    });
+
     it('secrets in AWS_* variables: not inherited by commands, and redacted from command output even when the metadata comes from a file', async () => {
       const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETKEY';
       const token = 'FQoGZXIvYXdzEBAaDSESSIONTOKENexample';

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { botocoreAvailable, validatePutMetricData } from '../support/botocore-cloudwatch';
 import { startFakeImds, type FakeImds } from '../support/imds-server';
+import { ownIdentity, startTime } from '../../shared/process-identity';
 import { skipUnless } from '../support/skip';
 import type { Datapoint } from '../emulator/model';
 import { ACCESS_KEY, PROC_ROOT, PushBox, SECRET_KEY, STACK } from './support';
@@ -185,27 +186,40 @@ describe('cfn-push-stats against the emulator', function () {
     assert.match(box.log(), /INFO .*sent 1 metric\(s\) in 1 request\(s\)/);
   });
 
-  it('--from-cron: while an earlier run holds the lock a run exits quietly; a lock whose holder is gone is taken over', async () => {
+  it('--from-cron: while an earlier run holds the lock a run exits quietly; a lock whose pid belongs to another process now, or whose holder is gone, is taken over (said in the log)', async () => {
     const lock = path.join(box.dir, 'state', 'cfn-push-stats.lock');
     fs.mkdirSync(path.dirname(lock), { recursive: true });
-    // A live process that looks like an earlier run (the lock checks the holder's command line).
+    // A live process under the tool's name (as cron's shell running the job is), named by the lock as its owner.
     const holder = spawn('bash', ['-c', 'exec -a cfn-push-stats sleep 30'], { stdio: 'ignore' });
+    const boot = ownIdentity().boot;
     try {
       await new Promise((r) => setTimeout(r, 100));
-      fs.writeFileSync(lock, `${holder.pid}\n`);
+      fs.writeFileSync(lock, `${holder.pid} ${startTime(holder.pid!)} ${boot}\n`);
       const r = await box.run(['--heartbeat', '--from-cron'], { CFNTOOLS_PUSH_CRON_SPREAD_MS: '0' });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout + r.stderr, '', 'quiet');
       assert.equal(box.bodies().length, 0, 'nothing sent');
       assert.match(box.log(), new RegExp(`another cfn-push-stats \\(pid ${holder.pid}\\) is running: this run is skipped`));
-      assert.equal(fs.readFileSync(lock, 'utf8').trim(), String(holder.pid), "the holder's lock is left alone");
+      assert.equal(Number.parseInt(fs.readFileSync(lock, 'utf8'), 10), holder.pid, "the holder's lock is left alone");
+
+      // The same pid, started at another tick: the run that wrote the lock is gone and its pid was reused.
+      fs.writeFileSync(lock, `${holder.pid} ${Number(startTime(holder.pid!)) + 7} ${boot}\n`);
+      const reused = await box.run(['--heartbeat', '--from-cron'], { CFNTOOLS_PUSH_CRON_SPREAD_MS: '0' });
+      assert.equal(reused.status, 0, reused.stderr);
+      assert.equal(box.bodies().length, 1, 'the lock was taken over');
+      assert.match(box.log(), new RegExp(`WARNING .*cfn-push-stats\\.lock: taken over: process ${holder.pid} has ended \\(its pid belongs to another process now\\)`));
+      // An earlier release's lock, the pid alone: a process of another executable is no earlier run.
+      fs.writeFileSync(lock, `${holder.pid}\n`);
+      assert.equal((await box.run(['--heartbeat', '--from-cron'], { CFNTOOLS_PUSH_CRON_SPREAD_MS: '0' })).status, 0);
+      assert.equal(box.bodies().length, 2, 'taken over');
     } finally {
       holder.kill();
       await new Promise((r) => holder.once('exit', r));
     }
+    fs.writeFileSync(lock, `${holder.pid} ${startTime(process.pid)} ${boot}\n`);
     const after = await box.run(['--heartbeat', '--from-cron'], { CFNTOOLS_PUSH_CRON_SPREAD_MS: '0' });
     assert.equal(after.status, 0, after.stderr);
-    assert.equal(box.bodies().length, 1, 'the stale lock was taken over');
+    assert.equal(box.bodies().length, 3, 'the stale lock was taken over');
     assert.ok(!fs.existsSync(lock), 'and released');
   });
 

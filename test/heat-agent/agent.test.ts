@@ -214,6 +214,30 @@ describe('heat-agent against the emulator', function () {
     assert.match(r.stderr, /^heat-agent: --deployment-timeout: expected seconds above 0, got 0\n$/);
   });
 
+  it("a deployment timeout past Node's timer range (3000000 s) is a timeout, not 1 ms: the script runs to its end and its result is signalled", async () => {
+    setDeployments([deployment('t', { config: `#!/bin/sh\nsleep 0.2\necho "run" >> ${dir}/out/t\necho done\n` })]);
+    const r = await run(['--deployment-timeout', '3000000']);
+    assert.equal(r.status, 0, r.stderr + log());
+    assert.equal(runs('t'), 1);
+    assert.deepEqual(bodies()[0]?.body, { deploy_stdout: 'done\n', deploy_stderr: '', deploy_status_code: 0 });
+  });
+
+  it('--one-time with a lock whose pid belongs to an unrelated process now: taken over, said in the log, and the deployment runs', async () => {
+    fs.mkdirSync(path.join(dir, 'state'), { mode: 0o700 });
+    const other = spawn('bash', ['-c', 'exec -a heat-agent sleep 60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      fs.writeFileSync(path.join(dir, 'state', 'heat-agent.lock'), `${other.pid}\n`);
+      setDeployments([deployment('l')]);
+      const r = await run();
+      assert.equal(r.status, 0, r.stderr + log());
+      assert.equal(runs('l'), 1);
+      assert.match(log(), new RegExp(`WARNING .*heat-agent\\.lock: taken over: process ${other.pid} is no heat-agent now`));
+    } finally {
+      other.kill();
+    }
+  });
+
   it('hostile metadata is refused whole, naming the key path: nothing runs', async () => {
     setDeployments([deployment('a'), deployment('x', { group: '../../../bin/sh' })]);
     const r = await run();

@@ -1,15 +1,18 @@
 /**
  * The executable itself, as built: each tool's code cache is taken (a
- * rejected one would compile every start), also under the daemons' node
- * flags; NODE_OPTIONS cannot reach it; it finds libatomic in lib/cfntools
- * beside its bin/ (RUNPATH); it dispatches on its first argument; and a
- * cfn-hup started plainly detaches into the executable again, with the
- * daemon flags.
+ * rejected one would compile every start), also after the leading
+ * --node-options of earlier releases' units; no Node option reaches it
+ * (NODE_OPTIONS, --node-options anywhere), nor does NODE_DEBUG; it finds
+ * libatomic in lib/cfntools beside its bin/ (RUNPATH); it dispatches on its
+ * first argument; and a cfn-hup started plainly detaches into the
+ * executable again.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
+import { answerAccepted, atOrigin, withServer, WIRE_SIGNATURE, WIRE_URL } from '../cfn-signal/support';
+import { runProcess } from '../support/cli';
 import { skipUnless } from '../support/skip';
 import {
   BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, OUT, RUNPATH, TOOLS, VERSION,
@@ -31,7 +34,7 @@ describe('packaging: the executable', function () {
   const debugEnv = () => ({ PATH: process.env.PATH, LANG: 'C.UTF-8', AWS_EC2_METADATA_DISABLED: 'true', CFNTOOLS_DEBUG: '1' });
 
   for (const flags of [[], [DAEMON_OPTIONS]]) {
-    it(`every tool starts from its code cache${flags.length ? ', also with the daemon flags' : ''} (--help, --version)`, () => {
+    it(`every tool starts from its code cache${flags.length ? ", also after earlier releases' leading --node-options" : ''} (--help, --version)`, () => {
       for (const tool of TOOLS) {
         for (const arg of ['--help', '--version']) {
           const r = run(path.join(OUT, tool), [...flags, arg], { env: debugEnv() });
@@ -42,10 +45,31 @@ describe('packaging: the executable', function () {
     });
   }
 
-  it('a V8 flag that changes code generation is still run, only without the cache (the check above can fail)', () => {
-    const r = run(path.join(OUT, 'cfn-signal'), ['--node-options=--jitless', '--version'], { env: debugEnv() });
-    assert.equal(r.status, 0);
-    assert.match(r.stderr, /the code cache of cfn-signal was rejected/);
+  it('--node-options is no Node option anywhere: after the first argument it is the tool\'s (an unknown option), first it is refused unless it names only the built-in flags', () => {
+    dir = tempDir('node-options');
+    const marker = path.join(dir, 'loaded');
+    const preload = path.join(dir, 'preload.js');
+    fs.writeFileSync(preload, `require('fs').writeFileSync(${JSON.stringify(marker)}, 'loaded')\n`);
+    const anywhere = run(path.join(OUT, 'cfn-signal'), ['-i', 'x', `--node-options=--require=${preload}`, 'http://127.0.0.1:9/'], { env: debugEnv() });
+    assert.equal(anywhere.status, 2, anywhere.stderr);
+    assert.match(anywhere.stderr, /^cfn-signal: Unknown arguments?: node-options/);
+    const leading = run(path.join(OUT, 'cfn-init'), [`--node-options=${DAEMON_NODE_FLAGS[0]} --require=${preload}`, '--version'], { env: debugEnv() });
+    assert.equal(leading.status, 2);
+    assert.equal(leading.stderr, `cfntools: a leading --node-options may only name the built-in Node options (${DAEMON_NODE_FLAGS.join(' ')}); the executable takes no others\n`);
+    assert.equal(leading.stdout, '');
+    assert.ok(!fs.existsSync(marker), 'the preload ran');
+  });
+
+  it('ignores NODE_DEBUG: a signal is sent by the tool started again without it, and no signature reaches stderr', async () => {
+    await withServer(answerAccepted, async (server) => {
+      const env = { ...debugEnv(), CFNTOOLS_DEBUG: undefined, NODE_DEBUG: 'http,net,https,tls' };
+      const r = await runProcess([path.join(OUT, 'cfn-signal'), '--log-file', '-', '-e', '0', '-i', 'x', atOrigin(WIRE_URL, server.url)], { env });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(server.requests.length, 1);
+      assert.ok(!r.stderr.includes(WIRE_SIGNATURE), r.stderr);
+      assert.match(r.stderr, /^cfn-signal: ignoring NODE_DEBUG: Node's debug output shows signed URLs and tokens\n/);
+      assert.doesNotMatch(r.stderr, /^(HTTP|NET|TLS) \d+:/m);
+    });
   });
 
   it('ignores NODE_OPTIONS (a --require of a file that does not exist would stop node)', () => {
@@ -101,7 +125,7 @@ describe('packaging: the executable', function () {
     assert.ok(!fs.existsSync(path.join(target, 'heat-agent')), 'heat-agent is no /opt/aws/bin tool');
   });
 
-  it('cfn-hup started plainly detaches: the daemon is the executable again, with the daemon flags', async function () {
+  it('cfn-hup started plainly detaches: the daemon is the executable again (its daemon flags built in)', async function () {
     dir = tempDir('detach');
     const conf = path.join(dir, 'etc-cfn');
     fs.mkdirSync(path.join(conf, 'hooks.d'), { recursive: true });
@@ -115,7 +139,7 @@ describe('packaging: the executable', function () {
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     try {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      assert.deepEqual(argv.slice(0, 3), [fs.realpathSync(EXE), DAEMON_OPTIONS, 'cfn-hup']);
+      assert.deepEqual(argv.slice(0, 2), [fs.realpathSync(EXE), 'cfn-hup']);
       assert.ok(argv.includes(conf), argv.join(' '));
     } finally {
       process.kill(pid, 'SIGTERM');

@@ -130,7 +130,7 @@ describe('packaging: tarball and install.sh', function () {
     install(dir!, '--prefix', '/opt/cfntools', '--no-aws-links');
     assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools/bin/cfntools')));
     assert.ok(fs.existsSync(path.join(dir!, 'opt/cfntools', LIB_DIR, 'libatomic.so.1')));
-    assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecStart=\/opt\/cfntools\/bin\/cfn-hup "--node-options=/m);
+    assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecStart=\/opt\/cfntools\/bin\/cfn-hup --foreground$/m);
     assert.match(fs.readFileSync(path.join(dir!, 'etc/systemd/system/cfn-hup.service'), 'utf8'), /^ExecReload=\/opt\/cfntools\/bin\/cfn-hup --check-config$/m);
     assert.deepEqual(fs.readdirSync(path.join(dir!, 'etc/systemd/system-preset')), [PRESET]);
     assert.ok(!fs.existsSync(path.join(dir!, 'opt/aws')));

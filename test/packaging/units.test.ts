@@ -1,7 +1,7 @@
 /**
  * The systemd units and the logrotate file the packages install: systemd's
- * own checker accepts every unit without a warning, the daemons start with
- * the daemon flags of shared/daemon-memory.ts (and those reach the runtime),
+ * own checker accepts every unit without a warning, the daemons start with no
+ * Node options (the executable's built-in daemon flags reach the runtime),
  * the timer and the daemon exclude each other, and a rotation signals the
  * daemons quietly.
  */
@@ -9,10 +9,9 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DAEMON_NODE_FLAGS } from '../../shared/daemon-memory';
 import { skipUnless } from '../support/skip';
 import {
-  EXE, LOGROTATE_SRC, PRESET, PRESET_SRC, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
+  EXE, LOGROTATE_SRC, PRESET, PRESET_SRC, REPO, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
   artifactMissing, commandMissing, isolatedEnv, readUnit, removeTemp, run, runOk, systemdWords, tempDir, unitValue,
 } from './artifacts';
 
@@ -82,7 +81,7 @@ describe('packaging: systemd units', function () {
   });
 
   for (const unit of DAEMONS) {
-    it(`${unit}: Type=simple, a foreground daemon restarted on failure, after the network, with the daemon node flags of shared/daemon-memory.ts`, () => {
+    it(`${unit}: Type=simple, a foreground daemon restarted on failure, after the network, with no Node options`, () => {
       const u = readUnit(unit);
       assert.equal(unitValue(u, 'Service', 'Type'), 'simple');
       assert.equal(unitValue(u, 'Service', 'Restart'), 'on-failure');
@@ -92,9 +91,8 @@ describe('packaging: systemd units', function () {
       const words = execStart(unit);
       const tool = unit.replace('.service', '');
       assert.equal(words[0], `/usr/bin/${tool}`);
-      // A leading --node-options: the only way the executable takes node options.
-      assert.equal(words[1], `--node-options=${DAEMON_NODE_FLAGS.join(' ')}`);
-      assert.deepEqual(words[1]!.slice('--node-options='.length).split(' '), [...DAEMON_NODE_FLAGS]);
+      // The executable takes no Node options: the daemon flags are built in.
+      assert.ok(!words.some((w) => w.startsWith('--node-options')), words.join(' '));
       assert.ok(!unitValue(u, 'Service', 'Environment')?.includes('NODE_OPTIONS'), 'NODE_OPTIONS is ignored by the executable');
     });
   }
@@ -209,21 +207,20 @@ describe('packaging: systemd units', function () {
     const bin = fakeBin(dir);
     for (const unit of DAEMONS) {
       const words = execStart(unit);
-      const r = run(path.join(bin, path.basename(words[0]!)), [words[1]!, '--version']);
+      const r = run(path.join(bin, path.basename(words[0]!)), [...words.slice(1), '--version']);
       assert.equal(r.status, 0, `${unit}: ${r.stderr}`);
       assert.equal(r.stdout.trim(), `${path.basename(words[0]!)} (cfntools) ${VERSION}`);
     }
   });
 
-  it('the unit\'s node flags reach the runtime: heat-agent started with them runs fewer threads (--v8-pool-size=1)', async function () {
+  it('the built-in daemon flags reach the runtime: heat-agent from the executable runs fewer threads than under a plain node (--v8-pool-size=1)', async function () {
     skipUnless(this, 'running the executable', artifactMissing(EXE) ?? (fs.existsSync('/proc/self/status') ? undefined : 'needs /proc'));
     dir = tempDir('threads');
     const bin = fakeBin(dir);
-    const words = execStart('heat-agent.service');
     // Port 9 on loopback: nothing answers; the daemon backs off and idles, which is all we look at.
     const daemonArgs = ['--url', 'http://127.0.0.1:9/v1/', '--stack', 's', '--resource', 'r', '--access-key', 'AKIDTEST', '--secret-key', 'x', '--log-file', path.join(dir, 'agent.log')];
-    const threads = async (extra: string[]): Promise<number> => {
-      const child = spawn(path.join(bin, 'heat-agent'), [...extra, ...daemonArgs], { stdio: 'ignore', env: isolatedEnv(dir!) });
+    const threads = async (command: string[]): Promise<number> => {
+      const child = spawn(command[0]!, [...command.slice(1), ...daemonArgs], { stdio: 'ignore', env: isolatedEnv(dir!) });
       try {
         const deadline = Date.now() + 20_000;
         for (;;) {
@@ -243,9 +240,9 @@ describe('packaging: systemd units', function () {
         fs.rmSync(path.join(dir!, 'agent.log'), { force: true });
       }
     };
-    const plain = await threads([]);
-    const flagged = await threads([words[1]!]);
-    assert.ok(flagged < plain, `threads with the unit's flags ${flagged}, without ${plain}`);
+    const plain = await threads([process.execPath, path.join(REPO, 'dist', 'cfntools.cjs'), 'heat-agent']);
+    const flagged = await threads(execStart('heat-agent.service').map((w, i) => (i === 0 ? path.join(bin, path.basename(w)) : w)));
+    assert.ok(flagged < plain, `threads of the executable ${flagged}, of a plain node ${plain}`);
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../timer';
 import { CfnError } from '../../errors';
 import { compareCodePoints } from '../../pystr';
 import { CommandNotFoundError, type RunResult, type System } from '../../system';

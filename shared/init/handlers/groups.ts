@@ -82,7 +82,7 @@ export async function planGroups(spec: GroupsSpec, ctx: HandlerContext): Promise
       conflicts.add(child(gpath, 'gid'), `gid ${g.gid} already belongs to group ${holder.name}`);
       continue;
     }
-    const argv = [spec.groupadd, '-r', ...(g.gid === undefined ? [] : ['-g', String(g.gid)]), g.name];
+    const argv = [spec.groupadd, '-r', ...(g.gid === undefined ? [] : ['-g', String(g.gid)]), '--', g.name];
     const summary = `groups: add ${g.name}${g.gid === undefined ? '' : ` (gid ${g.gid})`}`;
     actions.push(commandAction(summary, { key: 'groups', name: g.name }, gpath, argv));
   }

@@ -111,7 +111,7 @@ export async function planUsers(spec: UsersSpec, ctx: HandlerContext): Promise<A
       if (u.homeDir !== undefined) argv.push('-d', u.homeDir);
       if (u.uid !== undefined) argv.push('-u', String(u.uid));
       if (groups?.length) argv.push('-G', groups.join(','));
-      argv.push(u.name);
+      argv.push('--', u.name);
       summary = `users: add ${u.name}${u.uid === undefined ? '' : ` (uid ${u.uid})`}${groups?.length ? ` in ${groups.join(', ')}` : ''}`;
     } else {
       if (u.uid !== undefined && existing.uid !== u.uid) {
@@ -137,7 +137,7 @@ export async function planUsers(spec: UsersSpec, ctx: HandlerContext): Promise<A
         ctx.logger.debug(`users: ${u.name} is as requested, nothing to do`);
         continue;
       }
-      argv.push(u.name);
+      argv.push('--', u.name);
       summary = `users: modify ${u.name}: ${what.join(', ')}`;
     }
     actions.push(commandAction(summary + note, { key: 'users', name: u.name }, upath, argv));

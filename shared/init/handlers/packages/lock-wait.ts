@@ -12,7 +12,7 @@
  * wait for before the wait begins. Between attempts a jittered backoff, so
  * the instances of a fleet do not retry in step.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../../timer';
 import { LimitError } from '../../../errors';
 import { backoffDelay, type RetryPolicy } from '../../../backoff';
 import type { RunOptions, RunResult } from '../../../system';
