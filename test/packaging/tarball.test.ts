@@ -117,7 +117,7 @@ describe('packaging: tarball and install.sh', function () {
       const text = fs.readFileSync(path.join(units, u), 'utf8');
       const execs = text.split('\n').filter((l) => l.startsWith('ExecStart='));
       assert.equal(execs.length, u.endsWith('.timer') ? 0 : 1, u);
-      for (const e of execs) assert.match(e, /^ExecStart=\/usr\/local\/bin\/(cfn-[a-z-]+|heat-agent) /, `${u}: ${e}`);
+      for (const e of execs) assert.match(e, /^ExecStart=\/usr\/local\/bin\/(cfn-[a-z-]+|heat-agent)( |$)/, `${u}: ${e}`);
       for (const e of text.split('\n').filter((l) => l.startsWith('ExecReload='))) assert.match(e, /^ExecReload=(\/usr\/local\/bin\/(cfn-hup|heat-agent) --check-config|\/bin\/kill -HUP \$MAINPID)$/, `${u}: ${e}`);
       // Only ExecStart= and ExecReload= move: /bin/kill and the comments stay.
       const src = fs.readFileSync(path.join(SYSTEMD_SRC, u), 'utf8');
