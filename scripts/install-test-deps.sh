@@ -7,10 +7,14 @@
 # stats socket cfn-push-stats --haproxy reads); for the packages: cpio (the
 # rpm's payload), logrotate (its file checked), systemd (systemd-analyze
 # verify), debootstrap and the minimal Debian root the .deb is installed into
-# (scripts/make-test-root.sh, the only step besides apt that uses the network).
+# (scripts/make-test-root.sh, the only step besides apt that uses the network);
+# for the arm64 build and its tests, qemu-user-static (arm64 programs run under
+# qemu-user, invoked by name or registered in a private binfmt_misc:
+# scripts/with-qemu-binfmt.sh), binutils-aarch64-linux-gnu (the strip that
+# reads arm64 ELF) and the arm64 minimal root.
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils qemu-user-static binutils-aarch64-linux-gnu)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -28,6 +32,7 @@ else
 fi
 if [ "$(id -u)" -eq 0 ]; then
   bash "$(dirname "$0")/make-test-root.sh"
+  bash "$(dirname "$0")/make-test-root.sh" --arch arm64
 else
-  echo "not root: no minimal Debian root made; the packaging tests that install the .deb into it will skip"
+  echo "not root: no minimal Debian roots made; the arm64 build cannot run, and the packaging tests that install the packages into them will skip"
 fi

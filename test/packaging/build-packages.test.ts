@@ -18,7 +18,7 @@ describe('packaging: scripts/build-packages.js', function () {
     // A copy of the repository's packaging inputs, with no executable built.
     dir = tempDir('build-packages');
     fs.mkdirSync(path.join(dir, 'scripts'));
-    fs.copyFileSync(path.join(REPO, 'scripts', 'build-packages.js'), path.join(dir, 'scripts', 'build-packages.js'));
+    for (const f of ['build-packages.js', 'arches.js']) fs.copyFileSync(path.join(REPO, 'scripts', f), path.join(dir, 'scripts', f));
     fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
     fs.cpSync(path.join(PACKAGING, 'systemd'), path.join(dir, 'packaging', 'systemd'), { recursive: true });
     fs.cpSync(path.join(PACKAGING, 'logrotate'), path.join(dir, 'packaging', 'logrotate'), { recursive: true });
@@ -33,15 +33,18 @@ describe('packaging: scripts/build-packages.js', function () {
     const r = run(process.execPath, [path.join(REPO, 'scripts', 'build-packages.js'), '--only', 'zip']);
     assert.equal(r.status, 1);
     assert.equal(r.stderr, 'build-packages: --only: unknown kind zip (tar, deb, rpm)\n');
+    const a = run(process.execPath, [path.join(REPO, 'scripts', 'build-packages.js'), '--arch', 'mips']);
+    assert.equal(a.status, 1);
+    assert.equal(a.stderr, 'build-packages: --arch: unknown architecture mips (x64, arm64, all)\n');
   });
 });
 
 describe('packaging: scripts/package.js', function () {
   it('refuses a command line it does not know with exit 2 and one line, before building anything', () => {
-    for (const args of [['--bogus'], ['--floor'], ['--floor', '--executable-only'], ['--executable-only', 'extra']]) {
+    for (const args of [['--bogus'], ['--floor'], ['--floor', '--executable-only'], ['--executable-only', 'extra'], ['--arch', 'mips'], ['--arch'], ['--arch', 'all', '--floor', 'out'], ['--executable-only', '--arch', 'x64']]) {
       const r = run(process.execPath, [path.join(REPO, 'scripts', 'package.js'), ...args]);
       assert.equal(r.status, 2, args.join(' '));
-      assert.equal(r.stderr, `package: expected no argument, --executable-only, or --floor OUT; got: ${args.join(' ')}\n`);
+      assert.equal(r.stderr, `package: expected [--arch x64|arm64|all] then no argument, --executable-only, or --floor OUT (one arch); got: ${args.join(' ')}\n`);
       assert.equal(r.stdout, '');
     }
   });
