@@ -60,7 +60,7 @@ function runnerFor(arch, scratch) {
   const debs = path.join(ARM64_ROOT, KEPT_DEBS);
   const libatomic = fs.existsSync(debs) ? fs.readdirSync(debs).find((f) => /^libatomic1_.*_arm64\.deb$/.test(f)) : undefined;
   if (!fs.existsSync(path.join(ARM64_ROOT, 'lib', 'ld-linux-aarch64.so.1')) || !libatomic) {
-    throw new ArchError(`the arm64 build runs the arm64 node on the libraries of an arm64 Debian root: none at ${ARM64_ROOT} (or one without /${KEPT_DEBS}/libatomic1_*.deb); run bash scripts/make-test-root.sh --arch arm64 (as root, once; CFNTOOLS_TEST_ROOT_ARM64 moves it), or build only x64 with --arch x64`);
+    throw new ArchError(`the arm64 build runs the arm64 node on the libraries of an arm64 Debian root: none at ${ARM64_ROOT} (or one without /${KEPT_DEBS}/libatomic1_*.deb); run bash scripts/make-test-root.sh --arch arm64 (as root, once; CFNTOOLS_TEST_ROOT_ARM64 moves it); or build only x64 with --arch x64`);
   }
   const libs = path.join(scratch, 'runtime-libs');
   fs.rmSync(libs, { recursive: true, force: true });

@@ -32,7 +32,7 @@ function sh(file, args, opts = {}) {
  * packaging/toolchain's lock file when missing or stale. Every architecture
  * runs the same Node version: one release, whatever the machine.
  */
-function toolchain() {
+function installToolchain() {
   const deps = require(path.join(TOOLCHAIN, 'package.json')).dependencies;
   const wanted = deps[ARCHES.x64.nodePackage];
   for (const a of ARCH_NAMES) {
@@ -46,23 +46,28 @@ function toolchain() {
     console.log(`package: installing the toolchain (node ${wanted} for ${ARCH_NAMES.join(' and ')}, postject) into packaging/toolchain`);
     sh('npm', ['ci', '--no-audit', '--no-fund', '--prefix', TOOLCHAIN], { stdio: 'inherit' });
   }
-  return {
-    nodeOf: (arch) => path.join(TOOLCHAIN, 'node_modules', ARCHES[arch].nodePackage, 'bin', 'node'),
-    postject: path.join(TOOLCHAIN, 'node_modules', 'postject', 'dist', 'cli.js'),
-  };
 }
 
 /**
- * What one architecture is built with: its node, run the way this host can
- * (`run(file, args)` gives what to spawn), its strip, its output directory
- * and a build directory of its own (the code caches differ).
+ * What one architecture is built with: its node from the toolchain, run the
+ * way this host can (`run(file, args)` gives what to spawn), its strip, its
+ * output directory and a build directory of its own (the code caches differ).
+ * Throws, before anything is built or fetched, when this host cannot build it.
  */
-function targetFor(tc, arch) {
+function targetFor(arch) {
   const build = arch === 'x64' ? BUILD : path.join(BUILD, arch);
   fs.mkdirSync(build, { recursive: true });
   const strip = ARCHES[arch].strip;
-  if (commandMissing(strip.tool)) throw new Error(`${strip.tool} is not installed (Debian package ${strip.debianPackage})`);
-  return { arch, node: tc.nodeOf(arch), postject: tc.postject, run: runnerFor(arch, build), strip: strip.tool, out: ARCHES[arch].dir, build };
+  if (commandMissing(strip.tool)) throw new Error(`${strip.tool} is not installed (Debian package ${strip.debianPackage})${arch === 'x64' ? '' : '; or build only x64 with --arch x64'}`);
+  return {
+    arch,
+    node: path.join(TOOLCHAIN, 'node_modules', ARCHES[arch].nodePackage, 'bin', 'node'),
+    postject: path.join(TOOLCHAIN, 'node_modules', 'postject', 'dist', 'cli.js'),
+    run: runnerFor(arch, build),
+    strip: strip.tool,
+    out: ARCHES[arch].dir,
+    build,
+  };
 }
 
 /**
@@ -165,10 +170,10 @@ function main() {
     process.exitCode = 2;
     return;
   }
-  const tc = toolchain();
   fs.mkdirSync(OUT, { recursive: true });
-  // Every target checked before anything is built: a missing qemu stops the build at once.
-  const targets = cmd.arches.map((a) => targetFor(tc, a));
+  // Every target checked before anything is fetched or built: a missing qemu stops the build at once.
+  const targets = cmd.arches.map(targetFor);
+  installToolchain();
   if (cmd.floor) {
     buildSea(targets[0], path.join(root, 'test', 'bench', 'floor-main.cjs'), {}, cmd.floor);
     return;

@@ -48,4 +48,15 @@ describe('packaging: scripts/package.js', function () {
       assert.equal(r.stdout, '');
     }
   });
+
+  it('without the arm64 root, the default build stops at once with one line saying what to run, before building x64 or fetching anything', () => {
+    const exe = path.join(PACKAGING, 'out', 'cfntools');
+    const before = fs.existsSync(exe) ? fs.statSync(exe).mtimeMs : undefined;
+    const r = run(process.execPath, [path.join(REPO, 'scripts', 'package.js')], { env: { PATH: process.env.PATH, CFNTOOLS_TEST_ROOT_ARM64: '/nonexistent/cfntools-arm64-root' } });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stdout, '');
+    // Whichever of the arm64 build's needs this machine lacks first: its strip, qemu, or (here, surely) the root.
+    assert.match(r.stderr, /^package: (aarch64-linux-gnu-strip is not installed|the arm64 build .*(qemu-aarch64-static is not installed|none at \/nonexistent\/cfntools-arm64-root .*run bash scripts\/make-test-root\.sh --arch arm64)).*; or build only x64 with --arch x64\n$/);
+    assert.equal(fs.existsSync(exe) ? fs.statSync(exe).mtimeMs : undefined, before);
+  });
 });
