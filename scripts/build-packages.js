@@ -308,12 +308,12 @@ async function main(argv) {
     // One architecture after the other: two xz -9 at once would need 1.3 GB.
     for (const arch of arches) {
       const a = ARCHES[arch];
-      const EXE = path.join(a.dir, 'cfntools');
+      const built = path.join(a.dir, 'cfntools');
       const dir = path.join(work, arch);
       mkdir(dir);
       // One snapshot for all three: the executable may be rebuilt while we work.
       const exe = path.join(dir, 'cfntools');
-      fs.copyFileSync(EXE, exe);
+      fs.copyFileSync(built, exe);
       fs.chmodSync(exe, 0o755);
       let run;
       try {
@@ -323,9 +323,9 @@ async function main(argv) {
         throw err;
       }
       const said = spawnSync(...run(exe, ['--version']), { encoding: 'utf8', timeout: 60_000 });
-      if (said.status !== 0) fail(`${path.relative(root, EXE)} --version failed (status ${said.status ?? said.signal}): ${(said.stderr || said.error?.message || '').trim()}; run npm run package`);
-      if (said.stdout.trim() !== `cfntools ${VERSION}`) fail(`${path.relative(root, EXE)} says "${said.stdout.trim()}", package.json is ${VERSION}: run npm run package`);
-      snapshots.set(path.relative(OUT, EXE), exe);
+      if (said.status !== 0) fail(`${path.relative(root, built)} --version failed (status ${said.status ?? said.signal}): ${(said.stderr || said.error?.message || '').trim()}; run npm run package`);
+      if (said.stdout.trim() !== `cfntools ${VERSION}`) fail(`${path.relative(root, built)} says "${said.stdout.trim()}", package.json is ${VERSION}: run npm run package`);
+      snapshots.set(path.relative(OUT, built), exe);
       const step = async (kind, build) => {
         const file = await build(dir, exe, epoch, a);
         const size = fs.statSync(file).size;
