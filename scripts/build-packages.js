@@ -5,22 +5,25 @@
 //   cfntools-<version>-linux-x64.tar.gz   bin/, lib/cfntools/, systemd/ (units and preset), logrotate/ and install.sh
 //   cfntools_<version>_amd64.deb          dpkg-deb, xz -9 extreme
 //   cfntools-<version>-1.x86_64.rpm       rpmbuild with packaging/rpm/cfntools.spec
-// and SHA256SUMS over them. File times are SOURCE_DATE_EPOCH (else the last
-// commit's time), owners root, entries sorted: rebuilding the same commit
-// gives the same tarball and the same file set.
+// and from packaging/out/arm64/cfntools the same for arm64
+// (cfntools-<version>-linux-arm64.tar.gz, cfntools_<version>_arm64.deb,
+// cfntools-<version>-1.aarch64.rpm), and SHA256SUMS over them. File times are
+// SOURCE_DATE_EPOCH (else the last commit's time), owners root, entries
+// sorted: rebuilding the same commit gives the same tarball and the same file set.
 //   --only tar,deb,rpm   build only these
+//   --arch x64,arm64     for these architectures (default both; or all)
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { ARCHES, ARCH_NAMES, ArchError, libatomicDebFor, runnerFor } = require('./arches');
 const { LIB_DIR, BundleError, bundledFiles } = require('./bundled-libs');
 
 const root = path.resolve(__dirname, '..');
 const PACKAGING = path.join(root, 'packaging');
 const OUT = path.join(PACKAGING, 'out');
-const EXE = path.join(OUT, 'cfntools');
 const pkg = require(path.join(root, 'package.json'));
 const VERSION = pkg.version;
 // Every tool, by the name it is started under (the links beside the executable).
@@ -128,8 +131,8 @@ function stageSystem(dir, exe, libs, unitDir) {
   mkdir(path.join(dir, 'etc/cfn/hooks.d'));
 }
 
-async function buildTarball(work, exe, libs, epoch) {
-  const name = `cfntools-${VERSION}-linux-x64`;
+async function buildTarball(work, exe, libs, epoch, a) {
+  const name = `cfntools-${VERSION}-${a.tar}`;
   const top = path.join(work, 'tar', name);
   mkdir(top);
   copy(exe, path.join(top, 'bin', 'cfntools'), 0o755);
@@ -235,7 +238,7 @@ function debDescription() {
   ].join('\n');
 }
 
-async function buildDeb(work, exe, libs, epoch) {
+async function buildDeb(work, exe, libs, epoch, a) {
   need('dpkg-deb', 'dpkg');
   const dir = path.join(work, 'deb');
   // mkdtemp-style 0700 would become the package's ./ and every path below it unreadable.
@@ -244,7 +247,7 @@ async function buildDeb(work, exe, libs, epoch) {
   const control = [
     'Package: cfntools',
     `Version: ${VERSION}`,
-    'Architecture: amd64',
+    `Architecture: ${a.deb}`,
     `Maintainer: ${MAINTAINER}`,
     `Installed-Size: ${installedSizeKiB(dir)}`,
     // What the executable links (ldd): glibc >= 2.28 (its newest GLIBC_ symbol version), libstdc++, libgcc_s
@@ -268,14 +271,14 @@ async function buildDeb(work, exe, libs, epoch) {
   fs.chmodSync(path.join(dir, 'DEBIAN', 'control'), 0o644);
   fs.chmodSync(path.join(dir, 'DEBIAN', 'conffiles'), 0o644);
   setTimes(dir, epoch);
-  const out = path.join(OUT, `cfntools_${VERSION}_amd64.deb`);
-  const tmp = path.join(OUT, `.cfntools_${VERSION}_amd64.deb.tmp`);
+  const out = path.join(OUT, `cfntools_${VERSION}_${a.deb}.deb`);
+  const tmp = path.join(OUT, `.cfntools_${VERSION}_${a.deb}.deb.tmp`);
   await runAsync('dpkg-deb', ['--root-owner-group', '-Zxz', '-z9', '-Sextreme', '--build', dir, tmp], { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
   fs.renameSync(tmp, out);
   return out;
 }
 
-async function buildRpm(work, exe, libs, epoch) {
+async function buildRpm(work, exe, libs, epoch, a) {
   need('rpmbuild', 'rpm');
   const unitDir = '/usr/lib/systemd/system';
   const stage = path.join(work, 'rpm-stage');
@@ -297,7 +300,7 @@ async function buildRpm(work, exe, libs, epoch) {
   const topdir = path.join(work, 'rpmbuild');
   mkdir(topdir);
   await runAsync('rpmbuild', [
-    '-bb', '--quiet', '--target', 'x86_64',
+    '-bb', '--quiet', '--target', a.rpm,
     '--define', `_topdir ${topdir}`,
     '--define', `_rpmdir ${path.join(topdir, 'RPMS')}`,
     '--define', `_tmppath ${path.join(topdir, 'tmp')}`,
@@ -310,7 +313,7 @@ async function buildRpm(work, exe, libs, epoch) {
     '--define', `cfntools_description ${pkg.description.split(':')[0]}`,
     path.join(PACKAGING, 'rpm', 'cfntools.spec'),
   ], { env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
-  const built = path.join(topdir, 'RPMS', 'x86_64', `cfntools-${VERSION}-1.x86_64.rpm`);
+  const built = path.join(topdir, 'RPMS', a.rpm, `cfntools-${VERSION}-1.${a.rpm}.rpm`);
   if (!fs.existsSync(built)) fail(`rpmbuild did not write ${built}`);
   const out = path.join(OUT, path.basename(built));
   fs.copyFileSync(built, `${out}.tmp`);
@@ -322,45 +325,81 @@ function sha256(file) {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** An architecture's packages, by file name in packaging/out/. */
+function packageNames(a) {
+  return [`cfntools-${VERSION}-${a.tar}.tar.gz`, `cfntools_${VERSION}_${a.deb}.deb`, `cfntools-${VERSION}-1.${a.rpm}.rpm`];
+}
+
 async function main(argv) {
   let only = ['tar', 'deb', 'rpm'];
+  let arches = ARCH_NAMES;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--only' && argv[i + 1]) only = argv[++i].split(',');
     else if (argv[i].startsWith('--only=')) only = argv[i].slice(7).split(',');
+    else if (argv[i] === '--arch' && argv[i + 1]) arches = argv[++i] === 'all' ? ARCH_NAMES : argv[i].split(',');
     else if (argv[i] === '-h' || argv[i] === '--help') {
-      console.log('usage: node scripts/build-packages.js [--only tar,deb,rpm]\nwrites the tarball, .deb and .rpm of packaging/out/cfntools into packaging/out/');
+      console.log('usage: node scripts/build-packages.js [--only tar,deb,rpm] [--arch x64,arm64]\nwrites the tarball, .deb and .rpm of packaging/out/cfntools (x64) and packaging/out/arm64/cfntools into packaging/out/');
       return;
-    } else fail(`unknown argument ${argv[i]} (--only tar,deb,rpm, --help)`);
+    } else fail(`unknown argument ${argv[i]} (--only tar,deb,rpm, --arch x64,arm64, --help)`);
   }
   for (const o of only) if (!['tar', 'deb', 'rpm'].includes(o)) fail(`--only: unknown kind ${o} (tar, deb, rpm)`);
-  if (!fs.existsSync(EXE)) fail(`${path.relative(root, EXE)} is missing: run npm run package`);
+  for (const a of arches) if (!ARCH_NAMES.includes(a)) fail(`--arch: unknown architecture ${a} (${ARCH_NAMES.join(', ')}, all)`);
+  for (const a of arches) {
+    const exe = path.join(ARCHES[a].dir, 'cfntools');
+    if (!fs.existsSync(exe)) fail(`${path.relative(root, exe)} is missing: run npm run package${a === 'x64' ? '' : ` (or build only x64: --arch x64)`}`);
+  }
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-packages-'));
   try {
-    // One snapshot for all three: the executable may be rebuilt while we work.
-    const exe = path.join(work, 'cfntools');
-    fs.copyFileSync(EXE, exe);
-    fs.chmodSync(exe, 0o755);
-    const said = spawnSync(exe, ['--version'], { encoding: 'utf8', timeout: 60_000 });
-    if (said.status !== 0) fail(`${path.relative(root, EXE)} --version failed (status ${said.status ?? said.signal}): ${(said.stderr || said.error?.message || '').trim()}; run npm run package`);
-    if (said.stdout.trim() !== `cfntools ${VERSION}`) fail(`${path.relative(root, EXE)} says "${said.stdout.trim()}", package.json is ${VERSION}: run npm run package`);
     const epoch = sourceDateEpoch();
-    const libs = bundledFiles('x64');
     const t0 = Date.now();
-    const step = async (kind, build) => {
-      const file = await build(work, exe, libs, epoch);
-      const size = fs.statSync(file).size;
-      console.log(`build-packages: ${path.relative(root, file)} ${(size / 1e6).toFixed(1)} MB (${size} bytes, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-      return file;
-    };
-    const builders = { tar: buildTarball, deb: buildDeb, rpm: buildRpm };
-    const settled = await Promise.allSettled(Object.keys(builders).filter((k) => only.includes(k)).map((k) => step(k, builders[k])));
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    // Over every package present (an --only run keeps the others' lines true), and the executable as packaged.
-    const packages = [`cfntools-${VERSION}-linux-x64.tar.gz`, `cfntools_${VERSION}_amd64.deb`, `cfntools-${VERSION}-1.x86_64.rpm`].filter((f) => fs.existsSync(path.join(OUT, f)));
-    const sums = [`${sha256(exe)}  cfntools\n`, ...packages.map((f) => `${sha256(path.join(OUT, f))}  ${f}\n`)].join('');
-    fs.writeFileSync(path.join(OUT, 'SHA256SUMS'), sums);
+    // The executables as packaged, by their path in SHA256SUMS.
+    const snapshots = new Map();
+    // One architecture after the other: two xz -9 at once would need 1.3 GB.
+    for (const arch of arches) {
+      const a = ARCHES[arch];
+      const built = path.join(a.dir, 'cfntools');
+      const dir = path.join(work, arch);
+      mkdir(dir);
+      // One snapshot for all three: the executable may be rebuilt while we work.
+      const exe = path.join(dir, 'cfntools');
+      fs.copyFileSync(built, exe);
+      fs.chmodSync(exe, 0o755);
+      let run;
+      try {
+        run = runnerFor(arch, dir);
+      } catch (err) {
+        if (err instanceof ArchError) fail(err.message);
+        throw err;
+      }
+      const said = spawnSync(...run(exe, ['--version']), { encoding: 'utf8', timeout: 60_000 });
+      if (said.status !== 0) fail(`${path.relative(root, built)} --version failed (status ${said.status ?? said.signal}): ${(said.stderr || said.error?.message || '').trim()}; run npm run package`);
+      if (said.stdout.trim() !== `cfntools ${VERSION}`) fail(`${path.relative(root, built)} says "${said.stdout.trim()}", package.json is ${VERSION}: run npm run package`);
+      snapshots.set(path.relative(OUT, built), exe);
+      const libs = bundledFiles(arch, libatomicDebFor(arch));
+      const step = async (kind, build) => {
+        const file = await build(dir, exe, libs, epoch, a);
+        const size = fs.statSync(file).size;
+        console.log(`build-packages: ${path.relative(root, file)} ${(size / 1e6).toFixed(1)} MB (${size} bytes, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        return file;
+      };
+      const builders = { tar: buildTarball, deb: buildDeb, rpm: buildRpm };
+      const settled = await Promise.allSettled(Object.keys(builders).filter((k) => only.includes(k)).map((k) => step(k, builders[k])));
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+    // Over every package and executable present (an --only or --arch run keeps the others' lines true);
+    // those packaged now as packaged.
+    const lines = [];
+    for (const arch of ARCH_NAMES) {
+      const exe = path.relative(OUT, path.join(ARCHES[arch].dir, 'cfntools'));
+      const file = snapshots.get(exe) ?? path.join(OUT, exe);
+      if (fs.existsSync(file)) lines.push(`${sha256(file)}  ${exe}\n`);
+    }
+    for (const arch of ARCH_NAMES) {
+      for (const f of packageNames(ARCHES[arch])) if (fs.existsSync(path.join(OUT, f))) lines.push(`${sha256(path.join(OUT, f))}  ${f}\n`);
+    }
+    fs.writeFileSync(path.join(OUT, 'SHA256SUMS'), lines.join(''));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

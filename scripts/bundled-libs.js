@@ -12,6 +12,8 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 
 /** The private directory, relative to the prefix whose bin/ holds the executable: /usr/lib/cfntools, PREFIX/lib/cfntools. */
 const LIB_DIR = 'lib/cfntools';
@@ -32,36 +34,83 @@ const ARCHES = {
 
 class BundleError extends Error {}
 
-/**
- * The files of LIB_DIR for `arch`: libatomic.so.1 from the build machine's
- * Debian libatomic1 of that architecture (for arm64 on an x86_64 machine:
- * dpkg --add-architecture arm64 && apt-get install libatomic1:arm64), and
- * libatomic1.copyright, Debian's copyright file for it (GPL-3 with the GCC
- * Runtime Library Exception) after a line naming the exact source package,
- * as that licence asks of whoever passes the library on.
- * @returns {{ name: string, data: Buffer, license: boolean }[]}
- */
-function bundledFiles(arch) {
-  const a = ARCHES[arch];
-  if (!a) throw new BundleError(`no bundled libraries known for architecture ${arch} (${Object.keys(ARCHES).join(', ')})`);
+/** A package's version and its source's, as Debian's fields give them ("gcc-12 (12.2.0-14)" when they differ). */
+function sourceOf(version, sourceField) {
+  const m = /^(\S+)(?: \((\S+)\))?$/.exec(sourceField.trim());
+  if (!m) throw new BundleError(`cannot read the source of libatomic1 from ${JSON.stringify(sourceField)}`);
+  return { source: m[1], sourceVersion: m[2] ?? version };
+}
+
+/** libatomic1 of `a` installed on this machine: its files and versions. */
+function installed(a) {
   const pkg = `libatomic1:${a.deb}`;
   const lib = `/usr/lib/${a.triplet}/libatomic.so.1`;
-  const q = spawnSync('dpkg-query', ['-W', '-f', '${db:Status-Status} ${Version} ${source:Package} ${source:Version}', pkg], { encoding: 'utf8' });
-  const [status, version, source, sourceVersion] = (q.stdout || '').trim().split(' ');
+  const q = spawnSync('dpkg-query', ['-W', '-f', '${db:Status-Status}\t${Version}\t${source:Package}\t${source:Version}', pkg], { encoding: 'utf8' });
+  const [status, version, source, sourceVersion] = (q.stdout || '').trim().split('\t');
   if (q.status !== 0 || status !== 'installed' || !fs.existsSync(lib)) {
-    throw new BundleError(`${lib} is missing: the ${arch} executable ships it; install Debian's ${pkg} on this machine`);
+    throw new BundleError(`${lib} is missing: the executable ships it; install Debian's ${pkg} on this machine`);
   }
-  const copyright = '/usr/share/doc/libatomic1/copyright';
+  return { pkg, version, source, sourceVersion, lib: fs.readFileSync(lib), copyright: fs.readFileSync('/usr/share/doc/libatomic1/copyright') };
+}
+
+/**
+ * The copyright file a .deb unpacked at `file`, or, where Debian links its
+ * doc directory to gcc-N-base's (not in the .deb), this machine's copy, which
+ * is the same text when this machine's libatomic1 comes from the same source.
+ */
+function copyrightOf(file, source, deb) {
+  if (fs.existsSync(file)) return fs.readFileSync(file);
+  const host = spawnSync('dpkg-query', ['-W', '-f', '${source:Package}', 'libatomic1'], { encoding: 'utf8' }).stdout?.trim();
+  if (host !== source) throw new BundleError(`${deb} holds no copyright file and this machine's libatomic1 is not from ${source}: cannot ship its licence`);
+  return fs.readFileSync('/usr/share/doc/libatomic1/copyright');
+}
+
+/** libatomic1 of `a` from its .deb `deb`, unpacked in a scratch directory. */
+function fromDeb(a, deb) {
+  const field = (name) => {
+    const r = spawnSync('dpkg-deb', ['-f', deb, name], { encoding: 'utf8' });
+    if (r.status !== 0) throw new BundleError(`dpkg-deb -f ${deb} ${name}: ${r.error?.message ?? r.stderr.trim()}`);
+    return r.stdout.trim();
+  };
+  const version = field('Version');
+  const { source, sourceVersion } = sourceOf(version, field('Source') || 'libatomic1');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-libatomic-'));
+  try {
+    const x = spawnSync('dpkg-deb', ['-x', deb, dir], { encoding: 'utf8' });
+    if (x.status !== 0) throw new BundleError(`dpkg-deb -x ${deb}: ${x.error?.message ?? x.stderr.trim()}`);
+    return {
+      pkg: `libatomic1:${a.deb}`, version, source, sourceVersion,
+      lib: fs.readFileSync(path.join(dir, 'usr', 'lib', a.triplet, 'libatomic.so.1')),
+      copyright: copyrightOf(path.join(dir, 'usr', 'share', 'doc', 'libatomic1', 'copyright'), source, deb),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The files of LIB_DIR for `arch`: libatomic.so.1 from Debian's libatomic1
+ * of that architecture (this machine's, or the .deb `deb` when given: the
+ * arm64 build on an x86_64 machine), and libatomic1.copyright, Debian's
+ * copyright file for it (GPL-3 with the GCC Runtime Library Exception) after
+ * a line naming the exact source package, as that licence asks of whoever
+ * passes the library on.
+ * @returns {{ name: string, data: Buffer, license: boolean }[]}
+ */
+function bundledFiles(arch, deb) {
+  const a = ARCHES[arch];
+  if (!a) throw new BundleError(`no bundled libraries known for architecture ${arch} (${Object.keys(ARCHES).join(', ')})`);
+  const p = deb ? fromDeb(a, deb) : installed(a);
   const notice = [
-    `libatomic.so.1 in this directory is Debian's ${pkg} ${version}, built from Debian's source`,
-    `package ${source} ${sourceVersion}: https://snapshot.debian.org/package/${source}/${encodeURIComponent(sourceVersion)}/`,
-    `Its copyright and licence, from ${copyright}:`,
+    `libatomic.so.1 in this directory is Debian's ${p.pkg} ${p.version}, built from Debian's source`,
+    `package ${p.source} ${p.sourceVersion}: https://snapshot.debian.org/package/${p.source}/${encodeURIComponent(p.sourceVersion)}/`,
+    'Its copyright and licence, from /usr/share/doc/libatomic1/copyright:',
     '',
     '',
   ].join('\n');
   return [
-    { name: 'libatomic.so.1', data: fs.readFileSync(lib), license: false },
-    { name: 'libatomic1.copyright', data: Buffer.concat([Buffer.from(notice), fs.readFileSync(copyright)]), license: true },
+    { name: 'libatomic.so.1', data: p.lib, license: false },
+    { name: 'libatomic1.copyright', data: Buffer.concat([Buffer.from(notice), p.copyright]), license: true },
   ];
 }
 

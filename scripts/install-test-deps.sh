@@ -9,11 +9,15 @@
 # verify), patchelf (the executable's RUNPATH, set by scripts/package.js),
 # debootstrap and the minimal Debian root the .deb is installed into
 # (scripts/make-test-root.sh); systemd-container (systemd-nspawn) and the root
-# the boot tests start with systemd as PID 1 (scripts/make-boot-root.sh).
-# The two roots are the only steps besides apt that use the network.
+# the boot tests start with systemd as PID 1 (scripts/make-boot-root.sh);
+# for the arm64 build and its tests, qemu-user-static (arm64 programs run under
+# qemu-user, invoked by name or registered in a private binfmt_misc:
+# scripts/with-qemu-binfmt.sh), binutils-aarch64-linux-gnu (the strip that
+# reads arm64 ELF) and the arm64 minimal root. The roots are the only steps
+# besides apt that use the network.
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf qemu-user-static binutils-aarch64-linux-gnu)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -48,6 +52,7 @@ fi
 if [ "$(id -u)" -eq 0 ]; then
   bash "$(dirname "$0")/make-test-root.sh"
   bash "$(dirname "$0")/make-boot-root.sh"
+  bash "$(dirname "$0")/make-test-root.sh" --arch arm64
 else
-  echo "not root: no minimal Debian roots made; the packaging tests that install the .deb into them will skip"
+  echo "not root: no minimal Debian roots made; the arm64 build cannot run, and the packaging tests that install the packages into them will skip"
 fi

@@ -5,13 +5,33 @@
 # step that needs the network (deb.debian.org); the tests themselves never
 # leave loopback and skip, visibly, when the root is absent.
 #
-#   bash scripts/make-test-root.sh        (as root; CI runs it before the tests)
+#   bash scripts/make-test-root.sh                (as root; CI runs it before the tests)
+#   bash scripts/make-test-root.sh --arch arm64   the arm64 root: the arm64 build
+#                                                 runs its node on its libraries (qemu-user),
+#                                                 and the arm64 packages are tested in it
 #
-# CFNTOOLS_TEST_ROOT moves the root (default /var/cache/cfntools-test/minbase-bookworm);
-# the tests read the same variable.
+# CFNTOOLS_TEST_ROOT moves the root (default /var/cache/cfntools-test/minbase-bookworm),
+# CFNTOOLS_TEST_ROOT_ARM64 the arm64 one (default .../minbase-bookworm-arm64); the
+# tests and scripts/arches.js read the same variables. The arm64 root is made on this
+# x86_64 host in two stages: debootstrap --foreign unpacks it, then its second stage
+# runs in it under qemu-user, in namespaces of its own (scripts/with-qemu-binfmt.sh:
+# the host's binfmt_misc is left as it is).
 set -euo pipefail
-ROOT=${CFNTOOLS_TEST_ROOT:-/var/cache/cfntools-test/minbase-bookworm}
 SUITE=bookworm
+# This x86_64 host's own architecture, or arm64 (run under qemu-user).
+case "$*" in
+"" | "--arch amd64") ARCH=host ;;
+"--arch arm64") ARCH=arm64 ;;
+*) echo "usage: make-test-root.sh [--arch amd64|arm64]" >&2; exit 2 ;;
+esac
+# A command in a root: chroot ROOT COMMAND...
+if [ "$ARCH" = host ]; then
+  ROOT=${CFNTOOLS_TEST_ROOT:-/var/cache/cfntools-test/minbase-bookworm}
+  in_root() { chroot "$@"; }
+else
+  ROOT=${CFNTOOLS_TEST_ROOT_ARM64:-/var/cache/cfntools-test/minbase-bookworm-arm64}
+  in_root() { "$(dirname "$0")/with-qemu-binfmt.sh" --pid --fork --kill-child --mount-proc -- chroot "$@"; }
+fi
 
 # Packages minbase lacks that the tests install on purpose, with no network:
 # libatomic1, which the .deb does not need (the executable carries its own
@@ -30,10 +50,10 @@ fetch_debs() {
   echo "test root: fetching$missing into /$DEBS"
   mkdir -p "$root/$DEBS" "$root/etc"
   [ -s "$root/etc/resolv.conf" ] || cp -L /etc/resolv.conf "$root/etc/resolv.conf"
-  chroot "$root" apt-get update -qq
+  in_root "$root" apt-get update -qq
   # shellcheck disable=SC2086
-  chroot "$root" sh -c "cd /$DEBS && apt-get download -qq -o APT::Sandbox::User=root$missing"
-  chroot "$root" apt-get clean
+  in_root "$root" sh -c "cd /$DEBS && apt-get download -qq -o APT::Sandbox::User=root$missing"
+  in_root "$root" apt-get clean
   rm -rf "$root"/var/lib/apt/lists/*
 }
 
@@ -62,6 +82,10 @@ if [ -z "$MIRROR" ] && [ -r /etc/apt/sources.list ]; then
 fi
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
+if [ "$ARCH" != host ] && ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+  echo "make-test-root: the $ARCH root is made under qemu-user: install qemu-user-static (scripts/install-test-deps.sh does)" >&2
+  exit 1
+fi
 if ! command -v debootstrap >/dev/null 2>&1; then
   echo "installing debootstrap"
   export DEBIAN_FRONTEND=noninteractive
@@ -74,17 +98,25 @@ mkdir -p "$(dirname "$ROOT")"
 # Build beside the final path and rename: a killed run never leaves something that looks finished.
 TMP="$ROOT.partial.$$"
 trap 'rm -rf "$TMP"' EXIT
-echo "test root: debootstrap --variant=minbase $SUITE $ROOT $MIRROR (about 1-2 minutes)"
-debootstrap --variant=minbase "$SUITE" "$TMP" "$MIRROR" >"$TMP.log" 2>&1 || {
+debootstrap_failed() {
   tail -n 20 "$TMP.log" >&2
   rm -f "$TMP.log"
   echo "make-test-root: debootstrap failed (log above)" >&2
   exit 1
 }
+if [ "$ARCH" = host ]; then
+  echo "test root: debootstrap --variant=minbase $SUITE $ROOT $MIRROR (about 1-2 minutes)"
+  debootstrap --variant=minbase "$SUITE" "$TMP" "$MIRROR" >"$TMP.log" 2>&1 || debootstrap_failed
+else
+  echo "test root: debootstrap --arch=$ARCH --variant=minbase $SUITE $ROOT $MIRROR, its second stage under qemu (about 3-4 minutes)"
+  debootstrap --arch="$ARCH" --foreign --variant=minbase "$SUITE" "$TMP" "$MIRROR" >"$TMP.log" 2>&1 || debootstrap_failed
+  # container=lxc: debootstrap then takes the root's device nodes as they are (a user namespace may not mknod).
+  in_root "$TMP" /usr/bin/env container=lxc /debootstrap/debootstrap --second-stage >>"$TMP.log" 2>&1 || debootstrap_failed
+fi
 rm -f "$TMP.log"
 # The tests rely on these being absent: the binary must need neither.
 for p in node nodejs python3; do
-  if chroot "$TMP" sh -c "command -v $p" >/dev/null 2>&1; then
+  if in_root "$TMP" sh -c "command -v $p" >/dev/null 2>&1; then
     echo "make-test-root: $p is present in the minbase root; it should not be" >&2
     exit 1
   fi

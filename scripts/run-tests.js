@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the test suites one after the other (the main suite, real Heat, then
-// the packages: built first by scripts/package.js, then installed and run in
-// a minimal Debian root that scripts/install-test-deps.sh prepared),
+// the packages: built first by scripts/package.js for x86_64 and arm64, then
+// installed and run in the minimal Debian roots that scripts/install-test-deps.sh
+// prepared, the arm64 one under qemu-user),
 // shows mocha's own output, and ends with one line `N passed, N failed,
 // N skipped` summed over all of them. Exit status is non-zero when any test
 // failed or a suite could not run.

@@ -6,7 +6,8 @@
  * checks and one check beside heat-cfntools' (cfn-hup-daemon.ts), and one cron run of cfn-push-stats beside
  * heat-cfntools' (cfn-push-stats-vs-peer.ts), and the single executable's start-up beside
  * a trivial executable and heat-cfntools' (executable.ts; CFNTOOLS_BENCH_STARTUP_RUNS
- * runs each, default 15). Numbers, not pass/fail: compare runs on
+ * runs each, default 15), and the arm64 build's under qemu-user, with and without its
+ * code caches (arm64.ts; CFNTOOLS_BENCH_ARM64_RUNS, default 7). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
  * (default 7); CFNTOOLS_BENCH_EXECUTABLE measures another build of the tools
  * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle.
@@ -26,6 +27,7 @@ import { compare, report, unavailable } from './cfn-init-vs-peer';
 import { hupRows } from './cfn-hup-daemon';
 import { pushRows } from './cfn-push-stats-vs-peer';
 import { executableRows } from './executable';
+import { arm64Rows } from './arm64';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
   rows.push(...(await hupRows()));
   rows.push(...pushRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
   rows.push(...executableRows(Number(process.env.CFNTOOLS_BENCH_STARTUP_RUNS ?? 15)));
+  rows.push(...arm64Rows(Number(process.env.CFNTOOLS_BENCH_ARM64_RUNS ?? 7)));
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`cfntools bench (node ${process.version}, ${os.cpus().length} cores)`);
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);

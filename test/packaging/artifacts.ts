@@ -42,6 +42,17 @@ export const TARBALL = path.join(OUT, `${TARBALL_TOP}.tar.gz`);
 export const DEB = path.join(OUT, `cfntools_${VERSION}_amd64.deb`);
 export const RPM = path.join(OUT, `cfntools-${VERSION}-1.x86_64.rpm`);
 
+/** The same for arm64 (scripts/arches.js): the executable in packaging/out/arm64/, the packages beside the x64 ones. */
+export const ARM64 = {
+  EXE: path.join(OUT, 'arm64', 'cfntools'),
+  TARBALL_TOP: `cfntools-${VERSION}-linux-arm64`,
+  TARBALL: path.join(OUT, `cfntools-${VERSION}-linux-arm64.tar.gz`),
+  DEB: path.join(OUT, `cfntools_${VERSION}_arm64.deb`),
+  RPM: path.join(OUT, `cfntools-${VERSION}-1.aarch64.rpm`),
+  /** The arm64 minbase root of scripts/make-test-root.sh --arch arm64. */
+  ROOT: process.env.CFNTOOLS_TEST_ROOT_ARM64 || '/var/cache/cfntools-test/minbase-bookworm-arm64',
+} as const;
+
 /** Why `file` cannot be tested, or undefined when it is there. */
 export function artifactMissing(file: string): string | undefined {
   if (fs.existsSync(file)) return undefined;
@@ -52,10 +63,10 @@ export function artifactMissing(file: string): string | undefined {
  * A package built from another executable than packaging/out/cfntools (it was
  * rebuilt since): the comparison would fail for a reason that is no bug.
  */
-export function staleness(file: string): string | undefined {
-  if (!fs.existsSync(file) || !fs.existsSync(EXE)) return undefined;
-  if (fs.statSync(EXE).mtimeMs > fs.statSync(file).mtimeMs) {
-    return `${path.relative(REPO, EXE)} is newer than ${path.relative(REPO, file)}: run node scripts/build-packages.js`;
+export function staleness(file: string, exe: string = EXE): string | undefined {
+  if (!fs.existsSync(file) || !fs.existsSync(exe)) return undefined;
+  if (fs.statSync(exe).mtimeMs > fs.statSync(file).mtimeMs) {
+    return `${path.relative(REPO, exe)} is newer than ${path.relative(REPO, file)}: run node scripts/build-packages.js`;
   }
   return undefined;
 }
