@@ -2,8 +2,12 @@
 # Installs cfntools from the unpacked tarball this script sits in (bin/,
 # lib/cfntools/, systemd/, logrotate/). Safe to run again: what is already in
 # place is left alone and reported as unchanged. It never enables or starts a
-# unit.
+# unit. Every argument and the whole plan (where each file goes, the units as
+# they will be written) is checked before the first change, so a refusal
+# leaves the system as it was. POSIX sh: it runs under dash and busybox.
 set -eu
+# `cd DIR` must enter DIR, not a namesake found through CDPATH.
+unset CDPATH
 
 usage() {
 	cat <<'EOF'
@@ -16,12 +20,18 @@ heat-agent), the library it carries, the systemd units, the logrotate file
 and /etc/cfn/hooks.d.
 
   --prefix DIR     install under DIR (default /usr/local): DIR/bin/cfntools
-                   and its links, and DIR/lib/cfntools/libatomic.so.1, where
-                   the executable looks for it. The units' ExecStart= lines
-                   are rewritten to DIR/bin.
+                   and its links, and lib/cfntools/libatomic.so.1 beside the
+                   directory DIR/bin really is, where the executable looks for
+                   it. The units' ExecStart= lines are rewritten to DIR/bin.
+                   DIR is written into the units as systemd reads them: it may
+                   hold spaces, & # % and other printable ASCII, not a quote,
+                   a backslash or a $ (systemd refuses or expands those in a
+                   program's path), nor // . or .. components.
   --root DIR       install into the tree at DIR as if it were / (an image
                    being built, a chroot, a test): files go under DIR, links
-                   and unit paths name the paths as seen from inside it.
+                   and unit paths name the paths as seen from inside it. Links
+                   in the tree are followed as inside it: an absolute one from
+                   DIR, .. never above DIR; nothing is written outside DIR.
   --aws-links      link the cfn-* tools into /opt/aws/bin, where templates
                    written for Amazon Linux's aws-cfn-bootstrap call them
                    (/opt/aws/bin/cfn-init ...). This is the default: an image
@@ -47,9 +57,14 @@ EOF
 }
 
 die() {
-	echo "install.sh: $*" >&2
+	printf 'install.sh: %s\n' "$*" >&2
 	exit 1
 }
+
+say() { printf '%s\n' "$*"; }
+
+NL='
+'
 
 PREFIX=/usr/local
 ROOT=
@@ -76,23 +91,53 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-case "$PREFIX" in /*) ;; *) die "--prefix must be an absolute path, got $PREFIX" ;; esac
-PREFIX=$(printf '%s' "$PREFIX" | sed 's#/*$##')
+# absolute_dir FLAG VALUE: VALUE without its trailing slashes, in DIR; refused unless absolute,
+# without control characters (a unit or this script's report would be cut at a newline) and
+# normalized (systemd refuses // . and .. in a program's path; with links they are ambiguous).
+absolute_dir() {
+	case "$2" in /*) ;; *) die "$1 must be an absolute path, got $2" ;; esac
+	case "$2" in *"$NL"* | *[[:cntrl:]]*) die "$1: a control character in the path" ;; esac
+	DIR=$2
+	while case "$DIR" in */) true ;; *) false ;; esac; do DIR=${DIR%/}; done
+	case "$DIR/" in *//* | */./* | */../*) die "$1 $2: write it without //, . or .. components" ;; esac
+}
+
+absolute_dir --prefix "$PREFIX"
+PREFIX=$DIR
 [ -n "$PREFIX" ] || die "--prefix / would install into /bin; use --prefix /usr"
-if [ -n "$ROOT" ]; then
-	[ -d "$ROOT" ] || die "--root $ROOT: not a directory"
-	ROOT=$(cd "$ROOT" && pwd)
-	[ "$ROOT" = / ] && ROOT=
+# The units name PREFIX/bin/TOOL as their program; systemd refuses a quote or a backslash there
+# and expands $, and it reads only UTF-8 (checked here as printable ASCII, which sh can check).
+case "$PREFIX" in *[\"\'\\\$]*) die "--prefix $PREFIX: systemd cannot run a program whose path holds a quote, a backslash or a \$" ;; esac
+if printf '%s\n' "$PREFIX" | LC_ALL=C grep -q '[^ -~]'; then
+	die "--prefix: only printable ASCII characters (systemd units name the path)"
 fi
+
 if [ -z "$UNIT_DIR" ]; then
 	case "$PREFIX" in
 	/usr | /usr/local) UNIT_DIR=$PREFIX/lib/systemd/system ;;
 	*) UNIT_DIR=/etc/systemd/system ;;
 	esac
 fi
-case "$UNIT_DIR" in /*) ;; *) die "--unit-dir must be an absolute path, got $UNIT_DIR" ;; esac
+absolute_dir --unit-dir "$UNIT_DIR"
+UNIT_DIR=$DIR
+[ -n "$UNIT_DIR" ] || die "--unit-dir / is no place for units"
 
-HERE=$(cd "$(dirname "$0")" && pwd)
+# physical DIR: DIR's physical absolute path, in DIR (a name ending in a newline survives: $(...) drops trailing newlines).
+physical() {
+	case "$1" in -*) set -- "./$1" ;; esac
+	DIR=$(cd "$1" && pwd -P && echo x) || die "cannot enter $1"
+	DIR=${DIR%?x}
+}
+
+if [ -n "$ROOT" ]; then
+	[ -d "$ROOT" ] || die "--root $ROOT: not a directory"
+	physical "$ROOT"
+	ROOT=$DIR
+	if [ "$ROOT" = / ]; then ROOT=; fi
+fi
+
+case "$0" in */*) physical "${0%/*}" ;; *) physical . ;; esac
+HERE=$DIR
 [ -f "$HERE/bin/cfntools" ] || die "$HERE/bin/cfntools is missing: run this from the unpacked tarball"
 
 # The tools are the links beside the executable in the tarball.
@@ -103,93 +148,230 @@ for f in "$HERE"/bin/*; do
 	TOOLS="$TOOLS ${f##*/}"
 done
 [ -n "$TOOLS" ] || die "no tool links in $HERE/bin"
+LIBS=
+for f in "$HERE"/lib/cfntools/*; do
+	[ -f "$f" ] || die "$HERE/lib/cfntools is missing: run this from the unpacked tarball"
+	LIBS="$LIBS ${f##*/}"
+done
+if [ "$LOGROTATE" = yes ]; then
+	[ -f "$HERE/logrotate/cfntools" ] || die "$HERE/logrotate/cfntools is missing: run this from the unpacked tarball"
+fi
 
-say() { printf '%s\n' "$*"; }
-
-# install_file SRC DEST MODE: copy unless identical; a new file is renamed into
-# place, so a running cfn-hup keeps its old executable (no "text file busy").
-install_file() {
-	if [ -f "$2" ] && [ ! -L "$2" ] && cmp -s "$1" "$2"; then
-		chmod "$3" "$2"
-		say "unchanged  ${2#"$ROOT"}"
-		return
-	fi
-	if [ -e "$2" ] || [ -L "$2" ]; then what=updated; else what=installed; fi
-	mkdir -p "$(dirname "$2")"
-	tmp="$2.cfntools-new.$$"
-	cp "$1" "$tmp"
-	chmod "$3" "$tmp"
-	mv -f "$tmp" "$2"
-	say "$what  ${2#"$ROOT"}"
+# inside DIR: DIR (absolute, as seen from inside the root) resolved as the kernel resolves it with
+# the root as /, in DIR: each link in it followed, an absolute one from the root, .. never above
+# the root, at most 40 links. What exists of the result is real directories, not links: writing to
+# $ROOT$DIR cannot leave the root, whatever links the tree holds. What does not exist yet is
+# created there. Without --root it is the path the kernel would use.
+inside() {
+	todo=$1
+	at=
+	links=0
+	while :; do
+		while case "$todo" in /*) true ;; *) false ;; esac; do todo=${todo#/}; done
+		[ -n "$todo" ] || break
+		comp=${todo%%/*}
+		todo=${todo#"$comp"}
+		case "$comp" in
+		.) continue ;;
+		..) at=${at%/*}; continue ;;
+		esac
+		[ "${#comp}" -le 255 ] || die "$1: a name in it is longer than 255 bytes"
+		if [ -L "$ROOT$at/$comp" ]; then
+			links=$((links + 1))
+			[ "$links" -le 40 ] || die "${ROOT:+--root $ROOT: }$1: more than 40 links to follow (a loop?)"
+			target=$(readlink "$ROOT$at/$comp" && echo x) || die "cannot read the link $at/$comp"
+			target=${target%?x}
+			[ -n "$target" ] || die "$at/$comp is an empty link"
+			case "$target" in /*) at= ;; esac
+			todo=$target$todo
+		elif [ -e "$ROOT$at/$comp" ] && [ ! -d "$ROOT$at/$comp" ]; then
+			die "cannot install into $1: $at/$comp is not a directory${ROOT:+ (in --root $ROOT)}"
+		else
+			at=$at/$comp
+		fi
+	done
+	DIR=$at
 }
 
-# link TARGET NAME: NAME -> TARGET; a link elsewhere is replaced, a file only with REPLACE=yes.
+# writable DIR: refused unless the deepest existing directory of $ROOT$DIR can be written to
+# (a read-only tree, another owner's), before anything is installed elsewhere.
+writable() {
+	w=$ROOT$1
+	while [ -n "$w" ] && [ ! -e "$w" ]; do w=${w%/*}; done
+	[ -w "${w:-/}" ] || die "cannot write in ${w#"$ROOT"}/${ROOT:+ (in --root $ROOT)}"
+}
+
+# check_place DIR NAME: refused when $ROOT$DIR/NAME is a directory (mv would put the file inside it) or
+# its path too long for the system (with room for the temporary name beside it).
+check_place() {
+	t=$ROOT$1/$2
+	[ "${#t}" -le 4000 ] || die "$1/$2: the path is too long"
+	if [ -d "$t" ] && [ ! -L "$t" ]; then die "cannot install $1/$2: a directory is in its place${ROOT:+ (in --root $ROOT)}"; fi
+}
+
+# The plan: every destination directory resolved inside the root and writable, every file's
+# place checked.
+inside "$PREFIX/bin"
+BIN=$DIR
+writable "$BIN"
+# The library where the executable's RUNPATH ($ORIGIN/../lib/cfntools) finds it: $ORIGIN is the
+# directory the executable really is in, so beside the resolved bin.
+inside "${BIN%/*}/lib/cfntools"
+LIB=$DIR
+writable "$LIB"
+for f in $LIBS; do check_place "$LIB" "$f"; done
+check_place "$BIN" cfntools
+for t in $TOOLS; do check_place "$BIN" "$t"; done
+UNITS=
+if [ "$SYSTEMD" = yes ]; then
+	inside "$UNIT_DIR"
+	UNITS_AT=$DIR
+	writable "$UNITS_AT"
+	# Beside the units, where systemd reads presets (UNIT_DIR/../system-preset): systemctl preset enables none.
+	inside "${UNIT_DIR%/*}/system-preset"
+	PRESETS_AT=$DIR
+	writable "$PRESETS_AT"
+	for u in "$HERE"/systemd/*.service "$HERE"/systemd/*.timer; do
+		[ -f "$u" ] || continue
+		UNITS="$UNITS ${u##*/}"
+		check_place "$UNITS_AT" "${u##*/}"
+	done
+	[ -n "$UNITS" ] || die "no units in $HERE/systemd: run this from the unpacked tarball"
+	for p in "$HERE"/systemd/*.preset; do
+		if [ -f "$p" ]; then check_place "$PRESETS_AT" "${p##*/}"; fi
+	done
+fi
+if [ "$LOGROTATE" = yes ]; then
+	inside /etc/logrotate.d
+	LOGROTATE_AT=$DIR
+	writable "$LOGROTATE_AT"
+	check_place "$LOGROTATE_AT" cfntools
+fi
+inside /etc/cfn
+CFN_AT=$DIR
+inside "$CFN_AT/hooks.d"
+HOOKS_AT=$DIR
+writable "$HOOKS_AT"
+if [ "$AWS_LINKS" = yes ]; then
+	inside /opt/aws/bin
+	AWS_AT=$DIR
+	writable "$AWS_AT"
+	for t in $TOOLS; do
+		case "$t" in cfn-*) check_place "$AWS_AT" "$t" ;; esac
+	done
+fi
+
+# The units name /usr/bin; their ExecStart= and ExecReload= name PREFIX/bin/TOOL instead, written
+# as systemd reads it: % doubled (a specifier otherwise), the path quoted when it holds a space
+# (it would be split there otherwise). Written now, so that installing cannot fail half-way on them.
+STAGE=$(mktemp -d)
+trap 'rm -rf "$STAGE"' EXIT
+trap 'exit 1' HUP INT TERM
+EXEC_DIR=$(printf '%s\n' "$PREFIX/bin" | sed 's/%/%%/g')
+case "$PREFIX" in *[[:space:]]*) Q='"' ;; *) Q= ;; esac
+render_unit() {
+	while IFS= read -r line || [ -n "$line" ]; do
+		case "$line" in
+		ExecStart=/usr/bin/* | ExecReload=/usr/bin/*)
+			rest=${line#*=/usr/bin/}
+			tool=${rest%%[[:space:]]*}
+			printf '%s=%s%s/%s%s%s\n' "${line%%=*}" "$Q" "$EXEC_DIR" "$tool" "$Q" "${rest#"$tool"}"
+			;;
+		*) printf '%s\n' "$line" ;;
+		esac
+	done <"$1" >"$2"
+}
+for u in $UNITS; do render_unit "$HERE/systemd/$u" "$STAGE/$u"; done
+
+# From here on, changes.
+
+# replace NEW DEST: NEW renamed to DEST. mv moves NEW into DEST when DEST is a link to a directory
+# (anywhere, outside the root too), so such a link goes first.
+replace() {
+	if [ -L "$2" ] && [ -d "$2" ]; then rm -f "$2"; fi
+	mv -f "$1" "$2"
+}
+
+# install_file SRC DIR NAME MODE: copy to $ROOT$DIR/NAME unless identical; a new file is renamed
+# into place, so a running cfn-hup keeps its old executable (no "text file busy").
+install_file() {
+	dest=$ROOT$2/$3
+	if [ -f "$dest" ] && [ ! -L "$dest" ] && cmp -s "$1" "$dest"; then
+		chmod "$4" "$dest"
+		say "unchanged  $2/$3"
+		return
+	fi
+	if [ -e "$dest" ] || [ -L "$dest" ]; then what=updated; else what=installed; fi
+	mkdir -p "$ROOT$2"
+	tmp=$dest.cfntools-new.$$
+	rm -f "$tmp"
+	cp "$1" "$tmp"
+	chmod "$4" "$tmp"
+	replace "$tmp" "$dest"
+	say "$what  $2/$3"
+}
+
+# link TARGET DIR NAME: $ROOT$DIR/NAME -> TARGET; a link elsewhere is replaced, a file only with REPLACE=yes.
 link() {
-	if [ -L "$2" ] && [ "$(readlink "$2")" = "$1" ]; then
-		say "unchanged  ${2#"$ROOT"} -> $1"
+	dest=$ROOT$2/$3
+	if [ -L "$dest" ] && [ "$(readlink "$dest")" = "$1" ]; then
+		say "unchanged  $2/$3 -> $1"
 		return
 	fi
-	if [ -e "$2" ] && [ ! -L "$2" ] && [ "$REPLACE" != yes ]; then
-		say "kept  ${2#"$ROOT"} (a file, not a link; --force replaces it)"
+	if [ -e "$dest" ] && [ ! -L "$dest" ] && [ "$REPLACE" != yes ]; then
+		say "kept  $2/$3 (a file, not a link; --force replaces it)"
 		return
 	fi
-	if [ -e "$2" ] || [ -L "$2" ]; then what=relinked; else what=linked; fi
-	mkdir -p "$(dirname "$2")"
-	ln -sfn "$1" "$2.cfntools-new.$$"
-	mv -f "$2.cfntools-new.$$" "$2"
-	say "$what  ${2#"$ROOT"} -> $1"
+	if [ -e "$dest" ] || [ -L "$dest" ]; then what=relinked; else what=linked; fi
+	mkdir -p "$ROOT$2"
+	tmp=$dest.cfntools-new.$$
+	rm -f "$tmp"
+	ln -s "$1" "$tmp"
+	replace "$tmp" "$dest"
+	say "$what  $2/$3 -> $1"
 }
 
 # The library the executable links and minimal images lack, where its RUNPATH
 # ($ORIGIN/../lib/cfntools) finds it; before the executable, so that a new one
 # never starts without it.
-LIB=$ROOT$PREFIX/lib/cfntools
-for f in "$HERE"/lib/cfntools/*; do
-	[ -f "$f" ] || die "$HERE/lib/cfntools is missing: run this from the unpacked tarball"
-	install_file "$f" "$LIB/${f##*/}" 0644
+for f in $LIBS; do
+	install_file "$HERE/lib/cfntools/$f" "$LIB" "$f" 0644
 done
-chmod 0755 "$LIB"
+chmod 0755 "$ROOT$LIB"
 
-BIN=$ROOT$PREFIX/bin
-install_file "$HERE/bin/cfntools" "$BIN/cfntools" 0755
+install_file "$HERE/bin/cfntools" "$BIN" cfntools 0755
 # In PREFIX/bin the tools are ours to replace (heat-cfntools' scripts when PREFIX is /usr).
 REPLACE=yes
 for t in $TOOLS; do
-	link cfntools "$BIN/$t"
+	link cfntools "$BIN" "$t"
 done
 
 if [ "$SYSTEMD" = yes ]; then
-	# The units name /usr/bin; point their ExecStart= at PREFIX/bin.
-	edited=$(mktemp)
-	trap 'rm -f "$edited"' EXIT
-	for u in "$HERE"/systemd/*.service "$HERE"/systemd/*.timer; do
-		[ -f "$u" ] || continue
-		sed -e "/^ExecStart=/s#/usr/bin/#$PREFIX/bin/#" -e "/^ExecReload=/s#/usr/bin/#$PREFIX/bin/#" "$u" >"$edited"
-		install_file "$edited" "$ROOT$UNIT_DIR/${u##*/}" 0644
+	for u in $UNITS; do
+		install_file "$STAGE/$u" "$UNITS_AT" "$u" 0644
 	done
-	# Beside the units, where systemd reads presets (UNIT_DIR/../system-preset): systemctl preset enables none.
 	for p in "$HERE"/systemd/*.preset; do
 		[ -f "$p" ] || continue
-		install_file "$p" "$ROOT${UNIT_DIR%/*}/system-preset/${p##*/}" 0644
+		install_file "$p" "$PRESETS_AT" "${p##*/}" 0644
 	done
 fi
 
 if [ "$LOGROTATE" = yes ]; then
-	install_file "$HERE/logrotate/cfntools" "$ROOT/etc/logrotate.d/cfntools" 0644
+	install_file "$HERE/logrotate/cfntools" "$LOGROTATE_AT" cfntools 0644
 fi
 
-if [ -d "$ROOT/etc/cfn/hooks.d" ]; then
-	say "unchanged  /etc/cfn/hooks.d/"
+if [ -d "$ROOT$HOOKS_AT" ]; then
+	say "unchanged  $HOOKS_AT/"
 else
-	mkdir -p "$ROOT/etc/cfn/hooks.d"
-	chmod 0755 "$ROOT/etc/cfn" "$ROOT/etc/cfn/hooks.d"
-	say "created  /etc/cfn/hooks.d/"
+	mkdir -p "$ROOT$HOOKS_AT"
+	chmod 0755 "$ROOT$CFN_AT" "$ROOT$HOOKS_AT"
+	say "created  $HOOKS_AT/"
 fi
 
 if [ "$AWS_LINKS" = yes ]; then
 	REPLACE=$FORCE
 	for t in $TOOLS; do
-		case "$t" in cfn-*) link "$PREFIX/bin/$t" "$ROOT/opt/aws/bin/$t" ;; esac
+		case "$t" in cfn-*) link "$PREFIX/bin/$t" "$AWS_AT" "$t" ;; esac
 	done
 fi
 
@@ -199,7 +381,7 @@ if [ "$SYSTEMD" = yes ] && [ -z "$ROOT" ] && [ -d /run/systemd/system ]; then
 fi
 # The executable as installed must start here (a glibc older than 2.28 stops it). Into --root this
 # machine's libraries answer, not the image's: there a failure is only reported.
-if ! version=$("$BIN/cfntools" --version 2>&1); then
+if ! version=$("$ROOT$BIN/cfntools" --version 2>&1); then
 	[ -n "$ROOT" ] || die "installed, but $PREFIX/bin/cfntools does not start on this system (it needs glibc 2.28 or later): $version"
 	version="(not started on this machine: $version)"
 fi

@@ -7,6 +7,7 @@
 # stats socket cfn-push-stats --haproxy reads); for the packages: cpio (the
 # rpm's payload), logrotate (its file checked), systemd (systemd-analyze
 # verify), patchelf (the executable's RUNPATH, set by scripts/package.js),
+# busybox (install.sh under busybox sh, as minimal images run it),
 # debootstrap and the minimal Debian root the .deb is installed into
 # (scripts/make-test-root.sh); systemd-container (systemd-nspawn) and the root
 # the boot tests start with systemd as PID 1 (scripts/make-boot-root.sh);
@@ -17,7 +18,7 @@
 # besides apt that use the network.
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf qemu-user-static binutils-aarch64-linux-gnu)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf busybox qemu-user-static binutils-aarch64-linux-gnu)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
