@@ -8,17 +8,25 @@
  */
 import * as fs from 'node:fs';
 import { ConfigError } from './errors';
+import { readTextBounded } from './safe-open';
+
+/** The most a lock or pid file holds: a pid and a newline. */
+const MAX_LOCK_BYTES = 64;
+
+/**
+ * The number in a lock or pid file (NaN when it holds none); undefined when
+ * there is no file. Whatever else is at the path (a FIFO, a link to
+ * /dev/zero) is refused with an UnsafeFileError naming it, never waited on.
+ */
+function readPid(file: string): number | undefined {
+  const text = readTextBounded(file, { what: 'the lock file', noFollow: true, maxBytes: MAX_LOCK_BYTES });
+  return text === undefined ? undefined : Number.parseInt(text.trim(), 10);
+}
 
 /** The pid a lock or pid file names, if that process is still a `tool`. */
 function liveHolder(file: string, tool: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  const pid = readPid(file);
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
   try {
     // A recycled pid belongs to some other program: only the same tool counts.
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(tool) ? pid : undefined;
@@ -30,7 +38,9 @@ function liveHolder(file: string, tool: string): number | undefined {
 /** Create `file` holding our pid, atomically; false when it exists. */
 function createWhole(file: string): boolean {
   const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, `${process.pid}\n`, { mode: 0o644 });
+  // Created afresh (O_EXCL), never written through a link left at the name.
+  fs.rmSync(temp, { force: true });
+  fs.writeFileSync(temp, `${process.pid}\n`, { mode: 0o644, flag: 'wx' });
   try {
     fs.linkSync(temp, file);
     return true;
@@ -70,7 +80,7 @@ export class PidFile {
   /** Remove the file if it is still ours. */
   release(): void {
     try {
-      if (Number.parseInt(fs.readFileSync(this.file, 'utf8'), 10) === process.pid) fs.rmSync(this.file, { force: true });
+      if (readPid(this.file) === process.pid) fs.rmSync(this.file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

@@ -163,6 +163,6 @@ describe('heat-agent: configuration and state', () => {
     fs.writeFileSync(again.file, '{"deployments": {"x": 1}}');
     const fresh = AgentState.load(dir, log);
     assert.equal(fresh.get('x'), undefined);
-    assert.match(log.lines.join('\n'), /deployment x: not a record; set aside as .*damaged-\d+: every deployment counts as new/);
+    assert.match(log.lines.join('\n'), /deployment "x": not a record; set aside as .*damaged-\d+: every deployment counts as new/);
   });
 });
