@@ -33,6 +33,11 @@ export interface ServiceLocations {
 
 export const DEFAULT_SERVICE_LOCATIONS: ServiceLocations = { systemdRunDir: '/run/systemd/system', etcDir: '/etc' };
 
+/** A name that can be neither an option of systemctl or service nor a path out of /etc/init.d. */
+export function isServiceName(name: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.@:\\-]*$/.test(name);
+}
+
 /** The tools of `kind` on this machine, or why they cannot be used. */
 export function findServiceTools(kind: 'sysvinit' | 'systemd', system: System, where: ServiceLocations, needEnable: boolean): ServiceTools | { problem: string } {
   if (kind === 'systemd') {

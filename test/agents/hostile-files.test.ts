@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUNDLE, runProcess, toolEnv, type RunResult } from '../support/cli';
+import { ensureRunningServices } from '../../agents/cfn-hup/services';
 import { HupBox } from '../cfn-hup/support';
 import { PushBox } from '../cfn-push-stats/support';
 
@@ -241,6 +242,13 @@ describe('hostile files at every path the tools use', function () {
       notHung(r);
       assert.equal(r.status, 0, r.stderr);
       assert.match(box.log(), /cfn-init's cache of hupstack\/Web: .*cached metadata is a FIFO, not a regular file: refused \(delete the file to refetch\); not used/);
+    });
+
+    it('a service name that is a path or an option is not watched (service.restarted runs it as /etc/init.d/<name>)', () => {
+      const refused: string[] = [];
+      const metadata = { 'AWS::CloudFormation::Init': { config: { services: { sysvinit: { '../../tmp/x': { ensureRunning: true }, nginx: { ensureRunning: 'true' } }, systemd: { '--user': { ensureRunning: true } } } } } };
+      assert.deepEqual(ensureRunningServices({ metadata } as never, refused), [{ kind: 'sysvinit', name: 'nginx' }]);
+      assert.deepEqual(refused, ['services.sysvinit: "../../tmp/x" is not a service name; not watched', 'services.systemd: "--user" is not a service name; not watched']);
     });
 
     it('cfn-hup.conf in a directory others can write is refused', async () => {
