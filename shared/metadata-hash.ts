@@ -5,48 +5,38 @@
  * text whole: the hash is fed in pieces, the equality walks both values, so
  * a metadata of millions of items costs no copy of itself.
  */
-import { createHash, type Hash } from 'node:crypto';
-
-/** Pieces of canonical text are handed to the hash in batches of about this many characters. */
-const BATCH_CHARS = 64 * 1024;
+import { createHash } from 'node:crypto';
+import { TextSink } from './text-sink';
 
 /** Feeds JSON with object keys sorted to `out`; the document's depth must have been bounded (shared/json-depth.ts). */
-function writeCanonical(value: unknown, out: (piece: string) => void): void {
+function writeCanonical(value: unknown, out: TextSink): void {
   if (Array.isArray(value)) {
-    out('[');
+    out.add('[');
     value.forEach((v, i) => {
-      if (i) out(',');
+      if (i) out.add(',');
       writeCanonical(v, out);
     });
-    out(']');
+    out.add(']');
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
-    out('{');
+    out.add('{');
     Object.keys(obj)
       .sort()
       .forEach((k, i) => {
-        out(`${i ? ',' : ''}${JSON.stringify(k)}:`);
+        out.add(`${i ? ',' : ''}${JSON.stringify(k)}:`);
         writeCanonical(obj[k], out);
       });
-    out('}');
-  } else out(JSON.stringify(value ?? null));
-}
-
-function feed(hash: Hash, value: unknown): Hash {
-  let pending = '';
-  writeCanonical(value, (piece) => {
-    pending += piece;
-    if (pending.length >= BATCH_CHARS) {
-      hash.update(pending);
-      pending = '';
-    }
-  });
-  return hash.update(pending);
+    out.add('}');
+  } else out.add(JSON.stringify(value ?? null));
 }
 
 /** sha256 of the JSON with object keys sorted, so equal values hash equally whatever their key order. */
 export function canonicalHash(value: unknown): string {
-  return feed(createHash('sha256'), value).digest('hex');
+  const hash = createHash('sha256');
+  const out = new TextSink((chunk) => hash.update(chunk));
+  writeCanonical(value, out);
+  out.end();
+  return hash.digest('hex');
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

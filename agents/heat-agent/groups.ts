@@ -27,8 +27,10 @@ import { inputEnvironment, type Deployment } from './deployments';
 import { findHook, hookProblem } from './hooks';
 import type { DeploymentResult } from './state';
 
-/** What each stream of a deployment keeps: the end, where a failure says why. */
-export const MAX_OUTPUT_CHARS = 1024 * 1024;
+/** What each stream of a script keeps: its start and its end (where a failure says why), the middle said as dropped. */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** A hook's answer (its stdout) holds the deployment's whole log: more room, and still bounded. */
+export const MAX_HOOK_ANSWER_BYTES = 16 * 1024 * 1024;
 /** The most of one output file (heat_outputs_path) read: more could not reach Heat (signal.ts). */
 export const MAX_OUTPUT_FILE_BYTES = 1024 * 1024;
 /** Groups heat-config leaves to os-apply-config: no hook runs, nothing is signalled. */
@@ -71,7 +73,7 @@ async function runScript(d: Deployment, c: RunContext): Promise<DeploymentResult
   }
   const prefix = path.join(`${base}.outputs`, 'out');
   try {
-    const r = await c.system.run([base], { env: { ...c.env, ...inputEnvironment(d), heat_outputs_path: prefix }, timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS, cwd: c.workDir });
+    const r = await c.system.run([base], { env: { ...c.env, ...inputEnvironment(d), heat_outputs_path: prefix }, timeoutMs: c.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES, cwd: c.workDir });
     const result: DeploymentResult = { deploy_stdout: r.stdout, deploy_stderr: r.stderr + (r.timedOut ? `\n[stopped after ${c.timeoutMs / 1000} s]` : ''), deploy_status_code: r.status };
     for (const o of d.outputs) {
       if (!OUTPUT_FILE_NAME.test(o.name)) continue;
@@ -115,7 +117,7 @@ async function runHook(d: Deployment, hook: string | undefined, c: RunContext): 
     c.logger.error(`deployment ${d.name}: ${refused}`);
     return failed(refused);
   }
-  const r = await c.system.run([hook], { env: c.env, input: JSON.stringify(d.raw), timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS });
+  const r = await c.system.run([hook], { env: c.env, input: JSON.stringify(d.raw), timeoutMs: c.timeoutMs, maxOutputBytes: MAX_HOOK_ANSWER_BYTES });
   if (r.status !== 0 && !r.stdout.trim()) return { deploy_stdout: '', deploy_stderr: r.stderr, deploy_status_code: r.status };
   let answer: unknown;
   try {
