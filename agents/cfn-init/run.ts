@@ -15,7 +15,7 @@ import { parseConfigSetsFlag } from '../../shared/init/configsets';
 import { runInit } from '../../shared/init/apply';
 import { INIT_KEY, type Checkpointer } from '../../shared/init/engine';
 import { parseLimits, type Limits } from '../../shared/init/limits';
-import { showProblem, type Problem } from '../../shared/init/validation';
+import { moreLine, showProblem, summarize, type Problem } from '../../shared/init/validation';
 import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from '../../shared/init/progress';
 import { TOOL, type InitArgs } from './index';
 
@@ -58,13 +58,15 @@ async function loadInput(ctx: ToolContext, input: { file?: string; stack?: strin
 
 /** A real run: one warning line each on stderr (the log has them too). */
 function warnTolerated(problems: readonly Problem[]): void {
-  for (const p of problems) process.stderr.write(`${TOOL}: warning: ${showProblem(p)}\n`);
+  const { shown, more } = summarize(problems);
+  for (const line of [...shown.map((p) => showProblem(p)), ...moreLine(more, 'tolerated mistakes')]) process.stderr.write(`${TOOL}: warning: ${line}\n`);
 }
 
 /** --dry-run: listed in its output, before the plan. */
 function printTolerated(problems: readonly Problem[]): void {
   process.stdout.write(`tolerated: a run goes on with a warning for each, as aws-cfn-bootstrap does; --strict refuses them:\n`);
-  for (const p of problems) process.stdout.write(`  ${showProblem(p)}\n`);
+  const { shown, more } = summarize(problems);
+  for (const line of [...shown.map((p) => showProblem(p)), ...moreLine(more, 'tolerated mistakes')]) process.stdout.write(`  ${line}\n`);
 }
 
 const sameSets = (a: string[] | null, b: string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);

@@ -7,7 +7,7 @@ import { DurableWriter } from '../../shared/durable-write';
 import { CfnError, ConfigError, errorMessage } from '../../shared/errors';
 import { runInit } from '../../shared/init/apply';
 import { DEFAULT_LIMITS } from '../../shared/init/limits';
-import { showProblem } from '../../shared/init/validation';
+import { moreLine, showProblem, summarize } from '../../shared/init/validation';
 import { journalDir } from '../../shared/init/progress';
 import { HeadTail } from '../../shared/head-tail';
 import type { Logger } from '../../shared/log';
@@ -75,7 +75,10 @@ async function applyInit(ctx: ToolContext, metadata: unknown, source: string): P
       logger: ctx.logger,
       commandLog: commands,
       writer: new DurableWriter(journalDir(ctx.env), ctx.logger),
-      onTolerated: (problems) => warnings.push(...problems.map((p) => `warning: ${showProblem(p)}`)),
+      onTolerated: (problems) => {
+        const { shown, more } = summarize(problems);
+        warnings.push(...[...shown.map((p) => showProblem(p)), ...moreLine(more, 'tolerated mistakes')].map((l) => `warning: ${l}`));
+      },
     });
     const note = r.kind === 'stopped' ? `\nstopped after ${r.at} (waitAfterCompletion: forever): the rest is not applied` : '';
     return { deploy_stdout: stdout() + note, deploy_stderr: stderr(), deploy_status_code: 0 };

@@ -134,6 +134,16 @@ describe('memory below the size caps (peak RSS of bin/*)', function () {
     });
   });
 
+  it('cfn-init: a document of a million mistakes is refused saying the first 100 and counting the rest, under 300 MiB', async () => {
+    fs.writeFileSync(p('md.json'), JSON.stringify({ [INIT]: { config: { users: { u: { groups: new Array(1_000_000).fill('no-such-group') } } } } }));
+    const r = await runMeasured('cfn-init', [p('md.json'), '--dry-run', '--log-file', p('init.log')], toolEnv({ CFNTOOLS_STATE_DIR: p('state'), CFNTOOLS_CACHE_DIR: p('cache'), CFNTOOLS_HEAT_DIR: p('heat') }));
+    assert.equal(r.status, 1);
+    assert.ok(r.peakMiB < 300, `peak RSS ${r.peakMiB.toFixed(0)} MiB`);
+    assert.match(r.stderr, /1000000 problems in AWS::CloudFormation::Init:\n/);
+    assert.match(r.stderr, /\n {2}\.\.\. and 999900 more problems, not listed/);
+    assert.ok(r.stderr.length < 64 * 1024, `${r.stderr.length} characters on stderr`);
+  });
+
   it(`cfn-init: a command printing ${PRINTED_MB} MB, under 300 MiB; the command log keeps its start and end and says what it dropped`, async () => {
     fs.writeFileSync(p('md.json'), JSON.stringify({ [INIT]: { config: { commands: { big: { command: printCommand(PRINTED_MB) } } } } }));
     const r = await runMeasured('cfn-init', [p('md.json'), '--log-file', p('init.log')], toolEnv({ CFNTOOLS_STATE_DIR: p('state'), CFNTOOLS_CACHE_DIR: p('cache'), CFNTOOLS_HEAT_DIR: p('heat') }));
