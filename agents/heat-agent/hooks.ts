@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errorMessage } from '../../shared/errors';
 import { heatConfigDir } from '../../shared/paths';
 import { untrustedReason } from '../../shared/trusted-file';
 
@@ -39,8 +40,13 @@ export function findHook(dirs: readonly string[], group: string): string | undef
 
 /** Why the hook `file` must not run (not a regular file, or others could change it); undefined when it may. */
 export function hookProblem(file: string): string | undefined {
-  const st = fs.statSync(file);
-  if (!st.isFile()) return `hook ${file} is not a regular file`;
-  const why = untrustedReason(file, st);
+  let why: string | undefined;
+  try {
+    const st = fs.statSync(file);
+    why = st.isFile() ? untrustedReason(file, st) : 'is not a regular file';
+  } catch (err) {
+    // Gone or unreadable since it was found: said, as a hook that cannot run.
+    return `hook ${file} cannot be checked: ${errorMessage(err)}`;
+  }
   return why && `hook ${file} ${why}: not run, as whoever can change it would run commands as root`;
 }
