@@ -9,7 +9,7 @@
 const CHUNK_CHARS = 64 * 1024;
 
 /** Thrown by a TextSink once its text passes its bound. */
-export class TextTooLongError extends Error {}
+class TextTooLongError extends Error {}
 
 export class TextSink {
   /** The pieces of the chunk being made: joined at once into one flat string, never a rope. */

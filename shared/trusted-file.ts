@@ -20,7 +20,7 @@ function me(): number {
 }
 
 /** What is wrong with the owner or write bits of `st` itself, in words after the file's name; undefined when nothing. */
-export function ownerProblem(st: fs.Stats): string | undefined {
+function ownerProblem(st: fs.Stats): string | undefined {
   const uid = me();
   if (st.uid !== 0 && st.uid !== uid) return `belongs to uid ${st.uid}, not to root or to this user (uid ${uid})`;
   if (st.mode & 0o002) return `is writable by every user (mode ${octal(st.mode)})`;

@@ -31,7 +31,7 @@ export const IGNORED = 'ignored';
  * document of millions of mistakes must not cost a string, nor a line of
  * the log, for each.
  */
-export const MAX_PROBLEMS_SHOWN = 100;
+const MAX_PROBLEMS_SHOWN = 100;
 /** What the lists hold in place of each problem past MAX_PROBLEMS_SHOWN. */
 const ELIDED: Problem = Object.freeze({ path: '', message: '' });
 
