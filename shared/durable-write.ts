@@ -31,6 +31,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnError, errorMessage } from './errors';
+import { readJsonFile } from './json-file';
 import type { Logger } from './log';
 import { mayBeAlive, ownIdentity, type ProcessIdentity } from './process-identity';
 
@@ -76,6 +77,8 @@ export interface Scope {
 const CHUNK = 128;
 const TEMP_PREFIX = '.cfntools-';
 const JOURNAL_SUFFIX = '.json';
+/** A journal names a few directories. */
+const MAX_JOURNAL_BYTES = 1024 * 1024;
 
 // ---------------------------------------------------------------- fsync helpers
 
@@ -211,11 +214,11 @@ function parseJournalName(name: string): ProcessIdentity | undefined {
 function removeTemps(journal: string): string[] {
   let scope: Partial<Scope>;
   try {
-    scope = JSON.parse(fs.readFileSync(journal, 'utf8')) as Partial<Scope>;
+    scope = (readJsonFile(journal, { what: 'the journal', noFollow: true, maxBytes: MAX_JOURNAL_BYTES })?.value ?? {}) as Partial<Scope>;
   } catch {
     return []; // unreadable journal: its temps were never created (it is written first)
   }
-  if (!Array.isArray(scope.dirs)) return [];
+  if (!scope || !Array.isArray(scope.dirs)) return [];
   const token = path.basename(journal, JOURNAL_SUFFIX);
   const own = new RegExp(`^\\${TEMP_PREFIX}${token}-\\d+\\.tmp$`);
   const removed: string[] = [];

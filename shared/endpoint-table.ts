@@ -12,9 +12,9 @@
  * cfntools does not run) are checked for shape and otherwise unused, so a
  * file written for aws-cfn-bootstrap works unchanged.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
+import { readJsonFile } from './json-file';
 import { cfnDir } from './paths';
 
 export const S3_SERVICE = 'AmazonS3';
@@ -80,29 +80,16 @@ export function loadEndpointTable(env: NodeJS.ProcessEnv = process.env): Endpoin
   const named = env.ENDPOINTS_OVERRIDE;
   const file = named || path.join(cfnDir(env), ENDPOINTS_OVERRIDE_FILE);
   const origin = named ? 'endpoints override given by ENDPOINTS_OVERRIDE' : 'endpoints override file';
-  let text: string;
+  let read: { value: unknown } | undefined;
   try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const size = fs.fstatSync(fd).size;
-      if (size > MAX_ENDPOINTS_FILE_BYTES) throw new ConfigError(`${origin} has ${size} bytes, more than ${MAX_ENDPOINTS_FILE_BYTES}`, file);
-      text = fs.readFileSync(fd, 'utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
+    read = readJsonFile(file, { what: `the ${origin}`, maxBytes: MAX_ENDPOINTS_FILE_BYTES });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !named) return builtInEndpointTable();
-    throw new ConfigError(`cannot read ${origin} (${code ?? String(err)})`, file);
+    throw new ConfigError(`cannot read ${origin} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${origin} is not JSON: ${(err as Error).message}`, file);
-  }
-  return parseEndpointTable(doc, file);
+  if (read) return parseEndpointTable(read.value, file);
+  if (!named) return builtInEndpointTable();
+  throw new ConfigError(`cannot read ${origin} (ENOENT)`, file);
 }
 
 /** Check a parsed endpoints document; the first mistake is a ConfigError naming `source` and its key path. */

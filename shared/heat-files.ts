@@ -3,11 +3,14 @@
  * cfn-metadata-server, cfn-boto-cfg, the old cfn-watch-server, cfn-init-data.
  * Their directory is configurable (CFNTOOLS_HEAT_DIR) so tests never touch /var.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
 import { IniFile } from './ini-file';
 import { heatDir } from './paths';
+import { readTextBounded } from './safe-open';
+
+/** A URL or a boto configuration of a few lines. */
+const MAX_HEAT_FILE_BYTES = 1024 * 1024;
 
 /** The `[Boto]` keys of cfn-boto-cfg that matter to us. */
 export interface BotoConfig {
@@ -51,9 +54,9 @@ function readLine(file: string): string | undefined {
 
 function readOptional(file: string): string | undefined {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return readTextBounded(file, { what: "Heat's file", maxBytes: MAX_HEAT_FILE_BYTES });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot read: ${(err as Error).message}`, file);
   }
 }

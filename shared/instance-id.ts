@@ -14,12 +14,13 @@
  * The metadata service gets a short timeout and two attempts: off-cloud it
  * never answers, and the signal must not wait long for an id.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ImdsClient, ImdsError } from './credentials/imds';
 import { CfnError, errorMessage } from './errors';
+import { jsonSyntaxProblem } from './json-file';
 import type { Logger } from './log';
+import { readTextBounded } from './safe-open';
 
 export interface UniqueIdOptions {
   env: NodeJS.ProcessEnv;
@@ -103,15 +104,19 @@ async function fromMetadataService(opts: UniqueIdOptions): Promise<InstanceIdent
   }
 }
 
+/** nova's meta_data.json, which heat-cfntools caches: an id and a few tags. */
+const MAX_NOVA_META_BYTES = 1024 * 1024;
+
 function fromHeatCache(dir: string, log: Logger): InstanceIdentity | undefined {
   const file = path.join(dir, 'nova_meta.json');
-  let text: string;
+  let text: string | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextBounded(file, { what: "heat-cfntools' cached nova metadata", maxBytes: MAX_NOVA_META_BYTES });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`cannot read ${file}: ${errorMessage(err)}`);
+    log.warn(`cannot read ${file}: ${errorMessage(err)}`);
     return undefined;
   }
+  if (text === undefined) return undefined;
   try {
     const doc = JSON.parse(text) as { uuid?: unknown; meta?: unknown } | null;
     const uuid = doc?.uuid;
@@ -119,9 +124,9 @@ function fromHeatCache(dir: string, log: Logger): InstanceIdentity | undefined {
       log.warn(`no instance id from the metadata service; using the instance uuid heat-cfntools cached in ${file}`);
       return { id: uuid.trim(), source: file, tags: tagsOf(doc?.meta) };
     }
-  } catch (err) {
+  } catch {
     // heat-cfntools caches whatever curl fetched, HTML error pages included.
-    log.debug(`${file} is not JSON (${errorMessage(err)}); ignored`);
+    log.debug(`${file} is ${jsonSyntaxProblem(text)}; ignored`);
     return undefined;
   }
   log.debug(`${file} has no uuid; ignored`);

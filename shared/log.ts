@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { redact } from './redact';
+import { openAppend } from './safe-open';
 
 export type Level = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 const ORDER: Record<Level, number> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
@@ -177,8 +178,9 @@ export class FileLogger implements Logger {
   }
 }
 
+/** Appended to, never through a link someone put in its place, never a FIFO or device (safe-open.ts). */
 function openLog(file: string): number {
-  return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+  return openAppend(file, { what: 'the log file' });
 }
 
 /** A logger that keeps lines in memory: for tests and for `--dry-run` accounts. */

@@ -11,7 +11,11 @@ import type { ToolContext } from './context';
 import { NoCredentialsError } from './credentials/resolve';
 import { ApiError, CfnError, ConfigError, NetworkError, ProtocolError } from './errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from './json-depth';
+import { readJsonFile } from './json-file';
 import type { StackResourceDetail } from './cfn-api';
+
+/** The largest metadata file read (cfn-init-data, a cached copy): as much as the HTTP client takes of an answer (http.ts). */
+const MAX_METADATA_FILE_BYTES = 64 * 1024 * 1024;
 
 /** The last good metadata of each resource, one 0600 file per stack and resource. */
 export class MetadataCache {
@@ -26,18 +30,14 @@ export class MetadataCache {
 
   read(stack: string, resource: string): { metadata: unknown; file: string; mtime: Date } | undefined {
     const file = this.file(stack, resource);
-    let text: string;
+    let read: { value: unknown } | undefined;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      read = readJsonFile(file, { what: 'cached metadata', noFollow: true, maxBytes: MAX_METADATA_FILE_BYTES });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (err instanceof ConfigError) throw new ConfigError(`${err.message} (delete the file to refetch)`);
       throw new ConfigError(`cannot read cached metadata: ${(err as Error).message}`, file);
     }
-    try {
-      return { metadata: JSON.parse(text), file, mtime: fs.statSync(file).mtime };
-    } catch {
-      throw new ConfigError('cached metadata is not valid JSON (delete the file to refetch)', file);
-    }
+    return read && { metadata: read.value, file, mtime: fs.statSync(file).mtime };
   }
 
   async write(stack: string, resource: string, metadata: unknown): Promise<void> {
@@ -63,21 +63,15 @@ function isUnreachable(err: unknown): boolean {
 /** Heat's injected copy of the instance's metadata (cfn-init-data), or undefined when there is none. */
 export function readHeatInitData(heatDirectory: string, maxDepth = DEFAULT_MAX_DEPTH): MetadataResult | undefined {
   const file = path.join(heatDirectory, 'cfn-init-data');
-  let text: string;
+  let read: { value: unknown } | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // It says what runs as root (cfn-init's commands, heat-agent's collectors): trusted-file.ts's rule.
+    read = readJsonFile(file, { what: "Heat's boot data", trusted: true, maxBytes: MAX_METADATA_FILE_BYTES, maxDepth });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot read: ${(err as Error).message}`, file);
   }
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`not valid JSON: ${(err as Error).message}`, file);
-  }
-  assertDepth(metadata, maxDepth, file);
-  return { metadata, source: file, local: true };
+  return read && { metadata: read.value, source: file, local: true };
 }
 
 /**

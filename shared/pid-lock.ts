@@ -15,6 +15,19 @@
 import * as fs from 'node:fs';
 import { ConfigError } from './errors';
 import { mayBeAlive, ownIdentity, type ProcessIdentity } from './process-identity';
+import { readTextBounded } from './safe-open';
+
+/** The most a lock or pid file holds: a pid, a start time, a boot id and a newline. */
+const MAX_LOCK_BYTES = 64;
+
+/**
+ * What a lock or pid file holds; undefined when there is no file. Whatever
+ * else is at the path (a FIFO, a link to /dev/zero) is refused with an
+ * UnsafeFileError naming it, never waited on.
+ */
+function readLock(file: string): string | undefined {
+  return readTextBounded(file, { what: 'the lock file', noFollow: true, maxBytes: MAX_LOCK_BYTES });
+}
 
 /** What a lock or pid file says of its owner. */
 interface OwnerRecord {
@@ -56,13 +69,8 @@ function pidOnlyHolderIsTool(pid: number, tool: string): boolean {
  * not (for the log), undefined when there is no file.
  */
 function lockOwner(file: string, tool: string): { pid: number; live: true } | { pid?: number; live: false; why: string } | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = readLock(file);
+  if (text === undefined) return undefined;
   const record = parseRecord(text);
   if (!record || record.pid === 0) return { live: false, why: 'it names no process' };
   const { pid, identity } = record;
@@ -76,7 +84,9 @@ function lockOwner(file: string, tool: string): { pid: number; live: true } | { 
 /** Create `file` holding `content`, atomically; false when it exists. */
 function createWhole(file: string, content: string): boolean {
   const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, content, { mode: 0o644 });
+  // Created afresh (O_EXCL), never written through a link left at the name.
+  fs.rmSync(temp, { force: true });
+  fs.writeFileSync(temp, content, { mode: 0o644, flag: 'wx' });
   try {
     fs.linkSync(temp, file);
     return true;
@@ -124,7 +134,7 @@ export class PidFile {
   /** Remove the file if it is still ours. */
   release(): void {
     try {
-      if (Number.parseInt(fs.readFileSync(this.file, 'utf8'), 10) === process.pid) fs.rmSync(this.file, { force: true });
+      if (parseRecord(readLock(this.file) ?? '')?.pid === process.pid) fs.rmSync(this.file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

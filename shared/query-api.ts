@@ -10,6 +10,7 @@ import type { CredentialProvider, SigningIdentityProvider } from './credentials/
 import type { Endpoint } from './endpoints';
 import { ApiError, ProtocolError } from './errors';
 import type { HttpClient, RetryPolicy } from './http';
+import { jsonSyntaxProblem } from './json-file';
 import { redactUrl } from './redact';
 import type { HttpRequest, Signer } from './request';
 import { v2Signer } from './sigv2';
@@ -59,7 +60,7 @@ export function decodeBody(text: string, contentType: string, status: number, ur
     try {
       value = JSON.parse(trimmed);
     } catch {
-      throw new ProtocolError(`answer from ${redactUrl(url)} is not valid JSON: ${trimmed.slice(0, 120)}`);
+      throw new ProtocolError(`answer from ${redactUrl(url)} is ${jsonSyntaxProblem(trimmed)}`);
     }
     // heat-api-cfn answers engine errors as HTTP 200 with a bare JSON string.
     if (typeof value === 'string') {

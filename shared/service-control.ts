@@ -31,14 +31,16 @@ export interface ServiceLocations {
   etcDir: string;
 }
 
+export const DEFAULT_SERVICE_LOCATIONS: ServiceLocations = { systemdRunDir: '/run/systemd/system', etcDir: '/etc' };
+
 /**
  * A service name either init system takes: no leading `-` (systemctl, service
  * and update-rc.d would read an option), no `/` (sysvinit runs
  * /etc/init.d/<name>).
  */
-export const SERVICE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.@:\\-]*$/;
-
-export const DEFAULT_SERVICE_LOCATIONS: ServiceLocations = { systemdRunDir: '/run/systemd/system', etcDir: '/etc' };
+export function isServiceName(name: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.@:\\-]*$/.test(name);
+}
 
 /** The tools of `kind` on this machine, or why they cannot be used. */
 export function findServiceTools(kind: 'sysvinit' | 'systemd', system: System, where: ServiceLocations, needEnable: boolean): ServiceTools | { problem: string } {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { withoutToolCredentials } from './child-env';
 import { CfnError } from './errors';
+import { HeadTail } from './head-tail';
 import { startTimer, type Timer } from './timer';
 
 export interface RunOptions {
@@ -23,8 +24,12 @@ export interface RunOptions {
    * after KILL_GRACE_MS more.
    */
   timeoutMs?: number;
-  /** Keep only the last this many characters of each output (stdout, stderr, both); default: all. */
-  maxOutputChars?: number;
+  /**
+   * The most bytes kept of each output (stdout, stderr, both interleaved):
+   * half from the start, half from the end, what fell between said in its
+   * place (head-tail.ts); default DEFAULT_MAX_OUTPUT_BYTES.
+   */
+  maxOutputBytes?: number;
   /** Written to the command's stdin (a hook protocol's request); default: stdin is /dev/null. */
   input?: string;
 }
@@ -69,18 +74,11 @@ const OUTPUT_GRACE_MS = 1000;
 /** How long a timed-out command has between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 5000;
 
-/** The end of a growing text, at most `max` characters of it (trimmed once it passes twice that, to trim rarely). */
-class Tail {
-  private text = '';
-  constructor(private readonly max: number) {}
-  add(chunk: string): void {
-    this.text += chunk;
-    if (this.text.length > 2 * this.max) this.text = this.text.slice(-this.max);
-  }
-  get value(): string {
-    return this.text.length > this.max ? this.text.slice(-this.max) : this.text;
-  }
-}
+/**
+ * What a command's output keeps by default: a command may print without end
+ * (`yes`, a build log); its start and end are what say what it did.
+ */
+export const DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
 
 /** The real machine. `env` is the tool's environment: its PATH is where programs are looked up. */
 export class HostSystem implements System {
@@ -105,7 +103,7 @@ export class HostSystem implements System {
       }
     }
     return new Promise((resolve, reject) => {
-      const max = opts.maxOutputChars ?? Infinity;
+      const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
       const timed = opts.timeoutMs !== undefined;
       // Without input stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
       const child = spawn(file, args, { cwd: opts.cwd, env: withoutToolCredentials(opts.env ?? this.env, this.env), uid, gid, detached: timed, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
@@ -114,14 +112,14 @@ export class HostSystem implements System {
         child.stdin!.on('error', () => undefined);
         child.stdin!.end(opts.input);
       }
-      const output = new Tail(max);
-      const stdout = new Tail(max);
-      const stderr = new Tail(max);
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      const output = new HeadTail(max);
+      const stdout = new HeadTail(max);
+      const stderr = new HeadTail(max);
+      child.stdout!.on('data', (d: Buffer) => {
         stdout.add(d);
         output.add(d);
       });
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      child.stderr!.on('data', (d: Buffer) => {
         stderr.add(d);
         output.add(d);
       });
@@ -153,7 +151,7 @@ export class HostSystem implements System {
         if (done) return;
         done = true;
         for (const t of timers) t.clear();
-        resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output: output.value, stdout: stdout.value, stderr: stderr.value, ...(timedOut ? { timedOut } : {}) });
+        resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output: output.text(), stdout: stdout.text(), stderr: stderr.text(), ...(timedOut ? { timedOut } : {}) });
       };
       child.on('close', finish);
       // A daemon started in the background keeps our pipes open after the

@@ -19,8 +19,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { ConfigError } from './errors';
+import { ConfigError, errorMessage } from './errors';
 import { cfnDir } from './paths';
+import { readTextBounded } from './safe-open';
 import type { TransportOptions } from './transport-options';
 
 /**
@@ -39,6 +40,8 @@ export const SYSTEM_CA_FILES: readonly string[] = [
 
 /** aws-cfn-bootstrap's CA override, in the cfn directory (cfnDir). */
 export const CA_OVERRIDE_FILE = 'ca-override.pem';
+/** The largest CA bundle read (a distribution's whole bundle is a few hundred KiB). */
+const MAX_BUNDLE_BYTES = 16 * 1024 * 1024;
 
 export interface TlsSettings {
   rejectUnauthorized: boolean;
@@ -74,10 +77,10 @@ export function resolveTls(transport: TransportOptions = {}): TlsSettings {
   for (const file of transport.systemCaFiles ?? SYSTEM_CA_FILES) {
     if (!fs.existsSync(file)) continue;
     try {
-      settings.caPems.push(fs.readFileSync(file, 'utf8'));
+      settings.caPems.push(readBundle(file, 'system CA bundle'));
       settings.caSources.push(file);
     } catch (err) {
-      settings.warnings.push(`cannot read system CA bundle ${file} (${(err as NodeJS.ErrnoException).code ?? err}); not using it`);
+      settings.warnings.push(`${errorMessage(err)}; not using it`);
     }
     break;
   }
@@ -85,10 +88,10 @@ export function resolveTls(transport: TransportOptions = {}): TlsSettings {
   const nodeExtra = env.NODE_EXTRA_CA_CERTS;
   if (nodeExtra) {
     try {
-      settings.caPems.push(fs.readFileSync(nodeExtra, 'utf8'));
+      settings.caPems.push(readBundle(nodeExtra, 'NODE_EXTRA_CA_CERTS'));
       settings.caSources.push(nodeExtra);
     } catch (err) {
-      settings.warnings.push(`cannot read NODE_EXTRA_CA_CERTS ${nodeExtra} (${(err as NodeJS.ErrnoException).code ?? err}); not using it`);
+      settings.warnings.push(`${errorMessage(err)}; not using it`);
     }
   }
   return settings;
@@ -112,11 +115,15 @@ function readBundle(file: string, what: string, opts: { optional: true }): strin
 function readBundle(file: string, what: string, opts: { optional?: boolean } = {}): string | undefined {
   let pem: string;
   try {
-    pem = fs.readFileSync(file, 'utf8');
+    const text = readTextBounded(file, { what, maxBytes: MAX_BUNDLE_BYTES });
+    if (text === undefined) {
+      if (opts.optional) return undefined;
+      throw new ConfigError(`cannot read ${what} (ENOENT)`, file);
+    }
+    pem = text;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (opts.optional && code === 'ENOENT') return undefined;
-    throw new ConfigError(`cannot read ${what} (${code ?? String(err)})`, file);
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`cannot read ${what} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, file);
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw new ConfigError(`${what} contains no PEM certificate`, file);

@@ -23,6 +23,8 @@ import { IniFile } from '../../shared/ini-file';
 import { parseKeyPath } from '../../shared/key-path';
 import { cfnDir } from '../../shared/paths';
 import { MAX_INTERVAL_MS } from '../../shared/poll-schedule';
+import { readTextBounded } from '../../shared/safe-open';
+import { untrustedReason } from '../../shared/trusted-file';
 
 export const MAIN_SECTION = 'main';
 
@@ -113,33 +115,17 @@ export function locateConfig(dir: string | undefined, env: NodeJS.ProcessEnv): C
   return { main: path.join(etc, 'cfn-hup.conf'), hooksConf: path.join(etc, 'hooks.conf'), hooksDir: d, layout: 'heat', intervalMs };
 }
 
-/** Files cfn-hup takes commands from must be ours or root's, and writable by nobody else. */
-function checkOwnership(file: string, st: fs.Stats, what: string): void {
-  const me = process.geteuid?.() ?? 0;
-  if (st.uid !== 0 && st.uid !== me) throw new ConfigError(`${what} is owned by uid ${st.uid}, not by root: refusing to run the commands of a file another user controls`, file);
-  if (st.mode & 0o022) {
-    throw new ConfigError(`${what} is writable by ${st.mode & 0o002 ? 'every user' : 'its group'} (mode 0${(st.mode & 0o777).toString(8)}): refusing to run the commands of a file others can change; chmod go-w`, file);
-  }
-}
-
-/** The text of one configuration file, or undefined when it does not exist. */
+/**
+ * The text of one configuration file, or undefined when it does not exist.
+ * cfn-hup runs its commands: it must be a regular file that only root or
+ * this user can change or replace (shared/trusted-file.ts).
+ */
 function readConfigFile(file: string, what: string): string | undefined {
-  let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    return readTextBounded(file, { what, trusted: true, maxBytes: MAX_CONFIG_FILE_BYTES });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot open ${what}: ${(err as Error).message}`, file);
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new ConfigError(`${what} is not a regular file`, file);
-    checkOwnership(file, st, what);
-    if (st.size > MAX_CONFIG_FILE_BYTES) throw new ConfigError(`${what} is ${st.size} bytes; the most read is ${MAX_CONFIG_FILE_BYTES}`, file);
-    return fs.readFileSync(fd, 'utf8');
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
@@ -152,7 +138,8 @@ function hookFiles(files: ConfigFiles, warnings: string[]): Array<{ file: string
   try {
     const st = fs.statSync(files.hooksDir);
     if (!st.isDirectory()) throw new ConfigError('the hooks directory is not a directory', files.hooksDir);
-    checkOwnership(files.hooksDir, st, 'the hooks directory');
+    const why = untrustedReason(files.hooksDir, st);
+    if (why) throw new ConfigError(`the hooks directory ${why}: refused, as whoever can change it decides what runs here`, files.hooksDir);
     names = fs.readdirSync(files.hooksDir).sort();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {

@@ -26,7 +26,7 @@ import { ApiError, errorMessage } from '../../shared/errors';
 import type { Logger } from '../../shared/log';
 import { lookup } from '../../shared/key-path';
 import { jsonEqual } from '../../shared/metadata-hash';
-import { pythonJsonDumps } from '../../shared/pyjson';
+import { pythonJsonDumpsWithin } from '../../shared/pyjson';
 import { redact } from '../../shared/redact';
 import { withoutAuthenticationSecrets } from '../../shared/init/auth-secrets';
 import type { RunResult } from '../../shared/system';
@@ -119,8 +119,10 @@ export function actionEnv(hook: Hook, old: unknown, now: unknown, logger: Logger
   for (const [side, value] of [['OLD', shown(old)], ['NEW', shown(now)]] as const) {
     if (!hasValue(value)) continue;
     const name = `CFN_${side}_${ENV_NAMES[hook.path.kind]}`;
-    const text = typeof value === 'string' ? value : pythonJsonDumps(value);
-    if (text.length > MAX_ENV_VALUE_CHARS) logger.warn(`hook ${hook.name}: ${name} not set: the value is ${text.length} characters, more than the ${MAX_ENV_VALUE_CHARS} passed`);
+    // Built only up to the bound: a value of millions of items is never written out whole.
+    const text = typeof value === 'string' ? value : pythonJsonDumpsWithin(value, MAX_ENV_VALUE_CHARS);
+    if (text === undefined) logger.warn(`hook ${hook.name}: ${name} not set: the value is longer than the ${MAX_ENV_VALUE_CHARS} characters passed`);
+    else if (text.length > MAX_ENV_VALUE_CHARS) logger.warn(`hook ${hook.name}: ${name} not set: the value is ${text.length} characters, more than the ${MAX_ENV_VALUE_CHARS} passed`);
     else env[name] = text;
   }
   return env;

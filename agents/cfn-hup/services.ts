@@ -8,7 +8,7 @@
  */
 import type { StackResourceDetail } from '../../shared/cfn-api';
 import { errorMessage } from '../../shared/errors';
-import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, SERVICE_NAME, serviceDriver, type ServiceLocations } from '../../shared/service-control';
+import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, isServiceName, serviceDriver, type ServiceLocations } from '../../shared/service-control';
 import type { System } from '../../shared/system';
 import type { HupConfig } from './config';
 import type { PassDeps, PassResult } from './pass';
@@ -21,8 +21,13 @@ type Kind = 'sysvinit' | 'systemd';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** The ensureRunning services of the Init's `config` (true, or "true" as CloudFormation sends it). */
-export function ensureRunningServices(detail: StackResourceDetail): Array<{ kind: Kind; name: string }> {
+/**
+ * The ensureRunning services of the Init's `config` (true, or "true" as
+ * CloudFormation sends it). A name cfn-init would refuse (an option, a path
+ * out of /etc/init.d) is left out and said in `refused`: a service's name
+ * becomes an argument and a path.
+ */
+export function ensureRunningServices(detail: StackResourceDetail, refused: string[] = []): Array<{ kind: Kind; name: string }> {
   const metadata = detail.metadata;
   const init = isObject(metadata) && isObject(metadata[INIT_KEY]) ? metadata[INIT_KEY] : metadata;
   const services = isObject(init) && isObject(init.config) ? init.config.services : undefined;
@@ -32,7 +37,9 @@ export function ensureRunningServices(detail: StackResourceDetail): Array<{ kind
     const entries = services[kind];
     if (!isObject(entries)) continue;
     for (const [name, s] of Object.entries(entries)) {
-      if (isObject(s) && (s.ensureRunning === true || s.ensureRunning === 'true')) out.push({ kind, name });
+      if (!isObject(s) || (s.ensureRunning !== true && s.ensureRunning !== 'true')) continue;
+      if (isServiceName(name)) out.push({ kind, name });
+      else refused.push(`services.${kind}: ${JSON.stringify(name.slice(0, 80))} is not a service name; not watched`);
     }
   }
   return out;
@@ -44,12 +51,11 @@ export async function monitorServices(config: HupConfig, pass: PassResult, deps:
   for (const resource of new Set(watching.map((h) => h.path.resource))) {
     const detail = pass.details.get(resource);
     if (!detail) continue;
-    for (const { kind, name } of ensureRunningServices(detail)) {
+    const refused: string[] = [];
+    const services = ensureRunningServices(detail, refused);
+    for (const why of refused) logger.warn(`${resource}: ${why}`);
+    for (const { kind, name } of services) {
       if (deps.stopping()) return;
-      if (!SERVICE_NAME.test(name)) {
-        logger.warn(`service ${JSON.stringify(name)} of ${resource}: not a valid service name; not watched`);
-        continue;
-      }
       const tools = findServiceTools(kind, system, where, false);
       if ('problem' in tools) {
         logger.debug(`service ${name}: ${tools.problem}; not watched`);

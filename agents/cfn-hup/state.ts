@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DurableWriter } from '../../shared/durable-write';
-import { assertDepth, DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
+import { ConfigError, errorMessage } from '../../shared/errors';
+import { readJsonFile } from '../../shared/json-file';
 
 export const STATE_FILE = 'metadata_db.json';
 /** A key no hook can have (hook names are never empty). */
@@ -71,22 +72,14 @@ export class HupState {
   static load(dir: string): { state: HupState; problem?: string } {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const state = new HupState(dir, new DurableWriter(path.join(dir, 'journal')));
-    let text: string;
-    try {
-      const st = fs.statSync(state.file);
-      if (st.size > MAX_STATE_BYTES) throw new Error(`${st.size} bytes, more than the ${MAX_STATE_BYTES} read`);
-      text = fs.readFileSync(state.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state };
-      return { state, problem: state.setAside(`cannot be read (${(err as Error).message})`) };
-    }
     let doc: unknown;
     try {
-      doc = JSON.parse(text);
-      assertDepth(doc, DEFAULT_MAX_DEPTH, state.file);
-      if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not a JSON object');
+      const read = readJsonFile(state.file, { what: 'the state file', noFollow: true, maxBytes: MAX_STATE_BYTES });
+      if (!read) return { state };
+      doc = read.value;
+      if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError('not a JSON object', state.file);
     } catch (err) {
-      return { state, problem: state.setAside(`is damaged (${(err as Error).message})`) };
+      return { state, problem: state.setAside(err instanceof ConfigError ? err.message : `${state.file}: cannot be read (${errorMessage(err)})`) };
     }
     for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
       if (key !== PENDING_KEY) state.values.set(key, fromAwsForm(value));
@@ -98,13 +91,14 @@ export class HupState {
     return { state };
   }
 
+  /** `why` names the file and what is wrong with it, never what it holds. */
   private setAside(why: string): string {
     const aside = `${this.file}.damaged-${Date.now()}`;
     try {
       fs.renameSync(this.file, aside);
-      return `${this.file} ${why}: moved to ${aside}; every watched value counts as seen for the first time`;
+      return `${why}: moved to ${aside}; every watched value counts as seen for the first time`;
     } catch (err) {
-      return `${this.file} ${why}, and cannot be moved aside (${(err as Error).message}); starting from an empty state`;
+      return `${why}, and cannot be moved aside (${(err as Error).message}); starting from an empty state`;
     }
   }
 

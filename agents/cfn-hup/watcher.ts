@@ -20,8 +20,8 @@ import type { HupState } from './state';
 import { monitorServices } from './services';
 import { TOOL } from './index';
 
-/** The most output of one action kept for the log. */
-export const MAX_ACTION_OUTPUT_CHARS = 64 * 1024;
+/** The most output of one action kept for the log: its start and its end. */
+export const MAX_ACTION_OUTPUT_BYTES = 64 * 1024;
 
 export interface LogTarget {
   file: string;
@@ -67,7 +67,7 @@ export class Watcher {
       env: { ...this.ctx.env, ...identity, ...extraEnv },
       user: hook.runas,
       timeoutMs: hook.timeoutMs,
-      maxOutputChars: MAX_ACTION_OUTPUT_CHARS,
+      maxOutputBytes: MAX_ACTION_OUTPUT_BYTES,
     });
   }
 

@@ -5,16 +5,17 @@ import { settingsFromArgs } from '../../shared/cli-options';
 import { ToolContext } from '../../shared/context';
 import { CfnError, ConfigError, errorMessage } from '../../shared/errors';
 import { DurableWriter } from '../../shared/durable-write';
-import { assertDepth } from '../../shared/json-depth';
+import { parseJsonText } from '../../shared/json-file';
 import { FileLogger, nullLogger, type Logger } from '../../shared/log';
+import { readTextBounded } from '../../shared/safe-open';
 import { loadMetadata, MetadataCache, readHeatInitData } from '../../shared/metadata-source';
-import { metadataHash } from '../../shared/metadata-hash';
+import { canonicalHash } from '../../shared/metadata-hash';
 import { cacheDir, stateDir } from '../../shared/paths';
 import { parseConfigSetsFlag } from '../../shared/init/configsets';
 import { runInit } from '../../shared/init/apply';
 import { INIT_KEY, type Checkpointer } from '../../shared/init/engine';
 import { parseLimits, type Limits } from '../../shared/init/limits';
-import { showProblem, type Problem } from '../../shared/init/validation';
+import { moreLine, showProblem, summarize, type Problem } from '../../shared/init/validation';
 import { CHECKPOINT_FORMAT, journalDir, ProgressStore, restoreChanges, type Checkpoint } from '../../shared/init/progress';
 import { TOOL, type InitArgs } from './index';
 
@@ -25,29 +26,25 @@ interface Loaded {
   resource?: string;
 }
 
-function parseJson(text: string, source: string, maxDepth: number): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`not valid JSON: ${(err as Error).message}`, source);
-  }
-  assertDepth(value, maxDepth, source, ' (--limit metadata-depth=N raises the bound)');
-  return value;
-}
+/** The largest metadata file read: as much as the HTTP client takes of an answer. */
+const MAX_METADATA_FILE_BYTES = 64 * 1024 * 1024;
 
 function readFile(file: string): string {
+  let text: string | undefined;
   try {
-    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    text = file === '-' ? fs.readFileSync(0, 'utf8') : readTextBounded(file, { what: 'the metadata file', maxBytes: MAX_METADATA_FILE_BYTES });
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`cannot read: ${(err as Error).message}`, file === '-' ? 'stdin' : file);
   }
+  if (text === undefined) throw new ConfigError('cannot read: no such file', file);
+  return text;
 }
 
 async function loadInput(ctx: ToolContext, input: { file?: string; stack?: string; resource?: string }, maxDepth: number): Promise<Loaded> {
   if (input.file !== undefined) {
     const source = input.file === '-' ? 'stdin' : input.file;
-    return { metadata: parseJson(readFile(input.file), source, maxDepth), source };
+    return { metadata: parseJsonText(readFile(input.file), source, { maxDepth, depthHint: ' (--limit metadata-depth=N raises the bound)' }), source };
   }
   if (input.stack !== undefined && input.resource !== undefined) {
     const r = await loadMetadata(ctx, input.stack, input.resource, new MetadataCache(cacheDir(ctx.env)), maxDepth);
@@ -62,13 +59,15 @@ async function loadInput(ctx: ToolContext, input: { file?: string; stack?: strin
 /** A real run: one warning line each on stderr (the log has them too, and under systemd its copy is on stderr already). */
 function warnTolerated(problems: readonly Problem[], log: FileLogger): void {
   if (log.journal) return;
-  for (const p of problems) process.stderr.write(`${TOOL}: warning: ${showProblem(p)}\n`);
+  const { shown, more } = summarize(problems);
+  for (const line of [...shown.map((p) => showProblem(p)), ...moreLine(more, 'tolerated mistakes')]) process.stderr.write(`${TOOL}: warning: ${line}\n`);
 }
 
 /** --dry-run: listed in its output, before the plan. */
 function printTolerated(problems: readonly Problem[]): void {
   process.stdout.write(`tolerated: a run goes on with a warning for each, as aws-cfn-bootstrap does; --strict refuses them:\n`);
-  for (const p of problems) process.stdout.write(`  ${showProblem(p)}\n`);
+  const { shown, more } = summarize(problems);
+  for (const line of [...shown.map((p) => showProblem(p)), ...moreLine(more, 'tolerated mistakes')]) process.stdout.write(`  ${line}\n`);
 }
 
 const sameSets = (a: string[] | null, b: string[] | undefined) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
@@ -82,7 +81,7 @@ function storeCheckpointer(store: ProgressStore, base: Omit<Checkpoint, 'metadat
   return {
     async save(position, changes, stoppedAt) {
       previous = current;
-      hash ??= metadataHash(base.metadata);
+      hash ??= canonicalHash(base.metadata);
       current = { ...base, metadataHash: hash, position, changes, stoppedAt, savedAt: new Date().toISOString() };
       await store.write(current);
     },
@@ -146,7 +145,7 @@ interface Source {
  */
 async function chooseSource(ctx: ToolContext, store: ProgressStore, a: RunArgs): Promise<Source> {
   const log = ctx.logger;
-  const saved = store.read();
+  const saved = store.read(a.limits.metadataDepth);
   if (a.resume) {
     if (!saved) throw new CfnError(`nothing to resume: ${store.file} does not exist`);
     const loaded = { metadata: saved.metadata, source: `${saved.source} (saved in ${store.file})`, stack: saved.stack, resource: saved.resource };
@@ -154,7 +153,7 @@ async function chooseSource(ctx: ToolContext, store: ProgressStore, a: RunArgs):
   }
   const loaded = await loadInput(ctx, a, a.limits.metadataDepth);
   if (!saved) return { loaded, requested: a.requested };
-  if (saved.metadataHash === metadataHash(loaded.metadata) && sameSets(saved.configSets, a.requested)) {
+  if (saved.metadataHash === canonicalHash(loaded.metadata) && sameSets(saved.configSets, a.requested)) {
     log.info(`Continuing the run that stopped after ${saved.stoppedAt} (progress in ${store.file})`);
     return { loaded, requested: a.requested, resumeFrom: saved };
   }

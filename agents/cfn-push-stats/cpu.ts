@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { sleep } from '../../shared/timer';
 import { DurableWriter } from '../../shared/durable-write';
 import { errorMessage } from '../../shared/errors';
+import { readJsonFile } from '../../shared/json-file';
 import type { Logger } from '../../shared/log';
 import { cpuUtilization } from './readings';
 import type { CpuTimes, ProcStat, SystemReader } from './system';
@@ -17,6 +18,8 @@ import type { CpuTimes, ProcStat, SystemReader } from './system';
 export const MIN_SPAN_MS = 1000;
 /** An older sample averages over too long to stand for the current load. */
 export const MAX_SAMPLE_AGE_MS = 15 * 60_000;
+/** A sample is a few numbers. */
+const MAX_SAMPLE_BYTES = 4096;
 
 interface StoredSample {
   btime: number;
@@ -77,9 +80,10 @@ export async function measureCpu(opts: CpuSampler): Promise<number> {
 
 function readStored(file: string, log: Logger): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return readJsonFile(file, { what: 'the CPU sample', noFollow: true, maxBytes: MAX_SAMPLE_BYTES })?.value;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.debug(`cpu: ${file} not usable (${errorMessage(err)}); sampling afresh`);
+    // Only this run's shortcut is lost; the file is replaced (renamed over) when the new sample is kept.
+    log.warn(`cpu: ${errorMessage(err)}; sampling afresh`);
     return undefined;
   }
 }

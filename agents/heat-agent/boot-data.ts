@@ -11,8 +11,8 @@
  */
 import * as path from 'node:path';
 import { ImdsClient, ImdsError } from '../../shared/credentials/imds';
-import { CfnError, ConfigError, errorMessage } from '../../shared/errors';
-import { assertDepth, DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
+import { CfnError } from '../../shared/errors';
+import { parseJsonText } from '../../shared/json-file';
 import type { Logger } from '../../shared/log';
 import { readHeatInitData } from '../../shared/metadata-source';
 import { blockFromMetadata, type OccBlock } from './collectors/settings';
@@ -64,13 +64,7 @@ export async function fetchUserDataBlock(env: NodeJS.ProcessEnv, logger: Logger,
     logger.debug(`the user data at ${client.endpoint}${USER_DATA_PATH} has no ${INIT_DATA_NAME} part`);
     return undefined;
   }
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(part);
-  } catch (err) {
-    throw new ConfigError(`not valid JSON: ${errorMessage(err)}`, from);
-  }
-  assertDepth(metadata, DEFAULT_MAX_DEPTH, from);
+  const metadata = parseJsonText(part, from);
   const block = blockFromMetadata(metadata);
   return block && { block, from };
 }

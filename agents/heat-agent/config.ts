@@ -15,18 +15,20 @@
  * The metadata's own block, once seen, is laid over the file's or the boot
  * data's (effectiveCollectors): Heat rotates keys and may change transport.
  */
-import * as fs from 'node:fs';
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { heatDir, occLocalDataDir } from '../../shared/paths';
 import { MAX_INTERVAL_MS } from '../../shared/poll-schedule';
 import { registerSecret } from '../../shared/redact';
+import { readTextBounded } from '../../shared/safe-open';
 import { initDataFile, readInitDataBlock } from './boot-data';
 import { blockFromIni, blockSecrets, mergeBlocks, resolveCollectors, type CollectorSettings, type OccBlock, type Resolved } from './collectors/settings';
 
 export const DEFAULT_CONFIG_FILE = '/etc/os-collect-config.conf';
 /** os-collect-config's default polling interval. */
 export const DEFAULT_INTERVAL_S = 30;
+/** The largest os-collect-config.conf read: a few sections of keys. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export interface AgentSource {
   /** The settings read (file or boot data): what the metadata's block is laid over. */
@@ -82,11 +84,13 @@ export function readSource(flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSou
   const heatDirectory = heatDir(env);
   let text: string | undefined;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // Whoever can change the file picks the metadata and so what runs as root: trusted-file.ts's rule, as cfn-hup's files.
+    text = readTextBounded(file, { what: "os-collect-config's file", trusted: true, maxBytes: MAX_CONFIG_BYTES });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' || named) throw new ConfigError(`cannot read (${code ?? (err as Error).message}); give --config FILE, or --stack and --resource`, file);
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --config FILE, or --stack and --resource`, file);
   }
+  if (text === undefined && named) throw new ConfigError('cannot read (ENOENT); give --config FILE, or --stack and --resource', file);
   if (text === undefined) {
     const boot = readInitDataBlock(heatDirectory);
     if (!boot) throw new NoSourceError(`no ${file}, and no os-collect-config block in ${initDataFile(heatDirectory)} (Heat's boot data)`);

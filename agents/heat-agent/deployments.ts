@@ -9,10 +9,10 @@
  * `component` (OS::Heat::SoftwareComponent) becomes the config and tool of
  * its entry for the deployment's `deploy_action`.
  */
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError } from '../../shared/errors';
+import { readJsonFile } from '../../shared/json-file';
+import { canonicalHash } from '../../shared/metadata-hash';
 import { pythonStr } from '../../shared/pystr';
 
 export interface DeploymentInput {
@@ -44,9 +44,18 @@ export interface Deployment {
   fingerprint: string;
 }
 
+/**
+ * A deployment id becomes a key of the state and a file name (heat-config's
+ * deployed/<id>.json): Heat's are UUIDs; letters, digits, `_`, `.` and `-`,
+ * starting with a letter or digit, are taken, so that no id names a path
+ * elsewhere or a property every object has (`__proto__`).
+ */
+const DEPLOYMENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 /** A hook is a file named after the group: no path separators, no dot-only names. */
 const GROUP = /^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$/;
 export const MAX_DEPLOYMENTS = 1000;
+/** The largest heat-config record of a deployment read. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const MAX_NAME = 255;
 /** Environment variable names heat-config's script hook passes inputs as. */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -58,11 +67,13 @@ function text(v: unknown, at: string, file: string, max = MAX_NAME): string {
   return v;
 }
 
-/** Stable JSON (sorted keys), for fingerprints. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObject(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
-  return JSON.stringify(v) ?? 'null';
+function deploymentId(item: Record<string, unknown>, at: string, where: string): string {
+  const id = text(item.id, `${at}.id`, where);
+  if (!DEPLOYMENT_ID.test(id)) {
+    const name = typeof item.name === 'string' ? ` (deployment ${JSON.stringify(item.name.slice(0, 80))})` : '';
+    throw new ConfigError(`${JSON.stringify(id.slice(0, 80))} is not a deployment id${name}: expected letters, digits, _ . and -, starting with a letter or digit, as Heat's UUIDs`, where, `${at}.id`);
+  }
+  return id;
 }
 
 /** heat-config's coercion: a `String` input whose value is not a string gets Python's `str()` of it. */
@@ -103,7 +114,7 @@ export function parseDeployments(metadata: unknown, where: string): Deployment[]
   return list.map((item, i): Deployment => {
     const at = `deployments[${i}]`;
     if (!isObject(item)) throw new ConfigError('expected an object', where, at);
-    const id = text(item.id, `${at}.id`, where);
+    const id = deploymentId(item, at, where);
     if (seen.has(id)) throw new ConfigError(`id ${id} appears twice`, where, `${at}.id`);
     seen.add(id);
     let group = item.group === undefined ? 'Heat::Ungrouped' : hookGroup(item.group, `${at}.group`, where);
@@ -134,9 +145,7 @@ export function parseDeployments(metadata: unknown, where: string): Deployment[]
         raw = { ...raw, group, config };
       } else noConfigFor = typeof action === 'string' ? action : JSON.stringify(action ?? null);
     }
-    const fingerprint = createHash('sha256')
-      .update(canonical({ group, config, inputs: parsedInputs, outputs: item.outputs ?? [], options }))
-      .digest('hex');
+    const fingerprint = canonicalHash({ group, config, inputs: parsedInputs, outputs: item.outputs ?? [], options });
     return { id, name: typeof item.name === 'string' ? item.name : id, group, config, noConfigFor, inputs: parsedInputs, outputs: parsedOutputs, options, raw, fingerprint };
   });
 }
@@ -164,18 +173,15 @@ export function inputEnvironment(d: Deployment): Record<string, string> {
  * does not run its deployments again.
  */
 export function deployedByHeatConfig(d: Deployment, heatConfigDir: string): boolean {
+  // d.id was checked (DEPLOYMENT_ID): the name stays in deployed/.
   const file = path.join(heatConfigDir, 'deployed', `${d.id}.json`);
-  let text: string;
+  let before: Deployment | undefined;
   try {
-    if (fs.statSync(file).size > 64 * 1024 * 1024) return false;
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return false; // no record: never deployed by heat-config
-  }
-  try {
-    const [before] = parseDeployments({ deployments: [JSON.parse(text)] }, file);
-    return before?.id === d.id && before.fingerprint === d.fingerprint;
+    const read = readJsonFile(file, { what: "heat-config's record of the deployment", noFollow: true, maxBytes: MAX_RECORD_BYTES });
+    if (!read) return false; // no record: never deployed by heat-config
+    [before] = parseDeployments({ deployments: [read.value] }, file);
   } catch {
     return false; // a record we cannot read proves nothing: the deployment runs
   }
+  return before?.id === d.id && before.fingerprint === d.fingerprint;
 }

@@ -19,14 +19,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
 import { INIT_KEY } from '../../shared/init/engine';
+import { parseJsonText } from '../../shared/json-file';
 import type { Logger } from '../../shared/log';
+import { readHead } from '../../shared/safe-open';
 import type { System } from '../../shared/system';
 import { inputEnvironment, type Deployment } from './deployments';
-import { findHook } from './hooks';
+import { findHook, hookProblem } from './hooks';
 import type { DeploymentResult } from './state';
 
-/** What each stream of a deployment keeps: the end, where a failure says why. */
-export const MAX_OUTPUT_CHARS = 1024 * 1024;
+/** What each stream of a script keeps: its start and its end (where a failure says why), the middle said as dropped. */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+/** A hook's answer (its stdout) holds the deployment's whole log: more room, and still bounded. */
+export const MAX_HOOK_ANSWER_BYTES = 16 * 1024 * 1024;
+/** The most of one output file (heat_outputs_path) read: more could not reach Heat (signal.ts). */
+export const MAX_OUTPUT_FILE_BYTES = 1024 * 1024;
 /** Groups heat-config leaves to os-apply-config: no hook runs, nothing is signalled. */
 export const CONFIG_ONLY_GROUPS: ReadonlySet<string> = new Set(['os-apply-config', 'Heat::Ungrouped']);
 /** A name heat_outputs_path may be followed by: no way out of its directory. */
@@ -54,20 +60,31 @@ function fileKey(d: Deployment): string {
 async function runScript(d: Deployment, c: RunContext): Promise<DeploymentResult> {
   if (typeof d.config !== 'string') return failed(`group script: the config is not a script (${typeof d.config})`);
   const base = path.join(c.workDir, fileKey(d));
+  fs.rmSync(base, { force: true });
   fs.rmSync(`${base}.outputs`, { recursive: true, force: true });
   fs.mkdirSync(`${base}.outputs`, { mode: 0o700 });
-  fs.writeFileSync(base, d.config, { mode: 0o700 });
+  // Created afresh, never through whatever was left at the path.
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o700);
+  try {
+    fs.writeFileSync(fd, d.config);
+  } finally {
+    fs.closeSync(fd);
+  }
   const prefix = path.join(`${base}.outputs`, 'out');
   try {
-    const r = await c.system.run([base], { env: { ...c.env, ...inputEnvironment(d), heat_outputs_path: prefix }, timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS, cwd: c.workDir });
+    const r = await c.system.run([base], { env: { ...c.env, ...inputEnvironment(d), heat_outputs_path: prefix }, timeoutMs: c.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES, cwd: c.workDir });
     const result: DeploymentResult = { deploy_stdout: r.stdout, deploy_stderr: r.stderr + (r.timedOut ? `\n[stopped after ${c.timeoutMs / 1000} s]` : ''), deploy_status_code: r.status };
     for (const o of d.outputs) {
       if (!OUTPUT_FILE_NAME.test(o.name)) continue;
       const file = `${prefix}.${o.name}`;
       try {
-        result[o.name] = fs.readFileSync(file, 'utf8');
+        const read = readHead(file, { what: `output ${o.name}`, noFollow: true, maxBytes: MAX_OUTPUT_FILE_BYTES });
+        if (!read) continue;
+        const dropped = read.size - read.head.length;
+        result[o.name] = read.head.toString('utf8') + (dropped > 0 ? `\n[${dropped} bytes more not read: the most read of an output is ${MAX_OUTPUT_FILE_BYTES}]` : '');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') c.logger.warn(`deployment ${d.name}: output ${o.name}: ${errorMessage(err)}`);
+        c.logger.warn(`deployment ${d.name}: output ${o.name}: ${errorMessage(err)}`);
       }
     }
     return result;
@@ -81,11 +98,11 @@ async function runScript(d: Deployment, c: RunContext): Promise<DeploymentResult
 
 async function runCfnInit(d: Deployment, c: RunContext): Promise<DeploymentResult> {
   let metadata: unknown = d.config;
-  if (typeof metadata === 'string') {
+  if (typeof d.config === 'string') {
     try {
-      metadata = JSON.parse(metadata);
+      metadata = parseJsonText(d.config, 'group cfn-init: the config');
     } catch (err) {
-      return failed(`group cfn-init: the config is not JSON: ${errorMessage(err)}`);
+      return failed(errorMessage(err));
     }
   }
   // Heat's config is the Init value itself; heat-agents' hook puts it under the Init key, as cfn-init reads it.
@@ -95,7 +112,12 @@ async function runCfnInit(d: Deployment, c: RunContext): Promise<DeploymentResul
 
 async function runHook(d: Deployment, hook: string | undefined, c: RunContext): Promise<DeploymentResult> {
   if (!hook) return failed(`no hook for group ${d.group} (in ${c.hookDirs.join(', ')})`);
-  const r = await c.system.run([hook], { env: c.env, input: JSON.stringify(d.raw), timeoutMs: c.timeoutMs, maxOutputChars: MAX_OUTPUT_CHARS });
+  const refused = hookProblem(hook);
+  if (refused) {
+    c.logger.error(`deployment ${d.name}: ${refused}`);
+    return failed(refused);
+  }
+  const r = await c.system.run([hook], { env: c.env, input: JSON.stringify(d.raw), timeoutMs: c.timeoutMs, maxOutputBytes: MAX_HOOK_ANSWER_BYTES });
   if (r.status !== 0 && !r.stdout.trim()) return { deploy_stdout: '', deploy_stderr: r.stderr, deploy_status_code: r.status };
   let answer: unknown;
   try {

@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonJsonDumps } from '../../shared/pyjson';
+import { readHead, UnsafeFileError } from '../../shared/safe-open';
 
 export const DEFAULT_HEAT_SHELL_CONFIG = '/var/run/heat-config/heat-config';
 /** os-refresh-config's base directory, and the one it used before (taken when only it exists). */
@@ -35,14 +36,9 @@ export function orcPhaseDirs(env: NodeJS.ProcessEnv): string[] {
   return ORC_PHASES.map((p) => path.join(base, p));
 }
 
+/** The start of a regular file (a FIFO or device in a hook directory is passed over, never waited on). */
 function head(file: string): string {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  try {
-    const buf = Buffer.alloc(MAX_READ_BYTES);
-    return buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
-  } finally {
-    fs.closeSync(fd);
-  }
+  return readHead(file, { what: 'the file', maxBytes: MAX_READ_BYTES })?.head.toString('latin1') ?? '';
 }
 
 /** A directory or file that is not there (or went away while looked at) reads nothing. */
@@ -64,7 +60,7 @@ export function readersIn(dirs: readonly string[]): string[] {
       try {
         if (fs.statSync(file).isFile() && MENTIONS.test(head(file))) readers.push(file);
       } catch (err) {
-        if (!gone(err)) throw err;
+        if (!gone(err) && !(err instanceof UnsafeFileError)) throw err;
       }
     }
   }
@@ -82,11 +78,10 @@ export function renderDeployments(deployments: unknown): string {
  */
 export async function shareDeployments(file: string, deployments: unknown, write: (file: string, text: string) => Promise<void>): Promise<boolean> {
   const text = renderDeployments(deployments);
-  try {
-    if (fs.readFileSync(file, 'utf8') === text) return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
+  // Replaced (renamed over) when it differs, never written through: a link or FIFO there is refused here.
+  const bytes = Buffer.from(text);
+  const there = readHead(file, { what: 'the deployments file', noFollow: true, maxBytes: bytes.length });
+  if (there && there.size === bytes.length && there.head.equals(bytes)) return false;
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   await write(file, text);
   return true;

@@ -5,10 +5,14 @@
  * (diskimage-builder's heat-config elements), the first that holds the
  * hook wins; the hook's file name is the group with everything but
  * letters, digits, `-` and `_` left out. `--hooks-dir` names the only one.
+ * A hook runs as root: one that another user could change or replace
+ * (trusted-file.ts, the rule cfn-hup's hooks follow) is not run.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { errorMessage } from '../../shared/errors';
 import { heatConfigDir } from '../../shared/paths';
+import { untrustedReason } from '../../shared/trusted-file';
 
 export const PACKAGED_HOOKS_DIR = '/usr/libexec/heat-config/hooks';
 
@@ -32,4 +36,17 @@ export function findHook(dirs: readonly string[], group: string): string | undef
     if (fs.existsSync(file)) return file;
   }
   return undefined;
+}
+
+/** Why the hook `file` must not run (not a regular file, or others could change it); undefined when it may. */
+export function hookProblem(file: string): string | undefined {
+  let why: string | undefined;
+  try {
+    const st = fs.statSync(file);
+    why = st.isFile() ? untrustedReason(file, st) : 'is not a regular file';
+  } catch (err) {
+    // Gone or unreadable since it was found: said, as a hook that cannot run.
+    return `hook ${file} cannot be checked: ${errorMessage(err)}`;
+  }
+  return why && `hook ${file} ${why}: not run, as whoever can change it would run commands as root`;
 }

@@ -8,9 +8,11 @@ import { DurableWriter } from '../../shared/durable-write';
 import { CfnError, ConfigError, errorMessage } from '../../shared/errors';
 import { runInit } from '../../shared/init/apply';
 import { DEFAULT_LIMITS } from '../../shared/init/limits';
-import { showProblem } from '../../shared/init/validation';
+import { moreLine, showProblem, summarize } from '../../shared/init/validation';
 import { journalDir } from '../../shared/init/progress';
-import { MemoryLogger } from '../../shared/log';
+import { HeadTail } from '../../shared/head-tail';
+import type { Logger } from '../../shared/log';
+import { TextSink } from '../../shared/text-sink';
 import { heatAgentDir, heatConfigDir } from '../../shared/paths';
 import { HeldLockError, PidFile } from '../../shared/pid-lock';
 import { runPollDaemon, type Checker } from '../../shared/poll-daemon';
@@ -20,6 +22,7 @@ import { HostSystem } from '../../shared/system';
 import { fetchUserDataBlock, USER_DATA_PATH } from './boot-data';
 import type { CfnSettings } from './collectors/cfn';
 import { combine, type CollectorOutput } from './collectors/combine';
+import { MAX_OUTPUT_BYTES } from './groups';
 import { makeCollector } from './collectors/make';
 import { describeCollector, type OccBlock } from './collectors/settings';
 import type { CollectedDocument, Collector } from './collectors/types';
@@ -53,8 +56,16 @@ function contextFor(args: Args, cfn: CfnSettings | undefined, intervalMs: number
  * aws-cfn-bootstrap's) and a failure are its stderr, a failure status 1.
  */
 async function applyInit(ctx: ToolContext, metadata: unknown, source: string): Promise<DeploymentResult> {
-  const commands = new MemoryLogger();
-  const stdout = () => commands.lines.map((l) => l.replace(/^[A-Z]+ /, '')).join('\n');
+  // Bounded as a script's stdout is: commands may print without end.
+  const captured = new HeadTail(MAX_OUTPUT_BYTES);
+  // Lines are handed on in chunks: a Buffer per line would cost more than the line.
+  const lines = new TextSink((chunk) => captured.add(Buffer.from(chunk)));
+  const line = (msg: string) => lines.add(`${redact(msg)}\n`);
+  const commands: Logger = { debug: line, info: line, notice: line, warn: line, error: line };
+  const stdout = () => {
+    lines.end();
+    return captured.text().replace(/\n$/, '');
+  };
   const warnings: string[] = [];
   const stderr = (...more: string[]) => [...warnings, ...more].join('\n');
   try {
@@ -65,8 +76,10 @@ async function applyInit(ctx: ToolContext, metadata: unknown, source: string): P
       logger: ctx.logger,
       commandLog: commands,
       writer: new DurableWriter(journalDir(ctx.env), ctx.logger),
-      // A loop, not push(...): a document may tolerate more problems than a call takes arguments.
-      onTolerated: (problems) => problems.forEach((p) => warnings.push(`warning: ${showProblem(p)}`)),
+      onTolerated: (problems) => {
+        const { shown, more } = summarize(problems);
+        warnings.push(...[...shown.map((p) => showProblem(p)), ...moreLine(more, 'tolerated mistakes')].map((l) => `warning: ${l}`));
+      },
     });
     const note = r.kind === 'stopped' ? `\nstopped after ${r.at} (waitAfterCompletion: forever): the rest is not applied` : '';
     return { deploy_stdout: stdout() + note, deploy_stderr: stderr(), deploy_status_code: 0 };

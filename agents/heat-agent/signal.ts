@@ -131,30 +131,69 @@ export function planSignal(d: Deployment): SignalPlan {
   }
 }
 
+const STREAMS = ['deploy_stdout', 'deploy_stderr'];
+/** What a log keeps of itself when the outputs alone fill the body: its last words. */
+const LOG_FLOOR_BYTES = 2048;
+/** Rounds of trimming: each measures again what the last left over (escapes make sizes estimates). */
+const TRIM_ROUNDS = 3;
+
+const jsonBytes = (v: unknown) => Buffer.byteLength(JSON.stringify(v) ?? 'null');
+
 /**
- * The body, within `max` bytes: when too large, the start of deploy_stdout
- * and deploy_stderr gives way (the end of a log says why it failed), and
- * what was cut is said in place, naming whose limit (`receiver`). Outputs
- * are never cut.
+ * `text` cut to about `target` bytes of JSON, what was cut said in place:
+ * the start of a log gives way (its end says why it failed), the end of an
+ * output (its start is what it holds). Undefined when `target` leaves no
+ * room for more than the note.
+ */
+function shorten(text: string, target: number, keepEnd: boolean, receiver: string): string | undefined {
+  const noteRoom = 60 + receiver.length;
+  if (target < 2 * noteRoom) return undefined;
+  // JSON escapes make a character take 1 to 6 bytes: keep by the text's own average.
+  const perChar = jsonBytes(text) / Math.max(1, text.length);
+  const keep = Math.max(0, Math.floor((target - noteRoom) / perChar));
+  if (keep >= text.length) return text;
+  const note = `[${text.length - keep} characters trimmed to fit ${receiver}'s limit]`;
+  return keepEnd ? `${note}\n${text.slice(text.length - keep)}` : `${text.slice(0, keep)}\n${note}`;
+}
+
+/** The values at `keys` share `budget` bytes: the smallest kept whole, the rest cut to an equal share. */
+function share(r: DeploymentResult, keys: readonly string[], budget: number, keepEnd: boolean, receiver: string): void {
+  const sized = keys.map((k): [string, number] => [k, jsonBytes(r[k])]).sort((a, b) => a[1] - b[1]);
+  let left = budget;
+  sized.forEach(([k, bytes], i) => {
+    const each = Math.floor(left / (sized.length - i));
+    if (bytes > each) {
+      const v = r[k];
+      const cut = shorten(typeof v === 'string' ? v : JSON.stringify(v), each, keepEnd, receiver);
+      if (cut !== undefined) r[k] = cut;
+    }
+    left -= Math.min(jsonBytes(r[k]), Math.max(0, left));
+  });
+}
+
+/**
+ * The body, within `max` bytes, for every transport: when too large, the
+ * start of deploy_stdout and deploy_stderr gives way first, then the end
+ * of the largest outputs, what was cut said in place and naming whose limit
+ * (`receiver`); the status code and every output's name are kept. A result
+ * that still cannot fit (thousands of outputs) is sent as a failure saying
+ * so: a body that is never accepted would be sent again at every check.
  */
 export function signalBody(result: DeploymentResult, max = MAX_SIGNAL_BYTES, receiver = 'Heat'): string {
-  let body = JSON.stringify(result);
-  const size = () => Buffer.byteLength(body);
-  if (size() <= max) return body;
-  const streams = ['deploy_stdout', 'deploy_stderr'].filter((k) => typeof result[k] === 'string');
-  const trimmed = { ...result };
-  let over = size() - max;
-  for (const k of streams.sort((a, b) => (result[b] as string).length - (result[a] as string).length)) {
-    if (over <= 0) break;
-    const s = result[k] as string;
-    // JSON escapes can make a character take up to 6 bytes; cut generously and measure again.
-    const cut = Math.min(s.length, over + 64);
-    trimmed[k] = `[${cut} characters trimmed to fit ${receiver}'s limit]\n${s.slice(cut)}`;
-    body = JSON.stringify(trimmed);
-    over = size() - max;
+  const size = (r: DeploymentResult) => Buffer.byteLength(JSON.stringify(r));
+  if (size(result) <= max) return JSON.stringify(result);
+  const r: DeploymentResult = { ...result };
+  const streams = STREAMS.filter((k) => typeof r[k] === 'string');
+  const outputs = Object.keys(r).filter((k) => !STREAMS.includes(k) && k !== 'deploy_status_code' && r[k] !== null && r[k] !== undefined);
+  /** What the body takes besides the values at `keys`. */
+  const rest = (keys: readonly string[]) => keys.reduce((n, k) => n - jsonBytes(r[k]) + jsonBytes(''), size(r));
+  for (let round = 0; round < TRIM_ROUNDS && size(r) > max; round++) {
+    share(r, streams, Math.max(max - rest(streams), LOG_FLOOR_BYTES), true, receiver);
+    if (size(r) > max) share(r, outputs, max - rest(outputs), false, receiver);
   }
-  if (size() > max) throw new SignalError(`the deployment's outputs alone take ${size()} bytes, more than ${receiver} accepts (${max})`);
-  return body;
+  if (size(r) <= max) return JSON.stringify(r);
+  const code = Number(result.deploy_status_code ?? 0) || 1;
+  return JSON.stringify({ deploy_stdout: '', deploy_stderr: `the deployment's result takes ${size(result)} bytes and its ${outputs.length} outputs cannot be trimmed to what ${receiver} accepts (${max}): not sent`, deploy_status_code: code });
 }
 
 /** Sends the result; resolves once the receiver accepted it. Nothing is sent for NO_SIGNAL. */

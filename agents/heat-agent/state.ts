@@ -12,8 +12,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DurableWriter } from '../../shared/durable-write';
-import { errorMessage } from '../../shared/errors';
-import { assertDepth, DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
+import { ConfigError, errorMessage } from '../../shared/errors';
+import { readJsonFile } from '../../shared/json-file';
 import type { Logger } from '../../shared/log';
 import type { OccBlock } from './collectors/settings';
 
@@ -62,7 +62,9 @@ function isRecord(v: unknown): v is DeploymentRecord {
 }
 
 export class AgentState {
-  private doc: StateDocument = { deployments: {} };
+  /** By deployment id, in a Map: an id is never a property name (`__proto__` would be none of ours). */
+  private records = new Map<string, DeploymentRecord>();
+  private rest: Omit<StateDocument, 'deployments'> = {};
   readonly file: string;
 
   private constructor(
@@ -76,66 +78,62 @@ export class AgentState {
   static load(dir: string, log: Logger): AgentState {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const state = new AgentState(dir, new DurableWriter(path.join(dir, 'journal'), log));
-    let text: string;
     try {
-      const st = fs.statSync(state.file);
-      if (st.size > MAX_STATE_BYTES) throw new Error(`larger than ${MAX_STATE_BYTES} bytes`);
-      text = fs.readFileSync(state.file, 'utf8');
+      const read = readJsonFile(state.file, { what: 'the state file', noFollow: true, maxBytes: MAX_STATE_BYTES });
+      if (!read) return state;
+      const doc = read.value as StateDocument;
+      if (!doc || typeof doc !== 'object' || !doc.deployments || typeof doc.deployments !== 'object') throw new ConfigError('not a heat-agent state document', state.file);
+      const records = new Map(Object.entries(doc.deployments));
+      for (const [id, r] of records) if (!isRecord(r)) throw new ConfigError(`deployment ${JSON.stringify(id.slice(0, 80))}: not a record`, state.file);
+      const { deployments: _, ...rest } = doc;
+      state.records = records;
+      state.rest = rest;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return state;
-      return state.setAside(errorMessage(err), log);
-    }
-    try {
-      const doc = JSON.parse(text) as StateDocument;
-      assertDepth(doc, DEFAULT_MAX_DEPTH, state.file);
-      if (!doc || typeof doc !== 'object' || !doc.deployments || typeof doc.deployments !== 'object') throw new Error('not a heat-agent state document');
-      for (const [id, r] of Object.entries(doc.deployments)) if (!isRecord(r)) throw new Error(`deployment ${id}: not a record`);
-      state.doc = doc;
-    } catch (err) {
-      return state.setAside(errorMessage(err), log);
+      return state.setAside(err instanceof ConfigError ? err.message : `${state.file}: cannot be read (${errorMessage(err)})`, log);
     }
     return state;
   }
 
+  /** `why` names the file and what is wrong with it, never what it holds. */
   private setAside(why: string, log: Logger): AgentState {
     const aside = `${this.file}.damaged-${Date.now()}`;
     fs.renameSync(this.file, aside);
-    log.error(`${this.file}: ${why}; set aside as ${aside}: every deployment counts as new`);
+    log.error(`${why}; set aside as ${aside}: every deployment counts as new`);
     return this;
   }
 
   get(id: string): DeploymentRecord | undefined {
-    return this.doc.deployments[id];
+    return this.records.get(id);
   }
 
   /** The metadata's latest `os-collect-config` block; a state written before it was kept gives its cfn keys. */
   get collectorBlock(): OccBlock | undefined {
-    const { collectors, credentials } = this.doc;
+    const { collectors, credentials } = this.rest;
     if (collectors && typeof collectors === 'object' && collectors.sections && typeof collectors.sections === 'object') return collectors;
     if (credentials?.accessKey && credentials.secretKey) return { sections: { cfn: { access_key_id: credentials.accessKey, secret_access_key: credentials.secretKey } } };
     return undefined;
   }
 
   async set(id: string, record: DeploymentRecord): Promise<void> {
-    this.doc.deployments[id] = record;
+    this.records.set(id, record);
     await this.save();
   }
 
   async setCollectorBlock(block: OccBlock): Promise<void> {
-    this.doc.collectors = block;
-    delete this.doc.credentials;
+    this.rest.collectors = block;
+    delete this.rest.credentials;
     await this.save();
   }
 
   /** Forget the deployments the metadata has not held for FORGET_AFTER_MS; `ids` are those it holds now. */
   async keepOnly(ids: ReadonlySet<string>, now = Date.now()): Promise<void> {
     let changed = false;
-    for (const [id, r] of Object.entries(this.doc.deployments)) {
+    for (const [id, r] of this.records) {
       if (ids.has(id)) {
         if (r.absentSince === undefined) continue;
         delete r.absentSince;
       } else if (r.absentSince === undefined || r.absentSince > now) r.absentSince = now;
-      else if (now - r.absentSince >= FORGET_AFTER_MS) delete this.doc.deployments[id];
+      else if (now - r.absentSince >= FORGET_AFTER_MS) this.records.delete(id);
       else continue;
       changed = true;
     }
@@ -143,6 +141,8 @@ export class AgentState {
   }
 
   private save(): Promise<void> {
-    return this.writer.writeFile(this.file, JSON.stringify(this.doc), { mode: 0o600 });
+    // Object.fromEntries defines each id as an own property, `__proto__` too, as JSON.parse reads it back.
+    const doc: StateDocument = { ...this.rest, deployments: Object.fromEntries(this.records) };
+    return this.writer.writeFile(this.file, JSON.stringify(doc), { mode: 0o600 });
   }
 }

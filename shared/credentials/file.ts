@@ -12,10 +12,10 @@
  * went on to ask 169.254.169.254 instead.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { CredentialError } from '../errors';
 import { nullLogger, type Logger } from '../log';
 import { registerSecret } from '../redact';
+import { untrustedReason } from '../trusted-file';
 import type { Credentials } from './types';
 
 const KEYS = { AWSAccessKeyId: 'accessKeyId', AWSSecretKey: 'secretAccessKey', AWSSessionToken: 'sessionToken' } as const;
@@ -71,19 +71,6 @@ export function checkCredentialFileMode(mode: number, fileName: string, logger: 
 /** The most a credential file holds: three lines of keys, with room for comments. */
 const MAX_CREDENTIAL_FILE = 64 * 1024;
 
-/**
- * Whoever can replace the file can swap the identity: it must belong to
- * root or to us, and so must its directory, which others may write only
- * when it is sticky (as /tmp is: then they cannot replace our file).
- */
-function checkOwnership(st: fs.Stats, fileName: string, real: string): void {
-  const me = process.getuid?.() ?? 0;
-  if (st.uid !== 0 && st.uid !== me) throw new CredentialError(`credential file ${fileName} belongs to uid ${st.uid}, not to root or to this user (uid ${me}); refusing to use it`);
-  const dir = path.dirname(real);
-  const d = fs.statSync(dir);
-  if (d.uid !== 0 && d.uid !== me) throw new CredentialError(`credential file ${fileName} is in ${dir}, which belongs to uid ${d.uid}: its owner can replace the file; refusing to use it`);
-  if (d.mode & 0o022 && !(d.mode & 0o1000)) throw new CredentialError(`credential file ${fileName} is in ${dir}, which others can write (mode ${octal(d.mode)}): they can replace the file; refusing to use it`);
-}
 
 /** Open, check owner, permissions and parse a credential file. Every failure is a CredentialError naming the file. */
 export function readCredentialFile(fileName: string, logger: Logger = nullLogger): Credentials {
@@ -95,8 +82,10 @@ export function readCredentialFile(fileName: string, logger: Logger = nullLogger
     // fstat on the descriptor we read from, so what is checked is the file read (through any symlink).
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new CredentialError(`credential file ${fileName} is not a regular file`);
-    checkOwnership(st, fileName, fs.realpathSync.native(fileName));
     checkCredentialFileMode(st.mode, fileName, logger);
+    // Whoever can replace the file can swap the identity: shared/trusted-file.ts's rule.
+    const why = untrustedReason(fileName, st);
+    if (why) throw new CredentialError(`credential file ${fileName} ${why}; refusing to use it`);
     if (st.size > MAX_CREDENTIAL_FILE) throw new CredentialError(`credential file ${fileName} has ${st.size} bytes; a credential file holds a few lines`);
     text = fs.readFileSync(fd, 'utf8');
   } catch (err) {

@@ -19,6 +19,7 @@
 import * as http from 'node:http';
 import { backoffDelay, isRetryableNetworkCode } from '../backoff';
 import { CfnError, ConfigError, CredentialError, errorMessage } from '../errors';
+import { jsonSyntaxProblem } from '../json-file';
 import { nullLogger, type Logger } from '../log';
 import { registerSecret } from '../redact';
 import type { Credentials } from './types';
@@ -118,7 +119,7 @@ export function parseRoleCredentials(text: string, role: string): Credentials {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new CredentialError(`credentials of instance role ${role} from the metadata service are not JSON (${errorMessage(err)})`);
+    throw new CredentialError(`credentials of instance role ${role} from the metadata service are ${jsonSyntaxProblem(text)}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new CredentialError(`credentials of instance role ${role} from the metadata service are not a JSON object`);
@@ -265,7 +266,7 @@ export class ImdsClient {
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw new ImdsError(`${OPENSTACK_METADATA_PATH} from the metadata service is not JSON (${errorMessage(err)})`, 'protocol', OPENSTACK_METADATA_PATH, 200, { cause: err });
+      throw new ImdsError(`${OPENSTACK_METADATA_PATH} from the metadata service is ${jsonSyntaxProblem(text)}`, 'protocol', OPENSTACK_METADATA_PATH, 200, { cause: err });
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
       throw new ImdsError(`${OPENSTACK_METADATA_PATH} from the metadata service is not a JSON object`, 'protocol', OPENSTACK_METADATA_PATH, 200);

@@ -11,7 +11,8 @@
  * for: they are checked to be what EC2 serves (a small JSON object, one
  * base64 signature) so no answer can smuggle another header or a huge value.
  */
-import { CredentialError, errorMessage } from '../errors';
+import { CredentialError } from '../errors';
+import { jsonSyntaxProblem } from '../json-file';
 import { registerSecret } from '../redact';
 import type { HttpRequest, Signer } from '../request';
 import type { ImdsClient } from './imds';
@@ -40,7 +41,7 @@ export function parseInstanceIdentity(documentText: string, signatureText: strin
   try {
     doc = JSON.parse(document);
   } catch (err) {
-    throw new CredentialError(`the instance identity document from the metadata service is not JSON (${errorMessage(err)})`);
+    throw new CredentialError(`the instance identity document from the metadata service is ${jsonSyntaxProblem(document)}`);
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new CredentialError('the instance identity document from the metadata service is not a JSON object');

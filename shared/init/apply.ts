@@ -16,7 +16,7 @@ import { AUTHENTICATION_KEY, createDownloader, downloadsOf } from './auth';
 import { applyRun, INIT_KEY, validateRun, type ApplyOptions, type RunOutcome } from './engine';
 import { HANDLERS } from './handlers';
 import type { Limits } from './limits';
-import { isObject, Problems, showProblem, type Problem } from './validation';
+import { isObject, moreLine, Problems, showProblem, summarize, type Problem } from './validation';
 
 export interface InitRunOptions {
   metadata: unknown;
@@ -77,7 +77,9 @@ export async function runInit(ctx: ToolContext, o: InitRunOptions): Promise<RunO
   } finally {
     // Told even when errors stop the run: fixing those should not uncover more surprises.
     if (!o.strict && problems.tolerated.length) {
-      for (const p of problems.tolerated) log.warn(`tolerated, as aws-cfn-bootstrap does (--strict refuses it): ${showProblem(p)}`);
+      const { shown, more } = summarize(problems.tolerated);
+      for (const p of shown) log.warn(`tolerated, as aws-cfn-bootstrap does (--strict refuses it): ${showProblem(p)}`);
+      for (const line of moreLine(more, 'tolerated mistakes')) log.warn(line);
       o.onTolerated?.(problems.tolerated);
     }
   }

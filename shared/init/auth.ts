@@ -35,7 +35,7 @@ import { signV4 } from '../sigv4';
 import type { Downloader, DownloadOptions } from './handlers/types';
 import { AUTHENTICATION_KEY } from './auth-secrets';
 import { configNames } from './configsets';
-import { checkKeys, child, expectObject, expectString, expectStringList, isObject, Problems } from './validation';
+import { checkKeys, child, expectObject, expectString, expectStringList, isObject, Problems, summarize } from './validation';
 
 export { AUTHENTICATION_KEY };
 
@@ -168,7 +168,7 @@ export function parseAuthentication(raw: unknown, problems: Problems, path: stri
     const isUsed = used(name, value);
     const p = isUsed ? problems : new Problems();
     const block = parseBlock(name, value, child(path, name), p);
-    if (!isUsed) for (const q of p.list) problems.tolerate(q.path, q.message, UNUSED);
+    if (!isUsed) for (const q of summarize(p.list).shown) problems.tolerate(q.path, q.message, UNUSED);
     if (block) blocks.set(name, block);
   }
   return blocks;

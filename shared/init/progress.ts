@@ -12,13 +12,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DurableWriter } from '../durable-write';
 import { ConfigError } from '../errors';
-import { metadataHash } from '../metadata-hash';
+import { DEFAULT_MAX_DEPTH } from '../json-depth';
+import { readJsonFile } from '../json-file';
+import { canonicalHash } from '../metadata-hash';
 import { stateDir } from '../paths';
 import { ChangeSet } from './handlers/types';
 
 export const PROGRESS_FILE = 'progress.json';
 /** Version of the progress file's layout; another version is refused, not guessed at. */
 export const CHECKPOINT_FORMAT = 1 as const;
+/** The largest progress file read: the metadata (at most 64 MiB as fetched) written indented, and the changes. */
+const MAX_PROGRESS_BYTES = 256 * 1024 * 1024;
 
 /** Where in the run list to continue. Only commands can stop a run, so every key before `commands` of that config is done. */
 export interface Position {
@@ -93,7 +97,7 @@ function checkShape(v: unknown): string | undefined {
   const ch = c.changes;
   if (!ch || typeof ch.packages !== 'object' || !Object.values(ch.packages).every(isStrings)) return 'bad changes';
   for (const key of ['groups', 'users', 'sources', 'files', 'commands'] as const) if (!isStrings(ch[key])) return `bad changes.${key}`;
-  if (metadataHash(c.metadata) !== c.metadataHash) return 'the metadata does not match its hash';
+  if (canonicalHash(c.metadata) !== c.metadataHash) return 'the metadata does not match its hash';
   return undefined;
 }
 
@@ -111,20 +115,17 @@ export class ProgressStore {
     this.file = path.join(dir, PROGRESS_FILE);
   }
 
-  read(): Checkpoint | undefined {
-    let text: string;
+  /** The saved checkpoint; its metadata may nest `metadataDepth` levels (the run's bound), the checkpoint one more. */
+  read(metadataDepth = DEFAULT_MAX_DEPTH): Checkpoint | undefined {
+    let read: { value: unknown } | undefined;
     try {
-      text = fs.readFileSync(this.file, 'utf8');
+      read = readJsonFile(this.file, { what: 'saved progress', noFollow: true, maxBytes: MAX_PROGRESS_BYTES, maxDepth: metadataDepth + 1 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (err instanceof ConfigError) throw new ConfigError(`${err.message} (delete the file to start over)`);
       throw new ConfigError(`cannot read saved progress: ${(err as Error).message}`, this.file);
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ConfigError('saved progress is not valid JSON (delete the file to start over)', this.file);
-    }
+    if (!read) return undefined;
+    const parsed = read.value;
     const bad = checkShape(parsed);
     if (bad) throw new ConfigError(`saved progress is damaged: ${bad} (delete the file to start over)`, this.file);
     return parsed as Checkpoint;

@@ -25,6 +25,29 @@ export interface Problem {
 /** What a run does about an unknown key (aws-cfn-bootstrap reads only the keys it knows). */
 export const IGNORED = 'ignored';
 
+/**
+ * Problems kept whole, of each kind: past it a problem is counted (the list
+ * holds one shared placeholder for it) and said as `... and N more`. A
+ * document of millions of mistakes must not cost a string, nor a line of
+ * the log, for each.
+ */
+const MAX_PROBLEMS_SHOWN = 100;
+/** What the lists hold in place of each problem past MAX_PROBLEMS_SHOWN. */
+const ELIDED: Problem = Object.freeze({ path: '', message: '' });
+
+/** The problems to show (at most MAX_PROBLEMS_SHOWN) and how many more there are. */
+export function summarize(problems: readonly Problem[]): { shown: Problem[]; more: number } {
+  const shown: Problem[] = [];
+  for (const p of problems) {
+    if (shown.length === MAX_PROBLEMS_SHOWN) break;
+    if (p !== ELIDED) shown.push(p);
+  }
+  return { shown, more: problems.length - shown.length };
+}
+
+/** The line that counts the problems not shown, or nothing. */
+export const moreLine = (more: number, what = 'problems'): string[] => (more ? [`... and ${more} more ${what}, not listed`] : []);
+
 /** `path: message`; a tolerated one adds what a run does about it, or, as an error, that --strict refuses it. */
 export function showProblem(p: Problem, asError = false): string {
   const note = p.tolerated === undefined ? '' : asError ? ` (refused by --strict; without it: ${p.tolerated})` : ` (${p.tolerated})`;
@@ -37,10 +60,11 @@ export class InitValidationError extends ConfigError {
     readonly problems: Problem[],
     source?: string,
   ) {
+    const { shown, more } = summarize(problems);
     super(
       problems.length === 1
         ? showProblem(problems[0], true)
-        : `${problems.length} problems in AWS::CloudFormation::Init:\n` + problems.map((p) => `  ${showProblem(p, true)}`).join('\n'),
+        : `${problems.length} problems in AWS::CloudFormation::Init:\n` + [...shown.map((p) => showProblem(p, true)), ...moreLine(more)].map((l) => `  ${l}`).join('\n'),
       source,
     );
   }
@@ -52,10 +76,11 @@ export class InitValidationError extends ConfigError {
  */
 export class MachineConflictError extends CfnError {
   constructor(readonly problems: Problem[]) {
+    const { shown, more } = summarize(problems);
     super(
       problems.length === 1
         ? `${problems[0].path}: ${problems[0].message}`
-        : `${problems.length} conflicts with this machine:\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+        : `${problems.length} conflicts with this machine:\n` + [...shown.map((p) => `${p.path}: ${p.message}`), ...moreLine(more, 'conflicts')].map((l) => `  ${l}`).join('\n'),
     );
   }
 }
@@ -66,11 +91,11 @@ export class Problems {
   /** The mistakes aws-cfn-bootstrap runs anyway: warnings, or errors under --strict. */
   readonly tolerated: Problem[] = [];
   add(path: string, message: string): void {
-    this.list.push({ path, message });
+    this.list.push(this.list.length < MAX_PROBLEMS_SHOWN ? { path, message } : ELIDED);
   }
   /** A mistake aws-cfn-bootstrap runs anyway; `outcome` says what a run does about it. */
   tolerate(path: string, message: string, outcome: string): void {
-    this.tolerated.push({ path, message, tolerated: outcome });
+    this.tolerated.push(this.tolerated.length < MAX_PROBLEMS_SHOWN ? { path, message, tolerated: outcome } : ELIDED);
   }
   get ok(): boolean {
     return this.list.length === 0;

@@ -157,11 +157,11 @@ describe('cfn-hup configuration', () => {
   it('refuses files and directories other users could change: cfn-hup runs their actions', () => {
     write('etc/cfn-hup.conf', '[main]\nstack=s\n');
     const h = write('etc/hooks.d/h', HOOK('h'), 0o664);
-    assert.throws(() => load(), /hooks\.d\/h: hooks file is writable by its group \(mode 0664\): refusing/);
+    assert.throws(() => load(), /hooks\.d\/h: hooks file is writable by its group \(mode 0664\): refused/);
     fs.chmodSync(h, 0o644);
     if (process.getuid?.() === 0) {
       fs.chownSync(h, 65534, 65534);
-      assert.throws(() => load(), /hooks\.d\/h: hooks file is owned by uid 65534, not by root/);
+      assert.throws(() => load(), /hooks\.d\/h: hooks file belongs to uid 65534, not to root/);
       fs.chownSync(h, 0, 0);
     }
     fs.chmodSync(path.join(dir, 'etc', 'hooks.d'), 0o777);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ChangeSet } from '../../shared/init/handlers/types';
 import { DurableWriter } from '../../shared/durable-write';
 import { PROGRESS_FILE, ProgressStore, restoreChanges, serializeChanges, type Checkpoint } from '../../shared/init/progress';
-import { metadataHash } from '../../shared/metadata-hash';
+import { canonicalHash } from '../../shared/metadata-hash';
 import { DEFAULT_STATE_DIR, stateDir } from '../../shared/paths';
 import { ConfigError } from '../../shared/errors';
 
@@ -16,7 +16,7 @@ function checkpoint(metadata: unknown): Checkpoint {
   changes.record({ key: 'packages', manager: 'apt', name: 'nginx' });
   return {
     format: 1,
-    metadataHash: metadataHash(metadata),
+    metadataHash: canonicalHash(metadata),
     metadata,
     configSets: ['default'],
     stack: 's',
@@ -67,8 +67,8 @@ describe('cfn-init progress (resume state)', () => {
   });
 
   it('hashes metadata independently of key order, and changes round-trip', () => {
-    assert.equal(metadataHash({ a: 1, b: [1, { c: 2, d: 3 }] }), metadataHash({ b: [1, { d: 3, c: 2 }], a: 1 }));
-    assert.notEqual(metadataHash({ a: 1 }), metadataHash({ a: '1' }));
+    assert.equal(canonicalHash({ a: 1, b: [1, { c: 2, d: 3 }] }), canonicalHash({ b: [1, { d: 3, c: 2 }], a: 1 }));
+    assert.notEqual(canonicalHash({ a: 1 }), canonicalHash({ a: '1' }));
     const c = restoreChanges(checkpoint(null).changes);
     assert.deepEqual([...c.files], ['/etc/a']);
     assert.deepEqual([...(c.packages.get('apt') ?? [])], ['nginx']);

@@ -93,7 +93,7 @@ describe('cfn-signal default UniqueId', function () {
     fs.writeFileSync(path.join(box.dir, 'heat', 'nova_meta.json'), '<html><body>502 Bad Gateway</body></html>');
     const { id, log } = await signalWith({});
     assert.equal(id, os.hostname());
-    assert.match(log, /nova_meta\.json is not JSON/);
+    assert.match(log, /nova_meta\.json is not valid JSON: syntax error at offset 0; ignored/);
   });
 
   it('the metadata service is not asked when -i is given', async () => {

@@ -173,7 +173,7 @@ describe('heat-agent: each collector against the emulator', function () {
     const c = new LocalCollector({ name: 'local', paths: [a, b, path.join(dir, 'missing')] }, deps());
     assert.deepEqual((await c.collect()).map((d) => [path.basename(d.source), d.data]), [['B.json', { x: 1 }], ['b.json', { x: 2 }], ['z.json', { x: 3 }]]);
     fs.chmodSync(path.join(b, 'z.json'), 0o666);
-    await assert.rejects(c.collect(), /z\.json: the file is writable by everyone: refused/);
+    await assert.rejects(c.collect(), /z\.json: the file is writable by every user \(mode 0666\): refused/);
   });
 
   it('combined: deployments of every collector in collector order, a repeated id kept once; the rest of Heat\'s metadata from the first collector', () => {

@@ -104,7 +104,7 @@ describe('heat-agent: signal bodies within Heat\'s limit', () => {
     assert.deepEqual(JSON.parse(signalBody(r)), r);
   });
 
-  it('a large one gives up the start of its logs, never an output, and says so', () => {
+  it('a large one gives up the start of its logs first, and says so', () => {
     const big = { deploy_stdout: 'a'.repeat(800_000) + 'THE END', deploy_stderr: 'e\u00e9"'.repeat(100_000) + 'LAST ERROR', deploy_status_code: 1, result: 'kept' };
     const body = signalBody(big);
     assert.ok(Buffer.byteLength(body) <= MAX_SIGNAL_BYTES, String(Buffer.byteLength(body)));
@@ -114,7 +114,27 @@ describe('heat-agent: signal bodies within Heat\'s limit', () => {
     assert.match(back.deploy_stdout, /^\[\d+ characters trimmed to fit Heat's limit\]\n/);
     assert.ok(back.deploy_stdout.endsWith('THE END'));
     assert.ok(back.deploy_stderr.endsWith('LAST ERROR'));
-    assert.throws(() => signalBody({ deploy_status_code: 0, result: 'x'.repeat(MAX_SIGNAL_BYTES) }), /outputs alone take/);
+  });
+
+  it('an output too large for any transport is cut at its end, saying so, status and the other outputs kept (it was signalled again at every check)', () => {
+    for (const [max, receiver] of [[MAX_SIGNAL_BYTES, 'Heat'], [200_000, 'Zaqar']] as const) {
+      const r = { deploy_stdout: 'log', deploy_stderr: '', deploy_status_code: 0, result: 'START' + 'x'.repeat(5_000_000), data: { a: 'y'.repeat(3 * max) }, small: 'kept' };
+      const body = signalBody(r, max, receiver);
+      assert.ok(Buffer.byteLength(body) <= max, String(Buffer.byteLength(body)));
+      const back = JSON.parse(body);
+      assert.equal(back.deploy_status_code, 0);
+      assert.equal(back.small, 'kept');
+      assert.match(back.result, new RegExp(`^STARTx+\\n\\[\\d+ characters trimmed to fit ${receiver}'s limit\\]$`));
+      assert.match(back.data, /^\{"a":"y+\n\[\d+ characters trimmed/);
+    }
+  });
+
+  it('a result that cannot be trimmed to fit is sent as a failure saying why', () => {
+    const many = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`output_${i}`, 'v'.repeat(60)]));
+    const back = JSON.parse(signalBody({ deploy_stdout: '', deploy_stderr: '', deploy_status_code: 0, ...many }));
+    assert.deepEqual(Object.keys(back), ['deploy_stdout', 'deploy_stderr', 'deploy_status_code']);
+    assert.equal(back.deploy_status_code, 1);
+    assert.match(back.deploy_stderr, /its 20000 outputs cannot be trimmed to what Heat accepts \(950000\): not sent/);
   });
 });
 
@@ -163,6 +183,6 @@ describe('heat-agent: configuration and state', () => {
     fs.writeFileSync(again.file, '{"deployments": {"x": 1}}');
     const fresh = AgentState.load(dir, log);
     assert.equal(fresh.get('x'), undefined);
-    assert.match(log.lines.join('\n'), /deployment x: not a record; set aside as .*damaged-\d+: every deployment counts as new/);
+    assert.match(log.lines.join('\n'), /deployment "x": not a record; set aside as .*damaged-\d+: every deployment counts as new/);
   });
 });

@@ -168,7 +168,7 @@ describe('credential file', () => {
       if (process.getuid?.() !== 0) return;
       fs.chmodSync(open, 0o755);
       fs.chownSync(open, 65534, 65534);
-      assert.throws(() => readCredentialFile(path.join(open, 'creds')), /which belongs to uid 65534: its owner can replace the file/);
+      assert.throws(() => readCredentialFile(path.join(open, 'creds')), /which belongs to uid 65534: its owner can replace it/);
     });
 
     it('a FIFO is refused at once, not read until a writer comes', () => {

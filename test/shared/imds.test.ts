@@ -289,7 +289,7 @@ describe('instance metadata service client', () => {
     });
 
     it('parseRoleCredentials checks shape, keys and Expiration', () => {
-      assert.throws(() => parseRoleCredentials('<html>', 'r'), /instance role r .* not JSON/);
+      assert.throws(() => parseRoleCredentials('<html>', 'r'), /instance role r .* not valid JSON: syntax error at offset 0$/);
       assert.throws(() => parseRoleCredentials('[]', 'r'), /not a JSON object/);
       assert.throws(() => parseRoleCredentials('{"Code":"Success","AccessKeyId":"A"}', 'r'), /lack AccessKeyId or SecretAccessKey/);
       assert.throws(() => parseRoleCredentials('{"Code":"Success","AccessKeyId":"A","SecretAccessKey":"Secret1","Expiration":"soon"}', 'r'), /Expiration is not a date: soon/);

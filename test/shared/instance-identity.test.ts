@@ -45,7 +45,7 @@ describe('CFN_V1 instance identity', () => {
 
   describe('what the metadata service serves is checked', () => {
     const cases: Array<[string, string, string, RegExp]> = [
-      ['a document that is not JSON', 'not json', WIRE_IDENTITY.signature, /identity document from the metadata service is not JSON/],
+      ['a document that is not JSON', 'not json', WIRE_IDENTITY.signature, /identity document from the metadata service is not valid JSON: syntax error at offset 0/],
       ['a document that is a list', '[1]', WIRE_IDENTITY.signature, /is not a JSON object/],
       ['a document without instanceId', '{"region": "us-east-1"}', WIRE_IDENTITY.signature, /has no instanceId/],
       ['a huge document', JSON.stringify({ instanceId: 'i-1', pad: 'x'.repeat(5000) }), WIRE_IDENTITY.signature, /is 50\d\d bytes; expected at most 4096/],
@@ -100,7 +100,7 @@ describe('CFN_V1 instance identity', () => {
       const logger = new MemoryLogger();
       const id = await resolveSigningIdentity(opts({ logger }));
       assert.ok(id.kind === 'keys' && id.credentials.source === 'role attached');
-      assert.ok(logger.lines.some((l) => /^WARNING .*not JSON.*not signing with the instance identity/.test(l)), logger.lines.join('\n'));
+      assert.ok(logger.lines.some((l) => /^WARNING .*not valid JSON.*not signing with the instance identity/.test(l)), logger.lines.join('\n'));
     });
 
     it('neither identity nor role: NoCredentialsError saying what was tried', async () => {

@@ -108,7 +108,7 @@ describe('TLS verification (loopback HTTPS, throw-away CA)', function () {
   it('an unreadable system bundle is a warning, not an error', () => {
     const settings = resolveTls({ env: {}, systemCaFiles: [dir] });
     assert.equal(settings.caPems.length, 0);
-    assert.match(settings.warnings[0], /cannot read system CA bundle/);
+    assert.match(settings.warnings[0], /system CA bundle is a directory, not a regular file: refused; not using it/);
   });
 
   describe("aws-cfn-bootstrap's CA override", () => {
@@ -183,7 +183,7 @@ describe('TLS verification (loopback HTTPS, throw-away CA)', function () {
       assert.throws(() => client({ env }), (err: unknown) => err instanceof ConfigError && err.file === file && /CA override file contains no PEM certificate/.test(err.message));
       fs.rmSync(file);
       fs.mkdirSync(file);
-      assert.throws(() => client({ env }), (err: unknown) => err instanceof ConfigError && err.file === file && /cannot read CA override file \(EISDIR\)/.test(err.message));
+      assert.throws(() => client({ env }), (err: unknown) => err instanceof ConfigError && err.file === file && /CA override file is a directory, not a regular file: refused/.test(err.message));
     });
   });
 });

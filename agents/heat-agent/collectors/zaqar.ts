@@ -14,11 +14,11 @@
  * same at once: the last message, with every deployment only earlier
  * messages of the batch held put in at its place in Heat's order (by name).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DurableWriter } from '../../../shared/durable-write';
 import { ConfigError, errorMessage, ProtocolError } from '../../../shared/errors';
 import { assertDepth, DEFAULT_MAX_DEPTH } from '../../../shared/json-depth';
+import { readJsonFile } from '../../../shared/json-file';
 import { compareCodePoints } from '../../../shared/pystr';
 import { MAX_DEPLOYMENTS } from '../deployments';
 import { KeystoneSession } from '../keystone';
@@ -146,21 +146,17 @@ export class ZaqarCollector implements Collector {
 
   /** The message kept by an earlier run; a file that cannot be read is an error (it would otherwise count as none). */
   private readSaved(): unknown {
-    let text: string;
+    const hint = ' (delete it: the next message replaces it)';
+    let read: { value: unknown } | undefined;
     try {
-      if (fs.statSync(this.file).size > MAX_METADATA_BYTES) throw new ConfigError(`larger than ${MAX_METADATA_BYTES} bytes (delete it: the next message replaces it)`, this.file);
-      text = fs.readFileSync(this.file, 'utf8');
+      read = readJsonFile(this.file, { what: 'the saved Zaqar message', noFollow: true, maxBytes: MAX_METADATA_BYTES });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (err instanceof ConfigError) throw new ConfigError(`${err.message}${hint}`);
       throw err;
     }
-    let saved: Saved;
-    try {
-      saved = JSON.parse(text) as Saved;
-    } catch {
-      throw new ConfigError('not valid JSON (delete it: the next message replaces it)', this.file);
-    }
-    if (!isObject(saved) || !isObject(saved.metadata)) throw new ConfigError('not a saved Zaqar message (delete it: the next message replaces it)', this.file);
+    if (!read) return undefined;
+    const saved = read.value as Saved;
+    if (!isObject(saved) || !isObject(saved.metadata)) throw new ConfigError(`not a saved Zaqar message${hint}`, this.file);
     return saved.metadata;
   }
 }

@@ -22,7 +22,7 @@
  * where systemd is not running (no /run/systemd/system, sd_booted()) is a
  * validation problem, not a late crash.
  */
-import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, SERVICE_NAME, serviceDriver, type ServiceLocations, type ServiceTools } from '../../service-control';
+import { DEFAULT_SERVICE_LOCATIONS, findServiceTools, isServiceName, serviceDriver, type ServiceLocations, type ServiceTools } from '../../service-control';
 import { checkKeys, child, expectBoolean, expectObject, expectStringList, IGNORED, isObject, type Problems, WINDOWS_UNSUPPORTED } from '../validation';
 import { checkManagerNames } from './packages';
 import { run, runOrThrow } from './command';
@@ -103,7 +103,7 @@ export function validateServices(raw: unknown, spath: string, ctx: Pick<Validati
     const parsed: Omit<ServiceSpec, 'tools'>[] = [];
     for (const [name, rawEntry] of Object.entries(entries)) {
       const epath = child(kpath, name);
-      if (!SERVICE_NAME.test(name)) p.add(epath, 'not a valid service name');
+      if (!isServiceName(name)) p.add(epath, 'not a valid service name');
       const entry = expectObject(rawEntry, epath, p);
       if (!entry) continue;
       checkKeys(entry, SERVICE_KEYS, epath, p, IGNORED);
