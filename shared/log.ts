@@ -178,7 +178,7 @@ export class FileLogger implements Logger {
   }
 }
 
-/** Appended to, never through a link someone put in its place, never a FIFO or device (safe-open.ts). */
+/** Appended to, never through a link someone put in its place, never a FIFO or a device but /dev/null (safe-open.ts). */
 function openLog(file: string): number {
   return openAppend(file, { what: 'the log file' });
 }

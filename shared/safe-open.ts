@@ -28,6 +28,8 @@ export interface OpenRules {
   noFollow?: boolean;
   /** The file decides what runs as root (trusted-file.ts). */
   trusted?: boolean;
+  /** /dev/null stands for a file too (a log nobody keeps: `--log-file /dev/null`). */
+  nullDevice?: boolean;
 }
 
 export interface ReadRules extends OpenRules {
@@ -48,6 +50,16 @@ function kindOf(st: fs.Stats): string {
   if (st.isBlockDevice()) return 'a block device';
   if (st.isSocket()) return 'a socket';
   return 'not a regular file';
+}
+
+/** The character device /dev/null is (by device number: a node of that number anywhere is the same device). */
+function isNullDevice(st: fs.Stats): boolean {
+  if (!st.isCharacterDevice()) return false;
+  try {
+    return st.rdev === fs.statSync('/dev/null').rdev;
+  } catch {
+    return false; // no /dev/null here: nothing is it
+  }
 }
 
 /** An open(2) failure that is a refusal of ours rather than the system's. */
@@ -75,7 +87,7 @@ export function openRegular(file: string, flags: number, rules: OpenRules, mode 
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new UnsafeFileError(`${rules.what} is ${kindOf(st)}, not a regular file: refused`, file);
+    if (!st.isFile() && !(rules.nullDevice && isNullDevice(st))) throw new UnsafeFileError(`${rules.what} is ${kindOf(st)}, not a regular file: refused`, file);
     const why = rules.trusted ? untrustedReason(file, st) : undefined;
     if (why) throw new UnsafeFileError(`${rules.what} ${why}: refused, as whoever can change it decides what runs here`, file);
     return { fd, st };
@@ -134,8 +146,8 @@ export function readTextBounded(file: string, rules: ReadRules): string | undefi
   return readBounded(file, rules)?.toString('utf8');
 }
 
-/** A descriptor appending to the regular file at `file` (created with `mode`), never through a symbolic link: for logs. */
+/** A descriptor appending to the regular file at `file` (created with `mode`), or to /dev/null, never through a symbolic link: for logs. */
 export function openAppend(file: string, rules: OpenRules, mode = 0o600): number {
   const { O_WRONLY, O_APPEND, O_CREAT } = fs.constants;
-  return openRegular(file, O_WRONLY | O_APPEND | O_CREAT, { ...rules, noFollow: true }, mode)!.fd;
+  return openRegular(file, O_WRONLY | O_APPEND | O_CREAT, { ...rules, noFollow: true, nullDevice: true }, mode)!.fd;
 }

@@ -47,10 +47,10 @@ describe('cfn-hup: ensureRunning services', () => {
     assert.deepEqual(calls, []);
     assert.deepEqual(hooks, []);
     assert.deepEqual(logger.lines.filter((l) => l.startsWith('WARNING')), [
-      'WARNING service "--host=x" of Web: not a valid service name; not watched',
-      'WARNING service "../../tmp/evil" of Web: not a valid service name; not watched',
-      'WARNING service "--host=x" of Web: not a valid service name; not watched',
-      'WARNING service "../../tmp/evil" of Web: not a valid service name; not watched',
+      'WARNING Web: services.sysvinit: "--host=x" is not a service name; not watched',
+      'WARNING Web: services.sysvinit: "../../tmp/evil" is not a service name; not watched',
+      'WARNING Web: services.systemd: "--host=x" is not a service name; not watched',
+      'WARNING Web: services.systemd: "../../tmp/evil" is not a service name; not watched',
     ]);
   });
 });
