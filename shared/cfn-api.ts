@@ -1,5 +1,6 @@
 /** The CloudFormation API calls the tools make (heat-api-cfn and AWS alike). */
 import { ProtocolError } from './errors';
+import { excerpt } from './aws-error';
 import { dig, type QueryClient } from './query-api';
 
 export const CFN_API_VERSION = '2010-05-15';
@@ -31,7 +32,7 @@ export function decodeMetadata(raw: unknown, what: string): unknown {
   try {
     return JSON.parse(raw);
   } catch {
-    throw new ProtocolError(`${what}: Metadata is not valid JSON: ${raw.slice(0, 120)}`);
+    throw new ProtocolError(`${what}: Metadata is not valid JSON: ${excerpt(raw, 120)}`);
   }
 }
 
