@@ -15,7 +15,7 @@ import { BUNDLE } from '../../support/cli';
 
 export const GNU_TIME = '/usr/bin/time';
 /** What is kept of each output stream: its end, where an error is. */
-const KEEP_CHARS = 64 * 1024;
+const KEEP_CHARS = 1024 * 1024;
 
 export interface MeasuredRun {
   /** Exit status; null when a signal ended it. */
