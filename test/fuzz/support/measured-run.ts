@@ -28,7 +28,10 @@ export interface MeasuredRun {
   rssKb?: number;
   ms: number;
   stdout: string;
+  /** The end of stderr (KEEP_CHARS at most). */
   stderr: string;
+  /** How much it wrote there in all. */
+  stderrChars: number;
 }
 
 export interface RunSpec {
@@ -41,6 +44,9 @@ export interface RunSpec {
   /** Where GNU time writes its figures. */
   rssFile: string;
 }
+
+/** An error longer than this quotes something whole that it should have cut. */
+const MAX_ERROR_CHARS = 64 * 1024;
 
 const keepEnd = (s: string) => (s.length > KEEP_CHARS ? s.slice(-KEEP_CHARS) : s);
 
@@ -56,9 +62,14 @@ export function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
     });
     let stdout = '';
     let stderr = '';
+    let stderrChars = 0;
     let timedOut = false;
     child.stdout.on('data', (d: Buffer) => (stdout = keepEnd(stdout + d.toString())));
-    child.stderr.on('data', (d: Buffer) => (stderr = keepEnd(stderr + d.toString())));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString();
+      stderrChars += text.length;
+      stderr = keepEnd(stderr + text);
+    });
     const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -86,6 +97,7 @@ export function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
         ms: Date.now() - started,
         stdout,
         stderr,
+        stderrChars,
       });
     });
   });
@@ -144,8 +156,13 @@ export function judge(r: MeasuredRun, e: Expectations): Problem[] {
   else if (!e.codes.includes(r.status)) out.push({ kind: 'exit', text: `exit ${r.status}, expected one of ${e.codes.join(', ')}` });
   if (r.status !== null && r.status !== 0 && !(e.logsFailures && !r.stderr.trim())) {
     // The error is the last line that is not indented: a list of problems under it (cfn-init's validation) is its own.
-    const last = r.stderr.trimEnd().split('\n').filter((l) => !/^\s/.test(l)).pop() ?? '';
-    if (!last.startsWith(`${e.tool}: `)) out.push({ kind: 'stderr', text: `exit ${r.status}, but stderr does not end in one line naming ${e.tool}: ${JSON.stringify(r.stderr.slice(-300))}` });
+    const lines = r.stderr.trimEnd().split('\n');
+    let at = lines.length - 1;
+    while (at > 0 && /^\s/.test(lines[at])) at--;
+    const last = lines[at] ?? '';
+    if (at === 0 && r.stderrChars > r.stderr.length) out.push({ kind: 'stderr', text: `exit ${r.status}, and the error is a line of more than ${KEEP_CHARS} characters: ${JSON.stringify(last.slice(0, 120))}...` });
+    else if (!last.startsWith(`${e.tool}: `)) out.push({ kind: 'stderr', text: `exit ${r.status}, but stderr does not end in one line naming ${e.tool}: ${JSON.stringify(r.stderr.slice(-300))}` });
+    else if (last.length > MAX_ERROR_CHARS) out.push({ kind: 'stderr', text: `exit ${r.status}, and the error is a line of ${last.length} characters: ${JSON.stringify(last.slice(0, 120))}...` });
   }
   for (const [where, text] of [['stderr', r.stderr] as [string, string], ...(e.alsoClean ?? [])]) {
     const found = unexpectedIn(text);
