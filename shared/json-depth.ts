@@ -29,5 +29,7 @@ function keyPath(rows: ReadonlyArray<[unknown, number, number, string]>, i: numb
   const parts: string[] = [];
   for (let r = i; r > 0; r = rows[r][2]) parts.unshift(rows[r][3]);
   const p = parts.join('').replace(/^\./, '');
-  return p.length > 200 ? `${p.slice(0, 100)}...${p.slice(-100)}` : p || '(the top)';
+  const shown = p.length > 200 ? `${p.slice(0, 100)}...${p.slice(-100)}` : p || '(the top)';
+  // The keys are the document's: a control character is shown escaped, so that no key adds a line to the error or the log.
+  return shown.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

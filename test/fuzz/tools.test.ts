@@ -340,7 +340,6 @@ const hupMetadata: Scenario = {
     const mutated = mutateJson(fresh, c.r);
     what.push(`metadata: ${mutated.join(', ')}`);
     const served = serialise(fresh).length;
-    note.heavy = served > 1_000_000;
     c.w.api.rewrite = serveMetadata('Web', fresh);
     // What it saw before: the unmutated values, or a state file as hostile as the metadata.
     const before = initMetadata() as Record<string, Json>;
@@ -350,6 +349,7 @@ const hupMetadata: Scenario = {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const damage = c.r.int(6);
     const text = serialise(state);
+    note.heavy = served > 1_000_000 || text.length > 1_000_000;
     write(path.join(stateDir, 'metadata_db.json'), damage === 0 ? text.subarray(0, c.r.int(text.length)) : damage === 1 ? Buffer.from('root:$6$fuzz$not-json\n') : text, 0o600);
     if (damage < 2) what.push(damage === 0 ? 'state cut short' : 'state not JSON');
     return hupRun(c, main, hooks, what);
