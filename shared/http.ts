@@ -208,7 +208,11 @@ export class HttpClient {
           if (redirects >= MAX_REDIRECTS) {
             throw new ApiError(res.status, 'TooManyRedirects', `more than ${MAX_REDIRECTS} redirects`, redactUrl(current.url), res.headers.date);
           }
-          current = redirected(current, location);
+          try {
+            current = redirected(current, location);
+          } catch {
+            throw new ApiError(res.status, 'InvalidRedirect', `redirect to ${JSON.stringify(redact(location).slice(0, 200))}, which is not a URL`, redactUrl(current.url), res.headers.date);
+          }
           continue;
         }
         throw toApiError(res, current.url);

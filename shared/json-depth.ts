@@ -48,5 +48,7 @@ export function assertDepth(value: unknown, max: number, source: string, hint = 
 
 function keyPath(stack: readonly Frame[], last: string): string {
   const p = [...stack.slice(1).map((f) => f.label), last].join('').replace(/^\./, '');
-  return p.length > 200 ? `${p.slice(0, 100)}...${p.slice(-100)}` : p;
+  const shown = p.length > 200 ? `${p.slice(0, 100)}...${p.slice(-100)}` : p || '(the top)';
+  // The keys are the document's: a control character is shown escaped, so that no key adds a line to the error or the log.
+  return shown.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -4,7 +4,7 @@
  * or XML. Error answers become ApiError with the server's Code and Message.
  */
 import { XMLValidator } from 'fast-xml-parser';
-import { heatErrorFromString } from './aws-error';
+import { excerpt, heatErrorFromString } from './aws-error';
 import { cfnV1Signer } from './credentials/instance-identity';
 import type { CredentialProvider, SigningIdentityProvider } from './credentials/types';
 import type { Endpoint } from './endpoints';
@@ -72,11 +72,11 @@ export function decodeBody(text: string, contentType: string, status: number, ur
   if (trimmed.startsWith('<')) {
     // The parser makes what it can of a truncated document; a cut answer must be an error, not half an answer.
     const valid = XMLValidator.validate(trimmed);
-    if (valid !== true) throw new ProtocolError(`answer from ${redactUrl(url)} is not well-formed XML (${valid.err.msg}, line ${valid.err.line}): ${trimmed.slice(0, 120)}`);
+    if (valid !== true) throw new ProtocolError(`answer from ${redactUrl(url)} is not well-formed XML (${valid.err.msg}, line ${valid.err.line}): ${excerpt(trimmed, 120)}`);
     return parseXml(trimmed, `answer from ${redactUrl(url)}`);
   }
   if (trimmed === '') return {};
-  throw new ProtocolError(`answer from ${redactUrl(url)} is neither JSON nor XML: ${trimmed.slice(0, 120)}`);
+  throw new ProtocolError(`answer from ${redactUrl(url)} is neither JSON nor XML: ${excerpt(trimmed, 120)}`);
 }
 
 export class QueryClient {

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { errorMessage } from '../../shared/errors';
 import { INIT_KEY } from '../../shared/init/engine';
+import { assertDepth, DEFAULT_MAX_DEPTH } from '../../shared/json-depth';
 import { parseJsonText } from '../../shared/json-file';
 import type { Logger } from '../../shared/log';
 import { readHead } from '../../shared/safe-open';
@@ -126,6 +127,12 @@ async function runHook(d: Deployment, hook: string | undefined, c: RunContext): 
     return { deploy_stdout: r.stdout, deploy_stderr: `${r.stderr}\nhook ${hook} did not answer JSON on stdout`, deploy_status_code: r.status || 1 };
   }
   if (!answer || typeof answer !== 'object' || Array.isArray(answer)) return failed(`hook ${hook} answered ${JSON.stringify(answer)?.slice(0, 60)}, not an object`);
+  // JSON.parse takes any depth; what the agent then saves and signals (JSON.stringify) does not.
+  try {
+    assertDepth(answer, DEFAULT_MAX_DEPTH, `hook ${hook}'s answer`);
+  } catch (err) {
+    return failed(errorMessage(err));
+  }
   // The hook's stderr is its log: heat-config keeps it beside the answer's own.
   if (r.stderr.trim()) c.logger.info(`hook ${d.group} for ${d.name}: ${r.stderr.trim().slice(-2000)}`);
   return answer as DeploymentResult;

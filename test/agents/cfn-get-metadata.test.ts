@@ -99,6 +99,28 @@ describe('cfn-get-metadata', () => {
     }
   });
 
+  it('an answer with an external entity or an entity expansion: one line, exit 1', async () => {
+    const laughs = Array.from({ length: 9 }, (_, i) => `<!ENTITY e${i + 1} "${`&e${i};`.repeat(10)}">`).join('');
+    for (const body of [
+      '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
+      `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e0 "lol">${laughs}]><r>&e9;</r>`,
+    ]) {
+      const hostile = await startServer((_req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/xml' });
+        res.end(body);
+      });
+      try {
+        const args = common().map((a) => (a === `${server.url}/v1/` ? `${hostile.url}/v1/` : a));
+        const r = await runTool('cfn-get-metadata', args, { env: env() });
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /^cfn-get-metadata: [^\n]*\n$/);
+        assert.doesNotMatch(r.stderr, /unexpected error/);
+      } finally {
+        await hostile.close();
+      }
+    }
+  });
+
   it('--log-file - logs to stderr', async () => {
     const args = common();
     args[args.indexOf('--log-file') + 1] = '-';

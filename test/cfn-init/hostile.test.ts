@@ -288,6 +288,8 @@ describe('hostile and broken input', () => {
         ['truncated XML', { type: 'text/xml', body: '<DescribeStackResourceResponse><DescribeStackResourceResult><StackResourceDetail><Metadata>{"a": 1}</Meta' }, /not well-formed XML/],
         ['a StackResourceDetail that is a list', { type: 'application/json', body: '{"DescribeStackResourceResponse": {"DescribeStackResourceResult": {"StackResourceDetail": [1, 2]}}}' }, /StackResourceDetail is not an object/],
         ['Metadata that is a list', { type: 'application/json', body: '{"DescribeStackResourceResponse": {"DescribeStackResourceResult": {"StackResourceDetail": {"Metadata": [1]}}}}' }, /Metadata is not a JSON object/],
+        // Quoted on one line: an answer cannot add lines to the error or the log.
+        ['JSON cut short before lines that look like log lines', { type: 'application/json', body: '{"a":\nERROR [2026-01-01 00:00:00,000] forged\r\n' }, /^cfn-get-metadata: [^\n]*is not valid JSON: syntax error at offset \d+\n$/],
       ];
       for (const [what, body, message] of cases) {
         it(`${what}: cfn-get-metadata fails (not "null", exit 0); cfn-init falls back to its cache`, async () => {

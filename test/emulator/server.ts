@@ -64,11 +64,19 @@ export interface EmulatorOptions {
   ec2?: Ec2Spec;
   /** EC2 mode: the metadata service's port on 127.0.0.1; 0 (default) picks a free one. */
   imdsPort?: number;
+  /**
+   * The URL clients reach it at when something stands in front of it (a
+   * test's proxy on another loopback port): the base of every URL it hands
+   * out (catalogs, signal URLs, temp URLs) and the host signatures are
+   * checked against when a request has none. Default: its own.
+   */
+  publicUrl?: string;
 }
 
 export interface Emulator {
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT`, or the `publicUrl` given */
   readonly url: string;
+  /** The port it listens on itself (behind a `publicUrl`, the one to forward to). */
   readonly port: number;
   /** `http://127.0.0.1:PORT/v1/`, the heat-api-cfn URL (cfn-metadata-server). */
   readonly apiUrl: string;
@@ -621,7 +629,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     });
   });
   const port = await listenLocal(server, opts.port);
-  url = `http://127.0.0.1:${port}`;
+  url = opts.publicUrl ?? `http://127.0.0.1:${port}`;
   // The stacks' creation, once the URLs the metadata carries are known.
   push.publish();
   if (ec2) {

@@ -161,6 +161,18 @@ describe('heat-agent against the emulator', function () {
     assert.ok(!log().includes('Hook-Pa55word!'), 'a deployment password the hook prints is masked');
   });
 
+  it('a hook answering JSON nested 100,000 deep: its deployment fails with the reason signalled, the run goes on (no stack overflow saving or signalling it)', async () => {
+    fs.writeFileSync(path.join(dir, 'hooks', 'deep'), `#!/bin/sh\ncat > /dev/null\nprintf '{"deploy_status_code": 0, "deep": '\nhead -c 100000 /dev/zero | tr '\\0' '['\nhead -c 100000 /dev/zero | tr '\\0' ']'\nprintf '}'\n`, { mode: 0o755 });
+    setDeployments([deployment('d', { group: 'deep', config: 'x' }), deployment('a')]);
+    const r = await run();
+    assert.equal(r.status, 0, `both results reached Heat: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /unexpected error|Maximum call stack/);
+    const got = Object.fromEntries(bodies().map((b) => [b.url.match(/resources%2F(\w+)\?/)?.[1], b.body]));
+    assert.equal(got.d.deploy_status_code, 1);
+    assert.match(String(got.d.deploy_stderr), /nests deeper than 100 levels/);
+    assert.equal(got.a.deploy_status_code, 0, 'the next deployment ran and was signalled');
+  });
+
   it('group cfn-init: the config applied by our engine in this process; its command output is deploy_stdout; tolerated mistakes are warnings in deploy_stderr; a bad config fails naming the key', async () => {
     const target = path.join(dir, 'out', 'from-cfn-init.txt');
     // `comands`: a typo aws-cfn-bootstrap ignores; never strict here.

@@ -47,6 +47,11 @@ describe('heat-agent: choosing the collectors', () => {
     assert.deepEqual(r.collectors, [{ name: 'local', paths: ['/a', '/b'] }]);
     assert.deepEqual(r.notes, ['collector cfn not configured (no stack_name, path)', 'collector heat not configured (no auth_url, user_id, password, project_id, stack_id, resource_name)', 'collector request not configured (no metadata_url)', 'collector zaqar not configured (no user_id, password, project_id, queue_id)']);
     assert.throws(() => resolveCollectors({ collectors: ['cfn', 'pigeon'], sections: {} }, 'f', '/d'), /f: collectors: unknown collector "pigeon"/);
+    // Heat's boot data is the metadata's: a 2 MB name is not quoted whole.
+    assert.throws(
+      () => resolveCollectors({ collectors: ['z'.repeat(2_000_000)], sections: {} }, 'f', '/d'),
+      (err: Error) => /unknown collector "z{80}"; heat-agent has/.test(err.message) && err.message.length < 500,
+    );
   });
 
   it("the metadata's block laid over the file: its list and keys win, Heat's blanked keys are unset, a rotated password is taken", () => {

@@ -410,6 +410,15 @@ describe('HttpClient', function () {
       assert.equal(server!.requests.length, 1);
     });
 
+    it('a redirect to what is not a URL is an error naming it, not retried', async () => {
+      const url = await serve(status(301, '', { Location: 'http://[::1' }));
+      const err = await rejection(client().request(get(url)));
+      assert.ok(err instanceof ApiError);
+      assert.equal(err.code, 'InvalidRedirect');
+      assert.match(err.message, /redirect to "http:\/\/\[::1", which is not a URL/);
+      assert.equal(server!.requests.length, 1);
+    });
+
     it('gives up after 5 redirects', async () => {
       const url = await serve((req, res) => reply(res, 302, '', { Location: `/r${req.url.length}` }));
       const err = await rejection(client().request(get(url)));

@@ -220,7 +220,7 @@ export function resolveCollectors(block: OccBlock, where: string, localDir: stri
       continue;
     }
     if (!(COLLECTOR_NAMES as readonly string[]).includes(name)) {
-      throw new ConfigError(`unknown collector ${JSON.stringify(name)}; heat-agent has ${COLLECTOR_NAMES.join(', ')} (and passes over ${Object.keys(PASSED_OVER).join(', ')})`, where, 'collectors');
+      throw new ConfigError(`unknown collector ${JSON.stringify(name.slice(0, 80))}; heat-agent has ${COLLECTOR_NAMES.join(', ')} (and passes over ${Object.keys(PASSED_OVER).join(', ')})`, where, 'collectors');
     }
     const s = settingsOf(name as CollectorName, block.sections[name], where, localDir);
     if (typeof s === 'string') notes.push(`collector ${name} ${s}`);
