@@ -711,34 +711,7 @@ interface Known {
   why: string;
 }
 
-const KNOWN: Known[] = [
-  {
-    scenario: /os-collect-config/,
-    what: /a FIFO in the local collector's directory/,
-    kinds: ['hang'],
-    why: "issue 22 class 6 (files that are not files): heat-agent's local collector opens a FIFO and blocks",
-  },
-  {
-    scenario: /./,
-    what: /./,
-    heavy: true,
-    kinds: ['rss'],
-    why: 'issue 22 class 5 (memory below the size caps): megabytes of answer cost ten times as much, e.g. a JSON list of 2.5 million numbers (5 MB) in the metadata about 450 MiB, a 20 MiB answer of one about 360 MiB',
-  },
-  {
-    scenario: /cfn-get-metadata and cfn-init/,
-    what: /widen/,
-    kinds: ['hang'],
-    why: "NEW (near class 5): cfn-init's validation reports every problem, one line each: a configSet of 2.5 million names runs past 15 s",
-  },
-  {
-    scenario: /cfn-hup/,
-    what: /continuation line/,
-    problem: /stderr does not end in one line/,
-    kinds: ['stderr'],
-    why: 'NEW (minor): a value continued on the next line of cfn-hup.conf (a credential-file path) is quoted raw in the error, which then spans two lines',
-  },
-];
+const KNOWN: Known[] = [];
 
 // ---------------------------------------------------------------------------
 // The run
