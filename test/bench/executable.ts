@@ -7,11 +7,11 @@
  * interleaved runs in private namespaces (sandbox-measure.ts). Also the
  * sizes of the executable and of the packages.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TOOL_NAMES } from '../../shared/tool-names';
+import { floorFor } from './floor';
 import { cpuOf, DEMO_KEY, sandboxUnavailable, inSandbox, measureInSandbox, rssMiBOf, type Sample } from './sandbox-measure';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -27,16 +27,6 @@ export function executableUnavailable(): string | undefined {
   return sandboxUnavailable();
 }
 
-/** The floor is rebuilt whenever the executable is newer: both on the same Node binary. */
-function floor(): string {
-  const stale = !fs.existsSync(FLOOR) || fs.statSync(FLOOR).mtimeMs < fs.statSync(EXE).mtimeMs;
-  if (stale) {
-    fs.mkdirSync(path.dirname(FLOOR), { recursive: true });
-    const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'package.js'), '--floor', FLOOR], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`building the floor executable: ${r.stderr}`);
-  }
-  return FLOOR;
-}
 
 const peerOf = (tool: string): string | undefined => (fs.existsSync(`/usr/bin/${tool}`) ? `/usr/bin/${tool}` : undefined);
 
@@ -73,7 +63,7 @@ export function executableRows(runs: number): Array<[string, string]> {
     const key = ['--access-key', DEMO_KEY.accessKey, '--secret-key', DEMO_KEY.secretKey];
     const fetchOurs = [path.join(OUT, 'cfn-get-metadata'), '-s', 'teststack', '-r', 'WebServer', ...key, '-u', `http://127.0.0.1:${PORT}/v1/`];
     const fetchPeer = ['/usr/bin/cfn-get-metadata', '-s', 'teststack', '-r', 'WebServer', ...key];
-    const cmds: Record<string, string[]> = { floor: [floor(), '--help'] };
+    const cmds: Record<string, string[]> = { floor: [floorFor(EXE, FLOOR), '--help'] };
     for (const tool of TOOL_NAMES) {
       cmds[`ours ${tool}`] = [path.join(OUT, tool), '--help'];
       const peer = peerOf(tool);
