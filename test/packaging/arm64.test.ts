@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  ARM64, DEB, EXE, OUT, REPO, RPM, TARBALL, TARBALL_TOP, TOOLS, VERSION,
+  ARM64, DEB, EXE, OUT, REPO, RPM, TARBALL, TARBALL_TOP, TOOLS, VERSION, rootDriverPrelude,
   artifactMissing, commandMissing, removeTemp, runOk, staleness, tempDir,
 } from './artifacts';
 
@@ -133,27 +133,11 @@ set -eu
 ROOT=$1 T=$2 RES=$3 DEB=$4 RPM=$5 TARBALL=$6 NODE=$7 EMULATOR=$8 STACK=$9 META=${'$'}{10}
 shift 10
 ip link set lo up
-mount -t tmpfs -o size=2g,mode=0755 cfntools-test "$T"
-mkdir "$T/upper" "$T/work" "$T/root"
-M=$T/root
 # userxattr: in a user namespace overlayfs keeps its marks in user.* xattrs (without them dpkg's renames fail with EXDEV).
-if ! mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$T/upper,workdir=$T/work,userxattr" "$M" 2>"$RES/overlay.err"; then
-	cp -a "$ROOT/." "$M/"    # no overlayfs here: a copy, on the same tmpfs
-fi
-mount -t proc proc "$M/proc"
-mount --rbind /dev "$M/dev"
+${rootDriverPrelude(',userxattr')}
 cp "$DEB" "$M/tmp/cfntools.deb"
 cp "$TARBALL" "$M/tmp/cfntools.tar.gz"
 cp "$META" "$M/tmp/metadata.json"
-
-in_root() { chroot "$M" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"; }
-step() {
-	name=$1; shift
-	set +e
-	"$@" >"$RES/$name.out" 2>"$RES/$name.err" </dev/null
-	echo $? >"$RES/$name.rc"
-	set -e
-}
 
 step machine in_root uname -m
 # Alone: minbase lacks libatomic1 (make-test-root.sh keeps its .deb aside), and the package carries its own.

@@ -212,3 +212,33 @@ export function treeListing(dir: string): Map<string, string> {
   walk('');
   return out;
 }
+
+/**
+ * The start of a driver that works in a throw-away copy of a Debian root
+ * (deb.test.ts, arm64.test.ts), in sh: a tmpfs at $T, an overlay of $ROOT
+ * at $M=$T/root (a copy where overlayfs is missing) with `overlayOptions`
+ * added, /proc and /dev in it; then `in_root CMD...` runs in the root with a
+ * clean environment and `step NAME CMD...` records CMD's exit code, stdout
+ * and stderr into $RES/NAME.{rc,out,err}.
+ */
+export function rootDriverPrelude(overlayOptions = ''): string {
+  return String.raw`
+mount -t tmpfs -o size=2g,mode=0755 cfntools-test "$T"
+mkdir "$T/upper" "$T/work" "$T/root"
+M=$T/root
+if ! mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$T/upper,workdir=$T/work${overlayOptions}" "$M" 2>"$RES/overlay.err"; then
+	cp -a "$ROOT/." "$M/"    # no overlayfs here: a copy, on the same tmpfs
+fi
+mount -t proc proc "$M/proc"
+mount --rbind /dev "$M/dev"
+
+in_root() { chroot "$M" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"; }
+step() {
+	name=$1; shift
+	set +e
+	"$@" >"$RES/$name.out" 2>"$RES/$name.err" </dev/null
+	echo $? >"$RES/$name.rc"
+	set -e
+}
+`;
+}

@@ -20,7 +20,7 @@ import { namespaceMissing, runInNamespace } from '../support/namespace';
 import { skipUnless } from '../support/skip';
 import {
   BUNDLED, DEB, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
-  arMembers, artifactMissing, commandMissing, removeTemp, run, runOk, staleness, tempDir,
+  arMembers, artifactMissing, commandMissing, removeTemp, rootDriverPrelude, run, runOk, staleness, tempDir,
 } from './artifacts';
 
 const TEST_ROOT = process.env.CFNTOOLS_TEST_ROOT || '/var/cache/cfntools-test/minbase-bookworm';
@@ -157,25 +157,9 @@ set -eu
 ROOT=$1 T=$2 RES=$3 DEB=$4 NODE=$5 EMULATOR=$6 STACK=$7 META=$8 TARBALL=$9 TRANSPORTS=${'$'}{10}
 shift 10
 ip link set lo up
-mount -t tmpfs -o size=2g,mode=0755 cfntools-test "$T"
-mkdir "$T/upper" "$T/work" "$T/root"
-M=$T/root
-if ! mount -t overlay overlay -o "lowerdir=$ROOT,upperdir=$T/upper,workdir=$T/work" "$M" 2>"$RES/overlay.err"; then
-	cp -a "$ROOT/." "$M/"    # no overlayfs here: a copy, on the same tmpfs
-fi
-mount -t proc proc "$M/proc"
-mount --rbind /dev "$M/dev"
+${rootDriverPrelude()}
 cp "$DEB" "$M/tmp/cfntools.deb"
 cp "$META" "$M/tmp/metadata.json"
-
-in_root() { chroot "$M" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root "$@"; }
-step() {
-	name=$1; shift
-	set +e
-	"$@" >"$RES/$name.out" 2>"$RES/$name.err" </dev/null
-	echo $? >"$RES/$name.rc"
-	set -e
-}
 
 step absent in_root sh -c 'for p in node nodejs python3 python; do command -v "$p"; done; ls /usr/lib/*/libatomic.so* 2>/dev/null; exit 0'
 # Alone: the executable carries the one library minbase lacks (libatomic.so.1).
