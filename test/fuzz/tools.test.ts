@@ -787,7 +787,7 @@ async function runCase(w: World, base: string, index: number, scenario: Scenario
   const what = p.what === note.what ? note.what : [...p.what, ...note.what];
   const description = what.join('; ');
   const known = problems.length ? KNOWN.find((k) => k.scenario.test(scenario.name) && k.what.test(description) && (!k.heavy || note.heavy) && problems.every((x) => k.kinds.includes(x.kind) && (!k.problem || k.problem.test(x.text)))) : undefined;
-  if (KEEP) fs.writeFileSync(path.join(dir, 'run.txt'), `${p.tool} ${p.args.join(' ')}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (KEEP) fs.writeFileSync(path.join(dir, 'run.txt'), `${p.tool} ${p.args.join(' ')}\n--- stdout\n${r.stdout}\n--- stderr${r.stderrChars > r.stderr.length ? ` (${r.stderrChars} characters; the first 4 KiB, then the end)\n${r.stderrHead}\n...` : ''}\n${r.stderr}`);
   else fs.rmSync(dir, { recursive: true, force: true });
   return { index, scenario: scenario.name, what: [`${p.tool} ${p.args.filter((a) => !a.startsWith(dir)).slice(0, 3).join(' ')}...`, ...what], problems, known, rssKb: r.rssKb, ms: r.ms, status: r.status, said: r.stderr.trimEnd().split('\n').pop() ?? '', heavy: note.heavy };
 }

@@ -30,8 +30,9 @@ export interface MeasuredRun {
   stdout: string;
   /** The end of stderr (KEEP_CHARS at most). */
   stderr: string;
-  /** How much it wrote there in all. */
+  /** How much it wrote there in all, and its first 4 KiB (the start of a line too long to keep whole). */
   stderrChars: number;
+  stderrHead: string;
 }
 
 export interface RunSpec {
@@ -60,10 +61,12 @@ export function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
     let stdout = '';
     let stderr = '';
     let stderrChars = 0;
+    let stderrHead = '';
     let timedOut = false;
     child.stdout.on('data', (d: Buffer) => (stdout = keepEnd(stdout + d.toString())));
     child.stderr.on('data', (d: Buffer) => {
       const text = d.toString();
+      if (stderrChars < 4096) stderrHead += text.slice(0, 4096 - stderrChars);
       stderrChars += text.length;
       stderr = keepEnd(stderr + text);
     });
@@ -95,6 +98,7 @@ export function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
         stdout,
         stderr,
         stderrChars,
+        stderrHead,
       });
     });
   });
@@ -157,7 +161,7 @@ export function judge(r: MeasuredRun, e: Expectations): Problem[] {
     let at = lines.length - 1;
     while (at > 0 && /^\s/.test(lines[at])) at--;
     const last = lines[at] ?? '';
-    if (at === 0 && r.stderrChars > r.stderr.length) out.push({ kind: 'stderr', text: `exit ${r.status}, and the error is a line of more than ${KEEP_CHARS} characters: ${JSON.stringify(last.slice(0, 120))}...` });
+    if (at === 0 && r.stderrChars > r.stderr.length) out.push({ kind: 'stderr', text: `exit ${r.status}, and the error is a line of more than ${KEEP_CHARS} characters: ${JSON.stringify(r.stderrHead.slice(0, 200))}...` });
     else if (!last.startsWith(`${e.tool}: `)) out.push({ kind: 'stderr', text: `exit ${r.status}, but stderr does not end in one line naming ${e.tool}: ${JSON.stringify(r.stderr.slice(-300))}` });
   }
   for (const [where, text] of [['stderr', r.stderr] as [string, string], ...(e.alsoClean ?? [])]) {
