@@ -240,6 +240,7 @@ export class HttpClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ConfigError(`unsupported URL scheme ${url.protocol} in ${redactUrl(req.url)}`);
     }
+    checkHeaders(req);
     const { agent, proxy } = this.agents.agentFor(url);
     // Set once the headers are in, so any failure after that can say how much of the body arrived.
     let bodyProgress: (() => string) | undefined;
@@ -251,60 +252,68 @@ export class HttpClient {
         if (fd !== undefined) fs.closeSync(fd);
         fd = undefined;
       };
-      let creq: http.ClientRequest;
-      try {
-        creq = transport.request(url, { method: req.method, headers: req.headers, agent, signal }, (res) => {
+      const creq = transport.request(url, { method: req.method, headers: req.headers, agent, signal }, (res) => {
+        progress();
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        // Redirects and errors are read for their message only; a 2xx body is the answer.
+        const cap = ok ? limits.maxBodyBytes : ERROR_BODY_BYTES;
+        const chunks: Buffer[] = [];
+        let received = 0;
+        bodyProgress = () => `${received} of ${res.headers['content-length'] ?? 'unknown'} body bytes`;
+        try {
+          if (ok && limits.toFile !== undefined) fd = fs.openSync(limits.toFile, 'w', 0o600);
+        } catch (err) {
+          res.destroy();
+          return reject(new ConfigError(`cannot write the download to ${limits.toFile}: ${(err as Error).message}`));
+        }
+        res.on('data', (chunk: Buffer) => {
           progress();
-          const status = res.statusCode ?? 0;
-          const ok = status >= 200 && status < 300;
-          // Redirects and errors are read for their message only; a 2xx body is the answer.
-          const cap = ok ? limits.maxBodyBytes : ERROR_BODY_BYTES;
-          const chunks: Buffer[] = [];
-          let received = 0;
-          bodyProgress = () => `${received} of ${res.headers['content-length'] ?? 'unknown'} body bytes`;
-          try {
-            if (ok && limits.toFile !== undefined) fd = fs.openSync(limits.toFile, 'w', 0o600);
-          } catch (err) {
+          received += chunk.length;
+          if (received > cap) {
+            if (!ok) return; // the rest of an error page is not needed
+            closeFile();
             res.destroy();
-            return reject(new ConfigError(`cannot write the download to ${limits.toFile}: ${(err as Error).message}`));
+            const name = limits.limitName ? ` (--limit ${limits.limitName}=SIZE raises it)` : '';
+            return reject(new LimitError(limits.limitName ?? 'body-size', `${req.method} ${redactUrl(req.url)}: the answer is larger than ${limits.maxBodyBytes} bytes${name}`));
           }
-          res.on('data', (chunk: Buffer) => {
-            progress();
-            received += chunk.length;
-            if (received > cap) {
-              if (!ok) return; // the rest of an error page is not needed
-              closeFile();
-              res.destroy();
-              const name = limits.limitName ? ` (--limit ${limits.limitName}=SIZE raises it)` : '';
-              return reject(new LimitError(limits.limitName ?? 'body-size', `${req.method} ${redactUrl(req.url)}: the answer is larger than ${limits.maxBodyBytes} bytes${name}`));
-            }
-            if (fd !== undefined) fs.writeSync(fd, chunk);
-            else chunks.push(chunk);
-          });
-          // A connection closed mid-body surfaces as an 'error' ("aborted") on the response.
-          res.on('error', (err) => {
-            closeFile();
-            reject(fail(err));
-          });
-          res.on('end', () => {
-            closeFile();
-            if (!res.complete) return reject(fail(prematureClose()));
-            const response = { status, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks), url: req.url };
-            resolve({ res: response, proxy });
-          });
+          if (fd !== undefined) fs.writeSync(fd, chunk);
+          else chunks.push(chunk);
         });
-      } catch (err) {
-        // Node refuses a header HTTP does not allow: a key or token (from a file, the metadata service, an answer) holding a control character.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ERR_INVALID_CHAR' && code !== 'ERR_INVALID_HTTP_TOKEN') throw err;
-        return reject(new ConfigError(`cannot send ${req.method} ${redactUrl(req.url)}: ${(err as Error).message}: a key, token or value with a character HTTP does not allow`));
-      }
+        // A connection closed mid-body surfaces as an 'error' ("aborted") on the response.
+        res.on('error', (err) => {
+          closeFile();
+          reject(fail(err));
+        });
+        res.on('end', () => {
+          closeFile();
+          if (!res.complete) return reject(fail(prematureClose()));
+          const response = { status, headers: flattenHeaders(res.headers), body: Buffer.concat(chunks), url: req.url };
+          resolve({ res: response, proxy });
+        });
+      });
       creq.on('error', (err) => {
         closeFile();
         reject(fail(err));
       });
       creq.end(req.body);
     });
+  }
+}
+
+/**
+ * Node refuses a header HTTP does not allow: a key or token (from a file,
+ * the metadata service, an answer) holding a control character is a
+ * ConfigError naming the header, never its value.
+ */
+function checkHeaders(req: HttpRequest): void {
+  for (const [name, value] of Object.entries(req.headers)) {
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+    } catch (err) {
+      throw new ConfigError(`cannot send ${req.method} ${redactUrl(req.url)}: ${(err as Error).message}: a key, token or value with a character HTTP does not allow`);
+    }
   }
 }
 
