@@ -239,6 +239,7 @@ export class HttpClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new ConfigError(`unsupported URL scheme ${url.protocol} in ${redactUrl(req.url)}`);
     }
+    checkHeaders(req);
     const { agent, proxy } = this.agents.agentFor(url);
     // Set once the headers are in, so any failure after that can say how much of the body arrived.
     let bodyProgress: (() => string) | undefined;
@@ -296,6 +297,22 @@ export class HttpClient {
       });
       creq.end(req.body);
     });
+  }
+}
+
+/**
+ * Node refuses a header HTTP does not allow: a key or token (from a file,
+ * the metadata service, an answer) holding a control character is a
+ * ConfigError naming the header, never its value.
+ */
+function checkHeaders(req: HttpRequest): void {
+  for (const [name, value] of Object.entries(req.headers)) {
+    try {
+      http.validateHeaderName(name);
+      http.validateHeaderValue(name, value);
+    } catch (err) {
+      throw new ConfigError(`cannot send ${req.method} ${redactUrl(req.url)}: ${(err as Error).message}: a key, token or value with a character HTTP does not allow`);
+    }
   }
 }
 

@@ -118,6 +118,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
+  // A value is quoted in a problem, not repeated whole: metadata may hold megabytes of it.
+  if (typeof value === 'string' && value.length > 200) return `string ${JSON.stringify(value.slice(0, 100))}... (${value.length} characters)`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 

@@ -84,6 +84,13 @@ describe('cfn-init engine', () => {
   const cmd = (line: string, extra: object = {}) => ({ command: `echo ${line} >> ${path.join(dir, 'cmds')}`, ...extra });
   const cmds = () => (fs.existsSync(path.join(dir, 'cmds')) ? fs.readFileSync(path.join(dir, 'cmds'), 'utf8').trim().split('\n') : []);
 
+  it('a problem quotes a long value by its start: a 2 MB string is not repeated in the error', () => {
+    assert.throws(
+      () => validate({ config: 'z'.repeat(2_000_000) as unknown as JsonObject }),
+      (err: Error) => err instanceof InitValidationError && /expected a config object .*, got string "z{100}"\.\.\. \(2000000 characters\)/.test(err.message) && err.message.length < 1000,
+    );
+  });
+
   it('applies configs in set order and each config\'s keys in AWS order, whatever the JSON order; records only real changes', async () => {
     const init = {
       configSets: { default: ['second', 'first'] },

@@ -429,6 +429,15 @@ describe('HttpClient', function () {
   });
 
   describe('requests', () => {
+    it('a header HTTP does not allow (a control character in a key from an answer) is a ConfigError naming the header, not its value; nothing is sent', async () => {
+      const url = await serve(ok);
+      const err = await rejection(client().request(get(url, { Authorization: 'AWS4 Credential=AKID\u0001x/secret-ish' })));
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.match(err.message, /Authorization/);
+      assert.doesNotMatch(err.message, /secret-ish/);
+      assert.equal(server!.requests.length, 0);
+    });
+
     it('sends the body with Content-Length and a User-Agent, and keeps caller headers', async () => {
       const url = await serve(ok);
       const body = '{"Status": "SUCCESS", "Reason": "café"}';

@@ -26,10 +26,6 @@ const RETRY_AFTER = ['0', '-1', '1', '2.5', '1e309', '99999999999999999999', 'so
 const DATES = ['garbage', 'Thu, 01 Jan 1970 00:00:00 GMT', 'Fri, 31 Dec 9999 23:59:59 GMT', 'Sat, 01 Jan 2000 00:00:00 GMT', '', '0'];
 const CONTENT_TYPES = ['application/json', 'application/xml; charset=UTF-8', 'text/html', 'text/plain; charset=latin1', 'application/octet-stream', 'application/json; charset=utf-16', '', 'multipart/mixed; boundary=x'];
 
-function headerOf(a: RawAnswer, name: string): string | undefined {
-  return a.headers.find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
-}
-
 function withHeaders(a: RawAnswer, set: Record<string, string | undefined>): Array<[string, string]> {
   const lower = Object.keys(set).map((k) => k.toLowerCase());
   const kept = a.headers.filter(([k]) => !lower.includes(k.toLowerCase()));
@@ -37,6 +33,12 @@ function withHeaders(a: RawAnswer, set: Record<string, string | undefined>): Arr
 }
 
 const answer = (a: RawAnswer): Delivery => ({ kind: 'answer', answer: a });
+
+let bomb: Buffer | undefined;
+/** 200 MiB of zeros, gzipped once (200 KiB): a client that inflated answers would hold them all. */
+function gzipBomb(): Buffer {
+  return (bomb ??= gzipSync(Buffer.alloc(200 * 1024 * 1024)));
+}
 
 /** A redirect target: only ever 127.0.0.1 (the proxy itself, a closed port) or schemes a client must refuse. */
 function location(r: Rng, self: string, path: string): string {
@@ -157,7 +159,7 @@ export function hostileAnswer(real: RawAnswer, path: string, self: string, r: Rn
     case 9: {
       const kind = r.int(3);
       if (kind === 0) return light(answer(framed(real.status, withHeaders(real, { 'Content-Encoding': 'gzip' }), gzipSync(real.body))), 'gzip-encoded');
-      if (kind === 1) return { delivery: answer(framed(real.status, withHeaders(real, { 'Content-Encoding': 'gzip' }), gzipSync(Buffer.alloc(200 * 1024 * 1024)))), label: 'gzip bomb (200 MiB of zeros)', heavy: true };
+      if (kind === 1) return { delivery: answer(framed(real.status, withHeaders(real, { 'Content-Encoding': 'gzip' }), gzipBomb())), label: 'gzip bomb (200 MiB of zeros)', heavy: true };
       return light(answer(framed(real.status, withHeaders(real, { 'Content-Encoding': pick(r, ['br', 'deflate', 'x-unknown']) }), real.body)), 'an encoding it does not have');
     }
     case 10: {
@@ -196,5 +198,3 @@ export function hostileAnswer(real: RawAnswer, path: string, self: string, r: Rn
     }
   }
 }
-
-export { headerOf };

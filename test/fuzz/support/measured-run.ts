@@ -30,8 +30,10 @@ export interface MeasuredRun {
   stdout: string;
   /** The end of stderr (KEEP_CHARS at most). */
   stderr: string;
-  /** How much it wrote there in all. */
+  /** How much it wrote there in all (characters, lines), and its first 4 KiB (the start of a line too long to keep whole). */
   stderrChars: number;
+  stderrLines: number;
+  stderrHead: string;
 }
 
 export interface RunSpec {
@@ -44,6 +46,9 @@ export interface RunSpec {
   /** Where GNU time writes its figures. */
   rssFile: string;
 }
+
+/** An error with a list of problems under it lists a bounded number of them. */
+const MAX_ERROR_LINES = 1000;
 
 const keepEnd = (s: string) => (s.length > KEEP_CHARS ? s.slice(-KEEP_CHARS) : s);
 
@@ -60,11 +65,15 @@ export function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
     let stdout = '';
     let stderr = '';
     let stderrChars = 0;
+    let stderrHead = '';
+    let stderrLines = 0;
     let timedOut = false;
     child.stdout.on('data', (d: Buffer) => (stdout = keepEnd(stdout + d.toString())));
     child.stderr.on('data', (d: Buffer) => {
       const text = d.toString();
+      if (stderrChars < 4096) stderrHead += text.slice(0, 4096 - stderrChars);
       stderrChars += text.length;
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) stderrLines++;
       stderr = keepEnd(stderr + text);
     });
     const killGroup = () => {
@@ -95,6 +104,8 @@ export function runMeasured(spec: RunSpec): Promise<MeasuredRun> {
         stdout,
         stderr,
         stderrChars,
+        stderrLines,
+        stderrHead,
       });
     });
   });
@@ -157,7 +168,8 @@ export function judge(r: MeasuredRun, e: Expectations): Problem[] {
     let at = lines.length - 1;
     while (at > 0 && /^\s/.test(lines[at])) at--;
     const last = lines[at] ?? '';
-    if (at === 0 && r.stderrChars > r.stderr.length) out.push({ kind: 'stderr', text: `exit ${r.status}, and the error is a line of more than ${KEEP_CHARS} characters: ${JSON.stringify(last.slice(0, 120))}...` });
+    if (r.stderrLines > MAX_ERROR_LINES) out.push({ kind: 'stderr', text: `exit ${r.status}, and stderr has ${r.stderrLines} lines, from ${JSON.stringify(r.stderrHead.slice(0, 200))}` });
+    else if (at === 0 && r.stderrChars > r.stderr.length) out.push({ kind: 'stderr', text: `exit ${r.status}, and the error is a line of more than ${KEEP_CHARS} characters: ${JSON.stringify(r.stderrHead.slice(0, 200))}...` });
     else if (!last.startsWith(`${e.tool}: `)) out.push({ kind: 'stderr', text: `exit ${r.status}, but stderr does not end in one line naming ${e.tool}: ${JSON.stringify(r.stderr.slice(-300))}` });
   }
   for (const [where, text] of [['stderr', r.stderr] as [string, string], ...(e.alsoClean ?? [])]) {
