@@ -16,13 +16,13 @@ usage: ./install.sh [--prefix DIR] [--root DIR] [--aws-links | --no-aws-links]
 
 Installs the cfntools executable, one link per tool (cfn-init, cfn-signal,
 cfn-hup, cfn-push-stats, cfn-get-metadata, cfn-create-aws-symlinks,
-heat-agent), the library it carries, the systemd units, the logrotate file
-and /etc/cfn/hooks.d.
+heat-agent), the library and program launcher it carries, the systemd
+units, the logrotate file and /etc/cfn/hooks.d.
 
   --prefix DIR     install under DIR (default /usr/local): DIR/bin/cfntools
-                   and its links, and lib/cfntools/libatomic.so.1 beside the
-                   directory DIR/bin really is, where the executable looks for
-                   it. The units' ExecStart= lines are rewritten to DIR/bin.
+                   and its links, and lib/cfntools/ (libatomic.so.1 and
+                   cfntools-launcher) beside the directory DIR/bin really is,
+                   where the executable looks for them. The units' ExecStart= lines are rewritten to DIR/bin.
                    DIR is written into the units as systemd reads them: it may
                    hold spaces, & # % and other printable ASCII, not a quote,
                    a backslash or a $ (systemd refuses or expands those in a
@@ -332,10 +332,14 @@ link() {
 }
 
 # The library the executable links and minimal images lack, where its RUNPATH
-# ($ORIGIN/../lib/cfntools) finds it; before the executable, so that a new one
-# never starts without it.
+# ($ORIGIN/../lib/cfntools) finds it, and the program launcher the tools look
+# for there; before the executable, so that a new one never starts without them.
 for f in $LIBS; do
-	install_file "$HERE/lib/cfntools/$f" "$LIB" "$f" 0644
+	case $f in
+	cfntools-launcher) mode=0755 ;;
+	*) mode=0644 ;;
+	esac
+	install_file "$HERE/lib/cfntools/$f" "$LIB" "$f" $mode
 done
 chmod 0755 "$ROOT$LIB"
 

@@ -111,12 +111,12 @@ function installedSizeKiB(dir) {
   return kib;
 }
 
-/** The libraries the executable carries and their licences (scripts/bundled-libs.js), into `libDir`, mode 0644. */
+/** The launcher and libraries the executable carries and their licences (scripts/bundled-libs.js), into `libDir`. */
 function stageLibs(libDir, libs) {
   mkdir(libDir);
   for (const f of libs) {
     fs.writeFileSync(path.join(libDir, f.name), f.data);
-    fs.chmodSync(path.join(libDir, f.name), 0o644);
+    fs.chmodSync(path.join(libDir, f.name), f.mode);
   }
 }
 
@@ -298,7 +298,7 @@ async function buildRpm(work, exe, libs, epoch, a) {
     '%attr(0755,root,root) /usr/bin/cfntools',
     ...TOOLS.map((t) => `/usr/bin/${t}`),
     `%dir %attr(0755,root,root) /usr/${LIB_DIR}`,
-    ...libs.map((f) => `${f.license ? '%license ' : ''}%attr(0644,root,root) /usr/${LIB_DIR}/${f.name}`),
+    ...libs.map((f) => `${f.license ? '%license ' : ''}%attr(0${f.mode.toString(8)},root,root) /usr/${LIB_DIR}/${f.name}`),
     ...UNITS.map((u) => `%attr(0644,root,root) ${unitDir}/${u}`),
     `%attr(0644,root,root) ${presetDir(unitDir)}/${PRESET}`,
     '%config(noreplace) %attr(0644,root,root) /etc/logrotate.d/cfntools',

@@ -9,6 +9,7 @@ const path = require('node:path');
 const fs = require('node:fs');
 
 const { root, bundleOptions } = require('./bundle-options');
+const { buildLauncher, LAUNCHER_NAME } = require('./launcher');
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 let typeErrors = false;
 try {
@@ -24,6 +25,13 @@ esbuild.buildSync(bundleOptions({
   entryPoints: [path.join(root, 'agents', 'main.ts')],
   outfile: path.join(root, 'dist', 'cfntools.cjs'),
 }));
+// Without a C compiler the tools start programs with Node's own spawn, slower (shared/launcher/locate.ts).
+const launcher = path.join(root, 'dist', LAUNCHER_NAME);
+const launcherProblem = buildLauncher(process.arch, launcher);
+if (launcherProblem) {
+  fs.rmSync(launcher, { force: true });
+  console.error(`build: no program launcher, programs will be started by Node: ${launcherProblem}`);
+}
 if (typeErrors) {
   console.error('build: type errors (above)');
   process.exitCode = 1;

@@ -14,6 +14,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const { buildLauncher, LAUNCHER_NAME } = require('./launcher');
 
 /** The private directory, relative to the prefix whose bin/ holds the executable: /usr/lib/cfntools, PREFIX/lib/cfntools. */
 const LIB_DIR = 'lib/cfntools';
@@ -89,18 +90,28 @@ function fromDeb(a, deb) {
 }
 
 /**
- * The files of LIB_DIR for `arch`: libatomic.so.1 from Debian's libatomic1
+ * The files of LIB_DIR for `arch`: the program launcher (shared/launcher/,
+ * statically linked: no library of its own), libatomic.so.1 from Debian's libatomic1
  * of that architecture (this machine's, or the .deb `deb` when given: the
  * arm64 build on an x86_64 machine), and libatomic1.copyright, Debian's
  * copyright file for it (GPL-3 with the GCC Runtime Library Exception) after
  * a line naming the exact source package, as that licence asks of whoever
  * passes the library on.
- * @returns {{ name: string, data: Buffer, license: boolean }[]}
+ * @returns {{ name: string, data: Buffer, license: boolean, mode: number }[]}
  */
 function bundledFiles(arch, deb) {
   const a = ARCHES[arch];
   if (!a) throw new BundleError(`no bundled libraries known for architecture ${arch} (${Object.keys(ARCHES).join(', ')})`);
   const p = deb ? fromDeb(a, deb) : installed(a);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-launcher-'));
+  let launcher;
+  try {
+    const problem = buildLauncher(arch, path.join(scratch, LAUNCHER_NAME));
+    if (problem) throw new BundleError(`the ${arch} program launcher: ${problem}`);
+    launcher = fs.readFileSync(path.join(scratch, LAUNCHER_NAME));
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
   const notice = [
     `libatomic.so.1 in this directory is Debian's ${p.pkg} ${p.version}, built from Debian's source`,
     `package ${p.source} ${p.sourceVersion}: https://snapshot.debian.org/package/${p.source}/${encodeURIComponent(p.sourceVersion)}/`,
@@ -109,8 +120,9 @@ function bundledFiles(arch, deb) {
     '',
   ].join('\n');
   return [
-    { name: 'libatomic.so.1', data: p.lib, license: false },
-    { name: 'libatomic1.copyright', data: Buffer.concat([Buffer.from(notice), p.copyright]), license: true },
+    { name: LAUNCHER_NAME, data: launcher, license: false, mode: 0o755 },
+    { name: 'libatomic.so.1', data: p.lib, license: false, mode: 0o644 },
+    { name: 'libatomic1.copyright', data: Buffer.concat([Buffer.from(notice), p.copyright]), license: true, mode: 0o644 },
   ];
 }
 

@@ -14,11 +14,13 @@
 # for the arm64 build and its tests, qemu-user-static (arm64 programs run under
 # qemu-user, invoked by name or registered in a private binfmt_misc:
 # scripts/with-qemu-binfmt.sh), binutils-aarch64-linux-gnu (the strip that
-# reads arm64 ELF) and the arm64 minimal root. The roots are the only steps
+# reads arm64 ELF) and the arm64 minimal root; gcc and libc6-dev, with
+# gcc-aarch64-linux-gnu and libc6-dev-arm64-cross, build the program
+# launcher (scripts/launcher.js) statically for each architecture. The roots are the only steps
 # besides apt that use the network.
 # Real Heat's own packages are installed by the rig when its tests start.
 set -euo pipefail
-PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf busybox qemu-user-static binutils-aarch64-linux-gnu)
+PKGS=(python3 python3-botocore python3-venv python3-pip heat-cfntools openssl tar gzip bzip2 xz-utils zip unzip curl iproute2 util-linux dpkg-dev apt-utils rpm ruby strace haproxy cpio logrotate systemd debootstrap binutils patchelf busybox qemu-user-static binutils-aarch64-linux-gnu gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -11,6 +11,15 @@ import { withoutToolCredentials } from './child-env';
 import { CfnError } from './errors';
 import { HeadTail } from './head-tail';
 import { startTimer, type Timer } from './timer';
+import type { Launcher, SpawnSink } from './launcher/launcher';
+import { findLauncher } from './launcher/locate';
+
+/** One launcher per process, found at the first HostSystem. */
+let launcherOfProcess: { launcher: Launcher | null } | undefined;
+function processLauncher(env: NodeJS.ProcessEnv): Launcher | null {
+  launcherOfProcess ??= { launcher: findLauncher(env) ?? null };
+  return launcherOfProcess.launcher;
+}
 
 export interface RunOptions {
   cwd?: string;
@@ -82,7 +91,11 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 2 * 1024 * 1024;
 
 /** The real machine. `env` is the tool's environment: its PATH is where programs are looked up. */
 export class HostSystem implements System {
-  constructor(protected readonly env: NodeJS.ProcessEnv = process.env) {}
+  /** `launcher`: starts the programs (shared/launcher/); null: Node does. */
+  constructor(
+    protected readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly launcher: Launcher | null = processLauncher(env),
+  ) {}
 
   run(command: string[] | string, opts: RunOptions = {}): Promise<RunResult> {
     let [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0], command.slice(1)];
@@ -105,66 +118,59 @@ export class HostSystem implements System {
     return new Promise((resolve, reject) => {
       const max = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
       const timed = opts.timeoutMs !== undefined;
-      // Without input stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
-      const child = spawn(file, args, { cwd: opts.cwd, env: withoutToolCredentials(opts.env ?? this.env, this.env), uid, gid, detached: timed, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-      if (opts.input !== undefined) {
-        // A command that exits without reading all of it is not an error of ours.
-        child.stdin!.on('error', () => undefined);
-        child.stdin!.end(opts.input);
-      }
       const output = new HeadTail(max);
       const stdout = new HeadTail(max);
       const stderr = new HeadTail(max);
-      child.stdout!.on('data', (d: Buffer) => {
-        stdout.add(d);
-        output.add(d);
-      });
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr.add(d);
-        output.add(d);
-      });
+      let pid: number | undefined;
       let timedOut = false;
       const timers: Timer[] = [];
       const killGroup = (signal: NodeJS.Signals) => {
         try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal);
+          if (pid !== undefined) process.kill(-pid, signal);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: the group is gone already
         }
       };
-      if (timed) {
-        timers.push(
-          startTimer(() => {
-            timedOut = true;
-            killGroup('SIGTERM');
-            timers.push(startTimer(() => killGroup('SIGKILL'), KILL_GRACE_MS));
-          }, opts.timeoutMs!),
-        );
-      }
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        for (const t of timers) t.clear();
-        if (err.code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd ? ` (or working directory ${opts.cwd} missing)` : ''}`));
-        else reject(new CfnError(`cannot run ${file}: ${err.message}`));
-      });
-      let done = false;
-      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
-        if (done) return;
-        done = true;
-        for (const t of timers) t.clear();
-        resolve({ status: code ?? (signal ? 128 + signalNumber(signal) : 1), output: output.text(), stdout: stdout.text(), stderr: stderr.text(), ...(timedOut ? { timedOut } : {}) });
+      let status = 1;
+      const sink: SpawnSink = {
+        started(p) {
+          pid = p;
+          if (!timed) return;
+          timers.push(
+            startTimer(() => {
+              timedOut = true;
+              killGroup('SIGTERM');
+              timers.push(startTimer(() => killGroup('SIGKILL'), KILL_GRACE_MS));
+            }, opts.timeoutMs!),
+          );
+        },
+        stdout(d) {
+          stdout.add(d);
+          output.add(d);
+        },
+        stderr(d) {
+          stderr.add(d);
+          output.add(d);
+        },
+        exited(s) {
+          status = s;
+          if (timedOut) killGroup('SIGKILL'); // what the command left of its group
+        },
+        done() {
+          for (const t of timers) t.clear();
+          resolve({ status, output: output.text(), stdout: stdout.text(), stderr: stderr.text(), ...(timedOut ? { timedOut } : {}) });
+        },
+        failed(err, stage, code) {
+          for (const t of timers) t.clear();
+          if (stage === 'cwd') reject(new CfnError(`cannot run ${file}: working directory ${opts.cwd}: ${code}`));
+          else if (code === 'ENOENT') reject(new CommandNotFoundError(`${file}: command not found${opts.cwd && !stage ? ` (or working directory ${opts.cwd} missing)` : ''}`));
+          else reject(new CfnError(`cannot run ${file}: ${stage ? code : err.message}`));
+        },
       };
-      child.on('close', finish);
-      // A daemon started in the background keeps our pipes open after the
-      // command itself exited (AWS's cfn-init hangs there): take what output
-      // arrives shortly after the exit, then stop reading.
-      child.on('exit', (code, signal) => {
-        if (timedOut) killGroup('SIGKILL'); // what the command left of its group
-        setTimeout(() => {
-          child.stdout!.destroy();
-          child.stderr!.destroy();
-          finish(code, signal);
-        }, OUTPUT_GRACE_MS).unref();
-      });
+      const env = withoutToolCredentials(opts.env ?? this.env, this.env);
+      // Without input stdin is /dev/null: a command reading it sees the end at once, as with an empty pipe, for one pipe less per run.
+      if (this.launcher && uid === undefined) this.launcher.spawn({ file, args, env, cwd: opts.cwd, setsid: timed, input: opts.input }, sink);
+      else spawnWithNode(file, args, { cwd: opts.cwd, env, uid, gid, detached: timed, input: opts.input }, sink);
     });
   }
 
@@ -186,6 +192,44 @@ export class HostSystem implements System {
     const f = getent('group', nameOrGid);
     return f && { name: f[0], gid: Number(f[2]), members: f[3] ? f[3].split(',') : [] };
   }
+}
+
+/**
+ * Node's own spawn (a fork of the runtime) behind the launcher's events:
+ * where no launcher is, and for a uid change without setpriv.
+ */
+function spawnWithNode(file: string, args: string[], o: { cwd?: string; env: NodeJS.ProcessEnv; uid?: number; gid?: number; detached: boolean; input?: string }, sink: SpawnSink): void {
+  const child = spawn(file, args, { cwd: o.cwd, env: o.env, uid: o.uid, gid: o.gid, detached: o.detached, stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (o.input !== undefined) {
+    // A command that exits without reading all of it is not an error of ours.
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(o.input);
+  }
+  if (child.pid !== undefined) sink.started(child.pid);
+  child.stdout!.on('data', (d: Buffer) => sink.stdout(d));
+  child.stderr!.on('data', (d: Buffer) => sink.stderr(d));
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    sink.done();
+  };
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    ended = true;
+    sink.failed(err, undefined, err.code);
+  });
+  child.on('close', end);
+  // A daemon started in the background keeps our pipes open after the
+  // command itself exited (AWS's cfn-init hangs there): take what output
+  // arrives shortly after the exit, then stop reading.
+  child.on('exit', (code, signal) => {
+    sink.exited(code ?? (signal ? 128 + signalNumber(signal) : 1));
+    setTimeout(() => {
+      child.stdout!.destroy();
+      child.stderr!.destroy();
+      end();
+    }, OUTPUT_GRACE_MS).unref();
+  });
 }
 
 function isExecutable(file: string): boolean {

@@ -225,7 +225,7 @@ describe('packaging: arm64 under qemu-user, in an arm64 Debian minbase root, net
       'AWS::CloudFormation::Init': {
         config: {
           files: { '/etc/cfntools-test/hello.txt': { content: 'hello from arm64\n', mode: '000640', owner: 'root', group: 'root' } },
-          commands: { '10_mark': { command: 'echo command ran > /etc/cfntools-test/command.txt' } },
+          commands: { '10_mark': { command: 'echo command ran by $(cat /proc/$PPID/comm) > /etc/cfntools-test/command.txt' } },
         },
       },
     }));
@@ -263,7 +263,7 @@ describe('packaging: arm64 under qemu-user, in an arm64 Debian minbase root, net
 
   it('cfn-init applies a metadata file: a file with its content and mode, a command', () => {
     ok('init');
-    assert.deepEqual(ok('applied').out.split('\n'), ['640 root root', 'hello from arm64', 'command ran', '']);
+    assert.deepEqual(ok('applied').out.split('\n'), ['640 root root', 'hello from arm64', 'command ran by cfntools-launch', '']);
   });
 
   it('cfn-get-metadata fetches a key, signed, from the emulator on loopback', () => {

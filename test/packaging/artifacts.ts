@@ -30,11 +30,19 @@ export const EXE = path.join(OUT, 'cfntools');
 /**
  * The executable's RUNPATH and the private directory it names, beside bin/
  * (/usr/lib/cfntools, PREFIX/lib/cfntools), with what the packages put there
- * (scripts/bundled-libs.js): the library minimal images lack and its licence.
+ * (scripts/bundled-libs.js): the library minimal images lack and its licence,
+ * and the program launcher.
  */
 export const RUNPATH = '$ORIGIN/../lib/cfntools:/usr/lib/cfntools';
 export const LIB_DIR = 'lib/cfntools';
-export const BUNDLED: readonly string[] = ['libatomic.so.1', 'libatomic1.copyright'];
+export const LIBATOMIC = 'libatomic.so.1';
+/** The program launcher (shared/launcher/): the tools start programs through it when it is there. */
+export const LAUNCHER = 'cfntools-launcher';
+export const BUNDLED: readonly string[] = [LIBATOMIC, 'libatomic1.copyright', LAUNCHER];
+/** A bundled file's permission bits: the launcher is a program. */
+export const bundledMode = (f: string): number => (f === LAUNCHER ? 0o755 : 0o644);
+/** The x64 launcher as this machine's npm run build made it (the same compiler and flags as the packages'). */
+export const HOST_LAUNCHER = path.join(REPO, 'dist', LAUNCHER);
 /** Where the x64 packages' libatomic.so.1 comes from: the build machine's Debian libatomic1. */
 export const HOST_LIBATOMIC = '/usr/lib/x86_64-linux-gnu/libatomic.so.1';
 export const TARBALL_TOP = `cfntools-${VERSION}-linux-x64`;

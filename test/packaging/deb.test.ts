@@ -19,7 +19,7 @@ import { BUNDLE } from '../support/cli';
 import { namespaceMissing, runInNamespace } from '../support/namespace';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, DEB, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
+  BUNDLED, bundledMode, DEB, EXE, HOST_LAUNCHER, HOST_LIBATOMIC, LAUNCHER, LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
   arMembers, artifactMissing, commandMissing, removeTemp, rootDriverPrelude, run, runOk, staleness, tempDir,
 } from './artifacts';
 
@@ -62,7 +62,7 @@ describe('packaging: .deb', function () {
     assert.equal(entries.get('/usr/bin/cfntools')!.mode, '-rwxr-xr-x');
     for (const t of TOOLS) assert.deepEqual(entries.get(`/usr/bin/${t}`), { mode: 'lrwxrwxrwx', target: 'cfntools' });
     for (const u of UNITS) assert.equal(entries.get(`/lib/systemd/system/${u}`)!.mode, '-rw-r--r--');
-    for (const f of BUNDLED) assert.equal(entries.get(`/usr/${LIB_DIR}/${f}`)!.mode, '-rw-r--r--', f);
+    for (const f of BUNDLED) assert.equal(entries.get(`/usr/${LIB_DIR}/${f}`)!.mode, bundledMode(f) === 0o755 ? '-rwxr-xr-x' : '-rw-r--r--', f);
   });
 
   it('control: name, version, amd64, the real library floor without libatomic1 (carried), and it takes heat-cfntools\' place', () => {
@@ -81,7 +81,7 @@ describe('packaging: .deb', function () {
     const depends = field('Depends').split(',').flatMap((d) => d.split('|')).map((d) => d.trim().replace(/ \(.*\)$/, ''));
     const libs = [...runOk('ldd', [EXE]).matchAll(/=> (\/\S+)/g)].map((m) => m[1]!);
     assert.ok(libs.length > 0);
-    assert.ok(libs.some((lib) => path.basename(lib) === BUNDLED[0]), `${BUNDLED[0]} is no longer linked: drop it from the packages`);
+    assert.ok(libs.some((lib) => path.basename(lib) === LIBATOMIC), `${LIBATOMIC} is no longer linked: drop it from the packages`);
     for (const lib of libs.filter((l) => !BUNDLED.includes(path.basename(l)))) {
       // Merged /usr: dpkg knows a library by one of its two paths.
       const found = [lib, fs.realpathSync(lib)].map((p) => run('dpkg', ['-S', p])).find((r) => r.status === 0);
@@ -135,12 +135,13 @@ describe('packaging: .deb', function () {
     assert.doesNotMatch(postrm.replace(purge, ''), /rm -rf/, 'state removed outside a purge');
   });
 
-  it('its files are packaging/out/cfntools, this machine\'s libatomic with its copyright file, and packaging/{systemd,logrotate}, byte for byte', function () {
+  it('its files are packaging/out/cfntools, this machine\'s libatomic with its copyright file, the launcher npm run build made, and packaging/{systemd,logrotate}, byte for byte', function () {
     skipUnless(this, 'comparing with packaging/out/cfntools', artifactMissing(EXE) ?? staleness(DEB));
     dir = tempDir('deb-x');
     runOk('dpkg-deb', ['-x', DEB, dir]);
     assert.ok(fs.readFileSync(path.join(dir, 'usr/bin/cfntools')).equals(fs.readFileSync(EXE)));
     assert.ok(fs.readFileSync(path.join(dir, 'usr', LIB_DIR, 'libatomic.so.1')).equals(fs.readFileSync(HOST_LIBATOMIC)));
+    assert.ok(fs.readFileSync(path.join(dir, 'usr', LIB_DIR, LAUNCHER)).equals(fs.readFileSync(HOST_LAUNCHER)));
     const copyright = fs.readFileSync(path.join(dir, 'usr', LIB_DIR, 'libatomic1.copyright'), 'utf8');
     assert.match(copyright, /^libatomic\.so\.1 in this directory is Debian's libatomic1:amd64 \S+, built from Debian's source\npackage gcc-\d+ \S+: https:\/\/snapshot\.debian\.org\/package\/gcc-\d+\/\S+\/\n/);
     assert.ok(copyright.endsWith(fs.readFileSync('/usr/share/doc/libatomic1/copyright', 'utf8')));
@@ -274,7 +275,7 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
       'AWS::CloudFormation::Init': {
         config: {
           files: { '/etc/cfntools-test/hello.txt': { content: 'hello from the .deb\n', mode: '000640', owner: 'root', group: 'root' } },
-          commands: { '10_mark': { command: 'echo command ran > /etc/cfntools-test/command.txt' } },
+          commands: { '10_mark': { command: 'echo command ran by $(cat /proc/$PPID/comm) > /etc/cfntools-test/command.txt' } },
         },
       },
     }));
@@ -320,7 +321,7 @@ describe('packaging: .deb in a Debian minbase root (no node, no python3), networ
 
   it('cfn-init applies a metadata file: a file with its content and mode, a command; its log is 0600', () => {
     ok('init');
-    assert.deepEqual(ok('applied').out.split('\n'), ['640 root root', 'hello from the .deb', 'command ran', '600', '']);
+    assert.deepEqual(ok('applied').out.split('\n'), ['640 root root', 'hello from the .deb', 'command ran by cfntools-launch', '600', '']);
   });
 
   it('cfn-get-metadata fetches a key, signed, from the emulator on loopback', () => {

@@ -15,7 +15,7 @@ import { answerAccepted, atOrigin, withServer, WIRE_SIGNATURE, WIRE_URL } from '
 import { runProcess } from '../support/cli';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, OUT, RUNPATH, TOOLS, VERSION,
+  EXE, LIBATOMIC, HOST_LIBATOMIC, LIB_DIR, OUT, RUNPATH, TOOLS, VERSION,
   artifactMissing, commandMissing, isolatedEnv, removeTemp, run, runOk, tempDir,
 } from './artifacts';
 
@@ -88,7 +88,7 @@ describe('packaging: the executable', function () {
     assert.match(runOk('ldd', [EXE]), /^\s*libatomic\.so\.1 => \/\S+\/libatomic\.so\.1 \(/m);
   });
 
-  it(`laid out as the packages lay it out, it loads ${BUNDLED[0]} from ../${LIB_DIR}, also started through a link in another directory (LD_DEBUG=libs)`, () => {
+  it(`laid out as the packages lay it out, it loads ${LIBATOMIC} from ../${LIB_DIR}, also started through a link in another directory (LD_DEBUG=libs)`, () => {
     dir = tempDir('runpath');
     fs.mkdirSync(path.join(dir, 'bin'));
     fs.mkdirSync(path.join(dir, LIB_DIR), { recursive: true });

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
+  BUNDLED, bundledMode, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, RPM, SYSTEMD_SRC, TOOLS, UNITS, VERSION,
   artifactMissing, commandMissing, needRoot, removeTemp, run, runOk, staleness, tempDir,
 } from './artifacts';
 
@@ -43,7 +43,7 @@ describe('packaging: .rpm', function () {
     for (const t of TOOLS) assert.ok(verbose.some((l) => l.startsWith('l') && l.endsWith(`/usr/bin/${t} -> cfntools`)), `${t} is no link to cfntools`);
     assert.ok(verbose.some((l) => /^-rwxr-xr-x .* \/usr\/bin\/cfntools$/.test(l)));
     assert.ok(verbose.some((l) => new RegExp(`^drwxr-xr-x .* /usr/${LIB_DIR}$`).test(l)));
-    for (const f of BUNDLED) assert.ok(verbose.some((l) => l.startsWith('-rw-r--r-- ') && l.endsWith(`/usr/${LIB_DIR}/${f}`)), f);
+    for (const f of BUNDLED) assert.ok(verbose.some((l) => l.startsWith(bundledMode(f) === 0o755 ? '-rwxr-xr-x ' : '-rw-r--r-- ') && l.endsWith(`/usr/${LIB_DIR}/${f}`)), f);
     assert.deepEqual(query('--configfiles'), ['/etc/logrotate.d/cfntools']);
     assert.deepEqual(query('--licensefiles'), [`/usr/${LIB_DIR}/libatomic1.copyright`]);
   });

@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
-  BUNDLED, CFN_TOOLS, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PACKAGING, PRESET, PRESET_SRC, SYSTEMD_SRC, TARBALL, TARBALL_TOP, TOOLS, UNITS, VERSION,
+  BUNDLED, bundledMode, CFN_TOOLS, EXE, HOST_LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PACKAGING, PRESET, PRESET_SRC, SYSTEMD_SRC, TARBALL, TARBALL_TOP, TOOLS, UNITS, VERSION,
   artifactMissing, commandMissing, removeTemp, run, runOk, staleness, systemdWords, tempDir, treeListing,
 } from './artifacts';
 
@@ -71,7 +71,7 @@ describe('packaging: tarball and install.sh', function () {
     assert.equal(fs.statSync(path.join(r, 'usr', LIB_DIR)).mode & 0o777, 0o755);
     for (const f of BUNDLED) {
       assert.ok(fs.readFileSync(path.join(r, 'usr', LIB_DIR, f)).equals(fs.readFileSync(path.join(top, LIB_DIR, f))), f);
-      assert.equal(fs.statSync(path.join(r, 'usr', LIB_DIR, f)).mode & 0o777, 0o644, f);
+      assert.equal(fs.statSync(path.join(r, 'usr', LIB_DIR, f)).mode & 0o777, bundledMode(f), f);
     }
     for (const t of TOOLS) assert.equal(fs.readlinkSync(path.join(r, 'usr/bin', t)), 'cfntools', t);
     for (const u of UNITS) {

@@ -1,0 +1,112 @@
+/**
+ * The frames between a tool and its launcher (launcher.c states the
+ * grammar): spawn requests out, events in. Pure: bytes to values and back.
+ */
+import { constants } from 'node:os';
+import { CfnError } from '../errors';
+
+export interface SpawnRequest {
+  file: string;
+  args: readonly string[];
+  /** The whole environment of the program; undefined values are left out, as Node's spawn does. */
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** A session (and process group) of its own, so that a timeout can end everything it started. */
+  setsid: boolean;
+  /** Written to stdin; without it stdin is /dev/null. */
+  input?: string;
+}
+
+export type LauncherEvent =
+  | { type: 'started'; id: number; pid: number }
+  | { type: 'failed'; id: number; stage: 'cwd' | 'program' | 'resources'; code: string }
+  | { type: 'stdout' | 'stderr'; id: number; data: Buffer }
+  | { type: 'exited'; id: number; status: number }
+  | { type: 'done'; id: number };
+
+const HEAD = 9;
+const FLAG_SETSID = 1;
+const FLAG_INPUT = 2;
+const STAGES = ['', 'cwd', 'program', 'resources'] as const;
+const ERRNO_CODES = new Map(Object.entries(constants.errno).map(([code, n]) => [n, code]));
+
+/** An argument, path or variable the kernel cannot be given: it would be cut at the NUL. */
+export class NulInArgumentError extends CfnError {}
+
+function cString(s: string, what: string): Buffer {
+  if (s.includes('\0')) throw new NulInArgumentError(`cannot run a program with a NUL character in its ${what}`);
+  return Buffer.from(`${s}\0`);
+}
+
+export function encodeSpawn(id: number, r: SpawnRequest): Buffer {
+  const env = Object.entries(r.env).filter((e): e is [string, string] => e[1] !== undefined);
+  const input = r.input === undefined ? Buffer.alloc(0) : Buffer.from(r.input);
+  const counts = Buffer.alloc(16);
+  counts.writeUInt32LE((r.setsid ? FLAG_SETSID : 0) | (r.input === undefined ? 0 : FLAG_INPUT), 0);
+  counts.writeUInt32LE(1 + r.args.length, 4);
+  counts.writeUInt32LE(env.length, 8);
+  counts.writeUInt32LE(input.length, 12);
+  const parts = [
+    counts,
+    cString(r.cwd ?? '', 'working directory'),
+    cString(r.file, 'program name'),
+    cString(r.file, 'program name'),
+    ...r.args.map((a) => cString(a, 'arguments')),
+    ...env.map(([k, v]) => cString(`${k}=${v}`, 'environment')),
+    input,
+  ];
+  const payload = Buffer.concat(parts);
+  const head = Buffer.alloc(HEAD);
+  head.write('S', 0, 'latin1');
+  head.writeUInt32LE(id, 1);
+  head.writeUInt32LE(payload.length, 5);
+  return Buffer.concat([head, payload]);
+}
+
+/** The exit status a shell would report for a raw wait status: the code, or 128 + the signal. */
+export function exitStatus(raw: number): number {
+  const signal = raw & 0x7f;
+  return signal === 0 ? (raw >> 8) & 0xff : 128 + signal;
+}
+
+/** Events out of the launcher's byte stream, as many as are complete. */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): LauncherEvent[] {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    const events: LauncherEvent[] = [];
+    let at = 0;
+    while (this.pending.length - at >= HEAD) {
+      const len = this.pending.readUInt32LE(at + 5);
+      if (this.pending.length - at - HEAD < len) break;
+      const type = String.fromCharCode(this.pending[at]);
+      const id = this.pending.readUInt32LE(at + 1);
+      const body = this.pending.subarray(at + HEAD, at + HEAD + len);
+      events.push(decode(type, id, body));
+      at += HEAD + len;
+    }
+    this.pending = this.pending.subarray(at);
+    return events;
+  }
+}
+
+function decode(type: string, id: number, body: Buffer): LauncherEvent {
+  switch (type) {
+    case 'P':
+      return { type: 'started', id, pid: body.readUInt32LE(0) };
+    case 'F':
+      return { type: 'failed', id, stage: STAGES[body.readUInt32LE(0)] || 'resources', code: ERRNO_CODES.get(body.readUInt32LE(4)) ?? `errno ${body.readUInt32LE(4)}` };
+    // A copy: the frame's bytes share a buffer with what follows it, which output keeps would pin.
+    case '1':
+      return { type: 'stdout', id, data: Buffer.from(body) };
+    case '2':
+      return { type: 'stderr', id, data: Buffer.from(body) };
+    case 'W':
+      return { type: 'exited', id, status: body.readUInt32LE(0) };
+    case 'X':
+      return { type: 'done', id };
+    default:
+      throw new CfnError(`the launcher sent an unknown event ${JSON.stringify(type)}`);
+  }
+}
