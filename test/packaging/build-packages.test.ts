@@ -18,7 +18,7 @@ describe('packaging: scripts/build-packages.js', function () {
     // A copy of the repository's packaging inputs, with no executable built.
     dir = tempDir('build-packages');
     fs.mkdirSync(path.join(dir, 'scripts'));
-    for (const f of ['build-packages.js', 'bundled-libs.js', 'arches.js']) fs.copyFileSync(path.join(REPO, 'scripts', f), path.join(dir, 'scripts', f));
+    for (const f of ['build-packages.js', 'bundled-libs.js', 'arches.js', 'launcher.js']) fs.copyFileSync(path.join(REPO, 'scripts', f), path.join(dir, 'scripts', f));
     fs.copyFileSync(path.join(REPO, 'package.json'), path.join(dir, 'package.json'));
     fs.cpSync(path.join(PACKAGING, 'systemd'), path.join(dir, 'packaging', 'systemd'), { recursive: true });
     fs.cpSync(path.join(PACKAGING, 'logrotate'), path.join(dir, 'packaging', 'logrotate'), { recursive: true });
