@@ -100,7 +100,8 @@ function buildSea(t, main, assets, output) {
     execArgvExtension: 'none',
     assets,
   }, null, 2));
-  sh(...t.run(t.node, ['--experimental-sea-config', config]));
+  // The main script's code cache (useCodeCache) is made here: under the flags the executable runs with, or V8 rejects it.
+  sh(...t.run(t.node, [...DAEMON_NODE_FLAGS, '--experimental-sea-config', config]));
   const tmp = `${output}.tmp`;
   fs.copyFileSync(t.node, tmp);
   sh(t.strip, [tmp]);

@@ -10,12 +10,16 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 /**
- * Node options a daemon runs with: a 1 MiB young generation, one V8 worker
- * thread. The single executable has them built in, for every tool
- * (scripts/package.js): it takes no Node options from its command line or
- * environment. Under node they are given when the daemon is started.
+ * Node options a daemon runs with: a 1 MiB young generation, one platform
+ * worker thread and no V8 background tasks (each thread would hold a malloc
+ * arena), and no TurboFan: Maglev's code is
+ * enough for work that runs for milliseconds, and the top tier's compiler,
+ * its memory and its code pages cost a short run about 6 MiB of peak RSS
+ * (docs/PERFORMANCE.md). The single executable has them built in, for every
+ * tool (scripts/package.js): it takes no Node options from its command line
+ * or environment. Under node they are given when the daemon is started.
  */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1', '--single-threaded', '--no-turbofan'];
 
 let collect: (() => void) | undefined;
 

@@ -33,34 +33,32 @@ const ERRNO_CODES = new Map(Object.entries(constants.errno).map(([code, n]) => [
 /** An argument, path or variable the kernel cannot be given: it would be cut at the NUL. */
 export class NulInArgumentError extends CfnError {}
 
-function cString(s: string, what: string): Buffer {
+function checked(s: string, what: string): string {
   if (s.includes('\0')) throw new NulInArgumentError(`cannot run a program with a NUL character in its ${what}`);
-  return Buffer.from(`${s}\0`);
+  return s;
 }
 
 export function encodeSpawn(id: number, r: SpawnRequest): Buffer {
-  const env = Object.entries(r.env).filter((e): e is [string, string] => e[1] !== undefined);
-  const input = r.input === undefined ? Buffer.alloc(0) : Buffer.from(r.input);
-  const counts = Buffer.alloc(16);
-  counts.writeUInt32LE((r.setsid ? FLAG_SETSID : 0) | (r.input === undefined ? 0 : FLAG_INPUT), 0);
-  counts.writeUInt32LE(1 + r.args.length, 4);
-  counts.writeUInt32LE(env.length, 8);
-  counts.writeUInt32LE(input.length, 12);
-  const parts = [
-    counts,
-    cString(r.cwd ?? '', 'working directory'),
-    cString(r.file, 'program name'),
-    cString(r.file, 'program name'),
-    ...r.args.map((a) => cString(a, 'arguments')),
-    ...env.map(([k, v]) => cString(`${k}=${v}`, 'environment')),
-    input,
-  ];
-  const payload = Buffer.concat(parts);
-  const head = Buffer.alloc(HEAD);
-  head.write('S', 0, 'latin1');
-  head.writeUInt32LE(id, 1);
-  head.writeUInt32LE(payload.length, 5);
-  return Buffer.concat([head, payload]);
+  const env: string[] = [];
+  for (const k in r.env) {
+    const v = r.env[k];
+    if (v !== undefined) env.push(checked(`${k}=${v}`, 'environment'));
+  }
+  // One string, encoded once: a command's request is built for every command.
+  const strings = [checked(r.cwd ?? '', 'working directory'), checked(r.file, 'program name'), r.file, ...r.args.map((a) => checked(a, 'arguments')), ...env, ''].join('\0');
+  const text = Buffer.from(strings);
+  const input = r.input === undefined ? undefined : Buffer.from(r.input);
+  const frame = Buffer.allocUnsafe(HEAD + 16 + text.length + (input?.length ?? 0));
+  frame.write('S', 0, 'latin1');
+  frame.writeUInt32LE(id, 1);
+  frame.writeUInt32LE(frame.length - HEAD, 5);
+  frame.writeUInt32LE((r.setsid ? FLAG_SETSID : 0) | (input ? FLAG_INPUT : 0), HEAD);
+  frame.writeUInt32LE(1 + r.args.length, HEAD + 4);
+  frame.writeUInt32LE(env.length, HEAD + 8);
+  frame.writeUInt32LE(input?.length ?? 0, HEAD + 12);
+  text.copy(frame, HEAD + 16);
+  input?.copy(frame, HEAD + 16 + text.length);
+  return frame;
 }
 
 /** The exit status a shell would report for a raw wait status: the code, or 128 + the signal. */
