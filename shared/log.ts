@@ -23,13 +23,15 @@ const ORDER: Record<Level, number> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 
 export interface Logger {
   debug(msg: string): void;
   info(msg: string): void;
+  /** Several INFO lines at once (a command's output): one write, not one per line. */
+  infoLines(msgs: readonly string[]): void;
   /** An event an operator watches for (an action starting, its result): INFO in the log, and in the journal under systemd. */
   notice(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
 }
 
-export const nullLogger: Logger = { debug() {}, info() {}, notice() {}, warn() {}, error() {} };
+export const nullLogger: Logger = { debug() {}, info() {}, infoLines() {}, notice() {}, warn() {}, error() {} };
 
 /** syslog priorities, which journald reads from a `<N>` at the start of a line. */
 const PRIORITY: Record<Level, number> = { DEBUG: 7, INFO: 6, WARNING: 4, ERROR: 3 };
@@ -167,6 +169,17 @@ export class FileLogger implements Logger {
 
   debug(msg: string): void { this.write('DEBUG', msg); }
   info(msg: string): void { this.write('INFO', msg); }
+  infoLines(msgs: readonly string[]): void {
+    if (msgs.length === 0 || ORDER.INFO < ORDER[this.level]) return;
+    this.followRotation();
+    if (this.fd === undefined) {
+      for (const msg of msgs) this.toStderr('INFO', msg);
+      return;
+    }
+    const now = new Date();
+    fs.writeSync(this.fd, msgs.map((msg) => formatLine('INFO', msg, now)).join(''));
+    if (this.opts.stderrLevel !== undefined && ORDER.INFO >= ORDER[this.opts.stderrLevel]) for (const msg of msgs) this.toStderr('INFO', msg);
+  }
   notice(msg: string): void { this.write('INFO', msg, true); }
   warn(msg: string): void { this.write('WARNING', msg); }
   error(msg: string): void { this.write('ERROR', msg); }
@@ -188,6 +201,7 @@ export class MemoryLogger implements Logger {
   readonly lines: string[] = [];
   debug(msg: string): void { this.lines.push(`DEBUG ${redact(msg)}`); }
   info(msg: string): void { this.lines.push(`INFO ${redact(msg)}`); }
+  infoLines(msgs: readonly string[]): void { for (const msg of msgs) this.info(msg); }
   notice(msg: string): void { this.info(msg); }
   warn(msg: string): void { this.lines.push(`WARNING ${redact(msg)}`); }
   error(msg: string): void { this.lines.push(`ERROR ${redact(msg)}`); }

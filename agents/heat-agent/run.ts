@@ -61,7 +61,7 @@ async function applyInit(ctx: ToolContext, metadata: unknown, source: string): P
   // Lines are handed on in chunks: a Buffer per line would cost more than the line.
   const lines = new TextSink((chunk) => captured.add(Buffer.from(chunk)));
   const line = (msg: string) => lines.add(`${redact(msg)}\n`);
-  const commands: Logger = { debug: line, info: line, notice: line, warn: line, error: line };
+  const commands: Logger = { debug: line, info: line, infoLines: (msgs) => msgs.forEach(line), notice: line, warn: line, error: line };
   const stdout = () => {
     lines.end();
     return captured.text().replace(/\n$/, '');

@@ -146,10 +146,9 @@ async function runProgram(system: System, program: string | string[], opts: Para
   }
 }
 
-function logOutput(log: HandlerContext['commandLog'], output: string): void {
-  if (!output) return;
-  log.info('Command output:');
-  for (const line of output.replace(/\n$/, '').split('\n')) log.info(`\t${line}`);
+/** The output, and what came of it, in one write. */
+function logOutput(log: HandlerContext['commandLog'], output: string, outcome: string): void {
+  log.infoLines(output ? ['Command output:', ...output.replace(/\n$/, '').split('\n').map((line) => `\t${line}`), outcome] : [outcome]);
 }
 
 export class CommandAction implements Action {
@@ -184,27 +183,26 @@ export class CommandAction implements Action {
     const env = spec.env ?? (user ? { ...ctx.env, HOME: user.home, USER: user.name, LOGNAME: user.name } : ctx.env);
     const opts = { cwd, env, user: spec.runas?.name };
     const log = ctx.commandLog;
-    log.info(`==== Command ${spec.name} (${keyPath})`);
+    const heading = `==== Command ${spec.name} (${keyPath})`;
 
     if (spec.test !== undefined) {
-      log.info(`Test: ${show(spec.test)}`);
+      log.infoLines([heading, `Test: ${show(spec.test)}`]);
       const t = await runProgram(ctx.system, spec.test, opts);
-      logOutput(log, t.output);
       if (t.status !== 0) {
-        log.info(`Test exited with code ${t.status}: command skipped.`);
+        logOutput(log, t.output, `Test exited with code ${t.status}: command skipped.`);
         ctx.logger.info(`${keyPath}: test exited with code ${t.status}; skipping the command`);
         return { changed: false };
       }
+      logOutput(log, t.output, `Running: ${show(spec.command)}`);
+    } else {
+      log.infoLines([heading, `Running: ${show(spec.command)}`]);
     }
-
-    log.info(`Running: ${show(spec.command)}`);
     const r = await runProgram(ctx.system, spec.command, opts);
-    logOutput(log, r.output);
     if (r.status === 0) {
-      log.info('Completed successfully.');
+      logOutput(log, r.output, 'Completed successfully.');
       ctx.logger.info(`${keyPath}: completed successfully`);
     } else {
-      log.info(`Exited with error code ${r.status}`);
+      logOutput(log, r.output, `Exited with error code ${r.status}`);
       if (!spec.ignoreErrors) throw new CommandError(keyPath, r.status, r.output);
       ctx.logger.warn(`${keyPath}: exited with code ${r.status}; ignored (ignoreErrors)`);
     }
