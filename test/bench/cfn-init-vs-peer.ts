@@ -1,30 +1,45 @@
 /**
- * cfn-init beside heat-cfntools' cfn-init on the same metadata, in one run:
- * a generated config of 1,000 files and 100 commands, and its parts (start-up
- * alone, files alone, commands alone) to show where the time goes.
+ * cfn-init beside heat-cfntools' cfn-init and, when a copy is at hand,
+ * aws-cfn-bootstrap's, on the same metadata in one run: a generated config of
+ * 1,000 files and 100 commands, and its parts (start-up alone, files alone,
+ * commands alone) to show where the time goes.
  *
- * Both tools run the same way, as Heat starts them: no arguments, the
- * metadata in /var/lib/heat-cfntools/cfn-init-data. Each run gets a fresh
- * sandbox (private mount and network namespaces, a directory bound over
- * /var and another over /srv, where the files go), prepared and synced to
- * disk before the clock starts. The sandboxes live on an ext4 file system
- * of their own (a loop-mounted image, made by the bench): on a shared disk
- * mounted with `discard`, the removal of the previous run's files made the
- * next run's writes up to three times slower, whichever tool it was. Runs
- * alternate between the tools, and the medians are compared as a ratio: a
- * number for this machine, not a pass/fail threshold.
+ * Ours and heat-cfntools' run as Heat starts them: no arguments, the metadata
+ * in /var/lib/heat-cfntools/cfn-init-data. aws-cfn-bootstrap's runs its own
+ * way on that same file (`cfn-init <file>`), which asks nothing of the
+ * network: the instance metadata service is read only for credentials or a
+ * stack, and neither is given. Its cfn-wire.log, where it logs every
+ * response, must stay empty, and the network namespace has only loopback.
+ *
+ * Each run gets a fresh sandbox (private mount and network namespaces, a
+ * directory bound over /var and another over /srv, where the files go),
+ * prepared and synced to disk before the clock starts. The sandboxes live on
+ * an ext4 file system of their own (a loop-mounted image, made by the bench):
+ * on a shared disk mounted with `discard`, the removal of the previous run's
+ * files made the next run's writes up to three times slower, whichever tool
+ * it was. Runs rotate between the tools. Per run, from wait4 on the sandbox:
+ * wall time, CPU time (user + system of the tool and of every process it
+ * waited for, so the commands cfn-init runs count for every tool alike) and
+ * peak RSS (of the largest process). Medians are compared as ratios with the
+ * issue's targets beside them: numbers for this machine, not pass/fail.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sandboxUnavailable } from './sandbox-measure';
+import { EXE } from './executable';
+import { median, sandboxUnavailable } from './sandbox-measure';
 
-const PEER = '/usr/bin/cfn-init';
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const HEAT = '/usr/bin/cfn-init';
+/** heat-cfntools' interpreter (its shebang): aws-cfn-bootstrap runs on it too. */
+const PYTHON = '/usr/bin/python3';
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
+const AWS_DEFAULT = '/work/peers/aws-cfn-bootstrap';
+const DATA = '/var/lib/heat-cfntools/cfn-init-data';
 const INIT = 'AWS::CloudFormation::Init';
 
-/** Wall time and peak RSS of one child process, from wait4 (Node cannot read a child's rusage). */
+/** Wall time, CPU time, peak RSS and exit status of one child process, from wait4 (Node cannot read a child's rusage). */
 const MEASURE = `
 import os, sys, time
 t = time.monotonic()
@@ -32,12 +47,12 @@ pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, ru = os.wait4(pid, 0)
-print(f"{(time.monotonic() - t) * 1000:.3f} {ru.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+print(f"{(time.monotonic() - t) * 1000:.3f} {(ru.ru_utime + ru.ru_stime) * 1000:.3f} {ru.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
 `;
 
 const SANDBOX = 'mount --bind "$1/var" /var && mount --bind "$1/srv" /srv && ip link set lo up && shift && exec "$@"';
 
-interface Workload {
+export interface Workload {
   name: string;
   files: number;
   commands: number;
@@ -50,6 +65,20 @@ const WORKLOADS: Workload[] = [
   { name: '1,000 files + 100 commands', files: 1000, commands: 100 },
 ];
 
+/** The issue's targets for our cfn-init. */
+const TARGETS = { vsHeat: 'target <= 1.0x, stretch 0.6x', perFileMs: 'target <= 0.06', perCommandMs: 'target <= 1.0' };
+
+export type SideKey = 'ours' | 'heat' | 'aws';
+const LABEL: Record<SideKey, string> = { ours: 'ours', heat: 'heat-cfntools', aws: 'aws-cfn-bootstrap' };
+
+interface Side {
+  key: SideKey;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  /** A log of every network response (in the sandbox's /var), which must stay empty. */
+  silentLog?: string;
+}
+
 function metadata(w: Workload): unknown {
   const files: Record<string, unknown> = {};
   const commands: Record<string, unknown> = {};
@@ -58,8 +87,9 @@ function metadata(w: Workload): unknown {
   return { [INIT]: { config: { ...(w.files ? { files } : {}), ...(w.commands ? { commands } : {}) } } };
 }
 
+/** Why cfn-init cannot be compared here at all (heat-cfntools is the baseline), or undefined. */
 export function unavailable(): string | undefined {
-  if (!fs.existsSync(PEER)) return `${PEER} (heat-cfntools) is not installed`;
+  if (!fs.existsSync(HEAT)) return `${HEAT} (heat-cfntools) is not installed`;
   const why = sandboxUnavailable();
   if (why) return why;
   if (spawnSync('python3', ['-c', 'import os; os.wait4']).status !== 0) return 'python3 (for wait4) is missing';
@@ -67,8 +97,37 @@ export function unavailable(): string | undefined {
   return undefined;
 }
 
+/** Our cfn-init: CFNTOOLS_BENCH_EXECUTABLE, else the single executable when built, else the bundle; and what it is, in words. */
+export function ourCfnInit(env: NodeJS.ProcessEnv = process.env): { argv: string[]; what: string } {
+  const exe = env.CFNTOOLS_BENCH_EXECUTABLE;
+  if (exe) return { argv: [exe, 'cfn-init'], what: `${exe} cfn-init (CFNTOOLS_BENCH_EXECUTABLE)` };
+  if (fs.existsSync(EXE)) return { argv: [EXE, 'cfn-init'], what: `the single executable, ${path.relative(ROOT, EXE)} cfn-init` };
+  return { argv: [process.execPath, BUNDLE, 'cfn-init'], what: `the bundle on node ${process.version} (${path.relative(ROOT, EXE)} not built: npm run package)` };
+}
+
+/** aws-cfn-bootstrap's cfn-init from a local copy, or why there is none to run. */
+export function awsCfnInit(env: NodeJS.ProcessEnv = process.env): { side: Side; what: string } | { why: string } {
+  const dir = env.CFNTOOLS_BENCH_AWS_CFN_BOOTSTRAP ?? AWS_DEFAULT;
+  const script = path.join(dir, 'bin', 'cfn-init');
+  if (!fs.existsSync(script) || !fs.existsSync(path.join(dir, 'cfnbootstrap'))) {
+    return { why: `no copy at ${dir} (a directory holding bin/cfn-init and cfnbootstrap/; CFNTOOLS_BENCH_AWS_CFN_BOOTSTRAP names another)` };
+  }
+  if (!fs.existsSync(PYTHON)) return { why: `${PYTHON} is missing` };
+  // Its dependencies beside it (deps/), or the system's.
+  const sideEnv = { PYTHONPATH: `${dir}:${path.join(dir, 'deps')}` };
+  const probe = spawnSync(PYTHON, ['-c', 'import cfnbootstrap.construction, cfnbootstrap.file_tool'], { encoding: 'utf8', env: sideEnv });
+  if (probe.status !== 0) return { why: `${dir}: cfnbootstrap does not import on ${PYTHON} (${probe.stderr.trim().split('\n').pop()})` };
+  const pkgInfo = path.join(dir, 'PKG-INFO');
+  const version = fs.existsSync(pkgInfo) ? /^Version: *(.+)$/m.exec(fs.readFileSync(pkgInfo, 'utf8'))?.[1] : undefined;
+  return {
+    side: { key: 'aws', argv: [PYTHON, script, DATA], env: sideEnv, silentLog: 'log/cfn-wire.log' },
+    what: `${version ? `version ${version} ` : ''}from ${dir}, on ${PYTHON} (heat-cfntools' interpreter), as \`cfn-init ${DATA}\``,
+  };
+}
+
 interface Sample {
-  ms: number;
+  wallMs: number;
+  cpuMs: number;
   rssMiB: number;
 }
 
@@ -77,34 +136,36 @@ function sandbox(base: string, meta: unknown): void {
   for (const d of ['var/lib/heat-cfntools', 'var/cache', 'var/log', 'var/tmp', 'srv/bench']) fs.mkdirSync(path.join(base, d), { recursive: true });
   fs.chmodSync(path.join(base, 'var/tmp'), 0o1777);
   fs.symlinkSync('/run', path.join(base, 'var/run'));
-  fs.writeFileSync(path.join(base, 'var/lib/heat-cfntools/cfn-init-data'), JSON.stringify(meta));
+  fs.writeFileSync(path.join(base, DATA.slice(1)), JSON.stringify(meta));
   // Nothing dirty left from the previous run (its files, the removal of its sandbox): its
   // write-back would otherwise land in the next run's time, whichever tool that is.
   spawnSync('sync');
 }
 
-/** Run `tool` once in a fresh sandbox; checks that it did the whole job. */
-function once(base: string, w: Workload, argv: string[]): Sample {
+/** Run `side` once in a fresh sandbox; checks that it did the whole job. */
+function once(base: string, w: Workload, side: Side): Sample {
   sandbox(base, metadata(w));
-  const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', AWS_EC2_METADATA_DISABLED: 'true' };
-  const r = spawnSync('python3', ['-c', MEASURE, 'unshare', '-m', '-n', '--propagation', 'private', '/bin/sh', '-c', SANDBOX, 'sandbox', base, ...argv], { encoding: 'utf8', env, cwd: '/' });
-  const [ms, kib, status] = r.stdout.trim().split(' ').map(Number);
+  const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', AWS_EC2_METADATA_DISABLED: 'true', ...side.env };
+  const r = spawnSync('python3', ['-c', MEASURE, 'unshare', '-m', '-n', '--propagation', 'private', '/bin/sh', '-c', SANDBOX, 'sandbox', base, ...side.argv], { encoding: 'utf8', env, cwd: '/' });
+  const [wallMs, cpuMs, kib, status] = r.stdout.trim().split(' ').map(Number);
   const logFile = path.join(base, 'var/log/cfn-init.log');
-  const why = () => `${argv.join(' ')} on ${w.name}: exit ${status}\n${r.stderr}\n${fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-2000) : ''}`;
+  const why = () => `${side.argv.join(' ')} on ${w.name}: exit ${status}\n${r.stderr}\n${fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').slice(-2000) : ''}`;
   if (status !== 0) throw new Error(why());
   const out = path.join(base, 'srv/bench');
   const written = fs.readdirSync(out, { recursive: true }).filter((n) => String(n).endsWith('.conf')).length;
   const ran = w.commands ? fs.readFileSync(path.join(out, 'commands.log'), 'utf8').trim().split('\n').length : 0;
   if (written !== w.files || ran !== w.commands) throw new Error(`${why()}\nwrote ${written} of ${w.files} files, ran ${ran} of ${w.commands} commands`);
-  return { ms, rssMiB: kib / 1024 };
+  const silent = side.silentLog && path.join(base, 'var', side.silentLog);
+  if (silent && fs.existsSync(silent) && fs.statSync(silent).size > 0) throw new Error(`${why()}\nit made network requests: ${fs.readFileSync(silent, 'utf8').slice(0, 2000)}`);
+  return { wallMs, cpuMs, rssMiB: kib / 1024 };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export type Metric = keyof Sample;
+export type Medians = Record<Metric, number>;
 
-interface Comparison {
+export interface Comparison {
   workload: Workload;
-  peer: { ms: number; rssMiB: number };
-  ours: { ms: number; rssMiB: number };
+  by: Partial<Record<SideKey, Medians>>;
 }
 
 /** An ext4 file system of its own under `dir` (loop-mounted image); undefined where loop devices cannot be used. */
@@ -117,24 +178,25 @@ function ownFileSystem(dir: string): { mount: string; release: () => void } | un
   return { mount, release: () => void spawnSync('umount', [mount]) };
 }
 
-/** `runs` interleaved runs of each tool per workload; the medians. */
-export function compare(runs: number, ours = [process.execPath, BUNDLE, 'cfn-init']): { results: Comparison[]; where: string } {
+const medians = (s: Sample[]): Medians => ({ wallMs: median(s.map((x) => x.wallMs)), cpuMs: median(s.map((x) => x.cpuMs)), rssMiB: median(s.map((x) => x.rssMiB)) });
+
+/** `runs` rotated runs of each side per workload; the medians. */
+function compare(runs: number, sides: Side[]): { results: Comparison[]; where: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-init-'));
   const own = ownFileSystem(dir);
   const base = own?.mount ?? dir;
-  const sides: Record<'peer' | 'ours', string[]> = { peer: [PEER], ours };
   try {
     const results = WORKLOADS.map((workload) => {
-      const samples: Record<'peer' | 'ours', Sample[]> = { peer: [], ours: [] };
-      // A first untimed run of each warms the page cache; then alternate which goes first.
-      once(path.join(base, 'warm'), workload, sides.peer);
-      once(path.join(base, 'warm'), workload, sides.ours);
+      const samples = new Map<SideKey, Sample[]>(sides.map((s) => [s.key, []]));
+      // A first untimed run of each warms the page cache (and aws-cfn-bootstrap's __pycache__).
+      for (const side of sides) once(path.join(base, 'warm'), workload, side);
       for (let i = 0; i < runs; i++) {
-        const order: Array<'peer' | 'ours'> = i % 2 ? ['ours', 'peer'] : ['peer', 'ours'];
-        for (const side of order) samples[side].push(once(path.join(base, side), workload, sides[side]));
+        for (let j = 0; j < sides.length; j++) {
+          const side = sides[(i + j) % sides.length];
+          samples.get(side.key)!.push(once(path.join(base, side.key), workload, side));
+        }
       }
-      const summary = (s: Sample[]) => ({ ms: median(s.map((x) => x.ms)), rssMiB: median(s.map((x) => x.rssMiB)) });
-      return { workload, peer: summary(samples.peer), ours: summary(samples.ours) };
+      return { workload, by: Object.fromEntries([...samples].map(([k, s]) => [k, medians(s)])) };
     });
     return { results, where: own ? 'a fresh loop-mounted ext4' : `${os.tmpdir()} (no loop device: shared-disk noise included)` };
   } finally {
@@ -143,22 +205,79 @@ export function compare(runs: number, ours = [process.execPath, BUNDLE, 'cfn-ini
   }
 }
 
-/** Rows for the bench table, and the split of our time. */
-export function report({ results, where }: { results: Comparison[]; where: string }, runs: number): Array<[string, string]> {
-  const rows: Array<[string, string]> = [['cfn-init beside heat-cfntools', `sandboxes on ${where}; ${runs} interleaved runs each`]];
-  for (const { workload, peer, ours } of results) {
-    rows.push([
-      `cfn-init ${workload.name}`,
-      `ours ${ours.ms.toFixed(0)} ms / heat-cfntools ${peer.ms.toFixed(0)} ms = ${(ours.ms / peer.ms).toFixed(2)}x; peak RSS ${ours.rssMiB.toFixed(1)} / ${peer.rssMiB.toFixed(1)} MiB (median of ${runs})`,
-    ]);
+type PerSide = Partial<Record<SideKey, number>>;
+
+/**
+ * One figure per side, each peer's with ours divided by it:
+ * `ours 650 ms | heat-cfntools 900 ms = 0.72x | aws-cfn-bootstrap 1200 ms = 0.54x`.
+ * `notes` go after a side's figure (the targets).
+ */
+export function cells(values: PerSide, digits: number, unit: string, notes: Partial<Record<SideKey, string>> = {}): string {
+  const ours = values.ours!;
+  return (Object.keys(LABEL) as SideKey[])
+    .filter((k) => values[k] !== undefined)
+    .map((k) => {
+      const v = values[k]!;
+      // A per-item cost below the noise comes out negative: no ratio of that.
+      const ratio = k === 'ours' ? '' : ours > 0 && v > 0 ? ` = ${(ours / v).toFixed(2)}x` : ' = n/a';
+      return `${LABEL[k]} ${v.toFixed(digits)} ${unit}${ratio}${notes[k] ? ` (${notes[k]})` : ''}`;
+    })
+    .join(' | ');
+}
+
+const perSide = (keys: string[], f: (k: SideKey) => number): PerSide => Object.fromEntries(keys.map((k) => [k, f(k as SideKey)]));
+
+/** Start-up, per file and per command of `metric` for each side, from the parts; undefined without them. */
+export function splitOf(results: Comparison[], metric: 'wallMs' | 'cpuMs'): { startUp: PerSide; perFile: PerSide; perCommand: PerSide } | undefined {
+  const find = (files: number, commands: number) => results.find((r) => r.workload.files === files && r.workload.commands === commands);
+  const [start, files, commands] = [find(1, 0), find(1000, 0), find(0, 100)];
+  if (!start || !files || !commands) return undefined;
+  const keys = Object.keys(start.by);
+  const at = (r: Comparison, k: SideKey) => r.by[k]![metric];
+  const perFile = (k: SideKey) => (at(files, k) - at(start, k)) / (files.workload.files - start.workload.files);
+  // The start-up run writes a file that the commands run does not: add its cost back.
+  const perCommand = (k: SideKey) => (at(commands, k) - at(start, k) + perFile(k) * (start.workload.files - commands.workload.files)) / commands.workload.commands;
+  return { startUp: perSide(keys, (k) => at(start, k)), perFile: perSide(keys, perFile), perCommand: perSide(keys, perCommand) };
+}
+
+function splitRow(results: Comparison[], metric: 'wallMs' | 'cpuMs'): string | undefined {
+  const split = splitOf(results, metric);
+  if (!split) return undefined;
+  return [
+    `start-up ${cells(split.startUp, 0, 'ms')}`,
+    `per file ${cells(split.perFile, 3, 'ms', { ours: TARGETS.perFileMs })}`,
+    `per command ${cells(split.perCommand, 3, 'ms', { ours: TARGETS.perCommandMs })}`,
+  ].join('; ');
+}
+
+/** Rows for the bench table: each workload's wall, CPU and peak RSS, then the split. */
+function report({ results, where }: { results: Comparison[]; where: string }, runs: number, ours: string, aws: string): Array<[string, string]> {
+  const rows: Array<[string, string]> = [
+    ['cfn-init beside heat-cfntools (and aws-cfn-bootstrap)', `ours: ${ours}; sandboxes on ${where}; ${runs} rotated runs each, medians; CPU = user + system from wait4, cfn-init's commands included for every tool`],
+    ['cfn-init aws-cfn-bootstrap', aws],
+  ];
+  for (const { workload, by } of results) {
+    const of = (metric: Metric) => perSide(Object.keys(by), (k) => by[k]![metric]);
+    const vsHeat = workload.files === 1000 && workload.commands === 100 ? { heat: TARGETS.vsHeat } : {};
+    rows.push([`cfn-init ${workload.name}, wall`, cells(of('wallMs'), 0, 'ms', vsHeat)]);
+    rows.push([`cfn-init ${workload.name}, CPU`, cells(of('cpuMs'), 0, 'ms', vsHeat)]);
+    rows.push([`cfn-init ${workload.name}, peak RSS`, cells(of('rssMiB'), 1, 'MiB')]);
   }
-  const by = (files: number, commands: number) => results.find((r) => r.workload.files === files && r.workload.commands === commands);
-  const start = by(1, 0);
-  const files = by(1000, 0);
-  const commands = by(0, 100);
-  if (start && files && commands) {
-    const per = (r: Comparison, n: number, side: 'ours' | 'peer') => ((r[side].ms - start[side].ms) / n).toFixed(3);
-    rows.push(['cfn-init split (ours | heat-cfntools)', `start-up ${start.ours.ms.toFixed(0)} | ${start.peer.ms.toFixed(0)} ms; per file ${per(files, 1000, 'ours')} | ${per(files, 1000, 'peer')} ms; per command ${per(commands, 100, 'ours')} | ${per(commands, 100, 'peer')} ms`]);
+  for (const [metric, name] of [['wallMs', 'wall'], ['cpuMs', 'CPU']] as const) {
+    const split = splitRow(results, metric);
+    if (split) rows.push([`cfn-init split, ${name}`, split]);
   }
   return rows;
 }
+
+/** The whole comparison as bench rows; a row saying why when it cannot run. */
+export function cfnInitRows(runs: number, env: NodeJS.ProcessEnv = process.env): Array<[string, string]> {
+  const why = unavailable();
+  if (why) return [['cfn-init beside heat-cfntools', `skipped: ${why}`]];
+  const ours = ourCfnInit(env);
+  const aws = awsCfnInit(env);
+  const sides: Side[] = [{ key: 'ours', argv: ours.argv, env: {} }, { key: 'heat', argv: [HEAT], env: {} }, ...('side' in aws ? [aws.side] : [])];
+  return report(compare(runs, sides), runs, ours.what, 'side' in aws ? aws.what : `column skipped: ${aws.why}`);
+}
+
+if (require.main === module) for (const [k, v] of cfnInitRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7))) console.log(`${k}  ${v}`);

@@ -16,7 +16,7 @@ import { cpuOf, DEMO_KEY, sandboxUnavailable, inSandbox, measureInSandbox, rssMi
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUT = path.join(ROOT, 'packaging', 'out');
-const EXE = path.join(OUT, 'cfntools');
+export const EXE = path.join(OUT, 'cfntools');
 const FLOOR = path.join(OUT, 'bench', 'floor');
 const BOTO_CFG = path.join(ROOT, 'test', 'fixtures', 'heat-wire', 'setup', 'var-lib-heat-cfntools-cfn-boto-cfg.as-heat19-writes-it');
 /** The port heat-cfntools always uses for heat-api-cfn (the Heat URL it is given names no other). */

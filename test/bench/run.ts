@@ -1,16 +1,18 @@
 /**
  * `npm run bench`: start-up time and peak memory of the tools, signing
  * throughput, the cost of a signed DescribeStackResource round trip on
- * loopback, and cfn-init beside heat-cfntools' on 1,000 files and 100
- * commands (cfn-init-vs-peer.ts), and cfn-hup's daemon memory over 1,000
+ * loopback, and cfn-init beside heat-cfntools' and aws-cfn-bootstrap's on
+ * 1,000 files and 100 commands, wall and CPU (cfn-init-vs-peer.ts), and cfn-hup's daemon memory over 1,000
  * checks and one check beside heat-cfntools' (cfn-hup-daemon.ts), and one cron run of cfn-push-stats beside
  * heat-cfntools' (cfn-push-stats-vs-peer.ts), and the single executable's start-up beside
  * a trivial executable and heat-cfntools' (executable.ts; CFNTOOLS_BENCH_STARTUP_RUNS
  * runs each, default 15), and the arm64 build's under qemu-user, with and without its
  * code caches (arm64.ts; CFNTOOLS_BENCH_ARM64_RUNS, default 7). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
- * (default 7); CFNTOOLS_BENCH_EXECUTABLE measures another build of the tools
- * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle.
+ * (default 7). That comparison runs packaging/out/cfntools when built, else the
+ * bundle; CFNTOOLS_BENCH_EXECUTABLE names another single executable (`<it>
+ * cfn-init`), CFNTOOLS_BENCH_AWS_CFN_BOOTSTRAP a copy of aws-cfn-bootstrap
+ * other than /work/peers/aws-cfn-bootstrap.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -23,7 +25,7 @@ import { describeStackResource } from '../../shared/cfn-api';
 import { HttpClient } from '../../shared/http';
 import { resolveEndpoint } from '../../shared/endpoints';
 import { startServer } from '../support/server';
-import { compare, report, unavailable } from './cfn-init-vs-peer';
+import { cfnInitRows } from './cfn-init-vs-peer';
 import { hupRows } from './cfn-hup-daemon';
 import { pushRows } from './cfn-push-stats-vs-peer';
 import { executableRows } from './executable';
@@ -90,13 +92,7 @@ async function main(): Promise<void> {
 
   fs.rmSync(path.join(os.tmpdir(), 'cfntools-bench-rss.js'), { force: true });
 
-  const why = unavailable();
-  if (why) rows.push(['cfn-init beside heat-cfntools', `skipped: ${why}`]);
-  else {
-    const runs = Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7);
-    const exe = process.env.CFNTOOLS_BENCH_EXECUTABLE;
-    rows.push(...report(compare(runs, exe ? [exe, 'cfn-init'] : undefined), runs));
-  }
+  rows.push(...cfnInitRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
   rows.push(...(await hupRows()));
   rows.push(...pushRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
   rows.push(...executableRows(Number(process.env.CFNTOOLS_BENCH_STARTUP_RUNS ?? 15)));
