@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { EXE } from './executable';
+import { EXE, TARBALL } from './executable';
 import { median, sandboxUnavailable } from './sandbox-measure';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -98,10 +98,11 @@ export function unavailable(): string | undefined {
 }
 
 /** Our cfn-init: CFNTOOLS_BENCH_EXECUTABLE, else the single executable when built, else the bundle; and what it is, in words. */
-export function ourCfnInit(env: NodeJS.ProcessEnv = process.env): { argv: string[]; what: string } {
+export function ourCfnInit(env: NodeJS.ProcessEnv = process.env): { argv: string[]; what: string; installFrom?: string } {
   const exe = env.CFNTOOLS_BENCH_EXECUTABLE;
-  if (exe) return { argv: [exe, 'cfn-init'], what: `${exe} cfn-init (CFNTOOLS_BENCH_EXECUTABLE)` };
-  if (fs.existsSync(EXE)) return { argv: [EXE, 'cfn-init'], what: `the single executable, ${path.relative(ROOT, EXE)} cfn-init` };
+  if (exe) return { argv: [exe, 'cfn-init'], what: `${exe} cfn-init (CFNTOOLS_BENCH_EXECUTABLE; installed with its lib/cfntools, or the tools start programs without their launcher)` };
+  // As installed: beside the executable its lib/cfntools, where it finds the program launcher.
+  if (fs.existsSync(EXE) && fs.existsSync(TARBALL)) return { argv: ['bin/cfntools', 'cfn-init'], what: `the single executable as ${path.relative(ROOT, TARBALL)} installs it, cfn-init`, installFrom: TARBALL };
   return { argv: [process.execPath, BUNDLE, 'cfn-init'], what: `the bundle on node ${process.version} (${path.relative(ROOT, EXE)} not built: npm run package)` };
 }
 
@@ -276,8 +277,19 @@ export function cfnInitRows(runs: number, env: NodeJS.ProcessEnv = process.env):
   if (why) return [['cfn-init beside heat-cfntools', `skipped: ${why}`]];
   const ours = ourCfnInit(env);
   const aws = awsCfnInit(env);
-  const sides: Side[] = [{ key: 'ours', argv: ours.argv, env: {} }, { key: 'heat', argv: [HEAT], env: {} }, ...('side' in aws ? [aws.side] : [])];
-  return report(compare(runs, sides), runs, ours.what, 'side' in aws ? aws.what : `column skipped: ${aws.why}`);
+  const prefix = ours.installFrom && fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-exe-'));
+  try {
+    let argv = ours.argv;
+    if (prefix) {
+      const x = spawnSync('tar', ['-xzf', ours.installFrom!, '-C', prefix, '--strip-components=1'], { encoding: 'utf8' });
+      if (x.status !== 0) return [['cfn-init beside heat-cfntools', `skipped: cannot unpack ${ours.installFrom}: ${x.stderr.trim()}`]];
+      argv = [path.join(prefix, argv[0]!), ...argv.slice(1)];
+    }
+    const sides: Side[] = [{ key: 'ours', argv, env: {} }, { key: 'heat', argv: [HEAT], env: {} }, ...('side' in aws ? [aws.side] : [])];
+    return report(compare(runs, sides), runs, ours.what, 'side' in aws ? aws.what : `column skipped: ${aws.why}`);
+  } finally {
+    if (prefix) fs.rmSync(prefix, { recursive: true, force: true });
+  }
 }
 
 if (require.main === module) for (const [k, v] of cfnInitRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7))) console.log(`${k}  ${v}`);

@@ -17,6 +17,8 @@ import { cpuOf, DEMO_KEY, sandboxUnavailable, inSandbox, measureInSandbox, rssMi
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const OUT = path.join(ROOT, 'packaging', 'out');
 export const EXE = path.join(OUT, 'cfntools');
+/** The x64 tarball of the same build: bin/ and lib/cfntools/ as installed. */
+export const TARBALL = path.join(OUT, `cfntools-${(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}-linux-x64.tar.gz`);
 const FLOOR = path.join(OUT, 'bench', 'floor');
 const BOTO_CFG = path.join(ROOT, 'test', 'fixtures', 'heat-wire', 'setup', 'var-lib-heat-cfntools-cfn-boto-cfg.as-heat19-writes-it');
 /** The port heat-cfntools always uses for heat-api-cfn (the Heat URL it is given names no other). */
