@@ -17,10 +17,11 @@
  * an ext4 file system of their own (a loop-mounted image, made by the bench):
  * on a shared disk mounted with `discard`, the removal of the previous run's
  * files made the next run's writes up to three times slower, whichever tool
- * it was. Runs rotate between the tools. Per run, from wait4 on the sandbox:
- * wall time, CPU time (user + system of the tool and of every process it
- * waited for, so the commands cfn-init runs count for every tool alike) and
- * peak RSS (of the largest process). Medians are compared as ratios with the
+ * it was. Runs rotate between the tools. Per run, measured by a subreaper
+ * (Node cannot read a child's rusage): wall time to the tool's exit, CPU time
+ * (user + system of every process of the tree, what the tool left to be
+ * reaped included, so the commands and our program launcher count for every
+ * tool alike) and peak RSS (of the largest process). Medians are compared as ratios with the
  * issue's targets beside them: numbers for this machine, not pass/fail.
  */
 import { spawnSync } from 'node:child_process';
@@ -39,15 +40,28 @@ const AWS_DEFAULT = '/work/peers/aws-cfn-bootstrap';
 const DATA = '/var/lib/heat-cfntools/cfn-init-data';
 const INIT = 'AWS::CloudFormation::Init';
 
-/** Wall time, CPU time, peak RSS and exit status of one child process, from wait4 (Node cannot read a child's rusage). */
+/**
+ * Wall time to the tool's exit; CPU of the whole tree it started, orphans
+ * included (a subreaper: what a tool leaves to init, such as our program
+ * launcher at our exit, is reaped here and counted); peak RSS of its largest
+ * process.
+ */
 const MEASURE = `
-import os, sys, time
+import ctypes, os, resource, sys, time
+ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 t = time.monotonic()
 pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
-_, status, ru = os.wait4(pid, 0)
-print(f"{(time.monotonic() - t) * 1000:.3f} {(ru.ru_utime + ru.ru_stime) * 1000:.3f} {ru.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
+_, status, _ = os.wait4(pid, 0)
+wall = (time.monotonic() - t) * 1000
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{wall:.3f} {(ru.ru_utime + ru.ru_stime) * 1000:.3f} {ru.ru_maxrss} {os.waitstatus_to_exitcode(status)}")
 `;
 
 const SANDBOX = 'mount --bind "$1/var" /var && mount --bind "$1/srv" /srv && ip link set lo up && shift && exec "$@"';
@@ -254,7 +268,7 @@ function splitRow(results: Comparison[], metric: 'wallMs' | 'cpuMs'): string | u
 /** Rows for the bench table: each workload's wall, CPU and peak RSS, then the split. */
 function report({ results, where }: { results: Comparison[]; where: string }, runs: number, ours: string, aws: string): Array<[string, string]> {
   const rows: Array<[string, string]> = [
-    ['cfn-init beside heat-cfntools (and aws-cfn-bootstrap)', `ours: ${ours}; sandboxes on ${where}; ${runs} rotated runs each, medians; CPU = user + system from wait4, cfn-init's commands included for every tool`],
+    ['cfn-init beside heat-cfntools (and aws-cfn-bootstrap)', `ours: ${ours}; sandboxes on ${where}; ${runs} rotated runs each, medians; CPU = user + system of the whole process tree (commands, the program launcher), reaped by a subreaper`],
     ['cfn-init aws-cfn-bootstrap', aws],
   ];
   for (const { workload, by } of results) {
