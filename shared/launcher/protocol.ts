@@ -25,6 +25,8 @@ export type LauncherEvent =
   | { type: 'done'; id: number };
 
 const HEAD = 9;
+/** The largest request the launcher reads (MAX_PAYLOAD in launcher.c): a program's arguments, environment and input. */
+export const MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 const FLAG_SETSID = 1;
 const FLAG_INPUT = 2;
 const STAGES = ['', 'cwd', 'program', 'resources'] as const;
@@ -48,6 +50,9 @@ export function encodeSpawn(id: number, r: SpawnRequest): Buffer {
   const strings = [checked(r.cwd ?? '', 'working directory'), checked(r.file, 'program name'), r.file, ...r.args.map((a) => checked(a, 'arguments')), ...env, ''].join('\0');
   const text = Buffer.from(strings);
   const input = r.input === undefined ? undefined : Buffer.from(r.input);
+  if (16 + text.length + (input?.length ?? 0) > MAX_REQUEST_BYTES) {
+    throw new CfnError(`cannot run ${r.file}: its arguments, environment and input take more than ${MAX_REQUEST_BYTES / 1024 / 1024} MiB`);
+  }
   const frame = Buffer.allocUnsafe(HEAD + 16 + text.length + (input?.length ?? 0));
   frame.write('S', 0, 'latin1');
   frame.writeUInt32LE(id, 1);

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeSpawn, exitStatus, FrameReader, NulInArgumentError, type LauncherEvent } from '../../shared/launcher/protocol';
+import { encodeSpawn, exitStatus, FrameReader, MAX_REQUEST_BYTES, NulInArgumentError, type LauncherEvent } from '../../shared/launcher/protocol';
 import { Launcher, type SpawnSink } from '../../shared/launcher/launcher';
 import { findLauncher, LAUNCHER_NAME } from '../../shared/launcher/locate';
 import { ConfigError } from '../../shared/errors';
@@ -66,6 +66,8 @@ describe('launcher frames', () => {
     assert.deepEqual([frame.readUInt32LE(9), frame.readUInt32LE(13), frame.readUInt32LE(17), frame.readUInt32LE(21)], [3, 2, 1, 2]);
     assert.equal(frame.subarray(25).toString(), '/tmp\0prog\0prog\0a b\0K=v\0in');
     assert.throws(() => encodeSpawn(1, { file: 'x', args: ['a\0b'], env: {}, setsid: false }), NulInArgumentError);
+    // What the launcher would refuse (and die of) is refused here first.
+    assert.throws(() => encodeSpawn(1, { file: 'x', args: [], env: {}, setsid: false, input: 'x'.repeat(MAX_REQUEST_BYTES) }), /more than 64 MiB/);
   });
 
   it('events come out whole whatever the chunks, bytes apart from what follows them', () => {
