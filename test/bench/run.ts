@@ -2,15 +2,17 @@
  * `npm run bench`: start-up time and peak memory of the tools, signing
  * throughput, the cost of a signed DescribeStackResource round trip on
  * loopback, and cfn-init beside heat-cfntools' on 1,000 files and 100
- * commands (cfn-init-vs-peer.ts), and cfn-hup's daemon memory over 1,000
- * checks and one check beside heat-cfntools' (cfn-hup-daemon.ts), and one cron run of cfn-push-stats beside
+ * commands (cfn-init-vs-peer.ts), one cfn-hup check beside heat-cfntools'
+ * (cfn-hup-daemon.ts), the memory of the executable's daemons (cfn-hup,
+ * heat-agent) beside os-collect-config's over 1,000 checks (daemon-memory.ts), and one cron run of cfn-push-stats beside
  * heat-cfntools' (cfn-push-stats-vs-peer.ts), and the single executable's start-up beside
  * a trivial executable and heat-cfntools' (executable.ts; CFNTOOLS_BENCH_STARTUP_RUNS
  * runs each, default 15), and the arm64 build's under qemu-user, with and without its
  * code caches (arm64.ts; CFNTOOLS_BENCH_ARM64_RUNS, default 7). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
  * (default 7); CFNTOOLS_BENCH_EXECUTABLE measures another build of the tools
- * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle.
+ * in that comparison (a single executable: `<it> cfn-init`) instead of the bundle,
+ * and is the executable whose daemons are measured (default packaging/out/cfntools).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -25,6 +27,7 @@ import { resolveEndpoint } from '../../shared/endpoints';
 import { startServer } from '../support/server';
 import { compare, report, unavailable } from './cfn-init-vs-peer';
 import { hupRows } from './cfn-hup-daemon';
+import { daemonMemoryRows } from './daemon-memory';
 import { pushRows } from './cfn-push-stats-vs-peer';
 import { executableRows } from './executable';
 import { arm64Rows } from './arm64';
@@ -97,7 +100,8 @@ async function main(): Promise<void> {
     const exe = process.env.CFNTOOLS_BENCH_EXECUTABLE;
     rows.push(...report(compare(runs, exe ? [exe, 'cfn-init'] : undefined), runs));
   }
-  rows.push(...(await hupRows()));
+  rows.push(...hupRows());
+  rows.push(...daemonMemoryRows());
   rows.push(...pushRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
   rows.push(...executableRows(Number(process.env.CFNTOOLS_BENCH_STARTUP_RUNS ?? 15)));
   rows.push(...arm64Rows(Number(process.env.CFNTOOLS_BENCH_ARM64_RUNS ?? 7)));
