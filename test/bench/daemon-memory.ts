@@ -25,16 +25,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startEmulator, type Emulator } from '../emulator/server';
 import type { StackSpec } from '../emulator/stackfile';
-import { PeerBox, peerMissing, renderCollectConfig } from '../heat/os-collect-config';
+import { OS_COLLECT_CONFIG, PeerBox, peerMissing, renderCollectConfig } from '../heat/os-collect-config';
 import type { ServerMetadata } from '../heat/deployments';
-import { sandboxUnavailable } from './sandbox-measure';
+import { readBackFromDisk, sandboxUnavailable } from './sandbox-measure';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DEFAULT_EXECUTABLE = path.join(ROOT, 'packaging', 'out', 'cfntools');
 const CHECKPOINTS = [10, 100, 250, 500, 1000];
 const INTERVAL_MS = 50;
 /** Anonymous memory growing less than this from check 100 to check 1,000 is flat. */
-export const FLAT_KIB = 1024;
+const FLAT_KIB = 1024;
 /** A daemon whose checks stop coming for this long has failed. */
 const STALL_MS = 60_000;
 /** The whole part, three daemons of a minute or two each. */
@@ -81,6 +81,8 @@ interface Started {
 /** One daemon: started in a directory of its own against the emulator. */
 interface Daemon {
   label: string;
+  /** Its program files, read back from disk before it starts (sandbox-measure.ts says why). */
+  programs: string[];
   start(emulator: Emulator): Started;
 }
 
@@ -95,6 +97,7 @@ class CheckCounter {
 }
 
 async function follow(daemon: Daemon, emulator: Emulator, counter: CheckCounter): Promise<Sample[]> {
+  readBackFromDisk(daemon.programs);
   const start = counter.count;
   const d = daemon.start(emulator);
   const samples: Sample[] = [];
@@ -133,6 +136,7 @@ const serverBlock = (emulator: Emulator) => (emulator.resource(STACK, 'Server').
 
 const cfnHup = (exe: string): Daemon => ({
   label: LABELS['cfn-hup'],
+  programs: [exe],
   start(emulator) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-hup-'));
     const etc = path.join(dir, 'etc');
@@ -150,6 +154,7 @@ const cfnHup = (exe: string): Daemon => ({
 
 const heatAgent = (exe: string): Daemon => ({
   label: LABELS['heat-agent'],
+  programs: [exe],
   start(emulator) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-agent-'));
     // The file heat-agents' os-apply-config template renders from the server's block, as os-collect-config gets it.
@@ -178,6 +183,7 @@ const heatAgent = (exe: string): Daemon => ({
 
 const osCollectConfig: Daemon = {
   label: LABELS['os-collect-config'],
+  programs: ['/usr/bin/python3', OS_COLLECT_CONFIG],
   start(emulator) {
     const box = new PeerBox('memory');
     box.configure(serverBlock(emulator));
@@ -186,7 +192,6 @@ const osCollectConfig: Daemon = {
     return { pid: child.pid!, log: box.logFile, dir: box.dir };
   },
 };
-
 
 /** Inside the namespaces: the daemons named, in turn, against one emulator. */
 async function inside(exe: string, names: DaemonName[]): Promise<Record<string, Sample[]>> {
@@ -205,7 +210,7 @@ async function inside(exe: string, names: DaemonName[]): Promise<Record<string, 
 const mib = (kib: number) => (kib / 1024).toFixed(1);
 
 /** Anonymous memory's growth from check 100 to check 1,000, in KiB. */
-export function anonGrowthKiB(samples: Sample[]): number {
+function anonGrowthKiB(samples: Sample[]): number {
   const at = (n: number) => samples.find((s) => s.checks === n)!.anonKiB;
   return at(1000) - at(100);
 }
@@ -217,20 +222,16 @@ function row(label: string, samples: Sample[]): [string, string] {
   return [`daemon memory: ${label}`, `MiB VmRSS/private/anonymous after N checks: ${figures}; anonymous ${growth >= 0 ? '+' : ''}${mib(growth)} MiB from 100 to 1,000 checks: ${verdict}`];
 }
 
-/** The executable measured: CFNTOOLS_BENCH_EXECUTABLE, else the one `npm run package` builds. */
-export function benchExecutable(): string {
-  return process.env.CFNTOOLS_BENCH_EXECUTABLE || DEFAULT_EXECUTABLE;
-}
-
 export function daemonMemoryRows(): Array<[string, string]> {
-  const exe = benchExecutable();
+  // The executable measured: CFNTOOLS_BENCH_EXECUTABLE, else the one `npm run package` builds.
+  const exe = process.env.CFNTOOLS_BENCH_EXECUTABLE || DEFAULT_EXECUTABLE;
   const sandbox = sandboxUnavailable();
-  const skip: Partial<Record<DaemonName, string>> = {};
-  for (const name of DAEMONS) {
-    if (sandbox) skip[name] = sandbox;
-    else if (name !== 'os-collect-config' && !fs.existsSync(exe)) skip[name] = `${path.relative(ROOT, exe)} is missing: run npm run package, or set CFNTOOLS_BENCH_EXECUTABLE`;
-    else if (name === 'os-collect-config') skip[name] = peerMissing();
-  }
+  const exeMissing = fs.existsSync(exe) ? undefined : `${path.relative(ROOT, exe)} is missing: run npm run package, or set CFNTOOLS_BENCH_EXECUTABLE`;
+  const skip: Record<DaemonName, string | undefined> = {
+    'cfn-hup': sandbox ?? exeMissing,
+    'heat-agent': sandbox ?? exeMissing,
+    'os-collect-config': sandbox ?? peerMissing(),
+  };
   const names = DAEMONS.filter((n) => !skip[n]);
   let measured: Record<string, Sample[]> = {};
   if (names.length) {
