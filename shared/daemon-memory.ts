@@ -23,6 +23,23 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
 
 let collect: (() => void) | undefined;
 
+/**
+ * V8 without Maglev, its mid-tier optimizing compiler (on by default from
+ * Node 22, so in the executable; off in Node 20), for a process that stays.
+ * A daemon calls the same few hundred functions the same number of times
+ * every check, so they all become hot in the same check (about the 500th)
+ * and are compiled at once: their compiler zones, live together, take 10 to
+ * 14 MiB of malloc'd memory, which glibc keeps (fragmented) after they are
+ * freed, and the daemon's anonymous memory steps up by that much for good.
+ * Without Maglev (and TurboFan, which DAEMON_NODE_FLAGS leave out) a check's
+ * few milliseconds of JavaScript run in Sparkplug's baseline code, and the
+ * daemon stays flat over thousands of checks. Set when the daemon's loop
+ * starts, after start-up has run with the compiler every tool has.
+ */
+export function dropMaglev(): void {
+  v8.setFlagsFromString('--no-maglev');
+}
+
 /** A full collection after a check, so that an idle daemon holds what it needs and no more. */
 export function compact(): void {
   if (!collect) {

@@ -7,7 +7,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { handleSignalsWith } from './cli';
-import { compact } from './daemon-memory';
+import { compact, dropMaglev } from './daemon-memory';
 import { errorMessage } from './errors';
 import type { Logger } from './log';
 import { firstPassAt, nextPassAt, type PassRecord, type Schedule } from './poll-schedule';
@@ -57,6 +57,7 @@ class Sleeper {
 }
 
 export async function runPollDaemon(opts: PollDaemonOptions): Promise<number> {
+  dropMaglev();
   let stopping = false;
   let reloadAsked = false;
   const sleeper = new Sleeper();

@@ -16,6 +16,7 @@
  * often, not more, and come back spread out.
  */
 import type { RetryPolicy } from './backoff';
+import { ConfigError } from './errors';
 
 export interface Schedule {
   startMs: number;
@@ -39,6 +40,19 @@ export interface PassRecord {
  * Longer ones would put the next check past what a Date holds.
  */
 export const MAX_INTERVAL_MS = 24 * 60 * 60_000;
+/**
+ * An interval in milliseconds from the environment variable `name`
+ * (CFNTOOLS_HUP_INTERVAL_MS, CFNTOOLS_AGENT_INTERVAL_MS): checks this often
+ * whatever the configuration says, so that a benchmark makes a thousand
+ * checks in a minute. Undefined when unset.
+ */
+export function intervalFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined) return undefined;
+  if (!(/^[1-9]\d*$/.test(raw) && Number(raw) <= MAX_INTERVAL_MS)) throw new ConfigError(`${name}: expected milliseconds from 1 to ${MAX_INTERVAL_MS}, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
 /** The first check comes this long after the start at most. */
 export const FIRST_PASS_SPLAY_MS = 30_000;
 /** The longest wait a failure or a Retry-After causes, for intervals below it. */

@@ -22,7 +22,7 @@ import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { parseKeyPath } from '../../shared/key-path';
 import { cfnDir } from '../../shared/paths';
-import { MAX_INTERVAL_MS } from '../../shared/poll-schedule';
+import { intervalFromEnv, MAX_INTERVAL_MS } from '../../shared/poll-schedule';
 import { readTextBounded } from '../../shared/safe-open';
 import { untrustedReason } from '../../shared/trusted-file';
 
@@ -106,9 +106,7 @@ const HOOK_KEYS = ['triggers', 'path', 'action', 'runas', 'singleton', 'send_res
 export function locateConfig(dir: string | undefined, env: NodeJS.ProcessEnv): ConfigFiles {
   const etc = cfnDir(env);
   const d = dir ?? etc;
-  const raw = env.CFNTOOLS_HUP_INTERVAL_MS;
-  if (raw !== undefined && !(/^[1-9]\d*$/.test(raw) && Number(raw) <= MAX_INTERVAL_MS)) throw new ConfigError(`CFNTOOLS_HUP_INTERVAL_MS: expected milliseconds from 1 to ${MAX_INTERVAL_MS}, got ${JSON.stringify(raw)}`);
-  const intervalMs = raw === undefined ? undefined : Number(raw);
+  const intervalMs = intervalFromEnv(env, 'CFNTOOLS_HUP_INTERVAL_MS');
   if (fs.existsSync(path.join(d, 'cfn-hup.conf')) || dir === undefined) {
     return { main: path.join(d, 'cfn-hup.conf'), hooksConf: path.join(d, 'hooks.conf'), hooksDir: path.join(d, 'hooks.d'), layout: 'aws', intervalMs };
   }

@@ -18,7 +18,7 @@
 import { ConfigError, UsageError } from '../../shared/errors';
 import { IniFile } from '../../shared/ini-file';
 import { heatDir, occLocalDataDir } from '../../shared/paths';
-import { MAX_INTERVAL_MS } from '../../shared/poll-schedule';
+import { intervalFromEnv, MAX_INTERVAL_MS } from '../../shared/poll-schedule';
 import { registerSecret } from '../../shared/redact';
 import { readTextBounded } from '../../shared/safe-open';
 import { initDataFile, readInitDataBlock } from './boot-data';
@@ -35,7 +35,7 @@ export interface AgentSource {
   base?: OccBlock;
   /** --stack/--resource: the cfn collector of that resource, whatever the metadata's block says but its keys. */
   pinned?: { url?: string; stack: string; resource: string };
-  /** --interval, over any polling_interval. */
+  /** --interval (or CFNTOOLS_AGENT_INTERVAL_MS), over any polling_interval. */
   intervalFlag?: number;
   /** The file or files it came from, for messages. */
   from: string;
@@ -61,11 +61,16 @@ function intervalOf(raw: number | string | undefined, where: string, key: string
   return s * 1000;
 }
 
+/** --interval; CFNTOOLS_AGENT_INTERVAL_MS over it, in milliseconds below a second (benchmarks run a thousand checks). */
+function intervalFlagOf(flags: SourceFlags, env: NodeJS.ProcessEnv): number | undefined {
+  return intervalFromEnv(env, 'CFNTOOLS_AGENT_INTERVAL_MS') ?? intervalOf(flags.interval, '--interval', '');
+}
+
 const hasRemote = (r: Resolved) => r.collectors.some((c) => c.name !== 'local');
 
 /** A source from settings read somewhere: checked now (an unknown collector, a bad path, none configured are errors). */
 export function sourceOf(base: OccBlock, from: string, flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSource {
-  const source: AgentSource = { base, from, localDir: occLocalDataDir(env), intervalFlag: intervalOf(flags.interval, '--interval', '') };
+  const source: AgentSource = { base, from, localDir: occLocalDataDir(env), intervalFlag: intervalFlagOf(flags, env) };
   const resolved = resolveCollectors(base, from, source.localDir);
   if (!resolved.collectors.length) throw new ConfigError(`no collector is configured (${resolved.notes.join('; ') || 'none listed'})`, from);
   intervalOf(base.pollingInterval, from, 'DEFAULT.polling_interval');
@@ -76,7 +81,7 @@ export function sourceOf(base: OccBlock, from: string, flags: SourceFlags, env: 
 export function readSource(flags: SourceFlags, env: NodeJS.ProcessEnv): AgentSource {
   if (flags.stack || flags.resource) {
     if (!flags.stack || !flags.resource) throw new UsageError('--stack and --resource go together');
-    return { pinned: { url: flags.url, stack: flags.stack, resource: flags.resource }, intervalFlag: intervalOf(flags.interval, '--interval', ''), from: 'flags', localDir: occLocalDataDir(env) };
+    return { pinned: { url: flags.url, stack: flags.stack, resource: flags.resource }, intervalFlag: intervalFlagOf(flags, env), from: 'flags', localDir: occLocalDataDir(env) };
   }
   // CFNTOOLS_OCC_CONFIG moves the default (tests); only --config names a file that must exist.
   const named = flags.config;

@@ -1,18 +1,14 @@
 /**
- * cfn-hup's memory: the private memory (Private_Clean + Private_Dirty of
- * /proc/PID/smaps_rollup) of an idle daemon over 1,000 checks of two
- * resources against the emulator, started as user data starts it (detached)
- * and as a unit without node options starts it (--foreground); and the peak
- * RSS of one --no-daemon check beside heat-cfntools' `cfn-hup -f` (it has
- * no daemon), both in the same private namespaces with the emulator there.
- * CFNTOOLS_HUP_INTERVAL_MS makes the checks come every 50 ms.
+ * One cfn-hup check: the peak RSS of `cfn-hup --no-daemon` beside
+ * heat-cfntools' `cfn-hup -f` (it has no daemon), both in the same private
+ * namespaces with the emulator there. The daemon's memory over 1,000 checks
+ * is daemon-memory.ts's.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sandboxUnavailable } from './sandbox-measure';
-import { startEmulator, type Emulator } from '../emulator/server';
 
 const BUNDLE = path.resolve(__dirname, '..', '..', 'cfntools.cjs');
 const EMULATOR = path.resolve(__dirname, '..', 'emulator', 'main.js');
@@ -20,68 +16,7 @@ const DEMO_STACK = path.resolve(__dirname, '..', '..', '..', 'test', 'emulator',
 const PEER = '/usr/bin/cfn-hup';
 /** Where heat-cfntools finds the endpoint's host (boto reads it), as Heat writes the file. */
 const BOTO_CFG = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'heat-wire', 'setup', 'var-lib-heat-cfntools-cfn-boto-cfg.as-heat19-writes-it');
-const CHECKPOINTS = [10, 100, 250, 500, 1000];
 const KEY = { accessKey: 'AKIDEXAMPLE0000000000000000000001', secretKey: 'SeCrEt/Key+With=Chars!' };
-
-function privateKiB(pid: number): number {
-  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  return [...text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)].reduce((n, m) => n + Number(m[1]), 0);
-}
-
-/** A configuration directory watching WebServer and WaitHandle of the demo stack; the hooks never fire. */
-function configure(dir: string, url: string): void {
-  fs.mkdirSync(path.join(dir, 'etc', 'hooks.d'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'creds'), `AWSAccessKeyId=${KEY.accessKey}\nAWSSecretKey=${KEY.secretKey}\n`, { mode: 0o600 });
-  fs.writeFileSync(path.join(dir, 'etc', 'cfn-hup.conf'), `[main]\nstack=teststack\ncredential-file=${path.join(dir, 'creds')}\nurl=${url}\nsplay=0\n`, { mode: 0o644 });
-  const hook = (name: string, p: string) => `[${name}]\ntriggers=post.update\npath=${p}\naction=echo ${name} >> ${path.join(dir, 'fired')}\nrunas=root\n`;
-  fs.writeFileSync(path.join(dir, 'etc', 'hooks.d', 'hooks.conf'), hook('web', 'Resources.WebServer.Metadata.AWS::CloudFormation::Init') + hook('handle', 'Resources.WaitHandle.Metadata'), { mode: 0o644 });
-}
-
-async function track(emulator: Emulator, counted: () => number, mode: 'detached' | 'foreground'): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-hup-'));
-  configure(dir, emulator.apiUrl);
-  const env = { PATH: process.env.PATH, AWS_EC2_METADATA_DISABLED: 'true', CFNTOOLS_CFN_DIR: path.join(dir, 'etc'), CFNTOOLS_HUP_STATE_DIR: path.join(dir, 'state'), CFNTOOLS_CACHE_DIR: path.join(dir, 'cache'), CFNTOOLS_HUP_INTERVAL_MS: '50' };
-  const pidFile = path.join(dir, 'cfn-hup.pid');
-  const args = [BUNDLE, 'cfn-hup', '--log-file', path.join(dir, 'cfn-hup.log'), '--pid-file', pidFile];
-  let pid: number;
-  const start = counted();
-  if (mode === 'detached') {
-    const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`cfn-hup did not start: ${r.stderr}`);
-    pid = Number(fs.readFileSync(pidFile, 'utf8'));
-  } else {
-    const child = spawn(process.execPath, [...args, '--foreground'], { env, stdio: 'ignore' });
-    pid = child.pid as number;
-  }
-  // A bench stopped by a signal must not leave the detached daemon polling for ever.
-  const stopDaemon = () => {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // ESRCH: gone already
-    }
-  };
-  const onSignal = (sig: NodeJS.Signals) => {
-    stopDaemon();
-    process.kill(process.pid, sig);
-  };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal).once('exit', stopDaemon);
-  const samples: string[] = [];
-  try {
-    for (const at of CHECKPOINTS) {
-      // Two resources a check.
-      while ((counted() - start) / 2 < at) await new Promise((r) => setTimeout(r, 20));
-      samples.push(`${at}: ${(privateKiB(pid) / 1024).toFixed(1)}`);
-    }
-  } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('exit', stopDaemon);
-    stopDaemon();
-    while (fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z')) await new Promise((r) => setTimeout(r, 20));
-  }
-  if (fs.existsSync(path.join(dir, 'fired'))) throw new Error('a hook fired: the daemon was not idle');
-  fs.rmSync(dir, { recursive: true, force: true });
-  return `private MiB after N checks: ${samples.join(', ')}`;
-}
 
 const MEASURE = `
 import os, sys
@@ -138,36 +73,24 @@ export function peerUnavailable(): string | undefined {
   return undefined;
 }
 
-export async function hupRows(): Promise<Array<[string, string]>> {
-  let requests = 0;
-  const emulator = await startEmulator({ stacks: [DEMO_STACK], onRequest: () => requests++ });
-  const rows: Array<[string, string]> = [];
-  try {
-    rows.push(['cfn-hup daemon, detached (as user data starts it)', await track(emulator, () => requests, 'detached')]);
-    rows.push(['cfn-hup daemon, --foreground without node options', await track(emulator, () => requests, 'foreground')]);
-  } finally {
-    await emulator.stop();
-  }
+export function hupRows(): Array<[string, string]> {
   const why = peerUnavailable();
-  if (why) rows.push(['one check beside heat-cfntools', `skipped: ${why}`]);
-  else {
-    const runs = 5;
-    const sample = (argv: string[]) => {
-      const xs = Array.from({ length: runs }, () => {
-        const base = peerBase();
-        try {
-          return oneCheck(argv, base);
-        } finally {
-          fs.rmSync(base, { recursive: true, force: true });
-        }
-      });
-      const bad = xs.find((x) => x.status !== 0);
-      if (bad) throw new Error(`${argv.join(' ')} exited ${bad.status}`);
-      return xs.map((x) => x.rssMiB).sort((a, b) => a - b)[Math.floor(runs / 2)];
-    };
-    const ours = sample([process.execPath, BUNDLE, 'cfn-hup', '--no-daemon', '--log-file', '/var/log/cfn-hup.log']);
-    const peer = sample([PEER, '-f']);
-    rows.push(['one check (--no-daemon / -f), peak RSS', `${ours.toFixed(1)} MiB vs heat-cfntools ${peer.toFixed(1)} MiB (${(ours / peer).toFixed(2)}x), median of ${runs}`]);
-  }
-  return rows;
+  if (why) return [['one check beside heat-cfntools', `skipped: ${why}`]];
+  const runs = 5;
+  const sample = (argv: string[]) => {
+    const xs = Array.from({ length: runs }, () => {
+      const base = peerBase();
+      try {
+        return oneCheck(argv, base);
+      } finally {
+        fs.rmSync(base, { recursive: true, force: true });
+      }
+    });
+    const bad = xs.find((x) => x.status !== 0);
+    if (bad) throw new Error(`${argv.join(' ')} exited ${bad.status}`);
+    return xs.map((x) => x.rssMiB).sort((a, b) => a - b)[Math.floor(runs / 2)];
+  };
+  const ours = sample([process.execPath, BUNDLE, 'cfn-hup', '--no-daemon', '--log-file', '/var/log/cfn-hup.log']);
+  const peer = sample([PEER, '-f']);
+  return [['one check (--no-daemon / -f), peak RSS', `${ours.toFixed(1)} MiB vs heat-cfntools ${peer.toFixed(1)} MiB (${(ours / peer).toFixed(2)}x), median of ${runs}`]];
 }

@@ -2,17 +2,18 @@
  * `npm run bench`: start-up time and peak memory of the tools, signing
  * throughput, the cost of a signed DescribeStackResource round trip on
  * loopback, and cfn-init beside heat-cfntools' and aws-cfn-bootstrap's on
- * 1,000 files and 100 commands, wall and CPU (cfn-init-vs-peer.ts), and cfn-hup's daemon memory over 1,000
- * checks and one check beside heat-cfntools' (cfn-hup-daemon.ts), and one cron run of cfn-push-stats beside
+ * 1,000 files and 100 commands, wall and CPU (cfn-init-vs-peer.ts), one cfn-hup check beside heat-cfntools'
+ * (cfn-hup-daemon.ts), the memory of the executable's daemons (cfn-hup,
+ * heat-agent) beside os-collect-config's over 1,000 checks (daemon-memory.ts), and one cron run of cfn-push-stats beside
  * heat-cfntools' (cfn-push-stats-vs-peer.ts), and the single executable's start-up beside
  * a trivial executable and heat-cfntools' (executable.ts; CFNTOOLS_BENCH_STARTUP_RUNS
  * runs each, default 15), and the arm64 build's under qemu-user, with and without its
  * code caches (arm64.ts; CFNTOOLS_BENCH_ARM64_RUNS, default 7). Numbers, not pass/fail: compare runs on
  * the same machine. CFNTOOLS_BENCH_RUNS sets the runs per cfn-init workload
- * (default 7). That comparison runs packaging/out/cfntools when built, else the
+ * (default 7). That comparison runs packaging/out/cfntools as its tarball installs it when built, else the
  * bundle; CFNTOOLS_BENCH_EXECUTABLE names another single executable (`<it>
- * cfn-init`), CFNTOOLS_BENCH_AWS_CFN_BOOTSTRAP a copy of aws-cfn-bootstrap
- * other than /work/peers/aws-cfn-bootstrap.
+ * cfn-init`), and is the executable whose daemons are measured (default packaging/out/cfntools);
+ * CFNTOOLS_BENCH_AWS_CFN_BOOTSTRAP a copy of aws-cfn-bootstrap other than /work/peers/aws-cfn-bootstrap.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,6 +28,7 @@ import { resolveEndpoint } from '../../shared/endpoints';
 import { startServer } from '../support/server';
 import { cfnInitRows } from './cfn-init-vs-peer';
 import { hupRows } from './cfn-hup-daemon';
+import { daemonMemoryRows } from './daemon-memory';
 import { pushRows } from './cfn-push-stats-vs-peer';
 import { executableRows } from './executable';
 import { arm64Rows } from './arm64';
@@ -93,7 +95,8 @@ async function main(): Promise<void> {
   fs.rmSync(path.join(os.tmpdir(), 'cfntools-bench-rss.js'), { force: true });
 
   rows.push(...cfnInitRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
-  rows.push(...(await hupRows()));
+  rows.push(...hupRows());
+  rows.push(...daemonMemoryRows());
   rows.push(...pushRows(Number(process.env.CFNTOOLS_BENCH_RUNS ?? 7)));
   rows.push(...executableRows(Number(process.env.CFNTOOLS_BENCH_STARTUP_RUNS ?? 15)));
   rows.push(...arm64Rows(Number(process.env.CFNTOOLS_BENCH_ARM64_RUNS ?? 7)));

@@ -16,15 +16,23 @@ export const DEMO_STACK = path.resolve(__dirname, '..', '..', '..', 'test', 'emu
 /** The demo stack's key pair (test/emulator/stacks/demo.yaml). */
 export const DEMO_KEY = { accessKey: 'AKIDEXAMPLE0000000000000000000001', secretKey: 'SeCrEt/Key+With=Chars!' };
 
+/**
+ * Python: every file of `programs` read back from disk from now on, as on a
+ * booted guest: a file just written (a fresh build) sits in the page cache in
+ * large folios, which makes it start faster and look bigger than the same
+ * bytes read from disk.
+ */
+const READ_BACK = `
+os.sync()
+for exe in programs:
+    fd = os.open(exe, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)
+`;
+
 const INTERLEAVED = `
 import json, os, random, shutil, sys
 cmds = json.loads(sys.argv[1]); runs = int(sys.argv[2]); out = {k: [] for k in cmds}
-# Every program read back from disk, as on a booted guest: a file just written
-# (a fresh build) sits in the page cache in large folios, which makes it start
-# faster and look bigger than the same bytes read from disk.
-os.sync()
-for exe in {os.path.realpath(c[0] if '/' in c[0] else shutil.which(c[0])) for c in cmds.values()}:
-    fd = os.open(exe, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)
+programs = {os.path.realpath(c[0] if '/' in c[0] else shutil.which(c[0])) for c in cmds.values()}
+${READ_BACK}
 for round in range(runs + 1):
     order = list(cmds); random.shuffle(order)
     for k in order:
@@ -36,6 +44,12 @@ for round in range(runs + 1):
         if round: out[k].append([(ru.ru_utime + ru.ru_stime) * 1000, ru.ru_maxrss, os.waitstatus_to_exitcode(status)])
 print(json.dumps(out))
 `;
+
+/** `programs` (paths, links followed) read back from disk from now on (READ_BACK). */
+export function readBackFromDisk(programs: string[]): void {
+  const r = spawnSync('python3', ['-c', `import os, sys\nprograms = {os.path.realpath(p) for p in sys.argv[1:]}\n${READ_BACK}`, ...programs], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`dropping ${programs.join(', ')} from the page cache: ${r.stderr}`);
+}
 
 /** Why nothing can be measured in namespaces here, or undefined when it can. */
 export function sandboxUnavailable(): string | undefined {

@@ -96,6 +96,15 @@ describe('heat-agent: choosing the collectors', () => {
     assert.equal(completed.from, `${bare} and ${path.join(heatDir, 'cfn-init-data')}`);
     assert.deepEqual(effectiveCollectors(completed, undefined).collectors.map((c) => c.name), ['heat', 'local']);
   });
+
+  it('CFNTOOLS_AGENT_INTERVAL_MS (benchmarks) wins over --interval and the file, and is bounded as cfn-hup\'s', () => {
+    const file = path.join(dir, 'occ.conf');
+    fs.writeFileSync(file, `${rendered('heat', HEAT)}\n[DEFAULT]\npolling_interval = 10\n`);
+    assert.equal(effectiveCollectors(readSource({ config: file, interval: 5 }, env()), undefined).intervalMs, 5000);
+    assert.equal(effectiveCollectors(readSource({ config: file, interval: 5 }, { ...env(), CFNTOOLS_AGENT_INTERVAL_MS: '50' }), undefined).intervalMs, 50);
+    assert.equal(effectiveCollectors(readSource({ stack: 'st', resource: 'srv' }, { ...env(), CFNTOOLS_AGENT_INTERVAL_MS: '50' }), undefined).intervalMs, 50);
+    assert.throws(() => readSource({ config: file }, { ...env(), CFNTOOLS_AGENT_INTERVAL_MS: '0.5' }), /^ConfigError: CFNTOOLS_AGENT_INTERVAL_MS: expected milliseconds from 1 to 86400000, got "0\.5"$/);
+  });
 });
 
 describe('heat-agent: the cfn-init-data part of the user data Heat builds', () => {

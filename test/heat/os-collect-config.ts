@@ -89,15 +89,24 @@ export class PeerBox {
     fs.writeFileSync(this.confFile, `${renderCollectConfig(block, command)}\n${isolation.join('\n')}`, { mode: 0o600 });
   }
 
+  /**
+   * Its command line in this box: `--one-time`, or polling as its unit runs
+   * it, with `pollingS` seconds between checks (min and max alike: it
+   * takes fractions of a second).
+   */
+  argv(mode: { oneTime: true } | { pollingS: number }): string[] {
+    const when = 'oneTime' in mode ? ['--one-time'] : ['--min-polling-interval', String(mode.pollingS), '--polling-interval', String(mode.pollingS)];
+    return [OS_COLLECT_CONFIG, '--config-file', this.confFile, ...when, '--cachedir', path.join(this.dir, 'cache'), '--backup-cachedir', path.join(this.dir, 'backup-cache'), '--log-file', this.logFile];
+  }
+
+  /** Debian's python, nothing from a virtualenv; loopback only, no proxy. */
+  get env(): NodeJS.ProcessEnv {
+    return { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: this.dir, LANG: 'C.UTF-8', XDG_CACHE_HOME: path.join(this.dir, 'xdg-cache'), OS_REFRESH_CONFIG_BASE_DIR: path.join(this.dir, 'orc'), no_proxy: '*' };
+  }
+
   /** One `os-collect-config --one-time`, killed after `timeoutMs`. */
   run(timeoutMs: number): Promise<RunResult> {
-    const argv = [OS_COLLECT_CONFIG, '--config-file', this.confFile, '--one-time', '--cachedir', path.join(this.dir, 'cache'), '--backup-cachedir', path.join(this.dir, 'backup-cache'), '--log-file', this.logFile];
-    return runProcess(argv, {
-      timeoutMs,
-      cwd: this.dir,
-      // Debian's python, nothing from a virtualenv; loopback only, no proxy.
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: this.dir, LANG: 'C.UTF-8', XDG_CACHE_HOME: path.join(this.dir, 'xdg-cache'), OS_REFRESH_CONFIG_BASE_DIR: path.join(this.dir, 'orc'), no_proxy: '*' },
-    });
+    return runProcess(this.argv({ oneTime: true }), { timeoutMs, cwd: this.dir, env: this.env });
   }
 
   handed(): HandedOver | undefined {
