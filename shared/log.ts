@@ -27,6 +27,14 @@ export interface Logger {
   notice(msg: string): void;
   warn(msg: string): void;
   error(msg: string): void;
+  /** Several INFO lines in one write, where the logger can: what a batch of a thousand files did. */
+  infoLines?(msgs: readonly string[]): void;
+}
+
+/** INFO lines, in one write where `log` can. */
+export function infoLines(log: Logger, msgs: readonly string[]): void {
+  if (log.infoLines) log.infoLines(msgs);
+  else for (const msg of msgs) log.info(msg);
 }
 
 export const nullLogger: Logger = { debug() {}, info() {}, notice() {}, warn() {}, error() {} };
@@ -65,8 +73,10 @@ function timestamp(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
 }
 
+const linePrefix = (level: Level, now: Date) => `${level} [${timestamp(now)}] `;
+
 export function formatLine(level: Level, msg: string, now = new Date()): string {
-  return `${level} [${timestamp(now)}] ${redact(msg)}\n`;
+  return `${linePrefix(level, now)}${redact(msg)}\n`;
 }
 
 export interface FileLoggerOptions {
@@ -167,6 +177,18 @@ export class FileLogger implements Logger {
 
   debug(msg: string): void { this.write('DEBUG', msg); }
   info(msg: string): void { this.write('INFO', msg); }
+
+  infoLines(msgs: readonly string[]): void {
+    const echoed = this.opts.stderrLevel !== undefined && ORDER.INFO >= ORDER[this.opts.stderrLevel];
+    if (this.fd === undefined || echoed) {
+      for (const msg of msgs) this.info(msg);
+      return;
+    }
+    if (ORDER.INFO < ORDER[this.level] || msgs.length === 0) return;
+    this.followRotation();
+    const prefix = linePrefix('INFO', new Date());
+    fs.writeSync(this.fd, msgs.map((msg) => `${prefix}${redact(msg)}\n`).join(''));
+  }
   notice(msg: string): void { this.write('INFO', msg, true); }
   warn(msg: string): void { this.write('WARNING', msg); }
   error(msg: string): void { this.write('ERROR', msg); }

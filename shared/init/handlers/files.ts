@@ -29,6 +29,7 @@ import * as path from 'node:path';
 import { FileWriteError, sameContent, type WriteBatch } from '../../durable-write';
 import { limitName } from '../limits';
 import { CfnError, errorMessage } from '../../errors';
+import { infoLines } from '../../log';
 import { pythonJsonDumps } from '../../pyjson';
 import { redactUrl } from '../../redact';
 import { renderTemplate, TemplateError, TemplateTooLargeError } from '../mustache';
@@ -48,7 +49,7 @@ import {
   tooLongForLinux,
   WINDOWS_UNSUPPORTED,
 } from '../validation';
-import type { Action, ActionResult, Change, HandlerContext, InitHandler, ValidationContext } from './types';
+import type { Action, ActionResult, HandlerContext, InitHandler, ValidationContext } from './types';
 
 export interface FileSpec {
   path: string;
@@ -99,11 +100,13 @@ export const filesHandler: InitHandler<FilesSpec> = {
   /** One action for the whole key: its files are written as one batch. */
   async plan(spec: FilesSpec): Promise<Action[]> {
     if (spec.length === 0) return [];
-    const lines = spec.map(summary);
     return [
       {
-        summary: spec.length === 1 ? lines[0] : `write ${spec.length} files`,
-        details: spec.length === 1 ? undefined : lines,
+        summary: spec.length === 1 ? summary(spec[0]) : `write ${spec.length} files`,
+        // A line per file, for the dry run's plan only: made when it is printed.
+        get details() {
+          return spec.length === 1 ? undefined : spec.map(summary);
+        },
         changes: spec.map((f) => ({ key: 'files', name: f.path })),
         apply: (ctx: HandlerContext) => applyFiles(spec, ctx),
       },
@@ -271,6 +274,8 @@ interface Prepared {
   where: string;
   uid?: number;
   gid?: number;
+  /** What is at the path now (lstat), looked at once, before anything is written. */
+  st?: fs.Stats;
 }
 
 /**
@@ -281,16 +286,17 @@ interface Prepared {
  * temps and the directories it made with it.
  */
 async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionResult> {
-  const where = (f: FileSpec) => child(ctx.keyPath, f.path);
   // Owners first (no download is wasted on a file that cannot be written), each name looked up once.
   const ids = idResolver(ctx.system);
-  const prepared: Prepared[] = spec.map((f) => ({ f, where: where(f), uid: ids('user', f.owner, `${where(f)}.owner`), gid: ids('group', f.group, `${where(f)}.group`) }));
-  const whereOf = new Map(prepared.map((p) => [p.f.path, p.where]));
+  const prepared: Prepared[] = spec.map((f) => {
+    const where = child(ctx.keyPath, f.path);
+    return { f, where, uid: ids('user', f.owner, `${where}.owner`), gid: ids('group', f.group, `${where}.group`) };
+  });
   const parents = [...new Set(spec.map((f) => path.dirname(f.path)))];
   for (const p of prepared) {
     try {
-      const st = lstat(p.f.path);
-      if (st?.isDirectory()) throw new FileError(`${p.f.path} is a directory${p.f.kind === 'symlink' ? '; it is not replaced with a symlink' : ''}`);
+      p.st = lstat(p.f.path);
+      if (p.st?.isDirectory()) throw new FileError(`${p.f.path} is a directory${p.f.kind === 'symlink' ? '; it is not replaced with a symlink' : ''}`);
     } catch (err) {
       throw new FileError(`${p.where}: ${errorMessage(err)}`, { cause: err });
     }
@@ -305,16 +311,16 @@ async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionR
   }
 
   const batch = ctx.writer.batch({ dirs: parents, recursive: false });
-  const changes: Change[] = [];
+  const changed: Prepared[] = [];
   try {
     for (const p of prepared) {
       try {
         if (p.f.kind === 'symlink') {
-          if (stageSymlink(batch, p)) changes.push({ key: 'files', name: p.f.path });
+          if (stageSymlink(batch, p)) changed.push(p);
           continue;
         }
         batch.makeDirs(path.dirname(p.f.path));
-        if (await stageRegular(batch, p, ctx)) changes.push({ key: 'files', name: p.f.path });
+        if (await stageRegular(batch, p, ctx)) changed.push(p);
         else ctx.logger.debug(`${p.where}: up to date`);
       } catch (err) {
         if (err instanceof UnknownPrincipalError) throw err;
@@ -328,11 +334,11 @@ async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionR
   try {
     await batch.commit();
   } catch (err) {
-    const at = err instanceof FileWriteError ? whereOf.get(err.file) : undefined;
+    const at = err instanceof FileWriteError ? prepared.find((p) => p.f.path === err.file)?.where : undefined;
     throw new FileError(at ? `${at}: ${errorMessage(err)}` : `${ctx.keyPath}: ${errorMessage(err)}`, { cause: err });
   }
-  for (const c of changes) ctx.logger.info(`${whereOf.get(c.name)}: written`);
-  return { changed: changes.length > 0, changes };
+  infoLines(ctx.logger, changed.map((p) => `${p.where}: written`));
+  return { changed: changed.length > 0, changes: changed.map((p) => ({ key: 'files', name: p.f.path })) };
 }
 
 function utf8(data: Buffer, source: string): string {
@@ -364,12 +370,13 @@ function idResolver(system: System): (kind: PrincipalKind, ref: PrincipalRef | u
 /** The nearest existing ancestor must be a directory (it is created otherwise, at commit). */
 function checkParent(dir: string): void {
   for (let d = dir; ; d = path.dirname(d)) {
-    let st: fs.Stats;
+    let st: fs.Stats | undefined;
     try {
-      st = fs.statSync(d);
+      st = fs.statSync(d, { throwIfNoEntry: false });
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
+    }
+    if (st === undefined) {
       if (d === path.dirname(d)) return;
       continue;
     }
@@ -378,14 +385,8 @@ function checkParent(dir: string): void {
   }
 }
 
-function lstat(file: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
+/** undefined when nothing is there; without an exception, which costs more than the lstat itself. */
+const lstat = (file: string): fs.Stats | undefined => fs.lstatSync(file, { throwIfNoEntry: false });
 
 /**
  * Stage the new content unless the file already holds it with that mode and
@@ -394,8 +395,7 @@ function lstat(file: string): fs.Stats | undefined {
  */
 async function stageRegular(batch: WriteBatch, p: Prepared, ctx: HandlerContext): Promise<boolean> {
   const { f } = p;
-  const st = lstat(f.path);
-  const old = st?.isFile() ? st : undefined;
+  const old = p.st?.isFile() ? p.st : undefined;
   const opts = { mode: f.mode ?? (old ? old.mode & 0o7777 : 0o644), uid: p.uid ?? old?.uid, gid: p.gid ?? old?.gid };
   const sameMeta = old !== undefined && (old.mode & 0o7777) === opts.mode && old.uid === (opts.uid ?? old.uid) && old.gid === (opts.gid ?? old.gid);
   if (f.source !== undefined && !f.context) {
@@ -421,9 +421,8 @@ async function rendered(f: FileSpec, ctx: HandlerContext): Promise<Buffer> {
 
 /** Stage a symlink unless it already points there with that owner; its mode is never set (Linux ignores it). */
 function stageSymlink(batch: WriteBatch, p: Prepared): boolean {
-  const { f } = p;
+  const { f, st } = p;
   const target = f.content!.toString();
-  const st = lstat(f.path);
   if (st?.isSymbolicLink() && fs.readlinkSync(f.path) === target && (p.uid === undefined || st.uid === p.uid) && (p.gid === undefined || st.gid === p.gid)) return false;
   batch.addSymlink(f.path, target, { uid: p.uid, gid: p.gid });
   return true;
