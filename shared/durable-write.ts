@@ -78,6 +78,8 @@ export interface Scope {
 
 /** Open temp files at once, at most: a batch of any size stays far below the descriptor limit. */
 const CHUNK = 128;
+/** From this many files on one file system synced whole, its sync is done in two halves, each beside other work (commit). */
+const PIPELINE_MIN_FILES = 128;
 const TEMP_PREFIX = '.cfntools-';
 const JOURNAL_SUFFIX = '.json';
 /** A journal names a few directories. */
@@ -311,8 +313,10 @@ interface SyncGroup {
   /** A directory of theirs, to name the file system. */
   dir: string;
   method: SyncMethod;
-  /** Indexes of the items. */
+  /** Indexes of the items, in batch order. */
   items: number[];
+  /** Why its file system could not be synced: its files are fsynced each instead. */
+  failed?: string;
 }
 
 export class WriteBatch {
@@ -447,15 +451,25 @@ export class WriteBatch {
         for (const dir of dirs) this.makeDirs(dir);
         this.journal ??= this.writer.openJournal(this.token, this.scope ?? { dirs, recursive: false });
         const groups = this.syncGroups();
-        await this.writeTemps(groups);
-        await this.syncFileSystems(groups);
-        for (; this.renamed < this.items.length; this.renamed++) {
-          try {
-            fs.renameSync(this.temps[this.renamed], this.items[this.renamed].path);
-          } catch (err) {
-            throw new FileWriteError(this.items[this.renamed].path, err);
-          }
-        }
+        const each = new Set(groups.filter((g) => g.method === 'each').flatMap((g) => g.items));
+        const tempOf = new Map<string, string>();
+        const n = this.items.length;
+        // Many files synced whole: the sync of the first half runs while the second half is
+        // written, and that of the second while the first is renamed (a rename waits only for
+        // its own file to be durable). The disk works while the process does.
+        const split = groups.some((g) => g.method === 'file-system' && g.items.length >= PIPELINE_MIN_FILES) ? Math.ceil(n / 2) : n;
+        await this.writeTemps(each, tempOf, 0, split);
+        const first = this.syncFileSystems(groups, 0, split);
+        first.catch(() => undefined); // awaited below; until then a failure of the writes must not leave it unhandled
+        await this.writeTemps(each, tempOf, split, n);
+        await first;
+        this.stillOn();
+        const second = this.syncFileSystems(groups, split, n);
+        second.catch(() => undefined); // awaited below, after the renames it runs beside
+        this.renameUpTo(split);
+        await second;
+        this.stillOn();
+        this.renameUpTo(n);
       }
       await fsyncDirs(this.dirty);
     } catch (err) {
@@ -532,13 +546,21 @@ export class WriteBatch {
     return [...byDev.values()];
   }
 
-  /** Create (or, for reserved ones, finish) every temp; those synced each are fsynced CHUNK at a time. */
-  private async writeTemps(groups: SyncGroup[]): Promise<void> {
-    const each = new Set(groups.filter((g) => g.method === 'each').flatMap((g) => g.items));
-    const tempOf = new Map<string, string>();
+  private renameUpTo(to: number): void {
+    for (; this.renamed < to; this.renamed++) {
+      try {
+        fs.renameSync(this.temps[this.renamed], this.items[this.renamed].path);
+      } catch (err) {
+        throw new FileWriteError(this.items[this.renamed].path, err);
+      }
+    }
+  }
+
+  /** Create (or, for reserved ones, finish) temps [from, to); those in `each` are fsynced CHUNK at a time. */
+  private async writeTemps(each: ReadonlySet<number>, tempOf: Map<string, string>, from: number, to: number): Promise<void> {
     const open: OpenFile[] = [];
     try {
-      for (let n = 0; n < this.items.length; n++) {
+      for (let n = from; n < to; n++) {
         const fd = this.createTemp(n, tempOf);
         if (fd === undefined) continue;
         if (!each.has(n)) {
@@ -588,22 +610,26 @@ export class WriteBatch {
   }
 
   /**
-   * One syncfs per file system whose group was to be synced whole; where
-   * that fails, each of its files is fsynced instead (which names the one
-   * that failed, if one did).
+   * One syncfs per file system synced whole that holds temps [from, to);
+   * where that fails, each of those files is fsynced instead (which names
+   * the one that failed, if one did), and the group's later files too.
    */
-  private async syncFileSystems(groups: SyncGroup[]): Promise<void> {
+  private async syncFileSystems(groups: SyncGroup[], from: number, to: number): Promise<void> {
     const whole = groups.filter((g) => g.method === 'file-system');
     await Promise.all(
       whole.map(async (group) => {
-        const why = await this.writer.sync.syncFileSystem(group.dir);
-        this.stillOn();
-        if (why === undefined) return;
-        this.writer.logger?.info(`Could not sync the file system of ${group.dir} (${why}); syncing each of its ${group.items.length} new files instead`);
-        for (let i = 0; i < group.items.length; i += CHUNK) {
+        const items = group.items.filter((n) => n >= from && n < to);
+        if (!items.length) return;
+        if (group.failed === undefined) {
+          group.failed = await this.writer.sync.syncFileSystem(group.dir);
+          this.stillOn();
+          if (group.failed === undefined) return;
+          this.writer.logger?.info(`Could not sync the file system of ${group.dir} (${group.failed}); syncing each of its new files instead`);
+        }
+        for (let i = 0; i < items.length; i += CHUNK) {
           const open: OpenFile[] = [];
           try {
-            for (const n of group.items.slice(i, i + CHUNK)) {
+            for (const n of items.slice(i, i + CHUNK)) {
               try {
                 open.push({ fd: fs.openSync(this.temps[n], REOPEN_FLAGS), file: this.items[n].path });
               } catch (err) {
