@@ -26,9 +26,7 @@
  * instead, which names the file that failed; syncfs is not tried again by
  * this process.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 
 /** `each`: fsync every file; `file-system`: one syncfs; `none`: the file system is in memory. */
 export type SyncMethod = 'each' | 'file-system' | 'none';
@@ -85,10 +83,15 @@ export interface SyncSettings {
   kernel: string;
 }
 
-export const DEFAULT_SYNC_SETTINGS: SyncSettings = { programs: ['/usr/bin/sync', '/bin/sync'], minFiles: SYNCFS_MIN_FILES, timeoutMs: SYNC_TIMEOUT_MS, kernel: os.release() };
+export const DEFAULT_SYNC_SETTINGS: Omit<SyncSettings, 'kernel'> = { programs: ['/usr/bin/sync', '/bin/sync'], minFiles: SYNCFS_MIN_FILES, timeoutMs: SYNC_TIMEOUT_MS };
 
-/** The machine's: syncfs through `sync -f` where it is as safe as fsync and cheaper. */
-export function fileSystemSync(settings: SyncSettings = DEFAULT_SYNC_SETTINGS): FileSystemSync {
+/**
+ * The machine's: syncfs through `sync -f` where it is as safe as fsync and
+ * cheaper. node:os and node:child_process load here, not with the module,
+ * which every tool loads through the CLI layer.
+ */
+export function fileSystemSync(given: Partial<SyncSettings> = {}): FileSystemSync {
+  const settings: SyncSettings = { ...DEFAULT_SYNC_SETTINGS, kernel: given.kernel ?? (require('node:os') as typeof import('node:os')).release(), ...given };
   const kernelOk = kernelReportsSyncfsErrors(settings.kernel);
   let program: string | undefined;
   /** Why syncfs is not used any more by this process. */
@@ -112,6 +115,7 @@ export function fileSystemSync(settings: SyncSettings = DEFAULT_SYNC_SETTINGS): 
 function runSync(program: string, dir: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     // No environment of ours (credentials among it); the C locale for a message the log can quote.
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(program, ['-f', '--', dir], { stdio: ['ignore', 'ignore', 'pipe'], env: { LC_ALL: 'C' } });
     let stderr = '';
     child.stderr.setEncoding('utf8');
