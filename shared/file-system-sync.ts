@@ -42,7 +42,7 @@ export interface FileSystemSync {
  * Below this many files an fsync each is cheaper than spawning `sync -f`
  * (measured on 1 to 1,000 files: docs/PERFORMANCE.md, "Durable batches").
  */
-export const SYNCFS_MIN_FILES = 16;
+export const SYNCFS_MIN_FILES = 64;
 /** How long `sync -f` may take before each file is fsynced instead. */
 export const SYNC_TIMEOUT_MS = 60_000;
 /** What is kept of its stderr, for the log. */

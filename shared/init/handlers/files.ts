@@ -272,6 +272,8 @@ const WHEN_WRITTEN = 'when the file is written';
 interface Prepared {
   f: FileSpec;
   where: string;
+  /** path.dirname of the file. */
+  dir: string;
   uid?: number;
   gid?: number;
   /** What is at the path now (lstat), looked at once, before anything is written. */
@@ -290,23 +292,27 @@ async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionR
   const ids = idResolver(ctx.system);
   const prepared: Prepared[] = spec.map((f) => {
     const where = child(ctx.keyPath, f.path);
-    return { f, where, uid: ids('user', f.owner, `${where}.owner`), gid: ids('group', f.group, `${where}.group`) };
+    return { f, where, dir: path.dirname(f.path), uid: ids('user', f.owner, where, 'owner'), gid: ids('group', f.group, where, 'group') };
   });
-  const parents = [...new Set(spec.map((f) => path.dirname(f.path)))];
+  const parents = [...new Set(prepared.map((p) => p.dir))];
+  /** Whether each parent exists (else it is made at commit). */
+  const existing = new Map<string, boolean>();
+  for (const dir of parents) {
+    try {
+      existing.set(dir, checkParent(dir));
+    } catch (err) {
+      const first = prepared.find((p) => p.dir === dir)!;
+      throw new FileError(`${first.where}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
   for (const p of prepared) {
+    // Nothing can be there yet below a directory still to be made.
+    if (!existing.get(p.dir)) continue;
     try {
       p.st = lstat(p.f.path);
       if (p.st?.isDirectory()) throw new FileError(`${p.f.path} is a directory${p.f.kind === 'symlink' ? '; it is not replaced with a symlink' : ''}`);
     } catch (err) {
       throw new FileError(`${p.where}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
-  for (const dir of parents) {
-    try {
-      checkParent(dir);
-    } catch (err) {
-      const first = prepared.find((p) => path.dirname(p.f.path) === dir)!;
-      throw new FileError(`${first.where}: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -319,7 +325,7 @@ async function applyFiles(spec: FilesSpec, ctx: HandlerContext): Promise<ActionR
           if (stageSymlink(batch, p)) changed.push(p);
           continue;
         }
-        batch.makeDirs(path.dirname(p.f.path));
+        batch.makeDirs(p.dir);
         // Inline content without an await: a thousand files are not a thousand trips through the event loop.
         if (p.f.source === undefined ? stageContent(batch, p, p.f.content!) : await stageDownload(batch, p, ctx)) changed.push(p);
         else ctx.logger.debug(`${p.where}: up to date`);
@@ -355,21 +361,21 @@ function utf8(data: Buffer, source: string): string {
  * create exists by this time, or it is an error), each name once: a key may
  * give a hundred files to root, and every lookup runs getent.
  */
-function idResolver(system: System): (kind: PrincipalKind, ref: PrincipalRef | undefined, at: string) => number | undefined {
+function idResolver(system: System): (kind: PrincipalKind, ref: PrincipalRef | undefined, where: string, field: 'owner' | 'group') => number | undefined {
   const seen = new Map<string, number | undefined>();
-  return (kind, ref, at) => {
+  return (kind, ref, where, field) => {
     if (ref === undefined) return undefined;
     if (/^\d+$/.test(ref.name)) return Number(ref.name);
     const key = `${kind}:${ref.name}`;
     if (!seen.has(key)) seen.set(key, kind === 'user' ? system.user(ref.name)?.uid : system.group(ref.name)?.gid);
     const id = seen.get(key);
-    if (id === undefined) throw new UnknownPrincipalError(at, kind, ref);
+    if (id === undefined) throw new UnknownPrincipalError(child(where, field), kind, ref);
     return id;
   };
 }
 
-/** The nearest existing ancestor must be a directory (it is created otherwise, at commit). */
-function checkParent(dir: string): void {
+/** The nearest existing ancestor must be a directory (it is created otherwise, at commit); whether `dir` itself exists. */
+function checkParent(dir: string): boolean {
   for (let d = dir; ; d = path.dirname(d)) {
     let st: fs.Stats | undefined;
     try {
@@ -378,11 +384,11 @@ function checkParent(dir: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw err;
     }
     if (st === undefined) {
-      if (d === path.dirname(d)) return;
+      if (d === path.dirname(d)) return false;
       continue;
     }
     if (!st.isDirectory()) throw new FileError(`cannot create the directory ${dir}: ${d} is not a directory`);
-    return;
+    return d === dir;
   }
 }
 
