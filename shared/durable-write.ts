@@ -78,8 +78,6 @@ export interface Scope {
 
 /** Open temp files at once, at most: a batch of any size stays far below the descriptor limit. */
 const CHUNK = 128;
-/** From this many files on one file system synced whole, its sync is done in two halves, each beside other work (commit). */
-const PIPELINE_MIN_FILES = 128;
 const TEMP_PREFIX = '.cfntools-';
 const JOURNAL_SUFFIX = '.json';
 /** A journal names a few directories. */
@@ -313,10 +311,8 @@ interface SyncGroup {
   /** A directory of theirs, to name the file system. */
   dir: string;
   method: SyncMethod;
-  /** Indexes of the items, in batch order. */
+  /** Indexes of the items. */
   items: number[];
-  /** Why its file system could not be synced: its files are fsynced each instead. */
-  failed?: string;
 }
 
 export class WriteBatch {
@@ -451,25 +447,15 @@ export class WriteBatch {
         for (const dir of dirs) this.makeDirs(dir);
         this.journal ??= this.writer.openJournal(this.token, this.scope ?? { dirs, recursive: false });
         const groups = this.syncGroups();
-        const each = new Set(groups.filter((g) => g.method === 'each').flatMap((g) => g.items));
-        const tempOf = new Map<string, string>();
-        const n = this.items.length;
-        // Many files synced whole: the sync of the first half runs while the second half is
-        // written, and that of the second while the first is renamed (a rename waits only for
-        // its own file to be durable). The disk works while the process does.
-        const split = groups.some((g) => g.method === 'file-system' && g.items.length >= PIPELINE_MIN_FILES) ? Math.ceil(n / 2) : n;
-        await this.writeTemps(each, tempOf, 0, split);
-        const first = this.syncFileSystems(groups, 0, split);
-        first.catch(() => undefined); // awaited below; until then a failure of the writes must not leave it unhandled
-        await this.writeTemps(each, tempOf, split, n);
-        await first;
-        this.stillOn();
-        const second = this.syncFileSystems(groups, split, n);
-        second.catch(() => undefined); // awaited below, after the renames it runs beside
-        this.renameUpTo(split);
-        await second;
-        this.stillOn();
-        this.renameUpTo(n);
+        await this.writeTemps(new Set(groups.filter((g) => g.method === 'each').flatMap((g) => g.items)));
+        await this.syncFileSystems(groups);
+        for (; this.renamed < this.items.length; this.renamed++) {
+          try {
+            fs.renameSync(this.temps[this.renamed], this.items[this.renamed].path);
+          } catch (err) {
+            throw new FileWriteError(this.items[this.renamed].path, err);
+          }
+        }
       }
       await fsyncDirs(this.dirty);
     } catch (err) {
@@ -546,21 +532,12 @@ export class WriteBatch {
     return [...byDev.values()];
   }
 
-  private renameUpTo(to: number): void {
-    for (; this.renamed < to; this.renamed++) {
-      try {
-        fs.renameSync(this.temps[this.renamed], this.items[this.renamed].path);
-      } catch (err) {
-        throw new FileWriteError(this.items[this.renamed].path, err);
-      }
-    }
-  }
-
-  /** Create (or, for reserved ones, finish) temps [from, to); those in `each` are fsynced CHUNK at a time. */
-  private async writeTemps(each: ReadonlySet<number>, tempOf: Map<string, string>, from: number, to: number): Promise<void> {
+  /** Create (or, for reserved ones, finish) every temp; those in `each` are fsynced CHUNK at a time. */
+  private async writeTemps(each: ReadonlySet<number>): Promise<void> {
+    const tempOf = new Map<string, string>();
     const open: OpenFile[] = [];
     try {
-      for (let n = from; n < to; n++) {
+      for (let n = 0; n < this.items.length; n++) {
         const fd = this.createTemp(n, tempOf);
         if (fd === undefined) continue;
         if (!each.has(n)) {
@@ -610,26 +587,22 @@ export class WriteBatch {
   }
 
   /**
-   * One syncfs per file system synced whole that holds temps [from, to);
-   * where that fails, each of those files is fsynced instead (which names
-   * the one that failed, if one did), and the group's later files too.
+   * One syncfs per file system whose files are synced whole; where that
+   * fails, each of its files is fsynced instead (which names the one that
+   * failed, if one did).
    */
-  private async syncFileSystems(groups: SyncGroup[], from: number, to: number): Promise<void> {
+  private async syncFileSystems(groups: SyncGroup[]): Promise<void> {
     const whole = groups.filter((g) => g.method === 'file-system');
     await Promise.all(
       whole.map(async (group) => {
-        const items = group.items.filter((n) => n >= from && n < to);
-        if (!items.length) return;
-        if (group.failed === undefined) {
-          group.failed = await this.writer.sync.syncFileSystem(group.dir);
-          this.stillOn();
-          if (group.failed === undefined) return;
-          this.writer.logger?.info(`Could not sync the file system of ${group.dir} (${group.failed}); syncing each of its new files instead`);
-        }
-        for (let i = 0; i < items.length; i += CHUNK) {
+        const why = await this.writer.sync.syncFileSystem(group.dir);
+        this.stillOn();
+        if (why === undefined) return;
+        this.writer.logger?.info(`Could not sync the file system of ${group.dir} (${why}); syncing each of its ${group.items.length} new files instead`);
+        for (let i = 0; i < group.items.length; i += CHUNK) {
           const open: OpenFile[] = [];
           try {
-            for (const n of items.slice(i, i + CHUNK)) {
+            for (const n of group.items.slice(i, i + CHUNK)) {
               try {
                 open.push({ fd: fs.openSync(this.temps[n], REOPEN_FLAGS), file: this.items[n].path });
               } catch (err) {

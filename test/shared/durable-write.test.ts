@@ -229,18 +229,11 @@ describe('durable batch writes', () => {
 
   it('syncing the file system: one syncfs after the last temp is written and before the first rename, no fsync of a temp, each directory once after the last rename', function () {
     skipUnless(this, 'the strace test', spawnSync('strace', ['-V']).status !== 0 ? 'strace is not installed' : undefined);
-    const { temps, events } = traced('file-system', 100);
+    const { temps, events } = traced('file-system', 300);
     const syncfs = events.flatMap((e, i) => (e.kind === 'syncfs' ? [i] : []));
     assert.equal(syncfs.length, 1, 'one syncfs for the one file system');
     const lastTemp = events.map((e) => e.kind === 'create' && temps.includes(e.path)).lastIndexOf(true);
     assert.ok(lastTemp < syncfs[0] && events[syncfs[0]].end! < events.findIndex((e) => e.kind === 'rename'), 'between the last temp and the first rename');
-    assertCoveredBySyncfs(temps, events);
-  });
-
-  it('syncing the file system of many files: two syncfs, each temp written before one that returns before its rename', function () {
-    skipUnless(this, 'the strace test', spawnSync('strace', ['-V']).status !== 0 ? 'strace is not installed' : undefined);
-    const { temps, events } = traced('file-system', 300);
-    assert.equal(events.filter((e) => e.kind === 'syncfs').length, 2, 'the first half, then the second');
     assertCoveredBySyncfs(temps, events);
   });
 
@@ -261,28 +254,19 @@ describe('durable batch writes', () => {
     return seen.filter((p) => path.basename(p).startsWith('.cfntools-'));
   }
 
-  for (const count of [20, 300]) {
-    it(`when the file system cannot be synced, each file is fsynced instead, and the log says why (${count} files${count > 100 ? ', in two halves: asked once' : ''})`, async () => {
-      const log = new MemoryLogger();
-      let asked = 0;
-      const broken: FileSystemSync = {
-        method: () => 'file-system',
-        syncFileSystem: async () => {
-          asked++;
-          return 'sync -f failed (exit 1)';
-        },
-      };
-      const b = new DurableWriter(journal, log, broken).batch();
-      for (let i = 0; i < count; i++) b.addFile(f(`d${i % 2}/f${i}`), Buffer.from(`x${i}`), { mode: 0o644 });
-      const synced = await fsyncedTemps(() => b.commit());
-      assert.equal(synced.length, count);
-      assert.equal(new Set(synced).size, count, 'every temp, once');
-      assert.equal(asked, 1);
-      assert.equal(fs.readFileSync(f(`d1/f${count - 1}`), 'utf8'), `x${count - 1}`);
-      assert.ok(log.lines.some((l) => /Could not sync the file system of .*\/out\/d0 \(sync -f failed \(exit 1\)\); syncing each of its new files instead/.test(l)), log.lines.join('\n'));
-      assert.deepEqual(leftovers(dir), []);
-    });
-  }
+  it('when the file system cannot be synced, each file is fsynced instead (more than one chunk of open files), and the log says why', async () => {
+    const log = new MemoryLogger();
+    const count = 300;
+    const broken: FileSystemSync = { method: () => 'file-system', syncFileSystem: async () => 'sync -f failed (exit 1)' };
+    const b = new DurableWriter(journal, log, broken).batch();
+    for (let i = 0; i < count; i++) b.addFile(f(`d${i % 2}/f${i}`), Buffer.from(`x${i}`), { mode: 0o644 });
+    const synced = await fsyncedTemps(() => b.commit());
+    assert.equal(synced.length, count);
+    assert.equal(new Set(synced).size, count, 'every temp, once');
+    assert.equal(fs.readFileSync(f(`d1/f${count - 1}`), 'utf8'), `x${count - 1}`);
+    assert.ok(log.lines.some((l) => /Could not sync the file system of .*\/out\/d0 \(sync -f failed \(exit 1\)\); syncing each of its 300 new files instead/.test(l)), log.lines.join('\n'));
+    assert.deepEqual(leftovers(dir), []);
+  });
 
   it('on a file system in memory no temp is fsynced; one syncfs per file system, asked with the count of its files', async function () {
     const shm = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').type === 0x01021994 ? '/dev/shm' : undefined;
@@ -389,19 +373,6 @@ describe('durable batch writes', () => {
           { fn: 'renameSync', n: 2, left: true },
           { fn: 'renameSync', n: 31, left: true, halfway: true },
           { fn: 'closeSync', n: 65 },
-        ],
-      },
-      {
-        // 300 files: synced in two halves (the first while the second is written, the second while the first is renamed).
-        name: 'syncing the file system in two halves',
-        method: 'file-system',
-        count: 300,
-        points: [
-          { fn: 'child_process.spawn', n: 1, left: true, noneRenamed: true },
-          { fn: 'openSync', n: 200, left: true, noneRenamed: true },
-          { fn: 'child_process.spawn', n: 2, left: true, noneRenamed: true },
-          { fn: 'renameSync', n: 100, left: true, halfway: true },
-          { fn: 'renameSync', n: 200, left: true, halfway: true },
         ],
       },
     ];
