@@ -114,18 +114,21 @@ export function fileSystemSync(given: Partial<SyncSettings> = {}): FileSystemSyn
 /** `sync -f -- dir`; why it failed, or undefined. */
 function runSync(program: string, dir: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    // No environment of ours (credentials among it); the C locale for a message the log can quote.
     const { spawn } = require('node:child_process') as typeof import('node:child_process');
+    // No environment of ours (credentials among it); the C locale for a message the log can quote.
     const child = spawn(program, ['-f', '--', dir], { stdio: ['ignore', 'ignore', 'pipe'], env: { LC_ALL: 'C' } });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       if (stderr.length < MAX_STDERR_BYTES) stderr = (stderr + chunk).slice(0, MAX_STDERR_BYTES);
     });
-    let timedOut = false;
+    // Answered at the deadline, not when the child is gone: one stuck in the kernel outlives
+    // SIGKILL, and must hold neither this answer nor the process's exit.
     const timer = setTimeout(() => {
-      timedOut = true;
       child.kill('SIGKILL');
+      child.unref();
+      child.stderr.destroy();
+      resolve(`${program} -f ${dir} did not finish within ${timeoutMs / 1000} s`);
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -133,8 +136,7 @@ function runSync(program: string, dir: string, timeoutMs: number): Promise<strin
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      if (timedOut) resolve(`${program} -f ${dir} did not finish within ${timeoutMs / 1000} s`);
-      else if (code === 0) resolve(undefined);
+      if (code === 0) resolve(undefined);
       else resolve(`${program} -f ${dir} failed (${signal ?? `exit ${code}`})${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
     });
   });
