@@ -8,9 +8,11 @@ import { restartWithoutNodeDebug } from './node-debug';
 
 /**
  * libuv reads UV_THREADPOOL_SIZE once, when its thread pool starts. cfn-init
- * fsyncs whole batches of files at once (shared/durable-write.ts): with
- * libuv's default of 4 threads, 1,000 files take three to four times as long
- * to make durable as with 32. cfn-hup and heat-agent, idle for minutes at a time, get one:
+ * fsyncs the files of a batch all at once where it does not sync their whole
+ * file system (shared/durable-write.ts, file-system-sync.ts: small batches,
+ * overlayfs, older kernels): with libuv's default of 4 threads, 1,000 files
+ * took three to four times as long to make durable as with 32. cfn-hup and
+ * heat-agent, idle for minutes at a time, get one:
  * every thread that ever ran keeps a malloc arena of its own. The variable is
  * set only for that moment, so the commands the tools run do not inherit it;
  * a value the user set is kept.

@@ -11,9 +11,11 @@
  *      go to is made durable, so that a later run can find them whatever it
  *      writes;
  *   3. every temp file is written beside its target (same file system, so
- *      the rename is atomic), owner and mode set, and all of them are
- *      fsynced together: in parallel on the thread pool, so the file
- *      system's journal commits once for many files instead of once each;
+ *      the rename is atomic), owner and mode set, and all of them are made
+ *      durable before any is renamed: per file system, with one syncfs
+ *      when the batch has many files there, else with an fsync each, issued
+ *      together on the thread pool so that the file system's journal commits
+ *      once for many files (shared/file-system-sync.ts says which, and why);
  *   4. each temp file is renamed over its target, in batch order;
  *   5. each distinct directory that gained or changed an entry is fsynced
  *      once, then the journal is removed.
@@ -31,6 +33,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CfnError, errorMessage } from './errors';
+import { fileSystemSync, type FileSystemSync, type SyncMethod } from './file-system-sync';
 import { readJsonFile } from './json-file';
 import type { Logger } from './log';
 import { mayBeAlive, ownIdentity, type ProcessIdentity } from './process-identity';
@@ -106,6 +109,10 @@ async function fsyncDirs(dirs: Iterable<string>): Promise<void> {
   );
 }
 
+/** One for the process: once `sync -f` has failed, no writer tries it again. */
+let machine: FileSystemSync | undefined;
+const machineSync = () => (machine ??= fileSystemSync());
+
 // ---------------------------------------------------------------- what a signal must clean up
 
 /** Batches not yet committed or abandoned, and scratch files made: what a stopped process must not leave. */
@@ -130,7 +137,9 @@ export class DurableWriter {
 
   constructor(
     readonly journalDir: string,
-    private readonly logger?: Logger,
+    readonly logger?: Logger,
+    /** How temps reach the disk; tests force one way. */
+    readonly sync: FileSystemSync = machineSync(),
   ) {}
 
   /**
@@ -273,13 +282,50 @@ function existingMode(file: string): number | undefined {
 
 // ---------------------------------------------------------------- a batch
 
+const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+const REOPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
+
+/**
+ * `name` in `dir`, not normalised: the kernel resolves the temp's directory
+ * as it resolves the target's (`link/..` included), so the rename stays
+ * within one directory and the sweep finds the temp where the journal says.
+ */
+const inDir = (dir: string, name: string) => (dir.endsWith('/') ? dir + name : `${dir}/${name}`);
+
+interface OpenFile {
+  fd: number;
+  /** The target, for errors. */
+  file: string;
+}
+
+/** fsync them together on the thread pool (the file system commits its journal once for many), then close them. */
+async function fsyncAll(open: OpenFile[]): Promise<void> {
+  const results = await Promise.allSettled(open.map(({ fd }) => fsyncAsync(fd)));
+  for (const { fd } of open) fs.closeSync(fd);
+  const failed = results.findIndex((r) => r.status === 'rejected');
+  if (failed >= 0) throw new FileWriteError(open[failed].file, (results[failed] as PromiseRejectedResult).reason, 'cannot make durable');
+}
+
+/** The files of a batch on one file system, and how they reach the disk. */
+interface SyncGroup {
+  /** A directory of theirs, to name the file system. */
+  dir: string;
+  method: SyncMethod;
+  /** Indexes of the items. */
+  items: number[];
+}
+
 export class WriteBatch {
   private readonly items: Item[] = [];
+  /** Per item: its temp path, and its directory. */
   private readonly temps: string[] = [];
+  private readonly dirs: string[] = [];
   /** Directories whose entries changed: fsynced at the end. */
   private readonly dirty = new Set<string>();
   /** Directories this batch made, outermost first: removed again if it fails. */
   private readonly made: string[] = [];
+  /** Directories known to exist (found or made), by the name asked and the name resolved: their file system's st_dev. */
+  private readonly devOf = new Map<string, number>();
   private readonly token: string;
   /** Numbers temp names; never reused, even after a drop(). */
   private serial = 0;
@@ -327,7 +373,7 @@ export class WriteBatch {
     this.journal ??= this.writer.openJournal(this.token, this.scope);
     const tmp = this.push({ kind: 'reserved', path: file, ...opts });
     try {
-      fs.closeSync(fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600));
+      fs.closeSync(fs.openSync(tmp, CREATE_FLAGS, 0o600));
     } catch (err) {
       throw new FileWriteError(file, err);
     }
@@ -336,35 +382,43 @@ export class WriteBatch {
 
   /** Forget the last reserved temp of `file` (its content turned out to be what is there already). */
   drop(file: string): void {
-    const i = this.items.map((it) => it.path).lastIndexOf(file);
+    let i = this.items.length - 1;
+    while (i >= 0 && this.items[i].path !== file) i--;
     if (i < 0 || this.items[i].kind !== 'reserved') throw new CfnError(`internal: nothing reserved for ${file}`);
     fs.rmSync(this.temps[i], { force: true });
     this.items.splice(i, 1);
     this.temps.splice(i, 1);
+    this.dirs.splice(i, 1);
   }
 
   /**
    * `mkdir -p dir` now, every created directory with `mode`; their parents
-   * are fsynced with the batch. Returns the directories created, outermost first.
+   * are fsynced with the batch. Returns the directories created, outermost
+   * first. A directory this batch already found or made is not looked at again.
    */
   makeDirs(dir: string, mode = 0o755): string[] {
+    if (this.devOf.has(dir)) return [];
     const missing: string[] = [];
     let d = path.resolve(dir);
-    for (;;) {
-      let st: fs.Stats;
+    let dev = this.devOf.get(d);
+    while (dev === undefined) {
+      let st: fs.Stats | undefined;
       try {
-        st = fs.statSync(d);
+        st = fs.statSync(d, { throwIfNoEntry: false });
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOENT') throw new FileWriteError(d, err, 'cannot create the directory');
-        missing.unshift(d);
-        const up = path.dirname(d);
-        if (up === d) break;
-        d = up;
-        continue;
+        throw new FileWriteError(d, err, 'cannot create the directory');
       }
-      if (!st.isDirectory()) throw new FileWriteError(dir, Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' }), 'cannot create the directory');
-      break;
+      if (st?.isDirectory()) {
+        dev = st.dev;
+        this.devOf.set(d, dev);
+        break;
+      }
+      if (st) throw new FileWriteError(dir, Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' }), 'cannot create the directory');
+      missing.unshift(d);
+      const up = path.dirname(d);
+      if (up === d) throw new FileWriteError(d, Object.assign(new Error('the root directory is missing'), { code: 'ENOENT' }), 'cannot create the directory');
+      d = up;
+      dev = this.devOf.get(d);
     }
     for (const m of missing) {
       try {
@@ -376,7 +430,10 @@ export class WriteBatch {
       }
       this.made.push(m);
       this.dirty.add(path.dirname(m));
+      // A directory just made is no mount point: it is on its parent's file system.
+      this.devOf.set(m, dev);
     }
+    this.devOf.set(dir, dev);
     return missing;
   }
 
@@ -384,24 +441,14 @@ export class WriteBatch {
   async commit(): Promise<void> {
     if (this.done) throw new CfnError('internal: a batch is committed once');
     this.done = true;
-    const stillOn = () => {
-      if (this.finished) throw new CfnError('the write was abandoned (the process is stopping)');
-    };
     try {
       if (this.items.length) {
-        for (const dir of new Set(this.items.map((i) => path.dirname(i.path)))) this.makeDirs(dir);
-        this.journal ??= this.writer.openJournal(this.token, this.scope ?? { dirs: [...new Set(this.items.map((i) => path.dirname(i.path)))], recursive: false });
-        const tempOf = new Map<string, string>();
-        for (let i = 0; i < this.items.length; i += CHUNK) {
-          const open = this.createTemps(i, Math.min(i + CHUNK, this.items.length), tempOf);
-          try {
-            // Together: the file system commits its journal once for many files.
-            await Promise.all(open.map(({ fd, file }) => fsyncAsync(fd).catch((err) => Promise.reject(new FileWriteError(file, err, 'cannot make durable')))));
-          } finally {
-            for (const { fd } of open) fs.closeSync(fd);
-          }
-          stillOn();
-        }
+        const dirs = [...new Set(this.dirs)];
+        for (const dir of dirs) this.makeDirs(dir);
+        this.journal ??= this.writer.openJournal(this.token, this.scope ?? { dirs, recursive: false });
+        const groups = this.syncGroups();
+        await this.writeTemps(new Set(groups.filter((g) => g.method === 'each').flatMap((g) => g.items)));
+        await this.syncFileSystems(groups);
         for (; this.renamed < this.items.length; this.renamed++) {
           try {
             fs.renameSync(this.temps[this.renamed], this.items[this.renamed].path);
@@ -430,11 +477,18 @@ export class WriteBatch {
     if (this.journal) fs.rmSync(this.journal, { force: true });
   }
 
+  /** After each wait: a signal may have abandoned the batch meanwhile, and its temps are gone. */
+  private stillOn(): void {
+    if (this.finished) throw new CfnError('the write was abandoned (the process is stopping)');
+  }
+
   private push(item: Item): string {
     if (this.done) throw new CfnError('internal: the batch is already committed');
-    const tmp = path.join(path.dirname(item.path), `${TEMP_PREFIX}${this.token}-${this.serial++}.tmp`);
+    const dir = path.dirname(item.path);
+    const tmp = inDir(dir, `${TEMP_PREFIX}${this.token}-${this.serial++}.tmp`);
     this.items.push(item);
     this.temps.push(tmp);
+    this.dirs.push(dir);
     return tmp;
   }
 
@@ -456,42 +510,112 @@ export class WriteBatch {
     }
   }
 
-  /** Create (or, for reserved ones, finish) temps [from, to); returns the files still open, for fsync. */
-  private createTemps(from: number, to: number, tempOf: Map<string, string>): Array<{ fd: number; file: string }> {
-    const open: Array<{ fd: number; file: string }> = [];
+  /** The files (not links, which have no data of their own) by file system, each group with its way to the disk. */
+  private syncGroups(): SyncGroup[] {
+    const byDev = new Map<number, SyncGroup>();
+    for (let n = 0; n < this.items.length; n++) {
+      const kind = this.items[n].kind;
+      if (kind !== 'file' && kind !== 'reserved') continue;
+      const dir = this.dirs[n];
+      const dev = this.devOf.get(dir)!;
+      let group = byDev.get(dev);
+      if (!group) byDev.set(dev, (group = { dir, method: 'each', items: [] }));
+      group.items.push(n);
+    }
+    for (const group of byDev.values()) {
+      try {
+        group.method = this.writer.sync.method(group.dir, group.items.length);
+      } catch (err) {
+        throw new FileWriteError(group.dir, err, 'cannot make durable the files in');
+      }
+    }
+    return [...byDev.values()];
+  }
+
+  /** Create (or, for reserved ones, finish) every temp; those in `each` are fsynced CHUNK at a time. */
+  private async writeTemps(each: ReadonlySet<number>): Promise<void> {
+    const tempOf = new Map<string, string>();
+    const open: OpenFile[] = [];
     try {
-      for (let n = from; n < to; n++) {
-        const item = this.items[n];
-        const tmp = this.temps[n];
-        try {
-          if (item.kind === 'file' || item.kind === 'reserved') {
-            const fd =
-              item.kind === 'file'
-                ? fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600)
-                : fs.openSync(tmp, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-            open.push({ fd, file: item.path });
-            if (item.kind === 'file') fs.writeFileSync(fd, item.data);
-            if (item.uid !== undefined || item.gid !== undefined) fs.fchownSync(fd, item.uid ?? -1, item.gid ?? -1);
-            // After the chown, which clears setuid/setgid; the content was never readable by others before this.
-            fs.fchmodSync(fd, item.mode);
-            if (item.mtime) fs.futimesSync(fd, item.mtime, item.mtime);
-          } else if (item.kind === 'symlink') {
-            fs.symlinkSync(item.target, tmp);
-            if (item.uid !== undefined || item.gid !== undefined) fs.lchownSync(tmp, item.uid ?? -1, item.gid ?? -1);
-          } else {
-            // A file of this batch is still at its temp name: link to that inode.
-            fs.linkSync(tempOf.get(item.to) ?? item.to, tmp);
-          }
-        } catch (err) {
-          throw new FileWriteError(item.path, err);
+      for (let n = 0; n < this.items.length; n++) {
+        const fd = this.createTemp(n, tempOf);
+        if (fd === undefined) continue;
+        if (!each.has(n)) {
+          fs.closeSync(fd);
+          continue;
         }
-        tempOf.set(item.path, tmp);
-        this.dirty.add(path.dirname(item.path));
+        open.push({ fd, file: this.items[n].path });
+        if (open.length === CHUNK) {
+          await fsyncAll(open.splice(0));
+          this.stillOn();
+        }
+      }
+      await fsyncAll(open.splice(0));
+      this.stillOn();
+    } finally {
+      for (const { fd } of open) fs.closeSync(fd);
+    }
+  }
+
+  /** Create temp `n`; returns it open when it is a file. */
+  private createTemp(n: number, tempOf: Map<string, string>): number | undefined {
+    const item = this.items[n];
+    const tmp = this.temps[n];
+    let fd: number | undefined;
+    try {
+      if (item.kind === 'file' || item.kind === 'reserved') {
+        fd = item.kind === 'file' ? fs.openSync(tmp, CREATE_FLAGS, 0o600) : fs.openSync(tmp, REOPEN_FLAGS);
+        if (item.kind === 'file') fs.writeFileSync(fd, item.data);
+        if (item.uid !== undefined || item.gid !== undefined) fs.fchownSync(fd, item.uid ?? -1, item.gid ?? -1);
+        // After the chown, which clears setuid/setgid; the content was never readable by others before this.
+        fs.fchmodSync(fd, item.mode);
+        if (item.mtime) fs.futimesSync(fd, item.mtime, item.mtime);
+      } else if (item.kind === 'symlink') {
+        fs.symlinkSync(item.target, tmp);
+        if (item.uid !== undefined || item.gid !== undefined) fs.lchownSync(tmp, item.uid ?? -1, item.gid ?? -1);
+      } else {
+        // A file of this batch is still at its temp name: link to that inode.
+        fs.linkSync(tempOf.get(item.to) ?? item.to, tmp);
       }
     } catch (err) {
-      for (const { fd } of open) fs.closeSync(fd);
-      throw err;
+      if (fd !== undefined) fs.closeSync(fd);
+      throw new FileWriteError(item.path, err);
     }
-    return open;
+    tempOf.set(item.path, tmp);
+    this.dirty.add(this.dirs[n]);
+    return fd;
+  }
+
+  /**
+   * One syncfs per file system whose files are synced whole; where that
+   * fails, each of its files is fsynced instead (which names the one that
+   * failed, if one did).
+   */
+  private async syncFileSystems(groups: SyncGroup[]): Promise<void> {
+    const whole = groups.filter((g) => g.method === 'file-system');
+    await Promise.all(
+      whole.map(async (group) => {
+        const why = await this.writer.sync.syncFileSystem(group.dir);
+        this.stillOn();
+        if (why === undefined) return;
+        this.writer.logger?.info(`Could not sync the file system of ${group.dir} (${why}); syncing each of its ${group.items.length} new files instead`);
+        for (let i = 0; i < group.items.length; i += CHUNK) {
+          const open: OpenFile[] = [];
+          try {
+            for (const n of group.items.slice(i, i + CHUNK)) {
+              try {
+                open.push({ fd: fs.openSync(this.temps[n], REOPEN_FLAGS), file: this.items[n].path });
+              } catch (err) {
+                throw new FileWriteError(this.items[n].path, err, 'cannot make durable');
+              }
+            }
+            await fsyncAll(open.splice(0));
+            this.stillOn();
+          } finally {
+            for (const { fd } of open) fs.closeSync(fd);
+          }
+        }
+      }),
+    );
   }
 }

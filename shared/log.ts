@@ -67,8 +67,10 @@ function timestamp(d: Date): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())},${p(d.getMilliseconds(), 3)}`;
 }
 
+const linePrefix = (level: Level, now: Date) => `${level} [${timestamp(now)}] `;
+
 export function formatLine(level: Level, msg: string, now = new Date()): string {
-  return `${level} [${timestamp(now)}] ${redact(msg)}\n`;
+  return `${linePrefix(level, now)}${redact(msg)}\n`;
 }
 
 export interface FileLoggerOptions {
@@ -170,15 +172,15 @@ export class FileLogger implements Logger {
   debug(msg: string): void { this.write('DEBUG', msg); }
   info(msg: string): void { this.write('INFO', msg); }
   infoLines(msgs: readonly string[]): void {
-    if (msgs.length === 0 || ORDER.INFO < ORDER[this.level]) return;
-    this.followRotation();
-    if (this.fd === undefined) {
-      for (const msg of msgs) this.toStderr('INFO', msg);
+    const echoed = this.opts.stderrLevel !== undefined && ORDER.INFO >= ORDER[this.opts.stderrLevel];
+    if (this.fd === undefined || echoed) {
+      for (const msg of msgs) this.info(msg);
       return;
     }
-    const now = new Date();
-    fs.writeSync(this.fd, msgs.map((msg) => formatLine('INFO', msg, now)).join(''));
-    if (this.opts.stderrLevel !== undefined && ORDER.INFO >= ORDER[this.opts.stderrLevel]) for (const msg of msgs) this.toStderr('INFO', msg);
+    if (ORDER.INFO < ORDER[this.level] || msgs.length === 0) return;
+    this.followRotation();
+    const prefix = linePrefix('INFO', new Date());
+    fs.writeSync(this.fd, msgs.map((msg) => `${prefix}${redact(msg)}\n`).join(''));
   }
   notice(msg: string): void { this.write('INFO', msg, true); }
   warn(msg: string): void { this.write('WARNING', msg); }

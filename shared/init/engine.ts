@@ -240,7 +240,8 @@ export async function applyRun(run: ValidatedRun, opts: ApplyOptions): Promise<R
         print(`    ${key}:${actions.length ? '' : ' nothing to do'}`);
         for (const action of actions) {
           print(`      - ${action.summary}`);
-          for (const line of action.details ?? []) print(`          ${line}`);
+          // Only a dry run prints them (a key's thousand lines, made when asked).
+          if (opts.dryRun) for (const line of action.details ?? []) print(`          ${line}`);
           if (opts.dryRun) {
             log.info(`${keyPath}: would ${action.summary}`);
             for (const c of action.changes ?? []) changes.record(c);

@@ -196,6 +196,8 @@ export function isWindowsPath(p: string): boolean {
 
 /** Why Linux cannot create `p` (a component over NAME_MAX, or over PATH_MAX in all), or undefined. */
 export function tooLongForLinux(p: string): string | undefined {
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: a path this short fits, and most are this short.
+  if (p.length * 3 <= 255) return undefined;
   const long = p.split('/').find((c) => Buffer.byteLength(c) > 255);
   if (long !== undefined) return `a name of ${Buffer.byteLength(long)} bytes; Linux allows 255`;
   if (Buffer.byteLength(p) > 4095) return `a path of ${Buffer.byteLength(p)} bytes; Linux allows 4095`;

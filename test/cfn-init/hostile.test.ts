@@ -149,8 +149,10 @@ describe('hostile and broken input', () => {
     });
 
     it('a file name Linux cannot create is a validation error, so no file of the run is written', () => {
-      const { problems } = validate(filesHandler, { '/etc/ok': { content: 'x' }, [`/etc/${'n'.repeat(256)}`]: { content: 'x' }, [`/${'d/'.repeat(2100)}f`]: { content: 'x' } }, validationContext(system));
-      assert.deepEqual(problems.map((p) => p.message).sort(), ['cannot be created: a name of 256 bytes; Linux allows 255', 'cannot be created: a path of 4202 bytes; Linux allows 4095']);
+      // Bytes, not characters: 86 euro signs are 258 bytes; 63 of them (189 bytes) are a valid name.
+      const files = { '/etc/ok': { content: 'x' }, [`/etc/${'€'.repeat(63)}`]: { content: 'x' }, [`/etc/${'n'.repeat(256)}`]: { content: 'x' }, [`/e/${'€'.repeat(86)}`]: { content: 'x' }, [`/${'d/'.repeat(2100)}f`]: { content: 'x' } };
+      const { problems } = validate(filesHandler, files, validationContext(system));
+      assert.deepEqual(problems.map((p) => p.message).sort(), ['cannot be created: a name of 256 bytes; Linux allows 255', 'cannot be created: a name of 258 bytes; Linux allows 255', 'cannot be created: a path of 4202 bytes; Linux allows 4095']);
     });
 
     it('a 250-character file name is written, with the other files of its key', async () => {

@@ -1,16 +1,27 @@
 /**
  * The durable batch writer: what it writes, what it leaves behind after a
  * failure or a SIGKILL at any point, and that it syncs before it renames
- * (seen with strace, so a missing fsync fails the test).
+ * (seen with strace, so a missing fsync or syncfs fails the test), each way
+ * a batch can reach the disk (an fsync per file, one syncfs).
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import nodeFs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { abandonAll, DurableWriter, FileWriteError } from '../../shared/durable-write';
+import { fileSystemSync, type FileSystemSync, type SyncMethod } from '../../shared/file-system-sync';
+import { MemoryLogger } from '../../shared/log';
+import { skipUnless } from '../support/skip';
 
 const MODULE = require.resolve('../../shared/durable-write');
+const SYNC_MODULE = require.resolve('../../shared/file-system-sync');
+
+/** For a child's script: `sync`, a writer's FileSystemSync that always takes `method`. */
+const forcedInChild = (method: SyncMethod) => `
+  const real = require(${JSON.stringify(SYNC_MODULE)}).fileSystemSync();
+  const sync = { method: () => ${JSON.stringify(method)}, syncFileSystem: real.syncFileSystem };`;
 
 /** Every path under `dir` whose name looks like one of our temp files. */
 function leftovers(dir: string): string[] {
@@ -136,24 +147,30 @@ describe('durable batch writes', () => {
     assert.deepEqual(fs.readdirSync(journal), []);
   });
 
-  it('fsyncs the journal before any temp exists, every temp before the first rename, and each directory once after the last', function () {
-    if (spawnSync('strace', ['-V']).status !== 0) this.skip();
+  type Event = { kind: 'sync' | 'syncfs' | 'rename' | 'create'; path: string; end?: number };
+
+  /** Run a batch of `files` files (3 directories) under strace; the syncs, creates and renames in order (a syncfs with the index where it returned). */
+  function traced(method: SyncMethod, files: number): { temps: string[]; events: Event[] } {
     const out = path.join(dir, 'out');
-    const script = `
+    const script = `${forcedInChild(method)}
       const { DurableWriter } = require(${JSON.stringify(MODULE)});
-      const b = new DurableWriter(${JSON.stringify(journal)}).batch();
-      for (let i = 0; i < 300; i++) b.addFile(${JSON.stringify(out)} + '/d' + (i % 3) + '/f' + i, Buffer.from('x' + i), { mode: 0o644 });
+      const b = new DurableWriter(${JSON.stringify(journal)}, undefined, sync).batch();
+      for (let i = 0; i < ${files}; i++) b.addFile(${JSON.stringify(out)} + '/d' + (i % 3) + '/f' + i, Buffer.from('x' + i), { mode: 0o644 });
       b.commit().catch((e) => { console.error(e); process.exit(1); });`;
     const trace = path.join(dir, 'trace');
-    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,fsync,rename,renameat,renameat2', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8' });
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,fsync,syncfs,rename,renameat,renameat2', '-o', trace, process.execPath, '-e', script], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     // fd → path from openat (descriptors are the process's; fsyncs run on pool threads); then the order of syncs and renames.
     const fdPath = new Map<string, string>();
-    const events: Array<{ kind: 'sync' | 'rename' | 'create'; path: string }> = [];
+    const events: Event[] = [];
     // A call interrupted by another thread's is split: `openat(... <unfinished ...>`, later `<... openat resumed>) = 5`.
     const pending = new Map<string, { path: string; create: boolean }>();
-    const opened = (o: { path: string; create: boolean }, fd: string) => {
+    /** Per process: what it opened last (\`sync -f\` opens the directory it is given, then calls syncfs on it). */
+    const lastOpened = new Map<string, string>();
+    const syncfsOf = new Map<string, Event>();
+    const opened = (pid: string, o: { path: string; create: boolean }, fd: string) => {
       fdPath.set(fd, o.path);
+      lastOpened.set(pid, o.path);
       if (o.create) events.push({ kind: 'create', path: o.path });
     };
     for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
@@ -161,56 +178,151 @@ describe('durable batch writes', () => {
       const open = /openat\(AT_FDCWD, "([^"]+)", ([A-Z_|]+)(?:, \d+)?(\)\s+= (\d+)| <unfinished)/.exec(line);
       if (open) {
         const o = { path: open[1], create: open[2].includes('O_CREAT') };
-        if (open[4] !== undefined) opened(o, open[4]);
+        if (open[4] !== undefined) opened(pid, o, open[4]);
         else pending.set(pid, o);
       }
       const resumed = /<\.\.\. openat resumed>.*= (\d+)/.exec(line);
       if (resumed && pending.has(pid)) {
-        opened(pending.get(pid)!, resumed[1]);
+        opened(pid, pending.get(pid)!, resumed[1]);
         pending.delete(pid);
       }
-      const sync = /fsync\((\d+)/.exec(line);
+      const sync = /\bfsync\((\d+)/.exec(line);
       if (sync) events.push({ kind: 'sync', path: fdPath.get(sync[1]) ?? `?${sync[1]}` });
+      if (/\bsyncfs\(\d+/.test(line)) {
+        const e: Event = { kind: 'syncfs', path: lastOpened.get(pid) ?? '?' };
+        events.push(e);
+        if (line.includes('<unfinished')) syncfsOf.set(pid, e);
+        else e.end = events.length - 1;
+      }
+      if (line.includes('<... syncfs resumed>')) syncfsOf.get(pid)!.end = events.length - 1;
       const ren = /rename(?:at2?)?\((?:AT_FDCWD, )?"([^"]+)", (?:AT_FDCWD, )?"([^"]+)"/.exec(line);
       if (ren && !ren[1].startsWith(journal)) events.push({ kind: 'rename', path: ren[1] });
     }
     const temps = events.filter((e) => e.kind === 'create' && path.basename(e.path).startsWith('.cfntools-')).map((e) => e.path);
-    assert.equal(temps.length, 300);
+    assert.equal(temps.length, files);
     const firstTemp = events.findIndex((e) => e.kind === 'create' && temps.includes(e.path));
-    const firstRename = events.findIndex((e) => e.kind === 'rename');
-    const lastRename = events.map((e) => e.kind).lastIndexOf('rename');
     assert.ok(events.slice(0, firstTemp).some((e) => e.kind === 'sync' && e.path.startsWith(journal)), 'the journal is synced before the first temp file');
-    const syncedBefore = new Set(events.slice(0, firstRename).filter((e) => e.kind === 'sync').map((e) => e.path));
-    assert.deepEqual(temps.filter((t) => !syncedBefore.has(t)), [], 'every temp file is synced before the first rename');
+    const lastRename = events.map((e) => e.kind).lastIndexOf('rename');
     const dirSyncs = events.slice(lastRename).filter((e) => e.kind === 'sync').map((e) => e.path).sort();
     assert.deepEqual(dirSyncs, [dir, out, `${out}/d0`, `${out}/d1`, `${out}/d2`].sort(), 'each directory that gained an entry is synced once, after the renames');
+    return { temps, events };
+  }
+
+  /** Each temp: a syncfs of its file system began after it was written and returned before it was renamed. */
+  function assertCoveredBySyncfs(temps: string[], events: Event[]): void {
+    const at = (kind: Event['kind'], p: string) => events.findIndex((e) => e.kind === kind && e.path === p);
+    const syncs = events.flatMap((e, i) => (e.kind === 'syncfs' ? [{ start: i, end: e.end!, path: e.path }] : []));
+    for (const s of syncs) assert.ok(s.path.startsWith(path.join(dir, 'out', 'd')), `syncfs of the temps' file system, by one of their directories: ${s.path}`);
+    const uncovered = temps.filter((t) => !syncs.some((s) => at('create', t) < s.start && s.end < at('rename', t)));
+    assert.deepEqual(uncovered, [], 'every temp is written before a syncfs that returns before its rename');
+    assert.deepEqual(events.filter((e) => e.kind === 'sync' && temps.includes(e.path)), [], 'no temp is fsynced on its own');
+  }
+
+  it('fsyncing each file: the journal before any temp exists, every temp before the first rename, each directory once after the last', function () {
+    skipUnless(this, 'the strace test', spawnSync('strace', ['-V']).status !== 0 ? 'strace is not installed' : undefined);
+    const { temps, events } = traced('each', 300);
+    const firstRename = events.findIndex((e) => e.kind === 'rename');
+    const syncedBefore = new Set(events.slice(0, firstRename).filter((e) => e.kind === 'sync').map((e) => e.path));
+    assert.deepEqual(temps.filter((t) => !syncedBefore.has(t)), [], 'every temp file is synced before the first rename');
+    assert.ok(!events.some((e) => e.kind === 'syncfs'));
+  });
+
+  it('syncing the file system: one syncfs after the last temp is written and before the first rename, no fsync of a temp, each directory once after the last rename', function () {
+    skipUnless(this, 'the strace test', spawnSync('strace', ['-V']).status !== 0 ? 'strace is not installed' : undefined);
+    const { temps, events } = traced('file-system', 300);
+    const syncfs = events.flatMap((e, i) => (e.kind === 'syncfs' ? [i] : []));
+    assert.equal(syncfs.length, 1, 'one syncfs for the one file system');
+    const lastTemp = events.map((e) => e.kind === 'create' && temps.includes(e.path)).lastIndexOf(true);
+    assert.ok(lastTemp < syncfs[0] && events[syncfs[0]].end! < events.findIndex((e) => e.kind === 'rename'), 'between the last temp and the first rename');
+    assertCoveredBySyncfs(temps, events);
+  });
+
+  /** Temps fsynced on their own while `run` runs (the path of each descriptor fsynced, read when it is). */
+  async function fsyncedTemps(run: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    // The module object itself: \`import * as\` gives a read-only view of it.
+    const orig = nodeFs.fsync;
+    (nodeFs as { fsync: unknown }).fsync = (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      seen.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
+      orig(fd, cb);
+    };
+    try {
+      await run();
+    } finally {
+      nodeFs.fsync = orig;
+    }
+    return seen.filter((p) => path.basename(p).startsWith('.cfntools-'));
+  }
+
+  it('when the file system cannot be synced, each file is fsynced instead (more than one chunk of open files), and the log says why', async () => {
+    const log = new MemoryLogger();
+    const count = 300;
+    const broken: FileSystemSync = { method: () => 'file-system', syncFileSystem: async () => 'sync -f failed (exit 1)' };
+    const b = new DurableWriter(journal, log, broken).batch();
+    for (let i = 0; i < count; i++) b.addFile(f(`d${i % 2}/f${i}`), Buffer.from(`x${i}`), { mode: 0o644 });
+    const synced = await fsyncedTemps(() => b.commit());
+    assert.equal(synced.length, count);
+    assert.equal(new Set(synced).size, count, 'every temp, once');
+    assert.equal(fs.readFileSync(f(`d1/f${count - 1}`), 'utf8'), `x${count - 1}`);
+    assert.ok(log.lines.some((l) => /Could not sync the file system of .*\/out\/d0 \(sync -f failed \(exit 1\)\); syncing each of its 300 new files instead/.test(l)), log.lines.join('\n'));
+    assert.deepEqual(leftovers(dir), []);
+  });
+
+  it('on a file system in memory no temp is fsynced; one syncfs per file system, asked with the count of its files', async function () {
+    const shm = fs.existsSync('/dev/shm') && fs.statfsSync('/dev/shm').type === 0x01021994 ? '/dev/shm' : undefined;
+    skipUnless(this, 'the tmpfs test', shm === undefined ? '/dev/shm is not a tmpfs' : fs.statSync(shm).dev === fs.statSync(dir).dev ? `${dir} is on /dev/shm's file system` : undefined);
+    const there = fs.mkdtempSync(path.join(shm!, 'cfntools-durable-'));
+    try {
+      const asked: Array<[string, number]> = [];
+      const machine = fileSystemSync();
+      const recording: FileSystemSync = {
+        method: (d, n) => {
+          asked.push([d, n]);
+          return machine.method(d, n);
+        },
+        syncFileSystem: async () => undefined,
+      };
+      const b = new DurableWriter(journal, undefined, recording).batch();
+      for (let i = 0; i < 6; i++) b.addFile(path.join(there, `m${i}`), Buffer.from('m'), { mode: 0o644 });
+      for (let i = 0; i < 3; i++) b.addFile(f(`d/f${i}`), Buffer.from('d'), { mode: 0o644 });
+      b.addSymlink(f('d/link'), 'f0');
+      const synced = await fsyncedTemps(() => b.commit());
+      assert.deepEqual(asked, [[there, 6], [f('d'), 3]], 'one question per file system, links not counted');
+      assert.deepEqual(synced.map((p) => path.dirname(p)), [f('d'), f('d'), f('d')], 'the tmpfs temps are not fsynced, the others are (3 files: below the syncfs threshold)');
+      assert.equal(fs.readFileSync(path.join(there, 'm5'), 'utf8'), 'm');
+    } finally {
+      fs.rmSync(there, { recursive: true, force: true });
+    }
   });
 
   describe('killed at any moment (SIGKILL)', () => {
-    const N = 60;
-    /** Targets: the even ones exist with old content; the batch writes new content to all. */
-    function prepare(): void {
-      for (let i = 0; i < N; i += 2) {
+    /** Targets: the even ones of `count` exist with old content; the batch writes new content to all. */
+    function prepare(count: number): void {
+      for (let i = 0; i < count; i += 2) {
         fs.mkdirSync(path.dirname(f(`d${i % 4}/t${i}`)), { recursive: true });
         fs.writeFileSync(f(`d${i % 4}/t${i}`), `old ${i}\n`.repeat(500));
       }
     }
-    /** Run the batch in a child that kills itself at the `n`th call of `fn` (fs.openSync, fs.renameSync, ...). */
-    function runKilledAt(fn: string, n: number): ReturnType<typeof spawnSync> {
+    /** A child's script: a batch of `count` files synced by `method`. */
+    const batchScript = (method: SyncMethod, count: number) => `${forcedInChild(method)}
+      const { DurableWriter } = require(${JSON.stringify(MODULE)});
+      const b = new DurableWriter(${JSON.stringify(journal)}, undefined, sync).batch();
+      for (let i = 0; i < ${count}; i++) b.addFile(${JSON.stringify(path.join(dir, 'out'))} + '/d' + (i % 4) + '/t' + i, Buffer.from(('new ' + i + '\\n').repeat(500)), { mode: 0o644 });`;
+    /** Run the batch in a child that kills itself at the `n`th call of `fn` (fs.openSync, child_process.spawn, ...). */
+    function runKilledAt(method: SyncMethod, count: number, fn: string, n: number): ReturnType<typeof spawnSync> {
+      const [mod, name] = fn.includes('.') ? fn.split('.') : ['fs', fn];
       const script = `
-        const fs = require('fs');
-        const { DurableWriter } = require(${JSON.stringify(MODULE)});
-        let calls = 0; const orig = fs[${JSON.stringify(fn)}];
-        fs[${JSON.stringify(fn)}] = function (...a) { if (++calls === ${n}) process.kill(process.pid, 'SIGKILL'); return orig.apply(this, a); };
-        const b = new DurableWriter(${JSON.stringify(journal)}).batch();
-        for (let i = 0; i < ${N}; i++) b.addFile(${JSON.stringify(path.join(dir, 'out'))} + '/d' + (i % 4) + '/t' + i, Buffer.from(('new ' + i + '\\n').repeat(500)), { mode: 0o644 });
+        const target = require(${JSON.stringify(mod)});
+        let calls = 0; const orig = target[${JSON.stringify(name)}];
+        target[${JSON.stringify(name)}] = function (...a) { if (++calls === ${n}) process.kill(process.pid, 'SIGKILL'); return orig.apply(this, a); };
+        ${batchScript(method, count)}
         b.commit().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
       return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
     }
-    function assertOldOrNew(): { old: number; fresh: number } {
+    function assertOldOrNew(count: number): { old: number; fresh: number } {
       let old = 0;
       let fresh = 0;
-      for (let i = 0; i < N; i++) {
+      for (let i = 0; i < count; i++) {
         const p = f(`d${i % 4}/t${i}`);
         if (!fs.existsSync(p)) {
           assert.equal(i % 2, 1, `${p} existed before and must still exist`);
@@ -224,41 +336,79 @@ describe('durable batch writes', () => {
       return { old, fresh };
     }
 
-    // Before the journal, during temp creation, in the fsyncs, half-way through the renames, before the directory syncs.
-    const points: Array<[string, number]> = [['openSync', 1], ['openSync', 2], ['openSync', 30], ['fsyncSync', 1], ['fsync', 20], ['renameSync', 2], ['renameSync', 31], ['closeSync', N + 5]];
-    for (const [fn, n] of points) {
-      it(`at fs.${fn} call ${n}: every target holds its old or its new content, and the next writer removes the leftovers`, () => {
-        prepare();
-        const r = runKilledAt(fn, n);
-        assert.equal(r.signal, 'SIGKILL', `the child should have been killed: ${r.stderr}`);
-        const seen = assertOldOrNew();
-        if (fn === 'renameSync' && n === 31) assert.ok(seen.old > 0 && seen.fresh > 0, 'killed half-way through the renames');
-        if ((fn === 'openSync' && n === 30) || fn === 'fsync' || fn === 'renameSync') assert.ok(leftovers(dir).length > 0, 'temp files were left for the sweep');
-        const next = new DurableWriter(journal);
-        next.sweep();
-        assert.deepEqual(leftovers(dir), []);
-        assert.deepEqual(fs.readdirSync(journal).filter((n) => !n.endsWith('.tmp')), []);
-        assert.deepEqual(fs.readdirSync(journal), []);
+    interface KillPoint {
+      fn: string;
+      n: number;
+      /** What the batch had done by then: temps left for the sweep; some renamed and some not; none renamed. */
+      left?: boolean;
+      halfway?: boolean;
+      noneRenamed?: boolean;
+    }
+    // Before the journal, during temp creation, in the syncs, in the renames, before the directory syncs.
+    const suites: Array<{ name: string; method: SyncMethod; count: number; points: KillPoint[] }> = [
+      {
+        name: 'fsyncing each file',
+        method: 'each',
+        count: 60,
+        points: [
+          { fn: 'openSync', n: 1 },
+          { fn: 'openSync', n: 2 },
+          { fn: 'openSync', n: 30, left: true },
+          { fn: 'fsyncSync', n: 1 },
+          { fn: 'fsync', n: 20, left: true },
+          { fn: 'renameSync', n: 2, left: true },
+          { fn: 'renameSync', n: 31, left: true, halfway: true },
+          { fn: 'closeSync', n: 65 },
+        ],
+      },
+      {
+        name: 'syncing the file system',
+        method: 'file-system',
+        count: 60,
+        points: [
+          { fn: 'openSync', n: 30, left: true },
+          { fn: 'fsyncSync', n: 1 },
+          // All temps written and closed, \`sync -f\` about to run.
+          { fn: 'child_process.spawn', n: 1, left: true, noneRenamed: true },
+          { fn: 'renameSync', n: 2, left: true },
+          { fn: 'renameSync', n: 31, left: true, halfway: true },
+          { fn: 'closeSync', n: 65 },
+        ],
+      },
+    ];
+    for (const { name, method, count, points } of suites) {
+      describe(name, () => {
+        for (const { fn, n, left, halfway, noneRenamed } of points) {
+          it(`at ${fn.includes('.') ? fn : `fs.${fn}`} call ${n}: every target holds its old or its new content, and the next writer removes the leftovers`, () => {
+            prepare(count);
+            const r = runKilledAt(method, count, fn, n);
+            assert.equal(r.signal, 'SIGKILL', `the child should have been killed: ${r.stderr}`);
+            const seen = assertOldOrNew(count);
+            if (halfway) assert.ok(seen.old > 0 && seen.fresh > 0, 'killed half-way through the renames');
+            if (noneRenamed) assert.equal(seen.fresh, 0, 'nothing renamed yet');
+            if (left) assert.ok(leftovers(dir).length > 0, 'temp files were left for the sweep');
+            new DurableWriter(journal).sweep();
+            assert.deepEqual(leftovers(dir), []);
+            assert.deepEqual(fs.readdirSync(journal), []);
+          });
+        }
+
+        it('at random moments: never torn, never a leftover after the next writer', function () {
+          this.timeout(60_000);
+          for (let round = 0; round < 12; round++) {
+            prepare(count);
+            const script = `${batchScript(method, count)}
+              setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${Math.floor(Math.random() * (count > 100 ? 60 : 20))});
+              b.commit().then(() => setTimeout(() => {}, 100));`;
+            spawnSync(process.execPath, ['-e', script]);
+            assertOldOrNew(count);
+            new DurableWriter(journal).sweep();
+            assert.deepEqual(leftovers(dir), []);
+            fs.rmSync(path.join(dir, 'out'), { recursive: true, force: true });
+          }
+        });
       });
     }
-
-    it('at random moments: never torn, never a leftover after the next writer', function () {
-      this.timeout(60_000);
-      for (let round = 0; round < 12; round++) {
-        prepare();
-        const script = `
-          const { DurableWriter } = require(${JSON.stringify(MODULE)});
-          const b = new DurableWriter(${JSON.stringify(journal)}).batch();
-          for (let i = 0; i < ${N}; i++) b.addFile(${JSON.stringify(path.join(dir, 'out'))} + '/d' + (i % 4) + '/t' + i, Buffer.from(('new ' + i + '\\n').repeat(500)), { mode: 0o644 });
-          setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${Math.floor(Math.random() * 20)});
-          b.commit().then(() => setTimeout(() => {}, 100));`;
-        spawnSync(process.execPath, ['-e', script]);
-        assertOldOrNew();
-        new DurableWriter(journal).sweep();
-        assert.deepEqual(leftovers(dir), []);
-        fs.rmSync(path.join(dir, 'out'), { recursive: true, force: true });
-      }
-    });
   });
 
   it("the sweep leaves a live writer's temps alone, and never removes a name that is not the dead writer's", () => {

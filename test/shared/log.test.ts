@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FileLogger, formatJournal, formatLine, reopenLogs } from '../../shared/log';
+import { FileLogger, formatJournal, formatLine, infoLines, MemoryLogger, reopenLogs } from '../../shared/log';
 import { redact, redactUrl, registerSecret } from '../../shared/redact';
 
 describe('logging', () => {
@@ -22,6 +22,31 @@ describe('logging', () => {
     const text = fs.readFileSync(file, 'utf8');
     assert.match(text, /^INFO \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] shown\n$/);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('infoLines: the lines of a batch in the same format as info() gives them, redacted, honouring the level; one by one where a logger cannot batch', () => {
+    const file = path.join(dir, 'cfn-test.log');
+    const log = new FileLogger({ file, level: 'INFO' });
+    infoLines(log, ['first: written', 'token X-Amz-Signature=abcdef0123456789 written', 'last']);
+    infoLines(log, []);
+    log.close();
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[0], /^INFO \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] first: written$/);
+    assert.equal(lines[1].slice(lines[1].indexOf('] ') + 2), redact('token X-Amz-Signature=abcdef0123456789 written'));
+    assert.doesNotMatch(lines[1], /abcdef0123456789/);
+    assert.match(lines[2], /\] last$/);
+    assert.equal(lines[3], '');
+
+    const quiet = path.join(dir, 'quiet.log');
+    const warnOnly = new FileLogger({ file: quiet, level: 'WARNING' });
+    infoLines(warnOnly, ['not shown']);
+    warnOnly.close();
+    assert.equal(fs.readFileSync(quiet, 'utf8'), '');
+
+    const memory = new MemoryLogger();
+    infoLines(memory, ['a', 'b']);
+    assert.deepEqual(memory.lines, ['INFO a', 'INFO b']);
   });
 
   it('falls back to stderr when the log file cannot be opened', () => {
