@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { FileLogger, formatJournal, formatLine, infoLines, MemoryLogger, reopenLogs } from '../../shared/log';
+import { FileLogger, formatJournal, formatLine, MemoryLogger, reopenLogs } from '../../shared/log';
 import { redact, redactUrl, registerSecret } from '../../shared/redact';
 
 describe('logging', () => {
@@ -24,11 +24,11 @@ describe('logging', () => {
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   });
 
-  it('infoLines: the lines of a batch in the same format as info() gives them, redacted, honouring the level; one by one where a logger cannot batch', () => {
+  it('infoLines: the lines of a batch in the same format as info() gives them, redacted, honouring the level', () => {
     const file = path.join(dir, 'cfn-test.log');
     const log = new FileLogger({ file, level: 'INFO' });
-    infoLines(log, ['first: written', 'token X-Amz-Signature=abcdef0123456789 written', 'last']);
-    infoLines(log, []);
+    log.infoLines(['first: written', 'token X-Amz-Signature=abcdef0123456789 written', 'last']);
+    log.infoLines([]);
     log.close();
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     assert.equal(lines.length, 4);
@@ -40,12 +40,12 @@ describe('logging', () => {
 
     const quiet = path.join(dir, 'quiet.log');
     const warnOnly = new FileLogger({ file: quiet, level: 'WARNING' });
-    infoLines(warnOnly, ['not shown']);
+    warnOnly.infoLines(['not shown']);
     warnOnly.close();
     assert.equal(fs.readFileSync(quiet, 'utf8'), '');
 
     const memory = new MemoryLogger();
-    infoLines(memory, ['a', 'b']);
+    memory.infoLines(['a', 'b']);
     assert.deepEqual(memory.lines, ['INFO a', 'INFO b']);
   });
 
