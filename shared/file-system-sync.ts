@@ -14,8 +14,8 @@
  * - Linux 5.17 and later: writeback errors reach syncfs since 5.8, and what
  *   the file system's own sync returns (its journal commit, the cache
  *   flush) since 5.17;
- * - ext2/3/4, XFS and btrfs, whose sync commits their journal and flushes
- *   the device. Not overlayfs (its syncfs does not report the upper file
+ * - ext2/3/4, XFS and btrfs, whose sync writes their metadata (commits the
+ *   journal) and flushes the device. Not overlayfs (its syncfs does not report the upper file
  *   system's writeback errors), nor network or FUSE file systems (where it
  *   may not reach the server): those fsync each file.
  * tmpfs and ramfs need neither: their fsync does nothing, and nothing there
