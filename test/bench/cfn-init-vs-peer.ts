@@ -82,8 +82,10 @@ const WORKLOADS: Workload[] = [
 /** The issue's targets for our cfn-init. */
 const TARGETS = { vsHeat: 'target <= 1.0x, stretch 0.6x', perFileMs: 'target <= 0.06', perCommandMs: 'target <= 1.0' };
 
-export type SideKey = 'ours' | 'heat' | 'aws';
-const LABEL: Record<SideKey, string> = { ours: 'ours', heat: 'heat-cfntools', aws: 'aws-cfn-bootstrap' };
+export type SideKey = 'ours' | 'heat' | 'aws' | 'floor';
+const LABEL: Record<SideKey, string> = { ours: 'ours', heat: 'heat-cfntools', aws: 'aws-cfn-bootstrap', floor: 'C floor' };
+/** The same work done by a small C program (floor-init.c): this machine's floor, against which the absolute targets read. */
+const FLOOR_SOURCE = path.join(ROOT, 'test', 'bench', 'floor-init.c');
 
 interface Side {
   key: SideKey;
@@ -291,18 +293,27 @@ export function cfnInitRows(runs: number, env: NodeJS.ProcessEnv = process.env):
   if (why) return [['cfn-init beside heat-cfntools', `skipped: ${why}`]];
   const ours = ourCfnInit(env);
   const aws = awsCfnInit(env);
-  const prefix = ours.installFrom && fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-exe-'));
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'cfntools-bench-exe-'));
   try {
     let argv = ours.argv;
-    if (prefix) {
-      const x = spawnSync('tar', ['-xzf', ours.installFrom!, '-C', prefix, '--strip-components=1'], { encoding: 'utf8' });
+    if (ours.installFrom) {
+      const x = spawnSync('tar', ['-xzf', ours.installFrom, '-C', scratch, '--strip-components=1'], { encoding: 'utf8' });
       if (x.status !== 0) return [['cfn-init beside heat-cfntools', `skipped: cannot unpack ${ours.installFrom}: ${x.stderr.trim()}`]];
-      argv = [path.join(prefix, argv[0]!), ...argv.slice(1)];
+      argv = [path.join(scratch, argv[0]!), ...argv.slice(1)];
     }
-    const sides: Side[] = [{ key: 'ours', argv, env: {} }, { key: 'heat', argv: [HEAT], env: {} }, ...('side' in aws ? [aws.side] : [])];
-    return report(compare(runs, sides), runs, ours.what, 'side' in aws ? aws.what : `column skipped: ${aws.why}`);
+    const floor = path.join(scratch, 'floor-init');
+    const built = spawnSync('cc', ['-O2', '-o', floor, FLOOR_SOURCE], { encoding: 'utf8' });
+    const sides: Side[] = [
+      { key: 'ours', argv, env: {} },
+      { key: 'heat', argv: [HEAT], env: {} },
+      ...('side' in aws ? [aws.side] : []),
+      ...(built.status === 0 ? [{ key: 'floor' as const, argv: [floor], env: {} }] : []),
+    ];
+    const rows = report(compare(runs, sides), runs, ours.what, 'side' in aws ? aws.what : `column skipped: ${aws.why}`);
+    if (built.status !== 0) rows.splice(2, 0, ['cfn-init C floor', `column skipped: cc ${FLOOR_SOURCE} failed: ${built.error?.message ?? built.stderr.trim()}`]);
+    return rows;
   } finally {
-    if (prefix) fs.rmSync(prefix, { recursive: true, force: true });
+    fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 
