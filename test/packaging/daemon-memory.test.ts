@@ -3,7 +3,9 @@
  * Maglev compiler, whose burst of concurrent compilations (every
  * per-check function hot in the same check) left the executable's daemons
  * 10 to 14 MiB bigger for good after about 500 checks
- * (docs/PERFORMANCE.md, "Daemon memory over 1,000 checks").
+ * (docs/PERFORMANCE.md, "Daemon memory over 1,000 checks"). In the
+ * packaging suite: it needs the Node the executable is built on, which
+ * npm run package installs.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,7 +23,7 @@ function nodeWithMaglev(): string | undefined {
   return [process.execPath, TOOLCHAIN_NODE].find(has);
 }
 
-describe('shared/daemon-memory', () => {
+describe('packaging: the daemons in the executable\'s Node', () => {
   it("a daemon's checks run without Maglev, in a node that starts with it", function () {
     const node = nodeWithMaglev();
     if (!node) {
