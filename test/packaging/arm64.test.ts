@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { skipUnless } from '../support/skip';
 import {
   ARM64, DEB, EXE, OUT, REPO, RPM, TARBALL, TARBALL_TOP, TOOLS, VERSION, rootDriverPrelude,
-  artifactMissing, commandMissing, removeTemp, runOk, staleness, tempDir,
+  artifactMissing, commandMissing, driverSteps, removeTemp, runOk, staleness, tempDir,
 } from './artifacts';
 
 const WRAPPER = path.join(REPO, 'scripts', 'with-qemu-binfmt.sh');
@@ -198,16 +198,7 @@ describe('packaging: arm64 under qemu-user, in an arm64 Debian minbase root, net
   let work: string | undefined;
   let res: string;
   let binfmtBefore: Map<string, string>;
-  const step = (name: string) => ({
-    rc: Number(fs.readFileSync(path.join(res, `${name}.rc`), 'utf8')),
-    out: fs.readFileSync(path.join(res, `${name}.out`), 'utf8'),
-    err: fs.readFileSync(path.join(res, `${name}.err`), 'utf8'),
-  });
-  const ok = (name: string) => {
-    const s = step(name);
-    assert.equal(s.rc, 0, `${name}: exit ${s.rc}\n${s.err}${s.out}`);
-    return s;
-  };
+  const { ok } = driverSteps(() => res);
 
   before(function () {
     this.timeout(15 * 60_000);

@@ -4,6 +4,7 @@
  * were built from, and small helpers (temp dirs, commands, systemd's own
  * word splitting of an ExecStart= line).
  */
+import * as assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -219,6 +220,21 @@ export function treeListing(dir: string): Map<string, string> {
   };
   walk('');
   return out;
+}
+
+/** A root driver's recorded steps in the directory `res()` names (`<step>.{rc,out,err}`); `ok` asserts the step exited 0. */
+export function driverSteps(res: () => string): { step: (name: string) => { rc: number; out: string; err: string }; ok: (name: string) => { rc: number; out: string; err: string } } {
+  const step = (name: string) => ({
+    rc: Number(fs.readFileSync(path.join(res(), `${name}.rc`), 'utf8')),
+    out: fs.readFileSync(path.join(res(), `${name}.out`), 'utf8'),
+    err: fs.readFileSync(path.join(res(), `${name}.err`), 'utf8'),
+  });
+  const ok = (name: string) => {
+    const s = step(name);
+    assert.equal(s.rc, 0, `${name}: exit ${s.rc}\n${s.err}${s.out}`);
+    return s;
+  };
+  return { step, ok };
 }
 
 /**

@@ -20,7 +20,7 @@ import { namespaceMissing, runInNamespace } from '../support/namespace';
 import { skipUnless } from '../support/skip';
 import {
   BUNDLED, bundledMode, DEB, EXE, HOST_LAUNCHER, HOST_LIBATOMIC, LAUNCHER, LIBATOMIC, LIB_DIR, LOGROTATE_SRC, PRESET, PRESET_SRC, REPO, SYSTEMD_SRC, TARBALL, TOOLS, UNITS, VERSION,
-  arMembers, artifactMissing, commandMissing, removeTemp, rootDriverPrelude, run, runOk, staleness, tempDir,
+  arMembers, artifactMissing, commandMissing, driverSteps, removeTemp, rootDriverPrelude, run, runOk, staleness, tempDir,
 } from './artifacts';
 
 const TEST_ROOT = process.env.CFNTOOLS_TEST_ROOT || '/var/cache/cfntools-test/minbase-bookworm';
@@ -249,16 +249,7 @@ step system-lib in_root sh -c 'dpkg -i /var/cache/cfntools-test-debs/libatomic1_
 describe('packaging: .deb in a Debian minbase root (no node, no python3), network only on loopback', function () {
   let work: string | undefined;
   let res: string;
-  const step = (name: string) => ({
-    rc: Number(fs.readFileSync(path.join(res, `${name}.rc`), 'utf8')),
-    out: fs.readFileSync(path.join(res, `${name}.out`), 'utf8'),
-    err: fs.readFileSync(path.join(res, `${name}.err`), 'utf8'),
-  });
-  const ok = (name: string) => {
-    const s = step(name);
-    assert.equal(s.rc, 0, `${name}: exit ${s.rc}\n${s.err}${s.out}`);
-    return s;
-  };
+  const { step, ok } = driverSteps(() => res);
 
   before(function () {
     this.timeout(10 * 60_000);
